@@ -1,0 +1,5 @@
+"""Allow ``python -m perfinvest``."""
+
+from perfinvest.cli.main import main
+
+raise SystemExit(main())
