@@ -39,6 +39,8 @@ class PerfError(Exception):
         self.code = code
         self.kind = kind
         self.needs = list(needs or [])
+        #: Where it happened (investigation, phase, baseline), filled in by the app layer.
+        self.context: dict[str, str | None] = {}
 
 
 def usage_error(message: str) -> PerfError:

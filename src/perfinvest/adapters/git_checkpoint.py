@@ -1,0 +1,205 @@
+"""Checkpoint commits that hold the perf state files and nothing else (rule 10).
+
+The commit is built from a temporary index (``HEAD``'s tree plus the given files),
+so whatever the user has staged, left dirty or untracked is neither committed nor
+touched. The branch moves with a compare-and-swap, and the user's real index is then
+told about the new versions of the perf files only, so their next ``git commit``
+neither deletes nor re-adds them. The working tree is never written.
+
+Every situation where a checkpoint cannot sensibly be made (no git, no repository,
+no commits yet, detached HEAD, a merge or rebase in progress, state files outside
+the repository, nothing new) is a skip with a reason, never an error: the phase
+itself succeeded and must not fail because of version control.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfinvest.core.errors import environment_error, usage_error
+
+# Files in the git dir that mean another operation owns HEAD and the index right now.
+_IN_PROGRESS: tuple[tuple[str, str], ...] = (
+    ("MERGE_HEAD", "a merge"),
+    ("rebase-merge", "a rebase"),
+    ("rebase-apply", "a rebase or `git am`"),
+    ("CHERRY_PICK_HEAD", "a cherry-pick"),
+    ("REVERT_HEAD", "a revert"),
+    ("BISECT_LOG", "a bisect"),
+)
+_TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+_FALLBACK_IDENTITY = {"user.name": "perfinvest", "user.email": "perfinvest@localhost"}
+
+
+@dataclass(frozen=True)
+class CheckpointResult:
+    """What a checkpoint did: the new commit, or why none was made."""
+
+    committed: bool
+    sha: str | None
+    reason: str | None  # why it was skipped; None when committed
+    files: tuple[str, ...]  # repo-relative POSIX paths included in the commit (existing ones)
+
+
+def _skip(reason: str) -> CheckpointResult:
+    return CheckpointResult(committed=False, sha=None, reason=reason, files=())
+
+
+def _run(
+    repo: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run git in ``repo``; never reads the terminal, so it can never hang on a prompt."""
+    return subprocess.run(
+        ["git", "-C", str(repo), *args],
+        check=False,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
+        env=dict(env) if env is not None else None,
+    )
+
+
+def _git(
+    repo: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
+) -> str:
+    """Run git and return stdout without the trailing newline; failure is a PerfError."""
+    proc = _run(repo, *args, env=env, stdin=stdin)
+    if proc.returncode != 0:
+        lines = proc.stderr.strip().splitlines()
+        detail = lines[0] if lines else f"exit status {proc.returncode}"
+        command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+        raise environment_error(f"git {command} failed: {detail}")
+    return proc.stdout.rstrip("\n")
+
+
+def find_repo_root(start: Path) -> Path | None:
+    """The top of the work tree containing ``start``; None outside one or without git."""
+    where = start if start.is_dir() else start.parent
+    try:
+        proc = _run(where, "rev-parse", "--show-toplevel")
+    except FileNotFoundError:
+        return None
+    top = proc.stdout.strip()
+    return Path(top) if proc.returncode == 0 and top else None
+
+
+def _relative_paths(top: Path, paths: Sequence[Path], base: Path) -> list[str] | str:
+    """Repo-relative POSIX paths of the existing files, or the reason they can't be used.
+
+    Relative paths are taken relative to ``base`` (the repo_root the caller gave), never
+    to the process's working directory. Only the parent is resolved, so a symlinked
+    temp dir or checkout still matches git's idea of the top level.
+    """
+    real_top = top.resolve()
+    rels: list[str] = []
+    for path in paths:
+        full = path if path.is_absolute() else base / path
+        located = full.parent.resolve() / full.name
+        if not located.is_relative_to(real_top):
+            return f"{full} is outside the repository {top}"
+        if located.is_dir():
+            # `git add -f` on a directory would sweep in git-ignored large artifacts.
+            raise usage_error(f"checkpoint paths must be files, not a directory: {full}")
+        if located.exists() or located.is_symlink():
+            rel = located.relative_to(real_top).as_posix()
+            if rel not in rels:
+                rels.append(rel)
+    return sorted(rels)
+
+
+def _message_with_trailers(message: str, trailers: Mapping[str, str]) -> str:
+    """The message, a blank line, then one ``Key: value`` line per trailer."""
+    body = message.strip()
+    if not body:
+        raise usage_error("a checkpoint commit needs a non-empty message")
+    lines: list[str] = []
+    for key, value in trailers.items():
+        if not _TRAILER_KEY.fullmatch(key):
+            raise usage_error(f"invalid commit trailer key {key!r}: use letters, digits and '-'")
+        if not value.strip() or "\n" in value or "\r" in value:
+            raise usage_error(f"commit trailer {key} needs a non-empty one-line value")
+        lines.append(f"{key}: {value.strip()}")
+    return body + "\n" + ("\n" + "\n".join(lines) + "\n" if lines else "")
+
+
+def _identity_overrides(top: Path) -> list[str]:
+    """``-c`` options for the identity parts the user has not configured (else git fails)."""
+    proc = _run(top, "config", "--get-regexp", r"^user\.(name|email)$")
+    configured = {line.split(" ", 1)[0].lower() for line in proc.stdout.splitlines()}
+    overrides: list[str] = []
+    for key, value in _FALLBACK_IDENTITY.items():
+        if key not in configured:
+            overrides += ["-c", f"{key}={value}"]
+    return overrides
+
+
+def checkpoint_commit(
+    repo_root: Path, paths: Sequence[Path], message: str, trailers: Mapping[str, str]
+) -> CheckpointResult:
+    """Commit exactly ``paths``' current contents on top of HEAD, touching nothing else.
+
+    Paths that do not exist are left out (perf files are never deleted, so a missing
+    one was simply never written). Raises PerfError only for caller mistakes (empty
+    message, bad trailer, a directory among ``paths``) and for git failing unexpectedly.
+    """
+    full_message = _message_with_trailers(message, trailers)
+    try:
+        probe = _run(repo_root, "rev-parse", "--show-toplevel", "--absolute-git-dir")
+    except FileNotFoundError:
+        return _skip("git is not installed")
+    lines = probe.stdout.splitlines()
+    if probe.returncode != 0 or len(lines) != 2:
+        return _skip(f"{repo_root} is not inside a git work tree")
+    top, git_dir = Path(lines[0]), Path(lines[1])
+
+    rels = _relative_paths(top, paths, repo_root)
+    if isinstance(rels, str):
+        return _skip(rels)
+    for marker, operation in _IN_PROGRESS:
+        if (git_dir / marker).exists():
+            return _skip(f"{operation} is in progress")
+    if (git_dir / "index.lock").exists():
+        # Checked up front: committing and then failing to sync the index is worse.
+        return _skip("the index is locked by another git process (index.lock exists)")
+    if _run(top, "symbolic-ref", "-q", "HEAD").returncode != 0:
+        return _skip("HEAD is detached: a checkpoint there would be an easily lost commit")
+    head = _run(top, "rev-parse", "-q", "--verify", "HEAD^{commit}")
+    if head.returncode != 0:
+        return _skip("repository has no commits yet")
+    old = head.stdout.strip()
+    if not rels:
+        return _skip("nothing new to checkpoint")
+
+    with tempfile.TemporaryDirectory(prefix="perfinvest-index-") as tmp:
+        temp_env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
+        _git(top, "read-tree", old, env=temp_env)
+        _git(top, "--literal-pathspecs", "add", "-f", "--", *rels, env=temp_env)
+        tree = _git(top, "write-tree", env=temp_env)
+        if tree == _git(top, "rev-parse", f"{old}^{{tree}}"):
+            return _skip("nothing new to checkpoint")
+        ident = _identity_overrides(top)
+        new = _git(top, *ident, "commit-tree", tree, "-p", old, stdin=full_message)
+        subject = full_message.splitlines()[0]
+        _git(top, "update-ref", "-m", f"perfinvest checkpoint: {subject}", "HEAD", new, old)
+        # The temp index's entries for our paths, NUL-terminated ls-files --stage lines:
+        # exactly the input `update-index --index-info` takes for the real index.
+        entries = _git(
+            top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels, env=temp_env
+        )
+
+    sync = _run(top, "update-index", "-z", "--index-info", stdin=entries)
+    if sync.returncode != 0:
+        first = (sync.stderr.strip().splitlines() or ["unknown error"])[0]
+        raise environment_error(
+            f"checkpoint {new[:12]} committed, but the index was not updated ({first}); "
+            f"run: git reset -q -- {' '.join(rels)}"
+        )
+    return CheckpointResult(committed=True, sha=new, reason=None, files=tuple(rels))

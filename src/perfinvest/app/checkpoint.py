@@ -1,0 +1,74 @@
+"""Rule 10: after every phase, commit this investigation's perf files and nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit
+from perfinvest.app.context import AppContext
+from perfinvest.core.models import Investigation
+from perfinvest.core.phases import Phase
+
+#: Artifacts above this size stay out of checkpoint commits (profiles, raw dumps).
+SMALL_ARTIFACT_BYTES = 1024 * 1024
+
+
+def perf_files(ctx: AppContext, inv: Investigation) -> list[Path]:
+    """This investigation's state, log, baselines and small artifacts that exist on disk."""
+    paths = ctx.paths
+    candidates = [paths.gitignore, paths.active, paths.inactive(inv.id), paths.log(inv.id)]
+    if inv.baseline is not None:
+        candidates.append(paths.baseline(inv.baseline.version))
+    files = [p for p in candidates if p.is_file()]
+    if paths.active in files and _active_id(ctx) != inv.id:
+        files.remove(paths.active)
+    artifacts = paths.artifacts(inv.id)
+    if artifacts.is_dir():
+        files.extend(
+            p
+            for p in sorted(artifacts.rglob("*"))
+            if p.is_file() and p.stat().st_size <= SMALL_ARTIFACT_BYTES
+        )
+    return files
+
+
+def _active_id(ctx: AppContext) -> str | None:
+    try:
+        return ctx.store.load_active().id
+    except Exception:  # an unreadable active file is reported elsewhere, not committed here
+        return None
+
+
+def checkpoint(
+    ctx: AppContext, inv: Investigation, phase: Phase, delta: str | None = None
+) -> CheckpointResult:
+    """Commit, or say why not: disabled, outside git, state outside the repository."""
+    if not ctx.checkpoint:
+        return CheckpointResult(False, None, "disabled with --no-checkpoint", ())
+    if not ctx.in_git_repo:
+        return CheckpointResult(False, None, f"{ctx.repo_root} is not a git repository", ())
+    try:
+        ctx.paths.perf_dir.resolve().relative_to(ctx.repo_root.resolve())
+    except ValueError:
+        return CheckpointResult(
+            False, None, f"state folder {ctx.paths.state_dir} is outside the repository", ()
+        )
+    trailers = {
+        "Perf-Phase": phase.value,
+        "Perf-Baseline": inv.baseline.version if inv.baseline else "n/a",
+        "Perf-Delta": delta or "n/a",
+    }
+    return checkpoint_commit(
+        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {phase.value}", trailers
+    )
+
+
+def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
+    """The checkpoint as reported under ``data.checkpoint``."""
+    return {
+        "committed": result.committed,
+        "sha": result.sha,
+        "reason": result.reason,
+        "files": list(result.files),
+    }

@@ -1,0 +1,141 @@
+"""Read-mostly use cases: status, list, log, and resume (which swaps the active one)."""
+
+from __future__ import annotations
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.app.session import base_result
+from perfinvest.core.ids import check_investigation_id
+from perfinvest.core.models import Investigation
+from perfinvest.core.phases import PHASE_ORDER
+
+
+def _phase_table(inv: Investigation) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    for phase in PHASE_ORDER:
+        attempts = inv.attempts_of(phase)
+        rows.append(
+            {
+                "number": phase.number,
+                "phase": phase.value,
+                "done": inv.is_done(phase),
+                "attempts": len(attempts),
+                "last_outcome": attempts[-1].outcome if attempts else None,
+                "last_summary": attempts[-1].summary if attempts else None,
+            }
+        )
+    return rows
+
+
+def describe(command: str, inv: Investigation) -> CommandResult:
+    """The full picture of one investigation, as status and resume report it."""
+    last = inv.last_phase()
+    result = base_result(command, inv, last)
+    setup = inv.setup
+    result.findings = [a.summary for a in inv.attempts[-3:] if a.summary]
+    non_compliant = sum(1 for a in inv.attempts if a.non_compliant)
+    if setup.short_run_policy is not None:
+        result.findings.append(
+            f"short-run policy in force ({setup.short_run_policy.reason}): "
+            f"{non_compliant} non-compliant attempt(s)"
+        )
+    result.data.update(
+        {
+            "scenario": setup.scenario,
+            "command": setup.command,
+            "shell": setup.shell,
+            "metric": setup.metric.model_dump(),
+            "success_criteria": setup.success_criteria,
+            "version": setup.version,
+            "mode": setup.mode,
+            "created_at": inv.created_at.isoformat(),
+            "updated_at": inv.updated_at.isoformat(),
+            "phases": _phase_table(inv),
+            "hypotheses": len(inv.hypotheses),
+            "experiments": len(inv.experiments),
+            "non_compliant_attempts": non_compliant,
+        }
+    )
+    return result
+
+
+def status(ctx: AppContext) -> CommandResult:
+    inv = ctx.store.load_active()
+    result = describe("status", inv)
+    result.data["state"] = str(ctx.paths.active)
+    result.data["log"] = str(ctx.paths.log(inv.id))
+    return result
+
+
+def list_investigations(ctx: AppContext) -> CommandResult:
+    rows = []
+    for item in ctx.store.list_all():
+        inv = item.investigation
+        next_phase = inv.next_phase() if inv else None
+        rows.append(
+            {
+                "id": item.id,
+                "active": item.active,
+                "status": inv.status if inv else "unreadable",
+                "scenario": inv.setup.scenario if inv else None,
+                "version": inv.setup.version if inv else None,
+                "next": next_phase.value
+                if next_phase and inv and inv.status != "complete"
+                else None,
+                "updated_at": inv.updated_at.isoformat() if inv else None,
+                "problem": item.problem,
+                "path": str(item.path),
+            }
+        )
+    active = next((r for r in rows if r["active"]), None)
+    result = CommandResult(
+        command="list",
+        investigation=str(active["id"]) if active else None,
+        status=str(active["status"]) if active else "in_progress",
+        findings=[f"{len(rows)} investigation(s) in {ctx.paths.perf_dir}"],
+    )
+    result.data["investigations"] = rows
+    return result
+
+
+def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
+    """Make ``investigation_id`` active again; the currently active one is archived first."""
+    check_investigation_id(investigation_id)
+    store = ctx.store
+    with store.locked():
+        if store.has_active() and store.load_active().id == investigation_id:
+            inv = store.load_active()
+            archived = None
+        else:
+            inv = store.load_inactive(investigation_id)
+            archived = store.archive_active()
+            store.activate(inv)
+    result = describe("resume", inv)
+    if archived is not None:
+        result.findings.insert(0, f"archived the previously active investigation {archived.id}")
+    result.findings.insert(0, f"resumed {inv.id}")
+    result.data["archived"] = archived.id if archived else None
+    return result
+
+
+def log(ctx: AppContext, investigation_id: str | None) -> CommandResult:
+    store = ctx.store
+    inv = (
+        store.load_active()
+        if investigation_id is None
+        else _load_any(ctx, check_investigation_id(investigation_id))
+    )
+    text = store.read_log(inv.id)
+    result = describe("log", inv)
+    result.data["path"] = str(ctx.paths.log(inv.id))
+    result.data["markdown"] = text
+    return result
+
+
+def _load_any(ctx: AppContext, investigation_id: str) -> Investigation:
+    store = ctx.store
+    if store.has_active():
+        active = store.load_active()
+        if active.id == investigation_id:
+            return active
+    return store.load_inactive(investigation_id)

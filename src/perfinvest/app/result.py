@@ -1,0 +1,55 @@
+"""The answer of every use case, shaped by DESIGN.md's output contract for agents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from perfinvest.core.errors import PerfError
+
+Status = str  # "in_progress" | "blocked" | "complete"
+
+
+@dataclass
+class CommandResult:
+    """One command's outcome; the CLI renders it as one JSON object or as text."""
+
+    command: str
+    ok: bool = True
+    investigation: str | None = None
+    phase: str | None = None
+    status: Status = "in_progress"
+    baseline: str | None = None
+    findings: list[str] = field(default_factory=list)
+    next: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    error: dict[str, Any] | None = None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "ok": self.ok,
+            "command": self.command,
+            "investigation": self.investigation,
+            "phase": self.phase,
+            "status": self.status,
+            "baseline": self.baseline,
+            "findings": self.findings,
+            "next": self.next,
+            "data": self.data,
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+    @classmethod
+    def failure(cls, command: str, error: PerfError, **context: Any) -> CommandResult:
+        merged = {**error.context, **context}
+        result = cls(command=command, ok=False, status="blocked", **merged)
+        result.error = {
+            "code": int(error.code),
+            "kind": error.kind,
+            "message": error.message,
+            "needs": error.needs,
+        }
+        result.next = error.needs[0] if error.needs else None
+        return result

@@ -1,0 +1,96 @@
+"""The reviewer's log: markdown rendered from the structured state (pure).
+
+Every section is derived from a :class:`PhaseAttempt` and the investigation around it, so
+the log can never say something the state does not. User words are escaped so that no
+quote can break the document's structure.
+"""
+
+from __future__ import annotations
+
+import re
+
+from perfinvest.core.models import Event, Investigation, PhaseAttempt
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~])")
+_BACKTICK_RUN = re.compile(r"`+")
+
+
+def escape_markdown(text: str) -> str:
+    """Backslash-escape every character markdown could read as structure."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def inline_code(text: str) -> str:
+    """Wrap ``text`` as inline code whatever backticks it contains (CommonMark's rule)."""
+    longest = max((len(run) for run in _BACKTICK_RUN.findall(text)), default=0)
+    fence = "`" * (longest + 1)
+    flat = text.replace("\n", " ")
+    pad = " " if flat.startswith("`") or flat.endswith("`") or not flat.strip() else ""
+    return f"{fence}{pad}{flat}{pad}{fence}"
+
+
+def blockquote(text: str) -> str:
+    """Quote the user's words verbatim, line by line, escaped."""
+    lines = text.splitlines() or [""]
+    return "\n".join(f"> {escape_markdown(line)}" if line else ">" for line in lines)
+
+
+def _utc(attempt: PhaseAttempt) -> str:
+    return attempt.ended_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def render_header(inv: Investigation) -> str:
+    """The top of a new log: what is investigated and how it is measured."""
+    setup = inv.setup
+    lines = [
+        f"# Performance investigation {inv.id}",
+        "",
+        f"- Scenario: {escape_markdown(setup.scenario)}",
+        f"- Benchmark: {inline_code(' '.join(setup.command))}"
+        + (" (shell)" if setup.shell else ""),
+        f"- Primary metric: {inline_code(setup.metric.name)} ({setup.metric.direction} is better)",
+        f"- Version: {inline_code(setup.version)}",
+        f"- Mode: {setup.mode}",
+    ]
+    for criterion in setup.success_criteria:
+        lines.append(f"- Success: {escape_markdown(criterion)}")
+    if setup.short_run_policy is not None:
+        lines.append(
+            "- **Short-run policy (non-compliant runs):** "
+            + escape_markdown(setup.short_run_policy.reason)
+        )
+    return "\n".join(lines) + "\n"
+
+
+def render_attempt(inv: Investigation, attempt: PhaseAttempt) -> str:
+    """One section: heading, the user's words, summary, evidence, decision."""
+    phase = attempt.phase
+    heading = (
+        f"## Phase {phase.number}: {phase.value} (attempt {attempt.attempt}, "
+        f"{attempt.outcome}) {_utc(attempt)}"
+    )
+    parts = [heading]
+    if attempt.quote:
+        parts.append("User's words, verbatim:\n\n" + blockquote(attempt.quote))
+    if attempt.skip_reason:
+        parts.append(f"**Skipped:** {escape_markdown(attempt.skip_reason)}")
+    if attempt.summary:
+        parts.append(f"**Summary:** {escape_markdown(attempt.summary)}")
+    if attempt.evidence:
+        parts.append(
+            "**Evidence:**\n\n" + "\n".join(f"- {inline_code(e)}" for e in attempt.evidence)
+        )
+    if attempt.decision:
+        parts.append(f"**Decision:** {escape_markdown(attempt.decision)}")
+    if attempt.non_compliant:
+        reason = inv.setup.short_run_policy.reason if inv.setup.short_run_policy else "unknown"
+        parts.append(
+            "**Non-compliant:** runs shorter than the duration policy, under the short-run "
+            f"policy: {escape_markdown(reason)}"
+        )
+    return "\n\n".join(parts) + "\n"
+
+
+def render_event(event: Event) -> str:
+    stamp = event.at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return f"### Note: {escape_markdown(event.kind)} {stamp}\n\n{escape_markdown(event.message)}\n"

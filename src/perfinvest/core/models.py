@@ -1,0 +1,392 @@
+"""The persisted domain: an investigation, its phase records, runs, metrics, baselines.
+
+Every persisted top-level document carries ``kind`` and ``format_version`` so a loader can
+refuse a file of the wrong kind or from a newer perfinvest with a clear message. Models
+validate themselves (pydantic); they build their validators lazily (``defer_build``) so a
+cold ``perfinvest status`` pays only for what it loads.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from perfinvest.core.errors import usage_error
+from perfinvest.core.phases import PHASE_ORDER, Phase
+
+#: The format version this perfinvest writes and the newest it reads, per document kind.
+FORMAT_VERSION = 1
+
+Direction = Literal["lower", "higher"]
+RunMode = Literal["duration", "repeat"]
+InvestigationStatus = Literal["in_progress", "blocked", "complete"]
+AttemptOutcome = Literal["completed", "skipped", "progress"]
+Confidence = Literal["low", "medium", "high"]
+HypothesisStatus = Literal["untested", "confirmed", "refuted", "inconclusive"]
+DecisionVerdict = Literal["continue", "stop", "abandon"]
+ComparisonVerdict = Literal["improved", "regressed", "unchanged", "inconclusive"]
+
+_M = TypeVar("_M", bound=BaseModel)
+
+NonEmptyStr = Annotated[str, Field(min_length=1)]
+
+
+class Model(BaseModel):
+    """Base for every record: strict about unknown fields, validators built on first use."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True, validate_assignment=False)
+
+
+# --- metrics and runs ---------------------------------------------------------------------
+
+
+class MetricSpec(Model):
+    """The primary metric of an investigation: what is measured and which way is better."""
+
+    name: NonEmptyStr
+    direction: Direction
+    unit: str = ""
+
+
+class Metric(Model):
+    """One measured value with its unit, which way is better, and raw samples if any."""
+
+    name: NonEmptyStr
+    value: float
+    unit: str = ""
+    direction: Direction | None = None
+    samples: list[float] = Field(default_factory=list)
+    scenario: str | None = None
+
+
+class EnvironmentFingerprint(Model):
+    """Where and how a run happened; runs with different fingerprints are not comparable."""
+
+    host: str = ""
+    cpu_model: str = ""
+    cpu_count: int = 0
+    kernel: str = ""
+    python: str = ""
+    load_avg_1m: float | None = None
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    command: list[str] = Field(default_factory=list)
+    env_overrides: dict[str, str] = Field(default_factory=dict)
+    config_hash: str = ""
+
+
+class ArtifactRef(Model):
+    """A file under ``artifacts/<id>/`` with its checksum, path relative to the perf dir."""
+
+    path: NonEmptyStr
+    sha256: str = ""
+    size_bytes: int = 0
+    description: str = ""
+
+
+class Run(Model):
+    """One benchmark run: its metrics, validity and compliance with the duration policy."""
+
+    kind: Literal["perfinvest.run"] = "perfinvest.run"
+    format_version: int = FORMAT_VERSION
+    run_id: NonEmptyStr
+    started_at: datetime
+    ended_at: datetime | None = None
+    mode: RunMode = "duration"
+    requested_duration_s: float = 0.0
+    duration_s: float = 0.0
+    exit_code: int | None = None
+    valid: bool = True
+    invalid_reason: str | None = None
+    compliant: bool = True
+    compliance_note: str | None = None
+    metrics: list[Metric] = Field(default_factory=list)
+    environment: EnvironmentFingerprint = Field(default_factory=EnvironmentFingerprint)
+    artifacts: list[ArtifactRef] = Field(default_factory=list)
+
+    def metric(self, name: str) -> Metric | None:
+        return next((m for m in self.metrics if m.name == name), None)
+
+
+class Baseline(Model):
+    """``baselines/<version>.json``: every run of a version's baseline, never destroyed."""
+
+    kind: Literal["perfinvest.baseline"] = "perfinvest.baseline"
+    format_version: int = FORMAT_VERSION
+    version: NonEmptyStr
+    investigation_id: NonEmptyStr
+    created_at: datetime
+    command: list[str] = Field(default_factory=list)
+    config_hash: str = ""
+    primary_metric: MetricSpec
+    runs: list[Run] = Field(min_length=1)
+    summaries: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    environment: EnvironmentFingerprint = Field(default_factory=EnvironmentFingerprint)
+    consolidated: bool = False
+    supersedes: str | None = None  # path of the archived baseline this one replaced
+
+
+class BaselineRef(Model):
+    """What an investigation remembers of a baseline file it wrote or adopted."""
+
+    version: NonEmptyStr
+    path: NonEmptyStr
+    created_at: datetime
+    runs: int = 0
+    primary_value: float | None = None
+
+
+# --- phase records ------------------------------------------------------------------------
+
+
+class ShortRunPolicy(Model):
+    """Rule 2's escape hatch, set only at setup and with a written reason."""
+
+    reason: NonEmptyStr
+    set_at: datetime
+
+
+class Setup(Model):
+    """Phase 1: everything needed to measure, stated by the user, never guessed."""
+
+    scenario: NonEmptyStr
+    command: list[str] = Field(min_length=1)
+    shell: bool = False
+    metric: MetricSpec
+    success_criteria: list[NonEmptyStr] = Field(min_length=1)
+    version: NonEmptyStr
+    mode: RunMode = "duration"
+    param_env: str = "PERF_PARAM_VALUE"
+    quotes: list[str] = Field(default_factory=list)
+    short_run_policy: ShortRunPolicy | None = None
+    workdir: str = "."  # relative to the repository root
+
+
+class Probe(Model):
+    value: float
+    passed: bool | None = None  # None: invalid probe
+    reason: str = ""
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class BreakingPointResult(Model):
+    """Phase 3: the first failing parameter value and the history that found it."""
+
+    parameter: str = "PERF_PARAM_VALUE"
+    minimum: float
+    maximum: float
+    breaking_point: float | None = None
+    last_passing: float | None = None
+    thresholds: list[str] = Field(default_factory=list)
+    probes: list[Probe] = Field(default_factory=list)
+    monotonic: bool = True
+    note: str = ""
+
+
+class ConstraintResult(Model):
+    """Phase 4: one constrained configuration against the unconstrained baseline."""
+
+    backend: str
+    approximate: bool = False
+    cpu: float | None = None
+    memory_bytes: int | None = None
+    pids: int | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+    deltas: dict[str, float] = Field(default_factory=dict)
+    verdicts: dict[str, ComparisonVerdict] = Field(default_factory=dict)
+    throttled_periods: int | None = None
+    throttled_time_s: float | None = None
+    peak_memory_bytes: int | None = None
+    oom_killed: bool = False
+    note: str = ""
+
+
+class CommitEvidence(Model):
+    sha: NonEmptyStr
+    author: str = ""
+    date: str = ""
+    subject: str = ""
+    files: list[str] = Field(default_factory=list)
+    insertions: int = 0
+    deletions: int = 0
+    flags: list[str] = Field(
+        default_factory=list
+    )  # e.g. "mentions performance", "touches hot file"
+
+
+class HistoryEvidence(Model):
+    """Rule 8: git history read before any hypothesis is written."""
+
+    gathered_at: datetime
+    since: str | None = None
+    until: str = "HEAD"
+    paths: list[str] = Field(default_factory=list)
+    commits: list[CommitEvidence] = Field(default_factory=list)
+
+
+class Hypothesis(Model):
+    id: NonEmptyStr
+    statement: NonEmptyStr
+    evidence: list[str] = Field(default_factory=list)
+    confidence: Confidence = "medium"
+    status: HypothesisStatus = "untested"
+    created_at: datetime
+
+
+class CodePath(Model):
+    file: NonEmptyStr
+    line: int | None = None
+    function: str | None = None
+    score: float = 0.0
+    reason: str = ""
+
+
+class Hotspot(Model):
+    function: NonEmptyStr
+    file: str | None = None
+    line: int | None = None
+    self_pct: float = 0.0
+    total_pct: float = 0.0
+    samples: int = 0
+
+
+class ProfilingResult(Model):
+    profiler: NonEmptyStr
+    reason: str = ""
+    artifacts: list[ArtifactRef] = Field(default_factory=list)
+    hotspots: list[Hotspot] = Field(default_factory=list)
+
+
+class Experiment(Model):
+    """Phase 8: exactly one change, measured against the baseline, then reverted."""
+
+    number: int = Field(ge=1)
+    hypothesis: str | None = None
+    change: NonEmptyStr
+    files: list[str] = Field(default_factory=list)
+    state: Literal["open", "measured", "aborted"] = "measured"
+    verdict: ComparisonVerdict | None = None
+    relative_change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    patch: ArtifactRef | None = None
+    restore_verified: bool | None = None
+    note: str = ""
+
+
+class DecisionRecord(Model):
+    verdict: DecisionVerdict
+    rationale: NonEmptyStr
+    recommendation: DecisionVerdict | None = None
+    reasoning: list[str] = Field(default_factory=list)
+
+
+class Consolidation(Model):
+    version: NonEmptyStr
+    baseline_path: str | None = None
+    completed_at: datetime
+
+
+# --- the investigation --------------------------------------------------------------------
+
+
+class PhaseAttempt(Model):
+    """One run of a phase command: what was asked, what came of it, when."""
+
+    phase: Phase
+    attempt: int = Field(ge=1)
+    outcome: AttemptOutcome
+    started_at: datetime
+    ended_at: datetime
+    summary: str = ""
+    quote: str | None = None
+    skip_reason: str | None = None
+    evidence: list[str] = Field(default_factory=list)
+    decision: str | None = None
+    non_compliant: bool = False
+
+
+class Event(Model):
+    """Something a reviewer must see that is not a phase attempt (forced compare, takeover)."""
+
+    at: datetime
+    kind: NonEmptyStr
+    message: NonEmptyStr
+
+
+class Investigation(Model):
+    """``investigation.json``: the full state of one investigation."""
+
+    kind: Literal["perfinvest.investigation"] = "perfinvest.investigation"
+    format_version: int = FORMAT_VERSION
+    id: NonEmptyStr
+    created_at: datetime
+    updated_at: datetime
+    status: InvestigationStatus = "in_progress"
+    setup: Setup
+    attempts: list[PhaseAttempt] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    baseline: BaselineRef | None = None
+    breaking_point: BreakingPointResult | None = None
+    constraints: list[ConstraintResult] = Field(default_factory=list)
+    history: HistoryEvidence | None = None
+    hypotheses: list[Hypothesis] = Field(default_factory=list)
+    code_paths: list[CodePath] = Field(default_factory=list)
+    profiling: list[ProfilingResult] = Field(default_factory=list)
+    experiments: list[Experiment] = Field(default_factory=list)
+    decision: DecisionRecord | None = None
+    consolidation: Consolidation | None = None
+
+    @field_validator("attempts")
+    @classmethod
+    def _attempts_numbered(cls, attempts: list[PhaseAttempt]) -> list[PhaseAttempt]:
+        seen: dict[Phase, int] = {}
+        for attempt in attempts:
+            expected = seen.get(attempt.phase, 0) + 1
+            if attempt.attempt != expected:
+                raise ValueError(
+                    f"attempt {attempt.attempt} of phase {attempt.phase} should be {expected}"
+                )
+            seen[attempt.phase] = expected
+        return attempts
+
+    def attempts_of(self, phase: Phase) -> list[PhaseAttempt]:
+        return [a for a in self.attempts if a.phase == phase]
+
+    def is_done(self, phase: Phase) -> bool:
+        """A phase is done once an attempt completed it or skipped it with a reason."""
+        return any(a.outcome in ("completed", "skipped") for a in self.attempts_of(phase))
+
+    def next_phase(self) -> Phase | None:
+        return next((p for p in PHASE_ORDER if not self.is_done(p)), None)
+
+    def last_phase(self) -> Phase | None:
+        return self.attempts[-1].phase if self.attempts else None
+
+
+#: The documents that have a JSON Schema in ``schemas/`` (name → model).
+SCHEMA_MODELS: dict[str, type[BaseModel]] = {
+    "investigation": Investigation,
+    "baseline": Baseline,
+    "run": Run,
+}
+
+
+def first_validation_problem(exc: ValidationError) -> str:
+    """The first problem of a validation error as ``location: message``, for one-line errors."""
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error.get("loc", ())) or "document"
+    return f"{location}: {error.get('msg', 'invalid')}"
+
+
+def validate_input(model: type[_M], raw: Any, source: str) -> _M:
+    """Validate user-given data (``--record`` files) with a one-line usage error."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise usage_error(
+            f"{source} is not a valid {model.__name__}: {first_validation_problem(exc)}"
+        ) from None

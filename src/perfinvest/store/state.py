@@ -1,0 +1,169 @@
+"""The state folder: the active investigation, inactive ones, logs and baselines.
+
+All read-modify-write goes through :meth:`StateStore.transaction`, under one lock, so two
+processes never lose each other's update. Nothing is deleted: superseded data is archived.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from perfinvest.core.errors import PerfError, refused, state_error
+from perfinvest.core.ids import check_investigation_id
+from perfinvest.core.models import Baseline, Investigation
+from perfinvest.store.atomic import append_text, atomic_write_text
+from perfinvest.store.documents import read_document, write_document
+from perfinvest.store.locks import exclusive_lock
+from perfinvest.store.paths import StatePaths
+
+#: What never belongs in version control inside ``perf/``.
+GITIGNORE = "# written by perfinvest: lock and temporary files\n.*.lock\n.*.tmp\n"
+
+
+@dataclass(frozen=True)
+class ListedInvestigation:
+    id: str
+    active: bool
+    path: Path
+    investigation: Investigation | None
+    problem: str | None = None
+
+
+class StateStore:
+    """File-level operations on one state folder; knows nothing of phases or the CLI."""
+
+    def __init__(self, paths: StatePaths) -> None:
+        self.paths = paths
+
+    # --- the active investigation -----------------------------------------------------
+
+    def has_active(self) -> bool:
+        return self.paths.active.exists()
+
+    def load_active(self) -> Investigation:
+        if not self.paths.active.exists():
+            raise refused(
+                "no active investigation in "
+                f"{self.paths.perf_dir}; start one with `perfinvest start` "
+                "or resume one with `perfinvest resume <id>`",
+                needs=["an active investigation"],
+            )
+        return read_document(self.paths.active, Investigation)
+
+    def save_active(self, inv: Investigation) -> None:
+        write_document(self.paths.active, inv)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        self._ensure_gitignore()
+        with exclusive_lock(self.paths.lock):
+            yield
+
+    def _ensure_gitignore(self) -> None:
+        """Keep lock and temp files out of the user's ``git status`` (our folder, our file)."""
+        path = self.paths.gitignore
+        if not path.exists():
+            atomic_write_text(path, GITIGNORE)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Investigation]:
+        """Load the active investigation under the lock; save it if the block succeeds."""
+        with self.locked():
+            inv = self.load_active()
+            yield inv
+            self.save_active(inv)
+
+    # --- inactive investigations ------------------------------------------------------
+
+    def load_inactive(self, investigation_id: str) -> Investigation:
+        path = self.paths.inactive(investigation_id)
+        if not path.exists():
+            raise PerfError(
+                f"unknown investigation {investigation_id}: no {path.name} in "
+                f"{self.paths.investigations_dir}; see `perfinvest list`",
+                kind="not_found",
+            )
+        inv = read_document(path, Investigation)
+        if inv.id != investigation_id:
+            raise state_error(f"{path} holds investigation {inv.id}, not {investigation_id}")
+        return inv
+
+    def archive_active(self) -> Investigation | None:
+        """Copy the active investigation to ``investigations/<id>.json``; caller holds the lock."""
+        if not self.paths.active.exists():
+            return None
+        inv = self.load_active()
+        write_document(self.paths.inactive(inv.id), inv)
+        return inv
+
+    def activate(self, inv: Investigation) -> None:
+        """Make ``inv`` the active one; its inactive copy (if any) is retired after the write."""
+        self.save_active(inv)
+        inactive = self.paths.inactive(inv.id)
+        if inactive.exists():
+            inactive.unlink()
+
+    def list_all(self) -> list[ListedInvestigation]:
+        """Every investigation, active first, then inactive by id (newest first)."""
+        listed: list[ListedInvestigation] = []
+        active_id: str | None = None
+        if self.paths.active.exists():
+            try:
+                active = self.load_active()
+                active_id = active.id
+                listed.append(ListedInvestigation(active.id, True, self.paths.active, active))
+            except PerfError as exc:
+                listed.append(ListedInvestigation("?", True, self.paths.active, None, exc.message))
+        directory = self.paths.investigations_dir
+        files = sorted(directory.glob("perf-*.json"), reverse=True) if directory.is_dir() else []
+        for path in files:
+            investigation_id = path.stem
+            if investigation_id == active_id:
+                continue
+            try:
+                check_investigation_id(investigation_id)
+                inv = read_document(path, Investigation)
+                listed.append(ListedInvestigation(inv.id, False, path, inv))
+            except PerfError as exc:
+                listed.append(ListedInvestigation(investigation_id, False, path, None, exc.message))
+        return listed
+
+    # --- the reviewer's log -----------------------------------------------------------
+
+    def append_log(self, investigation_id: str, header: str, section: str) -> Path:
+        """Append a section; a new log starts with the investigation's header."""
+        path = self.paths.log(investigation_id)
+        append_text(path, "\n" + section if path.exists() else header + "\n" + section)
+        return path
+
+    def read_log(self, investigation_id: str) -> str:
+        path = self.paths.log(investigation_id)
+        if not path.exists():
+            raise PerfError(f"no log for {investigation_id} at {path}", kind="not_found")
+        return path.read_text(encoding="utf-8")
+
+    # --- baselines --------------------------------------------------------------------
+
+    def load_baseline(self, version: str) -> Baseline:
+        path = self.paths.baseline(version)
+        if not path.exists():
+            raise refused(
+                f"no baseline for version {version!r} ({path} does not exist); "
+                "run `perfinvest baseline` for that version first"
+            )
+        return read_document(path, Baseline)
+
+    def write_baseline(self, baseline: Baseline, now: datetime) -> Path:
+        """Write ``baselines/<version>.json``; an existing one is archived, never destroyed."""
+        path = self.paths.baseline(baseline.version)
+        if path.exists():
+            stamp = now.strftime("%Y%m%dT%H%M%S%fZ")
+            archived = self.paths.baseline_archive_dir / f"{path.stem}.{stamp}.json"
+            atomic_write_text(archived, path.read_text(encoding="utf-8"))
+            baseline = baseline.model_copy(update={"supersedes": self.paths.relative(archived)})
+        write_document(path, baseline)
+        return path
