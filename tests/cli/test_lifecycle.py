@@ -1,0 +1,259 @@
+"""The investigation lifecycle through the real CLI, in real git repositories."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import START_ARGS, git, run_record
+
+CONTRACT_KEYS = {
+    "ok",
+    "command",
+    "investigation",
+    "phase",
+    "status",
+    "baseline",
+    "findings",
+    "next",
+    "data",
+}
+
+
+def perf_dir(repo: Path) -> Path:
+    return repo / ".claude" / "perf"
+
+
+def write_json(path: Path, data: Any) -> str:
+    path.write_text(json.dumps(data))
+    return str(path)
+
+
+def test_start_with_missing_items_answers_needs_and_writes_nothing(repo: Path, cli: Any) -> None:
+    result = cli("start", "--scenario", "slow checkout", "--metric", "p95_ms", "--json")
+    assert result.code == 3
+    answer = result.json
+    assert set(answer) == CONTRACT_KEYS | {"error"}
+    assert answer["ok"] is False and answer["status"] == "blocked"
+    needs = answer["error"]["needs"]
+    assert [n.split(":")[0] for n in needs] == [
+        "--command",
+        "--direction",
+        "--success",
+        "--version",
+    ]
+    assert not (repo / ".claude").exists()
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_start_creates_state_log_and_checkpoint(repo: Path, cli: Any) -> None:
+    result = cli(*START_ARGS, "--quote", "make checkout fast again", "--json")
+    assert result.code == 0, result.out
+    answer = result.json
+    assert set(answer) >= CONTRACT_KEYS and "error" not in answer
+    assert answer["phase"] == "setup" and answer["next"] == "baseline"
+    assert answer["data"]["command"] == ["python", "bench.py", "--n", "3"]
+    inv_id = answer["investigation"]
+    state = json.loads((perf_dir(repo) / "investigation.json").read_text())
+    assert state["id"] == inv_id and state["format_version"] == 1
+    assert state["setup"]["short_run_policy"]["reason"] == "tests use short runs"
+    log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert "> make checkout fast again" in log and "## Phase 1: setup" in log
+    files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert files == [
+        ".claude/perf/.gitignore",
+        ".claude/perf/investigation.json",
+        f".claude/perf/investigations/{inv_id}.md",
+    ]
+    assert git(repo, "log", "-1", "--format=%s").strip() == f"perf({inv_id}): setup"
+    assert git(repo, "status", "--porcelain").strip() == ""
+
+
+def test_shell_command_is_kept_verbatim(repo: Path, cli: Any) -> None:
+    args = list(START_ARGS)
+    args[args.index("--command") + 1] = "python bench.py | tee out.txt"
+    answer = cli(*args, "--shell", "--json", "--no-checkpoint").json
+    assert answer["data"]["command"] == ["python bench.py | tee out.txt"]
+    assert answer["data"]["shell"] is True
+    assert answer["data"]["checkpoint"]["reason"] == "disabled with --no-checkpoint"
+
+
+def test_status_start_resume_restores_the_first_exactly(repo: Path, cli: Any) -> None:
+    first = cli(*START_ARGS, "--json").json["investigation"]
+    active = perf_dir(repo) / "investigation.json"
+    first_bytes = active.read_bytes()
+    status = cli("status", "--json").json
+    assert status["investigation"] == first and status["next"] == "baseline"
+    assert status["data"]["short_run_policy"] == "tests use short runs"
+
+    second = cli(*START_ARGS, "--json").json
+    assert second["investigation"] != first
+    assert second["data"]["archived"] == first
+    assert any(first in finding for finding in second["findings"])
+    assert (perf_dir(repo) / "investigations" / f"{first}.json").read_bytes() == first_bytes
+
+    resumed = cli("resume", first, "--json")
+    assert resumed.code == 0
+    assert resumed.json["investigation"] == first
+    assert active.read_bytes() == first_bytes
+    assert (perf_dir(repo) / "investigations" / f"{second['investigation']}.json").exists()
+    listed = cli("list", "--json").json["data"]["investigations"]
+    assert [(row["id"], row["active"]) for row in listed] == [
+        (first, True),
+        (second["investigation"], False),
+    ]
+
+
+def test_phase_out_of_order_is_refused_naming_what_is_missing(repo: Path, cli: Any) -> None:
+    cli(*START_ARGS, "--json")
+    before = (perf_dir(repo) / "investigation.json").read_bytes()
+    result = cli("profile", "--json")
+    assert result.code == 4
+    error = result.json["error"]
+    assert error["kind"] == "refused"
+    assert "phase 2 baseline" in error["message"] and "phase 6 code-paths" in error["message"]
+    assert result.json["investigation"] is not None and result.json["phase"] == "profiling"
+    assert (perf_dir(repo) / "investigation.json").read_bytes() == before
+
+
+def test_text_mode_ends_with_the_summary_block(repo: Path, cli: Any) -> None:
+    cli(*START_ARGS)
+    result = cli("status")
+    lines = result.out.rstrip("\n").splitlines()
+    assert lines[-2].startswith("phase: setup   status: in_progress   baseline: n/a")
+    assert lines[-1].startswith("findings: [") and lines[-1].endswith("next: baseline")
+
+
+def test_skip_is_logged_and_preconditions_still_hold(repo: Path, cli: Any) -> None:
+    inv_id = cli(*START_ARGS, "--json").json["investigation"]
+    skipped = cli("baseline", "--skip-reason", "no benchmark hardware today", "--json")
+    assert skipped.code == 0 and skipped.json["data"]["outcome"] == "skipped"
+    # breaking-point needs a real baseline, not a skipped one
+    refused = cli("breaking-point", "--json")
+    assert refused.code == 4 and "a baseline" in refused.json["error"]["message"]
+    log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert "**Skipped:** no benchmark hardware today" in log
+    assert cli("baseline", "--skip-reason", "   ", "--json").code == 2
+
+
+def test_hypotheses_need_history_first(repo: Path, cli: Any, tmp_path: Path) -> None:
+    cli(*START_ARGS, "--json")
+    for phase in ("baseline", "breaking-point", "constraints"):
+        assert cli(phase, "--skip-reason", "not relevant here", "--json").code == 0
+    early = cli("hypotheses", "add", "the cache is cold", "--json")
+    assert early.code == 4 and "rule 8" in early.json["error"]["message"]
+    gathered = cli("hypotheses", "gather", "--json")
+    assert gathered.code == 0 and gathered.json["data"]["outcome"] == "progress"
+    assert gathered.json["next"] == "hypotheses"
+    added = cli("hypotheses", "add", "the cache is cold", "--evidence", "a1b2", "--json")
+    assert added.code == 0 and added.json["next"] == "code-paths"
+    listed = cli("hypotheses", "list", "--json").json["data"]["hypotheses"]
+    assert [h["id"] for h in listed] == ["H1"] and listed[0]["status"] == "untested"
+
+
+def test_all_ten_phases_complete_the_investigation(repo: Path, cli: Any, tmp_path: Path) -> None:
+    inv_id = cli(*START_ARGS, "--json").json["investigation"]
+    runs = write_json(
+        tmp_path / "runs.json", {"runs": [run_record("r1", 10.0), run_record("r2", 11.0)]}
+    )
+    assert cli("baseline", "--record", runs, "--json").json["baseline"] == "v1"
+    bp = {"minimum": 1, "maximum": 500, "breaking_point": 220, "last_passing": 210}
+    assert (
+        cli("breaking-point", "--record", write_json(tmp_path / "bp.json", bp), "--json").code == 0
+    )
+    cons = [{"backend": "cgroup1", "cpu": 1.0, "oom_killed": False}]
+    assert cli("constraints", "--record", write_json(tmp_path / "c.json", cons), "--json").code == 0
+    assert cli("hypotheses", "gather", "--json").code == 0
+    assert cli("hypotheses", "add", "N+1 queries", "--json").code == 0
+    paths = [{"file": "app.py", "line": 1, "score": 1.0, "reason": "entry point"}]
+    assert cli("code-paths", "--record", write_json(tmp_path / "p.json", paths), "--json").code == 0
+    prof = {"profiler": "py-spy", "hotspots": [{"function": "main", "file": "app.py", "line": 1}]}
+    assert cli("profile", "--record", write_json(tmp_path / "prof.json", prof), "--json").code == 0
+    exp = {"change": "batch the queries", "verdict": "improved", "relative_change": -0.2}
+    answer = cli("experiment", "--record", write_json(tmp_path / "e.json", exp), "--json").json
+    assert answer["data"]["checkpoint"]["committed"] is True
+    assert "Perf-Delta: -20.00%" in git(repo, "log", "-1", "--format=%B")
+    assert cli("decide", "--verdict", "stop", "--rationale", "goal met", "--json").code == 0
+    done = cli("consolidate", "--json").json
+    assert done["status"] == "complete" and done["next"] is None
+
+    state = json.loads((perf_dir(repo) / "investigation.json").read_text())
+    assert state["status"] == "complete"
+    log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert log.count("\n## Phase ") + log.startswith("## Phase ") == 11  # hypotheses: 2 steps
+    subjects = git(repo, "log", "--format=%s").splitlines()
+    assert len([s for s in subjects if s.startswith(f"perf({inv_id})")]) == 11
+    for sha in git(repo, "rev-list", "HEAD~11..HEAD").split():
+        files = git(repo, "show", "--name-only", "--format=", sha).split()
+        assert files and all(f.startswith(".claude/perf/") for f in files)
+    baseline = json.loads((perf_dir(repo) / "baselines" / "v1.json").read_text())
+    assert baseline["consolidated"] is True and len(baseline["runs"]) == 2
+    again = cli("baseline", "--record", runs, "--json")
+    assert again.code == 4 and "complete" in again.json["error"]["message"]
+
+
+def test_rerun_records_attempts_and_archives_the_old_baseline(
+    repo: Path, cli: Any, tmp_path: Path
+) -> None:
+    inv_id = cli(*START_ARGS, "--json").json["investigation"]
+    runs = write_json(
+        tmp_path / "runs.json", {"runs": [run_record("r1", 10.0), run_record("r2", 12.0)]}
+    )
+    assert cli("baseline", "--record", runs, "--json").json["data"]["attempt"] == 1
+    second = cli("baseline", "--record", runs, "--quote", "run it again", "--json").json
+    assert second["data"]["attempt"] == 2
+    archived = list((perf_dir(repo) / "baselines" / "archive").glob("v1.*.json"))
+    assert len(archived) == 1
+    current = json.loads((perf_dir(repo) / "baselines" / "v1.json").read_text())
+    assert current["supersedes"] == f"baselines/archive/{archived[0].name}"
+    log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert "## Phase 2: baseline (attempt 2, completed)" in log
+    assert "**Non-compliant:**" in log
+
+
+def test_baseline_record_must_carry_the_primary_metric(
+    repo: Path, cli: Any, tmp_path: Path
+) -> None:
+    cli(*START_ARGS, "--json")
+    wrong = run_record("r1", 10.0)
+    wrong["metrics"][0]["name"] = "mean_ms"
+    runs = write_json(tmp_path / "runs.json", {"runs": [wrong, run_record("r2", 10.0)]})
+    result = cli("baseline", "--record", runs, "--json")
+    assert result.code == 4 and "p95_ms" in result.json["error"]["message"]
+    assert not (perf_dir(repo) / "baselines").exists()
+
+
+def test_checkpoint_skipped_outside_git_and_on_detached_head(
+    tmp_path: Path, cli: Any, monkeypatch: Any, repo: Path
+) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    monkeypatch.chdir(plain)
+    answer = cli(*START_ARGS, "--json").json
+    assert answer["ok"] and "not a git repository" in answer["data"]["checkpoint"]["reason"]
+
+    monkeypatch.chdir(repo)
+    git(repo, "checkout", "-q", "--detach")
+    answer = cli(*START_ARGS, "--json").json
+    assert answer["ok"] and "detached" in answer["data"]["checkpoint"]["reason"]
+
+
+def test_repository_without_commits(tmp_path: Path, cli: Any, monkeypatch: Any) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    git(empty, "init", "-q", "-b", "main")
+    monkeypatch.chdir(empty)
+    answer = cli(*START_ARGS, "--json").json
+    assert answer["ok"] and "no commits" in answer["data"]["checkpoint"]["reason"]
+
+
+def test_state_dir_from_environment(repo: Path, cli: Any, monkeypatch: Any, tmp_path: Path) -> None:
+    monkeypatch.setenv("AI_STATE_DIR", "state/here")
+    cli(*START_ARGS, "--json")
+    assert (repo / "state" / "here" / "perf" / "investigation.json").is_file()
+    outside = tmp_path / "outside"
+    monkeypatch.setenv("AI_STATE_DIR", str(outside))
+    answer = cli(*START_ARGS, "--json").json
+    assert (outside / "perf" / "investigation.json").is_file()
+    assert "outside the repository" in answer["data"]["checkpoint"]["reason"]

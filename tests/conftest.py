@@ -1,0 +1,115 @@
+"""Shared fixtures: real git repositories in tmp_path and an in-process CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from perfinvest.cli.main import main
+
+GIT_ENV = {
+    "GIT_CONFIG_GLOBAL": "/dev/null",
+    "GIT_CONFIG_NOSYSTEM": "1",
+    "GIT_AUTHOR_NAME": "Test",
+    "GIT_AUTHOR_EMAIL": "test@example.com",
+    "GIT_COMMITTER_NAME": "Test",
+    "GIT_COMMITTER_EMAIL": "test@example.com",
+}
+
+
+def git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **GIT_ENV},
+    )
+    return done.stdout
+
+
+@pytest.fixture(autouse=True)
+def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test sees the developer's AI_STATE_DIR or git identity."""
+    monkeypatch.delenv("AI_STATE_DIR", raising=False)
+    monkeypatch.delenv("PERF_ALLOW_SHORT", raising=False)
+    for key, value in GIT_ENV.items():
+        monkeypatch.setenv(key, value)
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real git repository with one commit; the current directory for the test."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "app.py").write_text("print('hello')\n")
+    git(root, "add", "app.py")
+    git(root, "commit", "-q", "-m", "initial")
+    monkeypatch.chdir(root)
+    return root
+
+
+@dataclass
+class CliResult:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def json(self) -> dict[str, Any]:
+        lines = [line for line in self.out.splitlines() if line.strip()]
+        assert len(lines) == 1, f"expected exactly one JSON line on stdout, got {self.out!r}"
+        parsed: dict[str, Any] = json.loads(lines[0])
+        return parsed
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
+    """Run ``perfinvest`` in-process with the given arguments; returns code, stdout, stderr."""
+
+    def run(*args: str) -> CliResult:
+        code = main(list(args))
+        captured = capsys.readouterr()
+        assert "Traceback" not in captured.err, captured.err
+        return CliResult(code, captured.out, captured.err)
+
+    yield run
+
+
+START_ARGS = (
+    "start",
+    "--scenario",
+    "checkout p95 under load",
+    "--command",
+    "python bench.py --n 3",
+    "--metric",
+    "p95_ms",
+    "--direction",
+    "lower",
+    "--success",
+    "p95_ms < 120",
+    "--version",
+    "v1",
+    "--allow-short-runs",
+    "tests use short runs",
+)
+
+
+def run_record(run_id: str, value: float, *, compliant: bool = False) -> dict[str, Any]:
+    """A run document as a --record file would carry it."""
+    return {
+        "run_id": run_id,
+        "started_at": "2026-11-23T10:00:00Z",
+        "duration_s": 5.0,
+        "requested_duration_s": 5.0,
+        "compliant": compliant,
+        "metrics": [{"name": "p95_ms", "value": value, "unit": "ms", "direction": "lower"}],
+    }
