@@ -30,12 +30,23 @@ def ensure_dir(directory: Path) -> Path:
     return directory
 
 
+def _file_mode(path: Path) -> int:
+    """Keep an existing file's mode; a new file gets 0666 less the umask, like ``open()``."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write to a temp file in the same folder, fsync it, rename over ``path``, fsync the folder."""
     ensure_dir(path.parent)
     tmp_name: str | None = None
     try:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        os.fchmod(fd, _file_mode(path))
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
