@@ -24,6 +24,7 @@ class CommandResult:
     next: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     error: dict[str, Any] | None = None
+    exit_code: int = 0  # the process exit code; not part of the JSON answer
 
     def to_json_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -52,4 +53,5 @@ class CommandResult:
             "needs": error.needs,
         }
         result.next = error.needs[0] if error.needs else None
+        result.exit_code = int(error.code)
         return result

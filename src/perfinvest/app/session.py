@@ -7,15 +7,17 @@ checkpoint commit are the same for all ten and live here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core import machine
-from perfinvest.core.errors import PerfError
+from perfinvest.core.errors import PerfError, refused
 from perfinvest.core.logrender import render_attempt, render_header
 from perfinvest.core.models import AttemptOutcome, Investigation
 from perfinvest.core.phases import PHASE_COMMANDS, Phase
@@ -33,6 +35,7 @@ class PhaseWork:
     data: dict[str, Any] = field(default_factory=dict)
     non_compliant: bool = False
     delta: str | None = None
+    error: PerfError | None = None  # with outcome "failed": recorded, then answered as failure
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,114 @@ def base_result(command: str, inv: Investigation, phase: Phase | None) -> Comman
     return result
 
 
+P = TypeVar("P")
+R = TypeVar("R")
+
+
+@contextmanager
+def _located(inv: Investigation, phase: Phase) -> Iterator[None]:
+    """Errors raised inside name the investigation and phase they concern."""
+    try:
+        yield
+    except PerfError as error:
+        error.context = {
+            "investigation": inv.id,
+            "phase": phase.value,
+            "baseline": inv.baseline.version if inv.baseline else None,
+        }
+        raise
+
+
+def run_phase_steps(
+    ctx: AppContext,
+    command: str,
+    phase: Phase,
+    request: PhaseRequest,
+    *,
+    prepare: Callable[[Investigation], P],
+    execute: Callable[[P], R],
+    apply: Callable[[Investigation, R], PhaseWork],
+    step_exempt: bool = False,
+) -> CommandResult:
+    """A phase in three steps, so a long measurement never holds the state lock.
+
+    ``prepare`` checks and plans under the lock; ``execute`` measures without it (other
+    commands such as ``status`` stay responsive); ``apply`` records the outcome under the
+    lock again, on a freshly loaded state, refusing if the active investigation changed.
+    """
+    store = ctx.store
+    started = ctx.now()
+    with store.locked():
+        inv = store.load_active()
+        with _located(inv, phase):
+            if request.skip_reason is not None:
+                machine.require_skippable(inv, phase)
+                skipped = PhaseWork(
+                    summary=f"phase skipped: {request.skip_reason}", outcome="skipped"
+                )
+                return _record(ctx, command, phase, request, inv, skipped, started)
+            machine.require_runnable(inv, phase, step_exempt=step_exempt)
+            plan = prepare(inv)
+    with _located(inv, phase):
+        outcome = execute(plan)
+    with store.locked():
+        current = store.load_active()
+        with _located(current, phase):
+            if current.id != inv.id:
+                raise refused(
+                    f"the active investigation changed from {inv.id} to {current.id} while "
+                    f"{command} ran; `perfinvest resume {inv.id}` and run it again"
+                )
+            done = apply(current, outcome)
+        return _record(ctx, command, phase, request, current, done, started)
+
+
+def _record(
+    ctx: AppContext,
+    command: str,
+    phase: Phase,
+    request: PhaseRequest,
+    inv: Investigation,
+    done: PhaseWork,
+    started: datetime,
+) -> CommandResult:
+    """Attempt, state, log, checkpoint (caller holds the lock); then the answer."""
+    store = ctx.store
+    attempt = machine.record_attempt(
+        inv,
+        phase,
+        done.outcome,
+        started_at=started,
+        ended_at=ctx.now(),
+        summary=done.summary,
+        quote=request.quote,
+        skip_reason=request.skip_reason,
+        evidence=done.evidence,
+        decision=done.decision,
+        non_compliant=done.non_compliant,
+    )
+    store.save_active(inv)
+    log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
+    committed = checkpoint(ctx, inv, phase, done.delta)
+    if done.error is not None:
+        result = CommandResult.failure(
+            command,
+            done.error,
+            investigation=inv.id,
+            phase=phase.value,
+            baseline=inv.baseline.version if inv.baseline else None,
+        )
+    else:
+        result = base_result(command, inv, phase)
+    result.findings = [done.summary, *done.findings]
+    result.data.update(done.data)
+    result.data["attempt"] = attempt.attempt
+    result.data["outcome"] = attempt.outcome
+    result.data["log"] = str(log_path)
+    result.data["checkpoint"] = checkpoint_data(committed)
+    return result
+
+
 def run_phase(
     ctx: AppContext,
     command: str,
@@ -78,49 +189,17 @@ def run_phase(
     *,
     step_exempt: bool = False,
 ) -> CommandResult:
-    """Run ``work`` as an attempt of ``phase`` under the state lock, then log and commit."""
-    store = ctx.store
-    with store.locked():
-        inv = store.load_active()
-        started = ctx.now()
-        try:
-            if request.skip_reason is not None:
-                machine.require_skippable(inv, phase)
-                done = PhaseWork(summary=f"phase skipped: {request.skip_reason}", outcome="skipped")
-            else:
-                machine.require_runnable(inv, phase, step_exempt=step_exempt)
-                done = work(inv)
-        except PerfError as error:
-            error.context = {
-                "investigation": inv.id,
-                "phase": phase.value,
-                "baseline": inv.baseline.version if inv.baseline else None,
-            }
-            raise
-        attempt = machine.record_attempt(
-            inv,
-            phase,
-            done.outcome,
-            started_at=started,
-            ended_at=ctx.now(),
-            summary=done.summary,
-            quote=request.quote,
-            skip_reason=request.skip_reason,
-            evidence=done.evidence,
-            decision=done.decision,
-            non_compliant=done.non_compliant,
-        )
-        store.save_active(inv)
-        log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
-        committed = checkpoint(ctx, inv, phase, done.delta)
-    result = base_result(command, inv, phase)
-    result.findings = [done.summary, *done.findings]
-    result.data.update(done.data)
-    result.data["attempt"] = attempt.attempt
-    result.data["outcome"] = attempt.outcome
-    result.data["log"] = str(log_path)
-    result.data["checkpoint"] = checkpoint_data(committed)
-    return result
+    """A phase whose work is quick: check, do, record, all on one consistent state."""
+    return run_phase_steps(
+        ctx,
+        command,
+        phase,
+        request,
+        prepare=lambda _inv: None,
+        execute=lambda _plan: None,
+        apply=lambda inv, _outcome: work(inv),
+        step_exempt=step_exempt,
+    )
 
 
 def skip_phase(ctx: AppContext, command: str, phase: Phase, request: PhaseRequest) -> CommandResult:

@@ -89,7 +89,7 @@ def command_runner(name: str) -> Callable[[F], F]:
                 return int(error.code)
             result, body = outcome if isinstance(outcome, tuple) else (outcome, None)
             emit(result, as_json, body)
-            return int(result.data.pop("_exit_code", ExitCode.OK))
+            return int(result.exit_code)
 
         return wrapper  # type: ignore[return-value]
 

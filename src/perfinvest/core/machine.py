@@ -109,6 +109,6 @@ def record_attempt(
     )
     inv.attempts.append(attempt)
     inv.updated_at = ended_at
-    if phase == Phase.CONSOLIDATION and outcome != "progress":
+    if phase == Phase.CONSOLIDATION and outcome in ("completed", "skipped"):
         inv.status = "complete"
     return attempt
