@@ -1,0 +1,81 @@
+"""hyperfine ``--export-json`` results: one metric set per command.
+
+Each command is a scenario (hyperfine's ``command`` field, which is the
+``--command-name`` when one was given). Times are in seconds, as hyperfine writes them;
+the per-run ``times`` are the raw samples behind mean/median/min/max/stddev.
+"""
+
+from __future__ import annotations
+
+from perfinvest.adapters.formats._helpers import JsonReader, load_json, mean
+from perfinvest.adapters.formats.base import ParsedMetric, ParseResult
+
+NAME = "hyperfine-json"
+
+_TIME_STATS = ("mean", "stddev", "median", "min", "max")
+
+
+def sniff(doc: dict[str, object]) -> bool:
+    """A ``results`` list whose entries have hyperfine's ``command`` and ``mean``."""
+    results = doc.get("results")
+    return (
+        isinstance(results, list)
+        and bool(results)
+        and all(isinstance(item, dict) and "command" in item and "mean" in item for item in results)
+    )
+
+
+def parse(text: str) -> ParseResult:
+    """Parse hyperfine's exported JSON (or stdout that ends with it)."""
+    doc, line = load_json(text, NAME)
+    read = JsonReader(NAME, line)
+    top = read.obj(doc, "", 'a JSON object with "results"')
+    if "results" not in top:
+        raise read.fail("", 'a JSON object with "results"', top)
+    results = read.arr(top["results"], "results")
+    if not results:
+        raise read.fail("results", "at least one benchmarked command", results)
+    metrics: list[ParsedMetric] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(results):
+        where = f"results[{index}]"
+        result = read.obj(raw, where)
+        command = read.text(result.get("command"), f"{where}.command")
+        if command in seen:
+            # Two identical commands would merge silently: keep them apart by position.
+            command = f"{command} #{index + 1}"
+        seen.add(command)
+        metrics.extend(_command_metrics(read, result, where, command))
+    return ParseResult(NAME, tuple(metrics))
+
+
+def _command_metrics(
+    read: JsonReader, result: dict[str, object], where: str, command: str
+) -> list[ParsedMetric]:
+    times = read.nums(result["times"], f"{where}.times") if "times" in result else ()
+    metrics: list[ParsedMetric] = []
+    for stat in _TIME_STATS:
+        value = read.opt_num(result, stat, where)  # stddev is null for a single run
+        if value is None:
+            if stat == "mean":
+                raise read.fail(f"{where}.mean", "a number", result.get("mean"))
+            continue
+        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", times, command))
+    for stat in ("user", "system"):
+        value = read.opt_num(result, stat, where)
+        if value is not None:
+            metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", (), command))
+    if times:
+        metrics.append(ParsedMetric("runs", float(len(times)), "", None, (), command))
+    if "exit_codes" in result:
+        codes = read.arr(result["exit_codes"], f"{where}.exit_codes")
+        # ``null`` is a run killed by a signal: a failure as much as a non-zero code.
+        failed = sum(1 for code in codes if code != 0 or isinstance(code, bool))
+        metrics.append(ParsedMetric("failed_runs", float(failed), "", "lower", (), command))
+    if "memory_usage_byte" in result:  # hyperfine >= 1.19: peak RSS per run
+        memory = read.nums(result["memory_usage_byte"], f"{where}.memory_usage_byte")
+        if memory:
+            metrics.append(
+                ParsedMetric("max_rss_bytes", mean(memory), "bytes", "lower", memory, command)
+            )
+    return metrics

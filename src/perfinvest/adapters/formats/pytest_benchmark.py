@@ -1,0 +1,89 @@
+"""pytest-benchmark ``--benchmark-json`` output.
+
+One scenario per benchmark, named by its pytest node id (``fullname``, which is
+unique, unlike ``name`` across files). Stats are seconds per call; with
+``--benchmark-save-data`` the per-round ``data`` (already divided by the iterations)
+are the raw samples behind the time statistics. Numeric ``extra_info`` entries are
+kept as metrics under the user's key, unit read from the name's suffix.
+"""
+
+from __future__ import annotations
+
+from perfinvest.adapters.formats._helpers import JsonReader, load_json
+from perfinvest.adapters.formats.base import ParsedMetric, ParseResult
+from perfinvest.adapters.formats.perfmetrics import infer_direction, infer_unit
+
+NAME = "pytest-benchmark-json"
+
+_TIME_STATS = ("mean", "median", "min", "max", "stddev", "iqr", "q1", "q3")
+
+
+def sniff(doc: dict[str, object]) -> bool:
+    """A ``benchmarks`` list of entries with ``stats`` (pyperf's have ``runs``)."""
+    benchmarks = doc.get("benchmarks")
+    if not isinstance(benchmarks, list):
+        return False
+    if not benchmarks:
+        return "machine_info" in doc
+    return all(isinstance(item, dict) and "stats" in item for item in benchmarks)
+
+
+def parse(text: str) -> ParseResult:
+    """Parse the JSON report; an empty ``benchmarks`` list is an error, not a result."""
+    doc, line = load_json(text, NAME)
+    read = JsonReader(NAME, line)
+    top = read.obj(doc, "", 'a JSON object with "benchmarks"')
+    if "benchmarks" not in top:
+        raise read.fail("", 'a JSON object with "benchmarks"', top)
+    benchmarks = read.arr(top["benchmarks"], "benchmarks")
+    if not benchmarks:
+        raise read.fail("benchmarks", "at least one benchmark (did any run?)", benchmarks)
+    metrics: list[ParsedMetric] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(benchmarks):
+        where = f"benchmarks[{index}]"
+        bench = read.obj(raw, where)
+        key = "fullname" if "fullname" in bench else "name"
+        scenario = read.text(bench.get(key), f"{where}.{key}")
+        if scenario in seen:
+            scenario = f"{scenario} #{index + 1}"
+        seen.add(scenario)
+        metrics.extend(_bench_metrics(read, bench, where, scenario))
+    return ParseResult(NAME, tuple(metrics))
+
+
+def _bench_metrics(
+    read: JsonReader, bench: dict[str, object], where: str, scenario: str
+) -> list[ParsedMetric]:
+    stats = read.obj(bench.get("stats"), f"{where}.stats")
+    where = f"{where}.stats"
+    samples = read.nums(stats["data"], f"{where}.data") if stats.get("data") is not None else ()
+    metrics: list[ParsedMetric] = []
+    for stat in _TIME_STATS:
+        value = read.opt_num(stats, stat, where)
+        if value is None:
+            if stat == "mean":
+                raise read.fail(f"{where}.mean", "a number", stats.get("mean"))
+            continue
+        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", samples, scenario))
+    ops = read.opt_num(stats, "ops", where)
+    if ops is not None:
+        metrics.append(ParsedMetric("ops_per_s", ops, "ops/s", "higher", (), scenario))
+    rounds = read.opt_num(stats, "rounds", where)
+    if rounds is not None:
+        metrics.append(ParsedMetric("rounds", rounds, "", None, (), scenario))
+    extra = bench.get("extra_info")
+    if isinstance(extra, dict):
+        for name, value in extra.items():
+            taken = any(metric.name == name for metric in metrics)
+            if (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and name
+                and not taken
+            ):
+                number = read.num(value, f"{where}.extra_info.{name}")
+                unit = infer_unit(name)
+                direction = infer_direction(name, unit)
+                metrics.append(ParsedMetric(name, number, unit, direction, (), scenario))
+    return metrics
