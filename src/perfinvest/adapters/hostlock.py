@@ -1,0 +1,242 @@
+"""Rule 1, sequential benchmarks: one host-wide lock held for the whole of any benchmark run.
+
+Two benchmarks on one machine measure each other, whichever investigation or repository they
+belong to, so the lock is per host, not per repository: ``perfinvest-benchmark.lock`` in
+``$PERFINVEST_LOCK_DIR``, else ``/tmp``. Why ``/tmp``: every repository, user and checkout on
+the host sees the same ``/tmp`` and can always write to it, while ``/run/lock`` is root-only
+on some systems and ``$XDG_RUNTIME_DIR`` is per user. (Containers each have their own
+``/tmp``: point ``PERFINVEST_LOCK_DIR`` at a shared mount to serialise across them.)
+
+``flock(LOCK_EX | LOCK_NB)``: a second run is refused at once, naming the holder, never
+queued. The kernel drops the lock when its holder dies however it dies, so a crashed run never
+blocks the next one; the holder's details, left behind in the file, let the next run report
+the takeover. A clean release empties the file, so details found on acquiring always mean the
+previous holder ended without releasing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import fcntl
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from perfinvest.core.errors import ExitCode, PerfError, environment_error
+
+LOCK_NAME = "perfinvest-benchmark.lock"
+LOCK_DIR_ENV = "PERFINVEST_LOCK_DIR"
+#: A holder writes its details right after taking the lock; a refused run waits this long
+#: at most for them, so the refusal still comes well within a second.
+_DETAILS_WAIT_S = 0.2
+
+
+@dataclass(frozen=True)
+class HolderInfo:
+    """Who holds (or held) the benchmark lock."""
+
+    pid: int
+    investigation_id: str
+    repo: str
+    command: str
+    started_at: str  # ISO 8601, UTC
+    host: str
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> HolderInfo | None:
+        """Details from the lock file, or None when it is empty or not ours."""
+        try:
+            raw = json.loads(text)
+            return cls(
+                pid=int(raw["pid"]),
+                investigation_id=str(raw["investigation_id"]),
+                repo=str(raw["repo"]),
+                command=str(raw["command"]),
+                started_at=str(raw["started_at"]),
+                host=str(raw["host"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+
+
+@dataclass(frozen=True)
+class HostLease:
+    """A held benchmark lock. ``takeover`` names a previous holder that died holding it."""
+
+    path: Path
+    holder: HolderInfo
+    takeover: HolderInfo | None
+
+
+def lock_path() -> Path:
+    """``$PERFINVEST_LOCK_DIR/perfinvest-benchmark.lock``, else ``/tmp/...``."""
+    return Path(os.environ.get(LOCK_DIR_ENV) or "/tmp") / LOCK_NAME
+
+
+def _open(path: Path) -> int:
+    """Open the lock file for everyone on the host.
+
+    Open an existing file without ``O_CREAT`` first: with ``fs.protected_regular`` the kernel
+    refuses ``O_CREAT`` on another user's file in a sticky directory such as ``/tmp``.
+    """
+    try:
+        return os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        pass
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        raise _open_error(path, exc) from exc
+    with contextlib.suppress(OSError):  # so another user's runs can take it later
+        os.fchmod(fd, 0o666)
+    return fd
+
+
+def _open_error(path: Path, exc: OSError) -> PerfError:
+    return environment_error(
+        f"cannot open the benchmark lock {path}: {exc.strerror or exc}; "
+        f"make it writable or set {LOCK_DIR_ENV} to a writable folder"
+    )
+
+
+def _read_details(fd: int) -> HolderInfo | None:
+    try:
+        data = os.pread(fd, 65536, 0)
+    except OSError:
+        return None
+    return HolderInfo.from_json(data.decode("utf-8", "replace")) if data.strip() else None
+
+
+def _flock_holder_pid(fd: int) -> int | None:
+    """The pid the kernel says holds the flock on this file (``/proc/locks``), if it says."""
+    try:
+        st = os.fstat(fd)
+        with Path("/proc/locks").open(encoding="ascii", errors="replace") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return None
+    wanted = f":{st.st_ino}"
+    for line in lines:
+        parts = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF"; blocked waiters have a "->" field.
+        if len(parts) >= 6 and parts[1] == "FLOCK" and "->" not in parts:
+            with contextlib.suppress(ValueError):
+                if parts[5].endswith(wanted) and int(parts[5].split(":")[-1]) == st.st_ino:
+                    return int(parts[4])
+    return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _refusal(path: Path, fd: int) -> PerfError:
+    """The one-line refusal, naming the live holder (waiting briefly for its details)."""
+    kernel_pid = _flock_holder_pid(fd) or None  # 0: a holder outside our pid namespace
+
+    def current(info: HolderInfo | None) -> bool:
+        # Details naming a dead pid, or not the pid the kernel names, are a previous holder's,
+        # about to be overwritten by the new one.
+        return (
+            info is not None
+            and _pid_alive(info.pid)
+            and (kernel_pid is None or info.pid == kernel_pid)
+        )
+
+    deadline = time.monotonic() + _DETAILS_WAIT_S
+    info = _read_details(fd)
+    while not current(info) and time.monotonic() < deadline:
+        time.sleep(0.01)
+        info = _read_details(fd)
+    if info is not None and current(info):
+        holder = (
+            f"pid {info.pid}, investigation {info.investigation_id}, "
+            f"started {info.started_at}" + (f" on {info.host}" if info.host else "")
+        )
+    elif kernel_pid is not None:
+        holder = f"pid {kernel_pid}, details not written yet"
+    else:
+        holder = "a process that gave no details"
+    return PerfError(
+        f"another benchmark is running on this host ({holder}); benchmarks run one at a "
+        f"time (rule 1): wait for it to finish, then retry (lock: {path})",
+        ExitCode.REFUSED,
+        kind="locked",
+    )
+
+
+@contextlib.contextmanager
+def host_lock(
+    investigation_id: str, command: str, repo: Path | str, *, path: Path | None = None
+) -> Iterator[HostLease]:
+    """Hold the host-wide benchmark lock for the ``with`` block, or refuse at once.
+
+    Raises ``PerfError`` (kind ``locked``, ``ExitCode.REFUSED``) when a live process holds it.
+    """
+    path = path or lock_path()
+    fd = _open(path)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
+                raise _refusal(path, fd) from None
+            raise _open_error(path, exc) from exc
+        previous = _read_details(fd)
+        holder = HolderInfo(
+            pid=os.getpid(),
+            investigation_id=investigation_id,
+            repo=str(repo),
+            command=command,
+            started_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            host=socket.gethostname(),
+        )
+        data = holder.to_json().encode() + b"\n"
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, data, 0)
+        except OSError as exc:
+            raise _open_error(path, exc) from exc
+        try:
+            yield HostLease(path=path, holder=holder, takeover=previous)
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # released cleanly: nothing to take over
+    finally:
+        os.close(fd)  # closing the descriptor releases the flock
+
+
+def current_holder(path: Path | None = None) -> HolderInfo | None:
+    """The live holder of the benchmark lock, or None (for status displays).
+
+    Reads only: taking even a shared lock to test it could make a real run's
+    ``LOCK_EX | LOCK_NB`` fail at that instant.
+    """
+    path = path or lock_path()
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        info = _read_details(fd)
+    finally:
+        os.close(fd)
+    return info if info is not None and _pid_alive(info.pid) else None
