@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,8 +37,15 @@ def git(repo: Path, *args: str) -> str:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test sees the developer's AI_STATE_DIR or git identity."""
+def _isolated_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No test sees the developer's AI_STATE_DIR, git identity or host benchmark lock.
+
+    The host-wide lock (rule 1) is real in every test, but lives in a folder of the
+    test's own, so a benchmark running elsewhere on this shared machine cannot refuse it.
+    """
+    monkeypatch.setenv("PERFINVEST_LOCK_DIR", str(tmp_path_factory.mktemp("hostlock")))
     monkeypatch.delenv("AI_STATE_DIR", raising=False)
     monkeypatch.delenv("PERF_ALLOW_SHORT", raising=False)
     for key, value in GIT_ENV.items():
@@ -51,7 +59,8 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root.mkdir()
     git(root, "init", "-q", "-b", "main")
     (root / "app.py").write_text("print('hello')\n")
-    git(root, "add", "app.py")
+    (root / "bench.py").write_text(BENCH)
+    git(root, "add", "app.py", "bench.py")
     git(root, "commit", "-q", "-m", "initial")
     monkeypatch.chdir(root)
     return root
@@ -84,12 +93,28 @@ def cli(capsys: pytest.CaptureFixture[str]) -> Iterator[Any]:
     yield run
 
 
+#: A real benchmark following the contract: runs PERF_RUN_DURATION seconds, prints metrics.
+BENCH = """\
+import os, sys, time
+duration = float(os.environ["PERF_RUN_DURATION"])
+start = time.perf_counter()
+ticks = 0
+while time.perf_counter() - start < duration:
+    time.sleep(0.005)
+    ticks += 1
+latency = 12.0 + (ticks % 5) * 0.01
+print(f"PERF_METRICS p95_ms={latency} requests={ticks}")
+"""
+
+#: Short runs for tests, under the recorded short-run policy.
+SHORT = ("--duration", "0.3")
+
 START_ARGS = (
     "start",
     "--scenario",
     "checkout p95 under load",
     "--command",
-    "python bench.py --n 3",
+    f"{sys.executable} bench.py",
     "--metric",
     "p95_ms",
     "--direction",

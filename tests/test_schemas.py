@@ -8,7 +8,7 @@ from typing import Any
 
 import jsonschema
 import pytest
-from tests.conftest import START_ARGS, run_record
+from tests.conftest import SHORT, START_ARGS, run_record
 
 from perfinvest.app.schemas import render_schemas, stale_schemas
 
@@ -24,9 +24,7 @@ def test_state_files_written_by_the_cli_validate_against_the_schemas(
     repo: Path, cli: Any, tmp_path: Path
 ) -> None:
     cli(*START_ARGS, "--json")
-    runs = tmp_path / "runs.json"
-    runs.write_text(json.dumps({"runs": [run_record("a", 1.0), run_record("b", 2.0)]}))
-    assert cli("baseline", "--record", str(runs), "--json").code == 0
+    assert cli("baseline", "--runs", "2", *SHORT, "--json").code == 0
     perf = repo / ".claude" / "perf"
     for name, path in [
         ("investigation", perf / "investigation.json"),

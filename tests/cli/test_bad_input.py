@@ -54,12 +54,10 @@ def test_corrupt_state_is_reported_in_one_line_and_left_untouched(
 
 
 def test_schema_invalid_baseline_is_reported(repo: Path, cli: Any, tmp_path: Path) -> None:
-    from tests.conftest import run_record
+    from tests.conftest import SHORT
 
     cli(*START_ARGS, "--json")
-    runs = tmp_path / "runs.json"
-    runs.write_text(json.dumps({"runs": [run_record("a", 1.0), run_record("b", 1.0)]}))
-    cli("baseline", "--record", str(runs), "--json")
+    assert cli("baseline", "--runs", "2", *SHORT, "--json").code == 0
     for phase in (
         "breaking-point",
         "constraints",
@@ -118,14 +116,17 @@ def test_phase_before_any_investigation(repo: Path, cli: Any) -> None:
 
 def test_record_file_problems(repo: Path, cli: Any, tmp_path: Path) -> None:
     cli(*START_ARGS, "--json")
-    assert cli("baseline", "--record", str(tmp_path / "missing.json"), "--json").code == 2
+    assert cli("baseline", "--skip-reason", "measured elsewhere", "--json").code == 0
+    for phase in ("breaking-point", "constraints", "hypotheses"):
+        assert cli(phase, "--skip-reason", "n/a", "--json").code == 0
+    assert cli("code-paths", "--record", str(tmp_path / "missing.json"), "--json").code == 2
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
-    result = cli("baseline", "--record", str(bad), "--json")
+    result = cli("code-paths", "--record", str(bad), "--json")
     assert result.code == 2 and "line 1" in result.json["error"]["message"]
-    bad.write_text(json.dumps({"runs": [{"run_id": "x"}]}))
-    result = cli("baseline", "--record", str(bad), "--json")
-    assert result.code == 2 and "started_at" in result.json["error"]["message"]
+    bad.write_text(json.dumps([{"line": 3}]))
+    result = cli("code-paths", "--record", str(bad), "--json")
+    assert result.code == 2 and "file" in result.json["error"]["message"]
 
 
 def test_unbalanced_quotes_in_command(repo: Path, cli: Any) -> None:

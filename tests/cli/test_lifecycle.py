@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import START_ARGS, git, run_record
+from tests.conftest import SHORT, START_ARGS, git
 
 CONTRACT_KEYS = {
     "ok",
@@ -53,7 +53,7 @@ def test_start_creates_state_log_and_checkpoint(repo: Path, cli: Any) -> None:
     answer = result.json
     assert set(answer) >= CONTRACT_KEYS and "error" not in answer
     assert answer["phase"] == "setup" and answer["next"] == "baseline"
-    assert answer["data"]["command"] == ["python", "bench.py", "--n", "3"]
+    assert answer["data"]["command"][1:] == ["bench.py"]
     inv_id = answer["investigation"]
     state = json.loads((perf_dir(repo) / "investigation.json").read_text())
     assert state["id"] == inv_id and state["format_version"] == 1
@@ -72,9 +72,9 @@ def test_start_creates_state_log_and_checkpoint(repo: Path, cli: Any) -> None:
 
 def test_shell_command_is_kept_verbatim(repo: Path, cli: Any) -> None:
     args = list(START_ARGS)
-    args[args.index("--command") + 1] = "python bench.py | tee out.txt"
+    args[args.index("--command") + 1] = "python3 bench.py | tee out.txt"
     answer = cli(*args, "--shell", "--json", "--no-checkpoint").json
-    assert answer["data"]["command"] == ["python bench.py | tee out.txt"]
+    assert answer["data"]["command"] == ["python3 bench.py | tee out.txt"]
     assert answer["data"]["shell"] is True
     assert answer["data"]["checkpoint"]["reason"] == "disabled with --no-checkpoint"
 
@@ -154,10 +154,7 @@ def test_hypotheses_need_history_first(repo: Path, cli: Any, tmp_path: Path) -> 
 
 def test_all_ten_phases_complete_the_investigation(repo: Path, cli: Any, tmp_path: Path) -> None:
     inv_id = cli(*START_ARGS, "--json").json["investigation"]
-    runs = write_json(
-        tmp_path / "runs.json", {"runs": [run_record("r1", 10.0), run_record("r2", 11.0)]}
-    )
-    assert cli("baseline", "--record", runs, "--json").json["baseline"] == "v1"
+    assert cli("baseline", "--runs", "2", *SHORT, "--json").json["baseline"] == "v1"
     bp = {"minimum": 1, "maximum": 500, "breaking_point": 220, "last_passing": 210}
     assert (
         cli("breaking-point", "--record", write_json(tmp_path / "bp.json", bp), "--json").code == 0
@@ -189,7 +186,7 @@ def test_all_ten_phases_complete_the_investigation(repo: Path, cli: Any, tmp_pat
         assert files and all(f.startswith(".claude/perf/") for f in files)
     baseline = json.loads((perf_dir(repo) / "baselines" / "v1.json").read_text())
     assert baseline["consolidated"] is True and len(baseline["runs"]) == 2
-    again = cli("baseline", "--record", runs, "--json")
+    again = cli("baseline", "--runs", "2", *SHORT, "--json")
     assert again.code == 4 and "complete" in again.json["error"]["message"]
 
 
@@ -197,11 +194,8 @@ def test_rerun_records_attempts_and_archives_the_old_baseline(
     repo: Path, cli: Any, tmp_path: Path
 ) -> None:
     inv_id = cli(*START_ARGS, "--json").json["investigation"]
-    runs = write_json(
-        tmp_path / "runs.json", {"runs": [run_record("r1", 10.0), run_record("r2", 12.0)]}
-    )
-    assert cli("baseline", "--record", runs, "--json").json["data"]["attempt"] == 1
-    second = cli("baseline", "--record", runs, "--quote", "run it again", "--json").json
+    assert cli("baseline", "--runs", "2", *SHORT, "--json").json["data"]["attempt"] == 1
+    second = cli("baseline", "--runs", "2", *SHORT, "--quote", "run it again", "--json").json
     assert second["data"]["attempt"] == 2
     archived = list((perf_dir(repo) / "baselines" / "archive").glob("v1.*.json"))
     assert len(archived) == 1
@@ -212,16 +206,20 @@ def test_rerun_records_attempts_and_archives_the_old_baseline(
     assert "**Non-compliant:**" in log
 
 
-def test_baseline_record_must_carry_the_primary_metric(
-    repo: Path, cli: Any, tmp_path: Path
-) -> None:
-    cli(*START_ARGS, "--json")
-    wrong = run_record("r1", 10.0)
-    wrong["metrics"][0]["name"] = "mean_ms"
-    runs = write_json(tmp_path / "runs.json", {"runs": [wrong, run_record("r2", 10.0)]})
-    result = cli("baseline", "--record", runs, "--json")
-    assert result.code == 4 and "p95_ms" in result.json["error"]["message"]
+def test_baseline_without_the_primary_metric_fails_and_is_recorded(repo: Path, cli: Any) -> None:
+    args = list(START_ARGS)
+    args[args.index("--metric") + 1] = "p99_ms"
+    inv_id = cli(*args, "--json").json["investigation"]
+    result = cli("baseline", "--runs", "2", *SHORT, "--json")
+    assert result.code == 5, result.out
+    answer = result.json
+    assert answer["error"]["kind"] == "benchmark_failed" and "p99_ms" in answer["error"]["message"]
+    assert answer["data"]["outcome"] == "failed"
     assert not (perf_dir(repo) / "baselines").exists()
+    state = json.loads((perf_dir(repo) / "investigation.json").read_text())
+    assert [a["outcome"] for a in state["attempts"]] == ["completed", "failed"]
+    log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert "## Phase 2: baseline (attempt 1, failed)" in log
 
 
 def test_checkpoint_skipped_outside_git_and_on_detached_head(

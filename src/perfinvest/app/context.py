@@ -7,10 +7,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from perfinvest.adapters.git_checkpoint import find_repo_root
+from perfinvest.adapters.repo_root import find_repo_root
 from perfinvest.store.paths import StatePaths, resolve_state_dir
-from perfinvest.store.state import StateStore
+
+if TYPE_CHECKING:
+    from perfinvest.store.state import StateStore
 
 
 def _utc_now() -> datetime:
@@ -31,6 +34,8 @@ class AppContext:
 
     @property
     def store(self) -> StateStore:
+        from perfinvest.store.state import StateStore  # pydantic: only when state is touched
+
         return StateStore(self.paths)
 
     def now(self) -> datetime:

@@ -8,7 +8,6 @@ checkpoint, which :func:`perfinvest.app.session.run_phase` provides.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
@@ -18,10 +17,9 @@ from perfinvest.adapters.git_history import read_history
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
+from perfinvest.core.baselines import mergeable, summarize_runs
 from perfinvest.core.errors import needs_input, refused, usage_error
 from perfinvest.core.models import (
-    Baseline,
-    BaselineRef,
     BreakingPointResult,
     CodePath,
     Confidence,
@@ -34,7 +32,6 @@ from perfinvest.core.models import (
     Hypothesis,
     Investigation,
     ProfilingResult,
-    Run,
     validate_input,
 )
 from perfinvest.core.phases import Phase
@@ -57,62 +54,6 @@ def _as_list(record: RecordData) -> list[Any]:
 
 def _validate_all(model: type[BaseModel], items: list[Any], source: str) -> list[Any]:
     return [validate_input(model, item, f"{source} item {i}") for i, item in enumerate(items)]
-
-
-# --- phase 2 ------------------------------------------------------------------------------
-
-
-def baseline(ctx: AppContext, request: PhaseRequest, record: RecordData | None) -> CommandResult:
-    """Record the given runs as ``baselines/<version>.json`` for the investigation's version."""
-
-    def work(inv: Investigation) -> PhaseWork:
-        raw = _require_record(record, Phase.BASELINE, 'a JSON object {"runs": [run, ...]}')
-        raw_runs = raw.get("runs") if isinstance(raw, dict) else raw
-        if not isinstance(raw_runs, list):
-            raise usage_error('--record for baseline must hold {"runs": [...]} or a list of runs')
-        runs: list[Run] = _validate_all(Run, raw_runs, "--record")
-        valid = [r for r in runs if r.valid]
-        if len(valid) < 2:
-            raise refused(f"a baseline needs at least 2 valid runs, got {len(valid)}")
-        metric = inv.setup.metric
-        values = []
-        for run in valid:
-            measured = run.metric(metric.name)
-            if measured is None:
-                raise refused(
-                    f"run {run.run_id} has no {metric.name!r}, the investigation's primary metric"
-                )
-            values.append(measured.value)
-        now = ctx.now()
-        document = Baseline(
-            version=inv.setup.version,
-            investigation_id=inv.id,
-            created_at=now,
-            command=inv.setup.command,
-            primary_metric=metric,
-            runs=runs,
-        )
-        path = ctx.store.write_baseline(document, now)
-        mean = statistics.fmean(values)
-        inv.baseline = BaselineRef(
-            version=inv.setup.version,
-            path=ctx.paths.relative(path),
-            created_at=now,
-            runs=len(runs),
-            primary_value=mean,
-        )
-        non_compliant = any(not r.compliant for r in runs)
-        return PhaseWork(
-            summary=(
-                f"baseline {inv.setup.version}: {metric.name} mean {mean:.6g} "
-                f"over {len(valid)} valid run(s)"
-            ),
-            evidence=[ctx.paths.relative(path)],
-            non_compliant=non_compliant,
-            data={"baseline_path": str(path), "primary_mean": mean},
-        )
-
-    return run_phase(ctx, "baseline", Phase.BASELINE, request, work)
 
 
 # --- phases 3 and 4 -----------------------------------------------------------------------
@@ -282,20 +223,52 @@ def decide(
 
 
 def consolidate(ctx: AppContext, request: PhaseRequest) -> CommandResult:
+    """Merge this version's validated runs into its single baseline; mark complete."""
+
     def work(inv: Investigation) -> PhaseWork:
         now = ctx.now()
-        path = None
-        if inv.baseline is not None:
-            document = ctx.store.load_baseline(inv.baseline.version)
-            if not document.consolidated:
-                ctx.store.write_baseline(document.model_copy(update={"consolidated": True}), now)
-            path = inv.baseline.path
+        if inv.baseline is None or inv.baseline.version != inv.setup.version:
+            inv.consolidation = Consolidation(version=inv.setup.version, completed_at=now)
+            return PhaseWork(
+                summary=f"investigation complete; no baseline measured for {inv.setup.version}",
+                findings=["no baseline to consolidate: run `perfinvest baseline` next time"],
+            )
+        store = ctx.store
+        current = store.load_baseline(inv.baseline.version)
+        archived = [
+            (path, doc)
+            for path, doc in store.archived_baselines(inv.baseline.version)
+            if doc.investigation_id == inv.id
+        ]
+        mine = [doc for _, doc in archived]
+        if current.investigation_id == inv.id:
+            mine.append(current)
+        runs = mergeable(mine)
+        # the file replaced now is archived by write_baseline and named in ``supersedes``
+        merged = current.model_copy(
+            update={
+                "runs": runs,
+                "summaries": summarize_runs(runs),
+                "consolidated": True,
+                "created_at": now,
+                "merged_from": [p for p, _ in archived],
+            }
+        )
+        path = store.write_baseline(merged, now)
+        primary = merged.summaries.get(inv.setup.metric.name, {}).get("runs", {})
+        inv.baseline = inv.baseline.model_copy(
+            update={"runs": len(runs), "primary_value": primary.get("mean"), "created_at": now}
+        )
         inv.consolidation = Consolidation(
-            version=inv.setup.version, baseline_path=path, completed_at=now
+            version=inv.setup.version, baseline_path=inv.baseline.path, completed_at=now
         )
         return PhaseWork(
-            summary=f"investigation complete; baseline for {inv.setup.version}: {path or 'none'}",
-            evidence=[path] if path else [],
+            summary=(
+                f"investigation complete; baseline {inv.setup.version} consolidated from "
+                f"{len(runs)} valid run(s) of {len(mine)} measurement(s)"
+            ),
+            evidence=[ctx.paths.relative(path)],
+            data={"baseline_path": str(path), "merged_runs": len(runs)},
         )
 
     return run_phase(ctx, "consolidate", Phase.CONSOLIDATION, request, work)

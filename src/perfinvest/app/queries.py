@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from perfinvest.app.answers import base_result
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
-from perfinvest.app.session import base_result
 from perfinvest.core.ids import check_investigation_id
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import PHASE_ORDER
@@ -59,11 +59,27 @@ def describe(command: str, inv: Investigation) -> CommandResult:
     return result
 
 
-def status(ctx: AppContext) -> CommandResult:
-    inv = ctx.store.load_active()
+def status_of(ctx: AppContext, inv: Investigation) -> CommandResult:
     result = describe("status", inv)
     result.data["state"] = str(ctx.paths.active)
     result.data["log"] = str(ctx.paths.log(inv.id))
+    return result
+
+
+def remember_status(ctx: AppContext, inv: Investigation) -> None:
+    """After a save (state lock held): store the status answer for the fast path."""
+    from perfinvest.app.status_cache import store_status
+
+    store_status(ctx, status_of(ctx, inv).to_json_dict())
+
+
+def status(ctx: AppContext) -> CommandResult:
+    """The active investigation's status, validated, and remembered for the fast path."""
+    store = ctx.store
+    with store.locked():
+        inv = store.load_active()
+        result = status_of(ctx, inv)
+        remember_status(ctx, inv)
     return result
 
 
@@ -110,6 +126,7 @@ def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
             inv = store.load_inactive(investigation_id)
             archived = store.archive_active()
             store.activate(inv)
+        remember_status(ctx, inv)
     result = describe("resume", inv)
     if archived is not None:
         result.findings.insert(0, f"archived the previously active investigation {archived.id}")

@@ -9,6 +9,18 @@ from perfinvest.core.errors import PerfError
 
 Status = str  # "in_progress" | "blocked" | "complete"
 
+_JSON_FIELDS = (
+    "command",
+    "ok",
+    "investigation",
+    "phase",
+    "status",
+    "baseline",
+    "findings",
+    "next",
+    "data",
+)
+
 
 @dataclass
 class CommandResult:
@@ -41,6 +53,14 @@ class CommandResult:
         if self.error is not None:
             out["error"] = self.error
         return out
+
+    @classmethod
+    def from_json_dict(cls, answer: dict[str, Any]) -> CommandResult:
+        """The inverse of :meth:`to_json_dict` (for answers stored by the status cache)."""
+        fields = {k: answer[k] for k in _JSON_FIELDS if k in answer}
+        result = cls(**fields)
+        result.error = answer.get("error")
+        return result
 
     @classmethod
     def failure(cls, command: str, error: PerfError, **context: Any) -> CommandResult:

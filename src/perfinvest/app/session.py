@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data
 from perfinvest.app.context import AppContext
+from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
 from perfinvest.core import machine
 from perfinvest.core.errors import PerfError, refused
 from perfinvest.core.logrender import render_attempt, render_header
 from perfinvest.core.models import AttemptOutcome, Investigation
-from perfinvest.core.phases import PHASE_COMMANDS, Phase
+from perfinvest.core.phases import Phase
 
 
 @dataclass
@@ -44,32 +46,6 @@ class PhaseRequest:
 
     quote: str | None = None
     skip_reason: str | None = None
-
-
-def next_step(inv: Investigation) -> tuple[str | None, str | None]:
-    """The next phase and the command that runs it (None when complete)."""
-    if inv.status == "complete":
-        return None, None
-    phase = inv.next_phase()
-    if phase is None:
-        return None, None
-    return phase.value, f"perfinvest {PHASE_COMMANDS[phase]}"
-
-
-def base_result(command: str, inv: Investigation, phase: Phase | None) -> CommandResult:
-    next_phase, next_command = next_step(inv)
-    result = CommandResult(
-        command=command,
-        investigation=inv.id,
-        phase=phase.value if phase else None,
-        status=inv.status,
-        baseline=inv.baseline.version if inv.baseline else None,
-        next=next_phase,
-    )
-    result.data["next_command"] = next_command
-    if inv.setup.short_run_policy is not None:
-        result.data["short_run_policy"] = inv.setup.short_run_policy.reason
-    return result
 
 
 P = TypeVar("P")
@@ -159,6 +135,7 @@ def _record(
         non_compliant=done.non_compliant,
     )
     store.save_active(inv)
+    remember_status(ctx, inv)
     log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
     committed = checkpoint(ctx, inv, phase, done.delta)
     if done.error is not None:

@@ -6,12 +6,13 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data
 from perfinvest.app.context import AppContext
+from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
-from perfinvest.app.session import base_result
 from perfinvest.core import machine
-from perfinvest.core.errors import needs_input, usage_error
+from perfinvest.core.errors import PerfError, needs_input, usage_error
 from perfinvest.core.ids import check_version, new_investigation_id
 from perfinvest.core.logrender import render_attempt, render_header
 from perfinvest.core.models import Investigation, MetricSpec, Setup, ShortRunPolicy
@@ -37,6 +38,8 @@ class SetupRequest:
     quotes: list[str] = field(default_factory=list)
     allow_short_runs: str | None = None
     unit: str = ""
+    metrics_format: str | None = None
+    metrics_file: str | None = None
 
 
 #: Each required item, and how to give it: the ``needs`` list an agent acts on.
@@ -88,6 +91,11 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
         )
     if not _ENV_NAME.match(request.param_env):
         raise usage_error(f"invalid --param-env {request.param_env!r}: not an environment name")
+    metrics_format = _checked_format(request.metrics_format)
+    if request.metrics_file is not None and (
+        not request.metrics_file.strip() or "\x00" in request.metrics_file
+    ):
+        raise usage_error("--metrics-file needs a path relative to the repository")
     policy = None
     if request.allow_short_runs is not None:
         if not request.allow_short_runs.strip():
@@ -104,7 +112,23 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
         param_env=request.param_env,
         quotes=list(request.quotes),
         short_run_policy=policy,
+        metrics_format=metrics_format,
+        metrics_file=request.metrics_file,
     )
+
+
+def _checked_format(name: str | None) -> str | None:
+    """The canonical format name; an unknown one is a usage error listing the known."""
+    if name is None:
+        return None
+    from perfinvest.adapters.formats.registry import FORMATS, resolve
+
+    try:
+        return resolve(name)
+    except PerfError:
+        raise usage_error(
+            f"unknown --format {name!r}; known formats: {', '.join(FORMATS)}"
+        ) from None
 
 
 def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
@@ -148,6 +172,7 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
             decision="; ".join(setup.success_criteria),
         )
         store.activate(inv)
+        remember_status(ctx, inv)
         log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)

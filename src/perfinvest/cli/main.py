@@ -151,6 +151,20 @@ def cli() -> None:
     help="Environment variable that carries the breaking-point parameter.",
 )
 @click.option("--shell", is_flag=True, help="Run the command through /bin/sh instead of argv.")
+@click.option(
+    "--format",
+    "metrics_format",
+    metavar="NAME",
+    help="Metric format of the output (default: detected): perf-metrics, hyperfine-json, "
+    "k6-summary, wrk, pytest-benchmark-json, go-bench, cargo-criterion-json, locust-csv, "
+    "pyperf-json.",
+)
+@click.option(
+    "--metrics-file",
+    metavar="PATH",
+    help="Read metrics from this file (relative to the repository) after each run, "
+    "instead of stdout (e.g. a hyperfine --export-json file).",
+)
 @click.option("--quote", multiple=True, help="The user's words, verbatim (repeatable).")
 @click.option(
     "--allow-short-runs",
@@ -171,6 +185,8 @@ def start(
     mode: str,
     param_env: str,
     shell: bool,
+    metrics_format: str | None,
+    metrics_file: str | None,
     quote: tuple[str, ...],
     allow_short_runs: str | None,
     no_checkpoint: bool,
@@ -202,6 +218,8 @@ def start(
         quotes=list(quote),
         allow_short_runs=allow_short_runs,
         unit=unit,
+        metrics_format=metrics_format,
+        metrics_file=metrics_file,
     )
     return start_investigation(_context(no_checkpoint), request)
 
@@ -211,9 +229,14 @@ def start(
 @command_runner("status")
 def status(as_json: bool) -> Any:
     """Show the active investigation: phases done, next step, policy in force."""
-    from perfinvest.app.queries import status as status_of
+    from perfinvest.app.status_cache import cached_status
 
-    result = status_of(_context())
+    ctx = _context()
+    result = cached_status(ctx)  # the models are loaded only when the state changed
+    if result is None:
+        from perfinvest.app.queries import status as status_of
+
+        result = status_of(ctx)
     if as_json:
         return result
     lines = [f"investigation {result.investigation}: {result.data['scenario']}"]
@@ -271,23 +294,57 @@ def log(investigation_id: str | None, as_json: bool) -> Any:
 # --- phases 2 to 10 -----------------------------------------------------------------------
 
 
+def measure_options(func: F) -> F:
+    """Options every measuring command shares."""
+    func = click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse to measure when the machine is not quiet (rule 6); default: warn.",
+    )(func)
+    return click.option(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="Seconds per run (default and minimum 60; less only under a short-run policy).",
+    )(func)
+
+
+def _measure_options(duration: float | None, strict: bool) -> Any:
+    from perfinvest.app.benchmarking import MeasureOptions
+    from perfinvest.cli.progress import make_progress
+
+    return MeasureOptions(duration_s=duration, strict=strict, progress=make_progress())
+
+
 @cli.command()
-@record_option('{"runs": [run, ...]} (schemas/run.schema.json)')
+@click.option(
+    "--runs", type=int, default=3, show_default=True, help="Sequential runs (at least 2)."
+)
+@measure_options
 @phase_options
 @command_runner("baseline")
 def baseline(
-    record_path: str | None,
+    runs: int,
+    duration: float | None,
+    strict: bool,
     quote: str | None,
     skip_reason: str | None,
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Phase 2: record the baseline of the current version (baselines/<version>.json)."""
-    from perfinvest.app import phases
-    from perfinvest.cli.inputs import read_json_file
+    """Phase 2: measure the current version's baseline (baselines/<version>.json).
 
-    return phases.baseline(
-        _context(no_checkpoint), _request(quote, skip_reason), read_json_file(record_path)
+    Runs the benchmark --runs times, one after another under the host-wide benchmark lock,
+    each for --duration seconds (60 by default). When the primary metric's CV across runs
+    exceeds 5 %, up to two more runs are made and the baseline is flagged (rule 5).
+    """
+    from perfinvest.app.baseline import baseline as measure_baseline
+
+    return measure_baseline(
+        _context(no_checkpoint),
+        _request(quote, skip_reason),
+        runs,
+        _measure_options(duration, strict),
     )
 
 
@@ -531,6 +588,128 @@ def consolidate(
     from perfinvest.app import phases
 
     return phases.consolidate(_context(no_checkpoint), _request(quote, skip_reason))
+
+
+# --- measuring outside the phases ---------------------------------------------------------
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--mode",
+    type=click.Choice(["repeat", "duration"]),
+    default="repeat",
+    show_default=True,
+    help="repeat: re-run a short command to fill the duration; duration: one long run.",
+)
+@click.option("--runs", type=int, default=1, show_default=True, help="Sequential runs.")
+@click.option(
+    "--allow-short",
+    metavar="REASON",
+    help="Allow a duration under 60 s; the run is marked non-compliant with REASON.",
+)
+@click.option("--format", "metrics_format", metavar="NAME", help="Metric format (duration mode).")
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the runs as JSON (schemas/run.schema.json, one per run) to this file.",
+)
+@click.option("--shell", is_flag=True, help="Run the command through /bin/sh.")
+@measure_options
+@json_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@command_runner("run")
+def run(
+    mode: str,
+    runs: int,
+    allow_short: str | None,
+    metrics_format: str | None,
+    export: Path | None,
+    shell: bool,
+    duration: float | None,
+    strict: bool,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> Any:
+    """Measure COMMAND outside any investigation (like hyperfine, with the same rules).
+
+    \b
+      perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
+    """
+    from perfinvest.app.adhoc import AdhocRequest, run_adhoc
+    from perfinvest.app.context import AppContext
+
+    request = AdhocRequest(
+        command=command,
+        mode=mode,  # type: ignore[arg-type]  # click.Choice checked it
+        runs=runs,
+        allow_short=allow_short,
+        metrics_format=metrics_format,
+        export=export,
+        shell=shell,
+    )
+    return run_adhoc(
+        AppContext.discover(checkpoint=False), request, _measure_options(duration, strict)
+    )
+
+
+def compare_options(func: F) -> F:
+    func = click.option(
+        "--fail-on-regression",
+        is_flag=True,
+        help="Exit 8 when the primary metric (or a --metric) regressed.",
+    )(func)
+    func = click.option(
+        "--force", is_flag=True, help="Compare despite different environments (logged)."
+    )(func)
+    return click.option(
+        "--metric", "metrics", multiple=True, help="Only these metrics (repeatable)."
+    )(func)
+
+
+@cli.command()
+@click.argument("version_a")
+@click.argument("version_b")
+@compare_options
+@json_option
+@command_runner("compare")
+def compare(
+    version_a: str,
+    version_b: str,
+    metrics: tuple[str, ...],
+    force: bool,
+    fail_on_regression: bool,
+    as_json: bool,
+) -> Any:
+    """Compare the baselines of two versions: change, CI, p-values, verdict per metric."""
+    from perfinvest.app.compare import CompareOptions, compare_versions
+
+    result = compare_versions(
+        _context(), version_a, version_b, CompareOptions(metrics, force, fail_on_regression)
+    )
+    return result, result.data["markdown"]
+
+
+@cli.command()
+@click.argument("baseline_file", type=click.Path(path_type=Path))
+@click.argument("current_file", type=click.Path(path_type=Path))
+@compare_options
+@json_option
+@command_runner("diff")
+def diff(
+    baseline_file: Path,
+    current_file: Path,
+    metrics: tuple[str, ...],
+    force: bool,
+    fail_on_regression: bool,
+    as_json: bool,
+) -> Any:
+    """Compare two result files (baselines, or runs exported by `perfinvest run`)."""
+    from perfinvest.app.compare import CompareOptions, diff_files
+
+    result = diff_files(
+        _context(), baseline_file, current_file, CompareOptions(metrics, force, fail_on_regression)
+    )
+    return result, result.data["markdown"]
 
 
 @cli.command()

@@ -21,6 +21,7 @@ class ExitCode(IntEnum):
     STATE_UNREADABLE = 6  # a state file is corrupt, invalid or from a newer format
     ENVIRONMENT = 7  # something outside is unavailable: git, docker, cgroups, permissions
     REGRESSION = 8  # a comparison found a regression and --fail-on-regression was given
+    INTERRUPTED = 130  # Ctrl-C: the run was stopped, its process tree killed, the lock freed
 
 
 class PerfError(Exception):

@@ -126,6 +126,8 @@ class Baseline(Model):
     environment: EnvironmentFingerprint = Field(default_factory=EnvironmentFingerprint)
     consolidated: bool = False
     supersedes: str | None = None  # path of the archived baseline this one replaced
+    flags: list[str] = Field(default_factory=list)  # e.g. rule 5 high variance
+    merged_from: list[str] = Field(default_factory=list)  # consolidation: archived inputs
 
 
 class BaselineRef(Model):
@@ -162,6 +164,8 @@ class Setup(Model):
     quotes: list[str] = Field(default_factory=list)
     short_run_policy: ShortRunPolicy | None = None
     workdir: str = "."  # relative to the repository root
+    metrics_format: str | None = None  # None: detected from the output
+    metrics_file: str | None = None  # relative to workdir; read instead of stdout
 
 
 class Probe(Model):

@@ -27,7 +27,12 @@ def exclusive_lock(path: Path, *, timeout_s: float = 30.0, what: str = "state") 
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
-            except BlockingIOError:
+            except OSError as exc:
+                if not isinstance(exc, BlockingIOError):
+                    raise environment_error(
+                        f"cannot lock {path}: {exc.strerror or exc} (a filesystem without "
+                        "flock support? point AI_STATE_DIR at a local disk)"
+                    ) from exc
                 if time.monotonic() >= deadline:
                     raise PerfError(
                         f"the {what} lock {path} is still held after {timeout_s:.0f} s by another "

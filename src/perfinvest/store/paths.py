@@ -51,6 +51,10 @@ class StatePaths:
         return self.perf_dir / ".state.lock"
 
     @property
+    def status_cache(self) -> Path:
+        return self.perf_dir / ".status-cache.json"
+
+    @property
     def gitignore(self) -> Path:
         return self.perf_dir / ".gitignore"
 

@@ -6,6 +6,8 @@ processes never lose each other's update. Nothing is deleted: superseded data is
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,7 +23,12 @@ from perfinvest.store.locks import exclusive_lock
 from perfinvest.store.paths import StatePaths
 
 #: What never belongs in version control inside ``perf/``.
-GITIGNORE = "# written by perfinvest: lock and temporary files\n.*.lock\n.*.tmp\n"
+GITIGNORE_HEADER = "# written by perfinvest"
+GITIGNORE = (
+    f"{GITIGNORE_HEADER}: locks, temporary files, caches\n.*.lock\n.*.tmp\n.status-cache.json\n"
+)
+#: A temp file this old was left by a killed writer, not by a write in flight.
+STALE_TEMP_S = 600.0
 
 
 @dataclass(frozen=True)
@@ -59,15 +66,39 @@ class StateStore:
 
     @contextmanager
     def locked(self) -> Iterator[None]:
-        self._ensure_gitignore()
         with exclusive_lock(self.paths.lock):
+            self._ensure_gitignore()
+            self._sweep_stale_temp_files()
             yield
 
     def _ensure_gitignore(self) -> None:
-        """Keep lock and temp files out of the user's ``git status`` (our folder, our file)."""
+        """Keep locks, temp files and caches out of ``git status`` (our folder, our file).
+
+        A file we wrote earlier is brought up to date; one the user wrote is left alone.
+        """
         path = self.paths.gitignore
-        if not path.exists():
-            atomic_write_text(path, GITIGNORE)
+        if path.exists():
+            current = path.read_text(encoding="utf-8", errors="replace")
+            if current == GITIGNORE or not current.startswith(GITIGNORE_HEADER):
+                return
+        atomic_write_text(path, GITIGNORE)
+
+    def _sweep_stale_temp_files(self) -> None:
+        """Remove temp files a killed writer left, once they are surely abandoned.
+
+        Only ``.*.tmp`` files older than :data:`STALE_TEMP_S` go: a younger one may be
+        another process's write in flight (``atomic_write_text`` outside this lock).
+        """
+        now = time.time()
+        for folder in (
+            self.paths.perf_dir,
+            self.paths.investigations_dir,
+            self.paths.baselines_dir,
+        ):
+            for stray in folder.glob(".*.tmp") if folder.is_dir() else ():
+                with contextlib.suppress(OSError):
+                    if now - stray.stat().st_mtime > STALE_TEMP_S:
+                        stray.unlink()
 
     @contextmanager
     def transaction(self) -> Iterator[Investigation]:
@@ -156,6 +187,21 @@ class StateStore:
                 "run `perfinvest baseline` for that version first"
             )
         return read_document(path, Baseline)
+
+    def archived_baselines(self, version: str) -> list[tuple[str, Baseline]]:
+        """Earlier baselines of ``version`` with their paths (relative to ``perf/``), oldest
+        first; unreadable ones are skipped."""
+        directory = self.paths.baseline_archive_dir
+        name = self.paths.baseline(version).stem
+        found = []
+        for path in sorted(directory.glob(f"{name}.*.json")) if directory.is_dir() else []:
+            try:
+                document = read_document(path, Baseline)
+            except PerfError:
+                continue
+            if document.version == version:
+                found.append((self.paths.relative(path), document))
+        return found
 
     def write_baseline(self, baseline: Baseline, now: datetime) -> Path:
         """Write ``baselines/<version>.json``; an existing one is archived, never destroyed."""

@@ -1,0 +1,114 @@
+"""``perfinvest run -- COMMAND``: a measured run outside any investigation.
+
+For engineers who would otherwise reach for hyperfine: the same lock, duration policy
+(a short run needs a reason), statistics and run schema as an investigation's runs.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfinvest.app.benchmarking import MeasureOptions, benchmark_lock
+from perfinvest.app.context import AppContext
+from perfinvest.app.measure import Benchmark, Session, measure
+from perfinvest.app.result import CommandResult
+from perfinvest.core.baselines import summarize_runs
+from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
+from perfinvest.core.models import Event, RunMode
+from perfinvest.core.policy import decide_duration
+from perfinvest.store.atomic import atomic_write_text
+
+
+@dataclass(frozen=True)
+class AdhocRequest:
+    command: tuple[str, ...]
+    mode: RunMode = "repeat"
+    runs: int = 1
+    allow_short: str | None = None
+    metrics_format: str | None = None
+    export: Path | None = None
+    shell: bool = False
+
+
+def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -> CommandResult:
+    if not request.command:
+        raise usage_error("give the command after --, e.g. perfinvest run -- python bench.py")
+    if request.runs < 1:
+        raise usage_error("--runs must be at least 1")
+    if request.allow_short is not None and not request.allow_short.strip():
+        raise usage_error("--allow-short needs a reason")
+    duration = decide_duration(
+        options.duration_s,
+        short_policy=request.allow_short,
+        env_allow_short=ctx.environ.get("PERF_ALLOW_SHORT") == "1",
+    )
+    argv = [shlex.join(request.command)] if request.shell else list(request.command)
+    benchmark = Benchmark(
+        command=argv,
+        shell=request.shell,
+        cwd=Path.cwd(),
+        mode=request.mode,
+        metrics_format=request.metrics_format,
+    )
+    events: list[Event] = []
+    with tempfile.TemporaryDirectory(prefix="perfinvest-run-") as scratch:
+        session = Session(
+            repo_root=ctx.repo_root,
+            artifact_root=Path(scratch),
+            perf_dir=None,
+            investigation_id=None,
+            duration=duration,
+            strict_quiet=options.strict,
+            progress=options.progress,
+            stop=options.stop,
+        )
+        try:
+            with benchmark_lock(ctx, None, "run: " + " ".join(argv), events):
+                measurement = measure(
+                    benchmark,
+                    session,
+                    label="run",
+                    runs=request.runs,
+                    primary_metric="wall_ms" if request.mode == "repeat" else None,
+                )
+        except KeyboardInterrupt:
+            raise PerfError(
+                "interrupted: the run was stopped, its processes killed, the lock released",
+                ExitCode.INTERRUPTED,
+                kind="interrupted",
+            ) from None
+    runs = [r.model_copy(update={"artifacts": []}) for r in measurement.runs]
+    result = CommandResult(command="run", investigation=None, phase=None)
+    valid = [r for r in runs if r.valid]
+    summaries = summarize_runs(runs)
+    result.findings = [*measurement.warnings, *measurement.flags]
+    result.findings.extend(f"{r.run_id} invalid: {r.invalid_reason}" for r in runs if not r.valid)
+    result.findings.extend(event.message for event in events)
+    for key, entry in summaries.items():
+        samples = entry.get("samples") or entry["runs"]
+        result.findings.append(
+            f"{key}: mean {samples['mean']:.6g} {entry['unit']} ± {samples['stddev']:.3g} "
+            f"(min {samples['min']:.6g}, max {samples['max']:.6g}, n={samples['n']})"
+        )
+    if not duration.compliant:
+        result.findings.append(f"non-compliant: {duration.note}")
+    result.data = {
+        "runs": [r.model_dump(mode="json") for r in runs],
+        "summaries": summaries,
+        "compliant": duration.compliant,
+    }
+    if request.export is not None:
+        atomic_write_text(
+            request.export, json.dumps([r.model_dump(mode="json") for r in runs], indent=2) + "\n"
+        )
+        result.data["export"] = str(request.export)
+    if not valid:
+        error = benchmark_failed(f"no valid run: {runs[0].invalid_reason if runs else 'none'}")
+        failed = CommandResult.failure("run", error)
+        failed.findings, failed.data = result.findings, result.data
+        return failed
+    return result

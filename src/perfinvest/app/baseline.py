@@ -1,0 +1,160 @@
+"""Phase 2, baseline: sequential measured runs of the current version, kept forever."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from perfinvest.app.benchmarking import (
+    MeasureOptions,
+    benchmark_lock,
+    benchmark_of,
+    duration_for,
+    session_for,
+)
+from perfinvest.app.context import AppContext
+from perfinvest.app.measure import Benchmark, Measurement, Session, measure, primary_values
+from perfinvest.app.result import CommandResult
+from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
+from perfinvest.core.baselines import summarize_runs
+from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
+from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation
+from perfinvest.core.phases import Phase
+
+MIN_RUNS = 2
+
+
+@dataclass
+class _Plan:
+    benchmark: Benchmark
+    session: Session
+    runs: int
+    metric: str
+
+
+@dataclass
+class _Outcome:
+    measurement: Measurement
+    events: list[Event] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def _describe_invalid(measurement: Measurement) -> str:
+    reasons = [f"{r.run_id}: {r.invalid_reason}" for r in measurement.runs if not r.valid]
+    return "; ".join(reasons[:3]) + (f" (+{len(reasons) - 3} more)" if len(reasons) > 3 else "")
+
+
+def baseline(
+    ctx: AppContext, request: PhaseRequest, runs: int, options: MeasureOptions
+) -> CommandResult:
+    """Measure ``runs`` sequential runs and write ``baselines/<version>.json``."""
+    if runs < MIN_RUNS:
+        raise usage_error(f"--runs must be at least {MIN_RUNS} (a baseline needs a spread)")
+
+    def prepare(inv: Investigation) -> _Plan:
+        duration = duration_for(ctx, inv, options)
+        return _Plan(
+            benchmark_of(ctx, inv),
+            session_for(ctx, inv, options, duration),
+            runs,
+            inv.setup.metric.name,
+        )
+
+    def execute(plan: _Plan) -> _Outcome:
+        outcome = _Outcome(Measurement(runs=[]))
+        try:
+            with benchmark_lock(ctx, plan.session.investigation_id, "baseline", outcome.events):
+                outcome.measurement = measure(
+                    plan.benchmark,
+                    plan.session,
+                    label="baseline",
+                    runs=plan.runs,
+                    primary_metric=plan.metric,
+                    on_run=outcome.measurement.runs.append,
+                )
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        return outcome
+
+    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        inv.events.extend(outcome.events)
+        measurement = outcome.measurement
+        metric = inv.setup.metric
+        values = primary_values(measurement.runs, metric.name)
+        compliant = all(r.compliant for r in measurement.runs)
+        if outcome.interrupted:
+            return PhaseWork(
+                summary=f"baseline interrupted after {len(measurement.runs)} run(s)",
+                outcome="failed",
+                error=PerfError(
+                    "interrupted: the run was stopped, its processes killed, the lock released",
+                    ExitCode.INTERRUPTED,
+                    kind="interrupted",
+                ),
+            )
+        if len(values) < MIN_RUNS:
+            detail = _describe_invalid(measurement) or f"no run reported {metric.name!r}"
+            return PhaseWork(
+                summary=(
+                    f"baseline failed: {len(values)} of {len(measurement.runs)} run(s) valid "
+                    f"with {metric.name}"
+                ),
+                outcome="failed",
+                evidence=[r.run_id for r in measurement.runs],
+                non_compliant=not compliant,
+                error=benchmark_failed(
+                    f"baseline needs {MIN_RUNS} valid runs reporting {metric.name!r}: {detail}"
+                ),
+            )
+        now = ctx.now()
+        document = Baseline(
+            version=inv.setup.version,
+            investigation_id=inv.id,
+            created_at=now,
+            command=inv.setup.command,
+            config_hash=measurement.runs[-1].environment.config_hash,
+            primary_metric=metric,
+            runs=measurement.runs,
+            summaries=summarize_runs(measurement.runs),
+            environment=measurement.runs[-1].environment,
+            flags=measurement.flags,
+        )
+        path = ctx.store.write_baseline(document, now)
+        primary = document.summaries[metric.name]["runs"]
+        inv.baseline = BaselineRef(
+            version=inv.setup.version,
+            path=ctx.paths.relative(path),
+            created_at=now,
+            runs=len(measurement.runs),
+            primary_value=primary["mean"],
+        )
+        cv = primary["cv"]
+        unit = f" {metric.unit}" if metric.unit else ""
+        findings = [*measurement.warnings, *measurement.flags]
+        findings.extend(
+            f"{r.run_id} invalid: {r.invalid_reason}" for r in measurement.runs if not r.valid
+        )
+        if not compliant:
+            findings.append(f"non-compliant runs: {measurement.runs[0].compliance_note}")
+        return PhaseWork(
+            summary=(
+                f"baseline {inv.setup.version}: {metric.name} {primary['mean']:.6g}{unit} "
+                f"± {primary['stddev']:.3g} (CV {cv:.1%} over {len(values)} runs)"
+                if cv is not None
+                else f"baseline {inv.setup.version}: {metric.name} {primary['mean']:.6g}{unit}"
+            ),
+            evidence=[ctx.paths.relative(path), " ".join(inv.setup.command)],
+            findings=findings,
+            non_compliant=not compliant,
+            data={
+                "baseline_path": str(path),
+                "runs": [
+                    r.model_dump(mode="json", exclude={"environment"}) for r in measurement.runs
+                ],
+                "summaries": document.summaries,
+                "flags": measurement.flags,
+            },
+        )
+
+    return run_phase_steps(
+        ctx, "baseline", Phase.BASELINE, request, prepare=prepare, execute=execute, apply=apply
+    )

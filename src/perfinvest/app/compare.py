@@ -1,0 +1,140 @@
+"""``compare`` (two versions' baselines) and ``diff`` (two result files)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.core.comparability import mismatches
+from perfinvest.core.comparing import ComparisonTable, compare_runs, render_markdown, table_json
+from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error
+from perfinvest.core.models import Baseline, Event, Run
+from perfinvest.store.documents import parse_document
+
+
+@dataclass(frozen=True)
+class CompareOptions:
+    metrics: tuple[str, ...] = ()
+    force: bool = False
+    fail_on_regression: bool = False
+
+
+def _check_fingerprints(
+    ctx: AppContext, a: Sequence[Run], b: Sequence[Run], label: str, force: bool
+) -> list[str]:
+    """Refuse mismatched environments unless forced; a forced one is logged as an event."""
+    first_a = next((r for r in a if r.valid), None)
+    first_b = next((r for r in b if r.valid), None)
+    if first_a is None or first_b is None:
+        raise refused(f"{label}: one side has no valid run to compare")
+    found = mismatches(first_a.environment, first_b.environment)
+    if found and not force:
+        raise refused(
+            f"{label}: environments differ ({'; '.join(found)}); comparing them would measure "
+            "the machine, not the change. Re-measure on one machine, or pass --force (logged)"
+        )
+    if found:
+        _log_event(ctx, "forced comparison", f"{label} despite: {'; '.join(found)}")
+    return found
+
+
+def _log_event(ctx: AppContext, kind: str, message: str) -> None:
+    store = ctx.store
+    if not store.has_active():
+        return
+    with store.transaction() as inv:
+        inv.events.append(Event(at=ctx.now(), kind=kind, message=message))
+
+
+def _answer(
+    command: str,
+    table: ComparisonTable,
+    forced: list[str],
+    options: CompareOptions,
+    primary: str | None,
+) -> CommandResult:
+    watched = list(options.metrics) or ([primary] if primary else None)
+    regressed = table.regressed(watched)
+    result = CommandResult(command=command)
+    result.findings = [
+        f"{row.key}: {row.comparison.verdict} ({row.comparison.reason})" for row in table.rows
+    ]
+    if forced:
+        result.findings.append(f"forced despite environment differences: {'; '.join(forced)}")
+    result.data = {"comparison": table_json(table), "markdown": render_markdown(table)}
+    if regressed and options.fail_on_regression:
+        result.ok = False
+        result.error = {
+            "code": int(ExitCode.REGRESSION),
+            "kind": "regression",
+            "message": f"regression in {', '.join(regressed)}",
+            "needs": [],
+        }
+        result.exit_code = int(ExitCode.REGRESSION)
+    return result
+
+
+def compare_versions(
+    ctx: AppContext, version_a: str, version_b: str, options: CompareOptions
+) -> CommandResult:
+    store = ctx.store
+    a, b = store.load_baseline(version_a), store.load_baseline(version_b)
+    label = f"{version_a} vs {version_b}"
+    forced = _check_fingerprints(ctx, a.runs, b.runs, label, options.force)
+    table = compare_runs(
+        a.runs,
+        b.runs,
+        baseline_label=version_a,
+        candidate_label=version_b,
+        metrics=options.metrics,
+        primary=a.primary_metric.name,
+    )
+    result = _answer("compare", table, forced, options, a.primary_metric.name)
+    result.baseline = version_a
+    return result
+
+
+def load_runs(path: Path) -> tuple[list[Run], str | None]:
+    """Runs from a baseline file, a run file or a JSON array of runs; and a primary metric."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise usage_error(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        raw: Any = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise usage_error(f"{path} is not JSON (line {exc.lineno}: {exc.msg})") from None
+    try:
+        if isinstance(raw, list):
+            return [
+                parse_document(json.dumps(item), Run, f"{path}[{i}]") for i, item in enumerate(raw)
+            ], None
+        if isinstance(raw, dict) and raw.get("kind") == "perfinvest.run":
+            return [parse_document(text, Run, path)], None
+        baseline = parse_document(text, Baseline, path)
+    except PerfError as error:
+        raise usage_error(error.message) from None
+    return list(baseline.runs), baseline.primary_metric.name
+
+
+def diff_files(
+    ctx: AppContext, path_a: Path, path_b: Path, options: CompareOptions
+) -> CommandResult:
+    runs_a, primary = load_runs(path_a)
+    runs_b, _ = load_runs(path_b)
+    label = f"{path_a.name} vs {path_b.name}"
+    forced = _check_fingerprints(ctx, runs_a, runs_b, label, options.force)
+    table = compare_runs(
+        runs_a,
+        runs_b,
+        baseline_label=path_a.name,
+        candidate_label=path_b.name,
+        metrics=options.metrics,
+        primary=primary,
+    )
+    return _answer("diff", table, forced, options, primary)

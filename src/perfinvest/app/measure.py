@@ -1,0 +1,335 @@
+"""Measuring: one or more sequential runs of a benchmark, turned into Run records.
+
+Every phase that measures (baseline, breaking point, constraints, experiments, ad-hoc
+``perfinvest run``) comes through here, so the benchmark contract, the duration policy
+(rule 2), the quiet-machine check (rule 6), reproducibility re-runs (rule 5) and the
+artifacts are the same everywhere. The caller holds the host-wide lock (rule 1) around
+all of it, so interleaved A/B measurements are one locked session.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+from perfinvest.adapters import fingerprint
+from perfinvest.adapters.formats.base import FormatError, ParseResult
+from perfinvest.adapters.formats.registry import parse
+from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
+from perfinvest.core.errors import refused
+from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
+from perfinvest.core.policy import DurationDecision
+
+CV_THRESHOLD = 0.05
+
+
+class Progress:
+    """What the CLI shows while runs go on; the default shows nothing."""
+
+    def run_started(self, label: str, index: int, total: int, duration_s: float) -> None:
+        """A run begins."""
+
+    def run_progress(self, elapsed_s: float, iterations: int) -> None:
+        """Called up to ~10 times a second during a run."""
+
+    def run_finished(self, run: Run) -> None:
+        """A run ended (valid or not)."""
+
+    def note(self, message: str) -> None:
+        """A warning a person should see now (rule 6 load, rule 5 re-runs)."""
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    """What to run and how its results are read."""
+
+    command: Sequence[str]
+    shell: bool
+    cwd: Path
+    mode: RunMode
+    metrics_format: str | None = None
+    metrics_file: str | None = None  # relative to cwd, read after each run
+    env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
+
+
+@dataclass(frozen=True)
+class Session:
+    """Where a measurement belongs and what it must respect."""
+
+    repo_root: Path
+    artifact_root: Path  # artifacts/<id>/ (or a temporary folder for ad-hoc runs)
+    perf_dir: Path | None  # paths in Run.artifacts are made relative to this
+    investigation_id: str | None
+    duration: DurationDecision
+    strict_quiet: bool = False
+    progress: Progress = field(default_factory=Progress)
+    stop: threading.Event | None = None
+    state_dir: Path | None = None  # excluded from the git dirty flag
+
+
+@dataclass
+class Measurement:
+    runs: list[Run]
+    warnings: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+
+    @property
+    def valid_runs(self) -> list[Run]:
+        return [r for r in self.runs if r.valid]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _artifact(path: Path | None, session: Session, description: str) -> ArtifactRef | None:
+    if path is None or not path.is_file():
+        return None
+    shown = path
+    if session.perf_dir is not None:
+        try:
+            shown = path.relative_to(session.perf_dir)
+        except ValueError:
+            shown = path
+    return ArtifactRef(
+        path=shown.as_posix(),
+        sha256=_sha256(path),
+        size_bytes=path.stat().st_size,
+        description=description,
+    )
+
+
+def _timing_metrics(outcome: RunOutcome) -> list[Metric]:
+    """Repeat mode: hyperfine-style per-iteration timings, raw samples kept."""
+    if not outcome.iterations:
+        return []
+
+    def timing(name: str, samples: list[float], unit: str) -> Metric:
+        return Metric(
+            name=name,
+            value=sum(samples) / len(samples),
+            unit=unit,
+            direction="lower",
+            samples=samples,
+        )
+
+    iterations = outcome.iterations
+    rss = [float(i.max_rss_bytes) for i in iterations]
+    return [
+        timing("wall_ms", [i.wall_s * 1000 for i in iterations], "ms"),
+        timing("user_ms", [i.user_s * 1000 for i in iterations], "ms"),
+        timing("sys_ms", [i.sys_s * 1000 for i in iterations], "ms"),
+        Metric(name="max_rss_bytes", value=max(rss), unit="bytes", direction="lower", samples=rss),
+        Metric(name="iterations", value=float(len(iterations)), unit="", direction=None),
+    ]
+
+
+def _resource_metrics(outcome: RunOutcome) -> list[Metric]:
+    res = outcome.resources
+    if res is None or res.samples == 0:
+        return []
+    return [
+        Metric(
+            name="resource_peak_rss_bytes",
+            value=float(res.peak_rss_bytes),
+            unit="bytes",
+            direction="lower",
+        ),
+        Metric(
+            name="resource_cpu_mean_pct",
+            value=res.mean_cpu_percent,
+            unit="%",
+            direction="lower",
+        ),
+    ]
+
+
+def _parsed_metrics(parsed: ParseResult) -> list[Metric]:
+    return [
+        Metric(
+            name=m.name,
+            value=m.value,
+            unit=m.unit,
+            direction=m.direction,
+            samples=list(m.samples),
+            scenario=m.scenario,
+        )
+        for m in parsed.metrics
+    ]
+
+
+def _read_output_metrics(
+    benchmark: Benchmark, outcome: RunOutcome
+) -> tuple[list[Metric], str | None]:
+    """Metrics from the metrics file or stdout; the reason when there are none."""
+    if benchmark.metrics_file:
+        path = benchmark.cwd / benchmark.metrics_file
+        if not path.is_file():
+            return [], f"the metrics file {path} was not written"
+        text = path.read_text(encoding="utf-8", errors="replace")
+    else:
+        text = captured_stdout(outcome)
+    try:
+        parsed = parse(text, benchmark.metrics_format)
+    except FormatError as error:
+        return [], error.message
+    metrics = _parsed_metrics(parsed)
+    if parsed.failed_thresholds:
+        metrics.append(Metric(name="failed_thresholds", value=float(len(parsed.failed_thresholds))))
+    return metrics, None if metrics else f"{parsed.format} output held no metrics"
+
+
+def contract_env(
+    benchmark: Benchmark, session: Session, run_dir: Path, label: str
+) -> dict[str, str]:
+    """The benchmark contract of DESIGN.md: what perfinvest tells the benchmark."""
+    env = {
+        "PERF_RUN_DURATION": f"{session.duration.duration_s:g}",
+        "PERF_RUN_MODE": "duration" if benchmark.mode == "duration" else "oneshot",
+        "PERF_ARTIFACT_DIR": str(run_dir),
+        "PERF_RUN_LABEL": label,
+    }
+    if session.investigation_id:
+        env["PERF_INVESTIGATION_ID"] = session.investigation_id
+    env.update(benchmark.env)
+    return env
+
+
+def run_once(benchmark: Benchmark, session: Session, label: str, index: int, total: int) -> Run:
+    """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
+    started = datetime.now(UTC)
+    run_id = f"{label}-{started:%Y%m%dT%H%M%S}-{index}"
+    run_dir = session.artifact_root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    quiet = fingerprint.check_quiet()
+    if not quiet.quiet:
+        if session.strict_quiet:
+            raise refused(
+                f"the machine is not quiet ({quiet.describe()}); rule 6 with --strict refuses "
+                "to measure: wait for it to calm down or drop --strict"
+            )
+        session.progress.note(f"machine not quiet: {quiet.describe()}")
+    env = contract_env(benchmark, session, run_dir, label)
+    configuration = fingerprint.config_hash(
+        benchmark.command, benchmark.mode, benchmark.shell, str(benchmark.cwd), benchmark.env
+    )
+    environment = fingerprint.capture(
+        session.repo_root, benchmark.command, env, configuration, session.state_dir
+    )
+    duration = session.duration
+    spec = RunSpec(
+        argv=list(benchmark.command),
+        shell=benchmark.shell,
+        cwd=benchmark.cwd,
+        env=env,
+        mode=benchmark.mode,
+        duration_s=duration.duration_s,
+        min_duration_s=duration.valid_after_s if benchmark.mode == "duration" else 0.0,
+        artifact_dir=run_dir,
+    )
+    session.progress.run_started(label, index, total, duration.duration_s)
+    outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)
+    metrics: list[Metric]
+    reason = outcome.invalid_reason
+    if benchmark.mode == "repeat":
+        metrics = _timing_metrics(outcome)
+    else:
+        metrics, missing = _read_output_metrics(benchmark, outcome)
+        if reason is None and missing is not None:
+            reason = f"no metrics: {missing}"
+    metrics.extend(_resource_metrics(outcome))
+    artifacts = [
+        a
+        for a in (
+            _artifact(outcome.stdout_path, session, "stdout (capped)"),
+            _artifact(outcome.stderr_path, session, "stderr (capped)"),
+        )
+        if a is not None
+    ]
+    run = Run(
+        run_id=run_id,
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+        mode=benchmark.mode,
+        requested_duration_s=duration.duration_s,
+        duration_s=outcome.wall_s,
+        exit_code=outcome.exit_code,
+        valid=reason is None,
+        invalid_reason=reason,
+        compliant=duration.compliant,
+        compliance_note=duration.note,
+        metrics=metrics,
+        environment=environment,
+        artifacts=artifacts,
+    )
+    session.progress.run_finished(run)
+    return run
+
+
+def primary_values(runs: Sequence[Run], metric: str) -> list[float]:
+    values = []
+    for run in runs:
+        found = run.metric(metric)
+        if run.valid and found is not None:
+            values.append(found.value)
+    return values
+
+
+def _cv(values: Sequence[float]) -> float | None:
+    from perfinvest.core.stats import summarize
+
+    if len(values) < 2:
+        return None
+    return summarize(values).cv
+
+
+def measure(
+    benchmark: Benchmark,
+    session: Session,
+    *,
+    label: str,
+    runs: int,
+    primary_metric: str | None,
+    max_reruns: int = 2,
+    on_run: Callable[[Run], None] | None = None,
+) -> Measurement:
+    """``runs`` sequential runs; rule 5 adds up to ``max_reruns`` when the CV is too high."""
+    result = Measurement(runs=[])
+    total = runs
+    index = 0
+    while index < total:
+        index += 1
+        run = run_once(benchmark, session, label, index, total)
+        result.runs.append(run)
+        if on_run is not None:
+            on_run(run)
+        if index == total and primary_metric is not None and total < runs + max_reruns:
+            cv = _cv(primary_values(result.runs, primary_metric))
+            if cv is not None and cv > CV_THRESHOLD:
+                total += 1
+                message = (
+                    f"rule 5: CV of {primary_metric} across runs is {cv:.1%} > "
+                    f"{CV_THRESHOLD:.0%}; re-running ({total - runs} of {max_reruns})"
+                )
+                result.warnings.append(message)
+                session.progress.note(message)
+    if primary_metric is not None:
+        cv = _cv(primary_values(result.runs, primary_metric))
+        if cv is not None and cv > CV_THRESHOLD:
+            result.flags.append(
+                f"high variance: CV of {primary_metric} is {cv:.1%} after {len(result.runs)} "
+                "runs (rule 5); treat comparisons with care"
+            )
+    return result
+
+
+def with_env(benchmark: Benchmark, extra: Mapping[str, str]) -> Benchmark:
+    return replace(benchmark, env={**benchmark.env, **extra})
