@@ -753,10 +753,22 @@ def _fail(message: str, code: ExitCode, kind: str, as_json: bool, command: str) 
     return int(code)
 
 
+def _terminate_like_interrupt() -> None:
+    """SIGTERM stops a run as Ctrl-C does: the tree killed, the lock freed, it recorded."""
+    import signal
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (``python -m perfinvest`` and the script)."""
     args = list(sys.argv[1:] if argv is None else argv)
     as_json = "--json" in args
+    if argv is None:  # a real process, not a test calling main() in-process
+        _terminate_like_interrupt()
     command = next((a for a in args if not a.startswith("-")), "perfinvest")
     try:
         rv = cli.main(args=args, prog_name="perfinvest", standalone_mode=False)
