@@ -125,6 +125,7 @@ def test_compare_versions_detects_a_real_regression(repo: Path, cli: Any) -> Non
     assert rows["p95_ms"]["relative_change"] == pytest.approx(0.25, abs=0.01)
     assert result.json["data"]["comparison"]["metrics"][0]["key"] == "p95_ms"  # primary first
     assert "| p95_ms |" in result.json["data"]["markdown"]
+    assert any("non-compliant runs in v1" in f for f in result.json["findings"])
     failing = cli("compare", "v1", "v2", "--fail-on-regression", "--json")
     assert failing.code == 8 and "p95_ms" in failing.json["error"]["message"]
     assert cli(
@@ -149,6 +150,8 @@ def test_compare_refuses_different_environments_unless_forced(repo: Path, cli: A
     assert forced.code == 0
     state = json.loads((perf(repo) / "investigation.json").read_text())
     assert any(e["kind"] == "forced comparison" for e in state["events"])
+    log = (perf(repo) / "investigations" / f"{state['id']}.md").read_text()
+    assert "### Note: forced comparison" in log
 
 
 def test_consolidation_merges_the_versions_runs(repo: Path, cli: Any) -> None:

@@ -73,15 +73,20 @@ def capture(
     env_overrides: Mapping[str, str],
     configuration: str,
     state_dir: Path | None = None,
+    *,
+    git: tuple[str | None, bool | None] | None = None,
+    quiet: QuietCheck | None = None,
 ) -> EnvironmentFingerprint:
-    commit, dirty = git_state(repo, state_dir)
+    """The fingerprint of a run; ``git`` reuses a state read once per measurement."""
+    commit, dirty = git if git is not None else git_state(repo, state_dir)
     return EnvironmentFingerprint(
         host=platform.node(),
         cpu_model=_cpu_model(),
         cpu_count=os.cpu_count() or 0,
         kernel=platform.release(),
         python=platform.python_version(),
-        load_avg_1m=os.getloadavg()[0],
+        load_avg_1m=quiet.load_avg_1m if quiet is not None else os.getloadavg()[0],
+        busy_processes=list(quiet.busy) if quiet is not None else [],
         git_commit=commit,
         git_dirty=dirty,
         command=list(command),
@@ -109,8 +114,16 @@ class QuietCheck:
         return text
 
 
-def check_quiet(interval_s: float = 0.2, busy_percent: float = 50.0) -> QuietCheck:
-    """Sample other processes' CPU for ``interval_s``; list those above ``busy_percent``."""
+def check_quiet(
+    interval_s: float = 0.2, busy_percent: float = 50.0, *, sample_processes: bool = True
+) -> QuietCheck:
+    """Sample other processes' CPU for ``interval_s``; list those above ``busy_percent``.
+
+    Without ``sample_processes`` only the load average is read (no wait): between the
+    runs of one measurement, where the first run's full check already named the busy.
+    """
+    if not sample_processes:
+        return QuietCheck(os.getloadavg()[0], os.cpu_count() or 1, ())
     import time
 
     import psutil

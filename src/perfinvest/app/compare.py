@@ -13,6 +13,7 @@ from perfinvest.app.result import CommandResult
 from perfinvest.core.comparability import mismatches
 from perfinvest.core.comparing import ComparisonTable, compare_runs, render_markdown, table_json
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error
+from perfinvest.core.logrender import render_event, render_header
 from perfinvest.core.models import Baseline, Event, Run
 from perfinvest.store.documents import parse_document
 
@@ -44,11 +45,22 @@ def _check_fingerprints(
 
 
 def _log_event(ctx: AppContext, kind: str, message: str) -> None:
+    """Record a note in the active investigation's state and its reviewer's log."""
     store = ctx.store
     if not store.has_active():
         return
+    event = Event(at=ctx.now(), kind=kind, message=message)
     with store.transaction() as inv:
-        inv.events.append(Event(at=ctx.now(), kind=kind, message=message))
+        inv.events.append(event)
+        store.append_log(inv.id, render_header(inv), render_event(event))
+
+
+def _compliance(label: str, runs: Sequence[Run]) -> list[str]:
+    """Rule 2 in every report: which side's runs were shorter than the policy."""
+    notes = sorted(
+        {r.compliance_note or "shorter than the policy" for r in runs if not r.compliant}
+    )
+    return [f"non-compliant runs in {label}: {note}" for note in notes]
 
 
 def _answer(
@@ -57,6 +69,7 @@ def _answer(
     forced: list[str],
     options: CompareOptions,
     primary: str | None,
+    compliance: list[str],
 ) -> CommandResult:
     watched = list(options.metrics) or ([primary] if primary else None)
     regressed = table.regressed(watched)
@@ -66,6 +79,7 @@ def _answer(
     ]
     if forced:
         result.findings.append(f"forced despite environment differences: {'; '.join(forced)}")
+    result.findings.extend(compliance)
     result.data = {"comparison": table_json(table), "markdown": render_markdown(table)}
     if regressed and options.fail_on_regression:
         result.ok = False
@@ -94,7 +108,8 @@ def compare_versions(
         metrics=options.metrics,
         primary=a.primary_metric.name,
     )
-    result = _answer("compare", table, forced, options, a.primary_metric.name)
+    compliance = _compliance(version_a, a.runs) + _compliance(version_b, b.runs)
+    result = _answer("compare", table, forced, options, a.primary_metric.name, compliance)
     result.baseline = version_a
     return result
 
@@ -137,4 +152,5 @@ def diff_files(
         metrics=options.metrics,
         primary=primary,
     )
-    return _answer("diff", table, forced, options, primary)
+    compliance = _compliance(path_a.name, runs_a) + _compliance(path_b.name, runs_b)
+    return _answer("diff", table, forced, options, primary, compliance)

@@ -203,13 +203,21 @@ def contract_env(
     return env
 
 
-def run_once(benchmark: Benchmark, session: Session, label: str, index: int, total: int) -> Run:
+def run_once(
+    benchmark: Benchmark,
+    session: Session,
+    label: str,
+    index: int,
+    total: int,
+    git: tuple[str | None, bool | None] | None = None,
+) -> Run:
     """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
     started = datetime.now(UTC)
     run_id = f"{label}-{started:%Y%m%dT%H%M%S}-{index}"
     run_dir = session.artifact_root / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
-    quiet = fingerprint.check_quiet()
+    # the busy-process scan waits 0.2 s: once per measurement, then the load average only
+    quiet = fingerprint.check_quiet(sample_processes=index == 1)
     if not quiet.quiet:
         if session.strict_quiet:
             raise refused(
@@ -222,7 +230,13 @@ def run_once(benchmark: Benchmark, session: Session, label: str, index: int, tot
         benchmark.command, benchmark.mode, benchmark.shell, str(benchmark.cwd), benchmark.env
     )
     environment = fingerprint.capture(
-        session.repo_root, benchmark.command, env, configuration, session.state_dir
+        session.repo_root,
+        benchmark.command,
+        env,
+        configuration,
+        session.state_dir,
+        git=git,
+        quiet=quiet,
     )
     duration = session.duration
     spec = RunSpec(
@@ -305,9 +319,10 @@ def measure(
     result = Measurement(runs=[])
     total = runs
     index = 0
+    git = fingerprint.git_state(session.repo_root, session.state_dir)  # the tree holds still
     while index < total:
         index += 1
-        run = run_once(benchmark, session, label, index, total)
+        run = run_once(benchmark, session, label, index, total, git)
         result.runs.append(run)
         if on_run is not None:
             on_run(run)

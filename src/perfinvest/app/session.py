@@ -7,7 +7,7 @@ checkpoint commit are the same for all ten and live here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,8 +20,8 @@ from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
 from perfinvest.core import machine
 from perfinvest.core.errors import PerfError, refused
-from perfinvest.core.logrender import render_attempt, render_header
-from perfinvest.core.models import AttemptOutcome, Investigation
+from perfinvest.core.logrender import render_attempt, render_event, render_header
+from perfinvest.core.models import AttemptOutcome, Event, Investigation
 from perfinvest.core.phases import Phase
 
 
@@ -100,6 +100,7 @@ def run_phase_steps(
         outcome = execute(plan)
     with store.locked():
         current = store.load_active()
+        events_before = len(current.events)
         with _located(current, phase):
             if current.id != inv.id:
                 raise refused(
@@ -107,7 +108,9 @@ def run_phase_steps(
                     f"{command} ran; `perfinvest resume {inv.id}` and run it again"
                 )
             done = apply(current, outcome)
-        return _record(ctx, command, phase, request, current, done, started)
+        return _record(
+            ctx, command, phase, request, current, done, started, current.events[events_before:]
+        )
 
 
 def _record(
@@ -118,6 +121,7 @@ def _record(
     inv: Investigation,
     done: PhaseWork,
     started: datetime,
+    new_events: Sequence[Event] = (),
 ) -> CommandResult:
     """Attempt, state, log, checkpoint (caller holds the lock); then the answer."""
     store = ctx.store
@@ -137,6 +141,8 @@ def _record(
     store.save_active(inv)
     remember_status(ctx, inv)
     log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
+    for event in new_events:
+        store.append_log(inv.id, render_header(inv), render_event(event))
     committed = checkpoint(ctx, inv, phase, done.delta)
     if done.error is not None:
         result = CommandResult.failure(

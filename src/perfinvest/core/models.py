@@ -70,6 +70,7 @@ class EnvironmentFingerprint(Model):
     kernel: str = ""
     python: str = ""
     load_avg_1m: float | None = None
+    busy_processes: list[str] = Field(default_factory=list)  # rule 6: what was busy
     git_commit: str | None = None
     git_dirty: bool | None = None
     command: list[str] = Field(default_factory=list)
