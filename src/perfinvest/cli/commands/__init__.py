@@ -1,0 +1,1 @@
+"""One module per command family; importing them registers the commands."""

@@ -1,0 +1,49 @@
+"""Phase 2: baseline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from perfinvest.cli.group import cli
+from perfinvest.cli.options import (
+    command_runner,
+    context,
+    measure_options,
+    measure_settings,
+    phase_options,
+    request,
+)
+
+
+@cli.command()
+@click.option(
+    "--runs", type=int, default=3, show_default=True, help="Sequential runs (at least 2)."
+)
+@measure_options
+@phase_options
+@command_runner("baseline")
+def baseline(
+    runs: int,
+    duration: float | None,
+    strict: bool,
+    quote: str | None,
+    skip_reason: str | None,
+    no_checkpoint: bool,
+    as_json: bool,
+) -> Any:
+    """Phase 2: measure the current version's baseline (baselines/<version>.json).
+
+    Runs the benchmark --runs times, one after another under the host-wide benchmark lock,
+    each for --duration seconds (60 by default). When the primary metric's CV across runs
+    exceeds 5 %, up to two more runs are made and the baseline is flagged (rule 5).
+    """
+    from perfinvest.app.baseline import baseline as measure_baseline
+
+    return measure_baseline(
+        context(no_checkpoint),
+        request(quote, skip_reason),
+        runs,
+        measure_settings(duration, strict),
+    )

@@ -1,0 +1,137 @@
+"""Measuring outside the phases: run, compare, diff."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from perfinvest.cli.group import cli
+from perfinvest.cli.options import (
+    F,
+    command_runner,
+    context,
+    json_option,
+    measure_options,
+    measure_settings,
+)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.option(
+    "--mode",
+    type=click.Choice(["repeat", "duration"]),
+    default="repeat",
+    show_default=True,
+    help="repeat: re-run a short command to fill the duration; duration: one long run.",
+)
+@click.option("--runs", type=int, default=1, show_default=True, help="Sequential runs.")
+@click.option(
+    "--allow-short",
+    metavar="REASON",
+    help="Allow a duration under 60 s; the run is marked non-compliant with REASON.",
+)
+@click.option("--format", "metrics_format", metavar="NAME", help="Metric format (duration mode).")
+@click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the runs as JSON (schemas/run.schema.json, one per run) to this file.",
+)
+@click.option("--shell", is_flag=True, help="Run the command through /bin/sh.")
+@measure_options
+@json_option
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@command_runner("run")
+def run(
+    mode: str,
+    runs: int,
+    allow_short: str | None,
+    metrics_format: str | None,
+    export: Path | None,
+    shell: bool,
+    duration: float | None,
+    strict: bool,
+    as_json: bool,
+    command: tuple[str, ...],
+) -> Any:
+    """Measure COMMAND outside any investigation (like hyperfine, with the same rules).
+
+    \b
+      perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
+    """
+    from perfinvest.app.adhoc import AdhocRequest, run_adhoc
+    from perfinvest.app.context import AppContext
+
+    request = AdhocRequest(
+        command=command,
+        mode=mode,  # type: ignore[arg-type]  # click.Choice checked it
+        runs=runs,
+        allow_short=allow_short,
+        metrics_format=metrics_format,
+        export=export,
+        shell=shell,
+    )
+    return run_adhoc(
+        AppContext.discover(checkpoint=False), request, measure_settings(duration, strict)
+    )
+
+
+def compare_options(func: F) -> F:
+    func = click.option(
+        "--fail-on-regression",
+        is_flag=True,
+        help="Exit 8 when the primary metric (or a --metric) regressed.",
+    )(func)
+    func = click.option(
+        "--force", is_flag=True, help="Compare despite different environments (logged)."
+    )(func)
+    return click.option(
+        "--metric", "metrics", multiple=True, help="Only these metrics (repeatable)."
+    )(func)
+
+
+@cli.command()
+@click.argument("version_a")
+@click.argument("version_b")
+@compare_options
+@json_option
+@command_runner("compare")
+def compare(
+    version_a: str,
+    version_b: str,
+    metrics: tuple[str, ...],
+    force: bool,
+    fail_on_regression: bool,
+    as_json: bool,
+) -> Any:
+    """Compare the baselines of two versions: change, CI, p-values, verdict per metric."""
+    from perfinvest.app.compare import CompareOptions, compare_versions
+
+    result = compare_versions(
+        context(), version_a, version_b, CompareOptions(metrics, force, fail_on_regression)
+    )
+    return result, result.data["markdown"]
+
+
+@cli.command()
+@click.argument("baseline_file", type=click.Path(path_type=Path))
+@click.argument("current_file", type=click.Path(path_type=Path))
+@compare_options
+@json_option
+@command_runner("diff")
+def diff(
+    baseline_file: Path,
+    current_file: Path,
+    metrics: tuple[str, ...],
+    force: bool,
+    fail_on_regression: bool,
+    as_json: bool,
+) -> Any:
+    """Compare two result files (baselines, or runs exported by `perfinvest run`)."""
+    from perfinvest.app.compare import CompareOptions, diff_files
+
+    result = diff_files(
+        context(), baseline_file, current_file, CompareOptions(metrics, force, fail_on_regression)
+    )
+    return result, result.data["markdown"]

@@ -1,0 +1,103 @@
+"""Options and plumbing every command shares: --json, phase options, rendering, exit codes."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from perfinvest.core.errors import PerfError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def json_option(func: F) -> F:
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print exactly one JSON object on stdout."
+    )(func)
+
+
+def phase_options(func: F) -> F:
+    """Options every phase command shares: the user's words, skipping, checkpointing."""
+    func = click.option(
+        "--no-checkpoint", is_flag=True, help="Do not make the checkpoint commit for this run."
+    )(func)
+    func = click.option(
+        "--skip-reason",
+        metavar="TEXT",
+        help="Skip this phase instead of running it; the reason is logged.",
+    )(func)
+    func = click.option(
+        "--quote", metavar="TEXT", help="The user's words that asked for this, logged verbatim."
+    )(func)
+    return json_option(func)
+
+
+def record_option(shape: str) -> Callable[[F], F]:
+    return click.option(
+        "--record",
+        "record_path",
+        metavar="FILE",
+        help=f"JSON file with {shape} to record as this phase's result.",
+    )
+
+
+def context(no_checkpoint: bool = False) -> Any:
+    from perfinvest.app.context import AppContext
+
+    return AppContext.discover(checkpoint=not no_checkpoint)
+
+
+def request(quote: str | None, skip_reason: str | None) -> Any:
+    from perfinvest.app.session import PhaseRequest
+
+    return PhaseRequest(quote=quote, skip_reason=skip_reason)
+
+
+def command_runner(name: str) -> Callable[[F], F]:
+    """Run the wrapped body, which returns a CommandResult (and maybe a text body); render it."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> int:
+            from perfinvest.cli.render import emit
+
+            as_json = bool(kwargs.get("as_json"))
+            try:
+                outcome = func(*args, **kwargs)
+            except PerfError as error:
+                from perfinvest.app.result import CommandResult
+
+                emit(CommandResult.failure(name, error), as_json)
+                return int(error.code)
+            result, body = outcome if isinstance(outcome, tuple) else (outcome, None)
+            emit(result, as_json, body)
+            return int(result.exit_code)
+
+        return wrapper  # type: ignore[return-value]
+
+    return decorate
+
+
+def measure_options(func: F) -> F:
+    """Options every measuring command shares."""
+    func = click.option(
+        "--strict",
+        is_flag=True,
+        help="Refuse to measure when the machine is not quiet (rule 6); default: warn.",
+    )(func)
+    return click.option(
+        "--duration",
+        type=float,
+        metavar="S",
+        help="Seconds per run (default and minimum 60; less only under a short-run policy).",
+    )(func)
+
+
+def measure_settings(duration: float | None, strict: bool) -> Any:
+    from perfinvest.app.benchmarking import MeasureOptions
+    from perfinvest.cli.progress import make_progress
+
+    return MeasureOptions(duration_s=duration, strict=strict, progress=make_progress())
