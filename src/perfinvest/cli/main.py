@@ -20,6 +20,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     consolidate,
     constraints,
     decide,
+    demo,
     experiment,
     hypotheses,
     lifecycle,

@@ -1,0 +1,46 @@
+"""`perfinvest demo`, the README's main job, end to end on this machine (real everything)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+@pytest.mark.slow
+def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "perfinvest", "demo", "--keep", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["ok"] and answer["status"] == "complete"
+    assert "short runs" in done.stderr  # the short-run policy is stated on screen
+    steps = {step["title"]: step for step in answer["data"]["steps"]}
+    assert all(step["ok"] for title, step in steps.items() if title != "decision: recommendation")
+    repo = Path(answer["data"]["repository"])
+    state = json.loads((repo / ".claude" / "perf" / "investigation.json").read_text())
+    assert state["status"] == "complete"
+    planted = subprocess.run(
+        ["git", "-C", str(repo), "log", "--format=%H", "-1", "--", "textstats.py"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    assert planted[:10] in state["hypotheses"][0]["statement"]
+    hotspots = state["profiling"][-1]["hotspots"]
+    assert any(h["function"].endswith("unique_words") for h in hotspots[:3])
+    experiment = state["experiments"][-1]
+    assert experiment["verdict"] == "improved" and experiment["restore_verified"] is True
+    assert (repo / "textstats.py").read_text().count("seen.append") == 1  # tree restored
+    log = Path(answer["data"]["log"]).read_text()
+    for phase in ("setup", "baseline", "breaking-point", "constraints", "hypotheses",
+                  "code-paths", "profiling", "optimization", "decision", "consolidation"):  # fmt: skip
+        assert f": {phase} (attempt" in log, phase
+    assert len(answer["data"]["commands"]) == 3
