@@ -255,3 +255,17 @@ def test_state_dir_from_environment(repo: Path, cli: Any, monkeypatch: Any, tmp_
     answer = cli(*START_ARGS, "--json").json
     assert (outside / "perf" / "investigation.json").is_file()
     assert "outside the repository" in answer["data"]["checkpoint"]["reason"]
+
+
+def test_large_artifacts_stay_out_of_commits_and_of_git_status(repo: Path, cli: Any) -> None:
+    inv_id = cli(*START_ARGS, "--json").json["investigation"]
+    artifacts = perf_dir(repo) / "artifacts" / inv_id / "profile-1"
+    artifacts.mkdir(parents=True)
+    (artifacts / "big.data").write_bytes(b"x" * (2 * 1024 * 1024))
+    (artifacts / "small.txt").write_text("hotspots\n")
+    assert cli("baseline", "--skip-reason", "artifacts only", "--json").code == 0
+    files = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    prefix = f".claude/perf/artifacts/{inv_id}/"
+    assert f"{prefix}profile-1/small.txt" in files and f"{prefix}.gitignore" in files
+    assert f"{prefix}profile-1/big.data" not in files
+    assert git(repo, "status", "--porcelain").strip() == ""

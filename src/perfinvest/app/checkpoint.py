@@ -9,6 +9,7 @@ from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_comm
 from perfinvest.app.context import AppContext
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
+from perfinvest.store.atomic import atomic_write_text
 
 #: Artifacts above this size stay out of checkpoint commits (profiles, raw dumps).
 SMALL_ARTIFACT_BYTES = 1024 * 1024
@@ -25,12 +26,27 @@ def perf_files(ctx: AppContext, inv: Investigation) -> list[Path]:
         files.remove(paths.active)
     artifacts = paths.artifacts(inv.id)
     if artifacts.is_dir():
-        files.extend(
-            p
-            for p in sorted(artifacts.rglob("*"))
-            if p.is_file() and p.stat().st_size <= SMALL_ARTIFACT_BYTES
-        )
+        small, large = [], []
+        for path in sorted(artifacts.rglob("*")):
+            if path.is_file() and path.name != ".gitignore":
+                (small if path.stat().st_size <= SMALL_ARTIFACT_BYTES else large).append(path)
+        ignore = _ignore_large_artifacts(artifacts, large)
+        files.extend([*small, *([ignore] if ignore else [])])
     return files
+
+
+def _ignore_large_artifacts(folder: Path, large: list[Path]) -> Path | None:
+    """Keep artifacts over 1 MiB out of ``git status`` too: list them in the folder's
+    own ``.gitignore`` (our folder, our file), which the checkpoint commits."""
+    ignore = folder / ".gitignore"
+    if not large:
+        return ignore if ignore.is_file() else None
+    text = "# artifacts over 1 MiB stay out of git (perfinvest)\n" + "".join(
+        f"/{p.relative_to(folder).as_posix()}\n" for p in large
+    )
+    if not ignore.is_file() or ignore.read_text(encoding="utf-8") != text:
+        atomic_write_text(ignore, text)
+    return ignore
 
 
 def _active_id(ctx: AppContext) -> str | None:
