@@ -26,7 +26,8 @@ def perf_files(ctx: AppContext, inv: Investigation) -> list[Path]:
         files.remove(paths.active)
     artifacts = paths.artifacts(inv.id)
     if artifacts.is_dir():
-        small, large = [], []
+        small: list[Path] = []
+        large: list[Path] = []
         for path in sorted(artifacts.rglob("*")):
             if path.is_file() and path.name != ".gitignore":
                 (small if path.stat().st_size <= SMALL_ARTIFACT_BYTES else large).append(path)
