@@ -1,38 +1,313 @@
-"""Phase 3, breaking point."""
+"""Phase 3, breaking point: a binary search over a parameter, one measured run per probe.
+
+The search itself is pure (``core/breaking.py``); this module runs each probe through the
+measurement engine (``run_once``: benchmark contract, duration policy, artifacts) with the
+parameter in the environment, all under the host-wide benchmark lock (rule 1), and records
+the result, the probe table and the rule-4 approval in state, log and checkpoint.
+"""
 
 from __future__ import annotations
 
-from perfinvest.app.context import AppContext
-from perfinvest.app.records import RecordData, require_record
-from perfinvest.app.result import CommandResult
-from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
-from perfinvest.core.errors import usage_error
-from perfinvest.core.models import (
-    BreakingPointResult,
-    Investigation,
-    validate_input,
+from dataclasses import dataclass, field
+
+from perfinvest.app.benchmarking import (
+    MeasureOptions,
+    benchmark_lock,
+    benchmark_of,
+    duration_for,
+    session_for,
 )
+from perfinvest.app.context import AppContext
+from perfinvest.app.measure import Benchmark, Session, run_once, with_env
+from perfinvest.app.result import CommandResult
+from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, skip_phase
+from perfinvest.core.baselines import metric_key
+from perfinvest.core.breaking import (
+    Search,
+    Threshold,
+    check_range,
+    classify_probe,
+    format_value,
+    parse_thresholds,
+    widens,
+)
+from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, refused, usage_error
+from perfinvest.core.models import BreakingPointResult, Event, Investigation, Probe, Run
 from perfinvest.core.phases import Phase
+from perfinvest.core.policy import DurationDecision
+
+#: An invalid probe (too short, no metrics) is measured once more before the search stops.
+INVALID_RETRIES = 1
+
+
+@dataclass(frozen=True)
+class BreakingPointOptions:
+    minimum: float | None
+    maximum: float | None
+    fail_when: tuple[str, ...]
+    resolution: float = 1.0
+    param_env: str | None = None
+    approve_expansion: str | None = None
+    allow_no_metrics: str | None = None
+    measure: MeasureOptions = field(default_factory=MeasureOptions)
+
+
+@dataclass
+class _Plan:
+    search: Search
+    benchmark: Benchmark
+    session: Session
+    duration: DurationDecision
+    parameter: str
+    thresholds: list[Threshold]
+    expansion: str | None
+
+
+@dataclass
+class _Outcome:
+    search: Search
+    probes: list[Probe] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    interrupted: bool = False
+    stopped: str | None = None  # why the search stopped early (an invalid probe twice)
+
+
+def _baseline_metric_names(ctx: AppContext, inv: Investigation) -> set[str]:
+    if inv.baseline is None:  # the phase machine refuses before this; keep mypy honest
+        raise refused("breaking-point needs a baseline: run `perfinvest baseline` first")
+    document = ctx.store.load_baseline(inv.baseline.version)
+    return {metric_key(m) for run in document.runs if run.valid for m in run.metrics}
+
+
+def _probe_of(run: Run, value: float, stage: str, passed: bool | None, why: str) -> Probe:
+    return Probe(
+        value=value,
+        passed=passed,
+        reason=why,
+        stage=stage,
+        run_id=run.run_id,
+        duration_s=round(run.duration_s, 3),
+        exit_code=run.exit_code,
+        metrics={metric_key(m): m.value for m in run.metrics},
+    )
+
+
+def probe_table(probes: list[Probe]) -> list[str]:
+    """The probe history as aligned rows (one evidence line each in the reviewer's log)."""
+    rows = [f"{'#':>3}  {'stage':<12} {'value':>10}  {'verdict':<7}  detail"]
+    for number, probe in enumerate(probes, 1):
+        verdict = {True: "pass", False: "FAIL", None: "invalid"}[probe.passed]
+        rows.append(
+            f"{number:>3}  {probe.stage:<12} {format_value(probe.value):>10}  {verdict:<7}  "
+            f"{probe.reason}"
+        )
+    return rows
 
 
 def breaking_point(
-    ctx: AppContext, request: PhaseRequest, record: RecordData | None
+    ctx: AppContext, request: PhaseRequest, options: BreakingPointOptions
 ) -> CommandResult:
-    def work(inv: Investigation) -> PhaseWork:
-        raw = require_record(record, Phase.BREAKING_POINT, "a BreakingPointResult object")
-        result = validate_input(BreakingPointResult, raw, "--record")
-        if result.minimum > result.maximum:
-            raise usage_error(f"minimum {result.minimum:g} is above maximum {result.maximum:g}")
-        inv.breaking_point = result
-        found = (
-            f"breaking point {result.breaking_point:g} (last passing {result.last_passing})"
-            if result.breaking_point is not None
-            else "no breaking point in the range"
-        )
-        return PhaseWork(
-            summary=f"{found} over {result.parameter} in [{result.minimum:g}, {result.maximum:g}]",
-            evidence=[f"{len(result.probes)} probe(s)", *result.thresholds],
-            data={"breaking_point": result.model_dump(mode="json")},
+    """Search ``[minimum, maximum]`` for the first failing value and record it."""
+    if request.skip_reason is not None:
+        return skip_phase(ctx, "breaking-point", Phase.BREAKING_POINT, request)
+
+    def prepare(inv: Investigation) -> _Plan:
+        # the phase's preconditions (a baseline) were checked first; then the options
+        if options.minimum is None or options.maximum is None:
+            raise usage_error("give the range to search: --min VALUE --max VALUE")
+        minimum, maximum = options.minimum, options.maximum
+        check_range(minimum, maximum, options.resolution)
+        if not options.fail_when:
+            raise usage_error(
+                'give at least one --fail-when condition, e.g. --fail-when "p95_ms>150"'
+            )
+        for flag, text in (
+            ("--approve-expansion", options.approve_expansion),
+            ("--allow-no-metrics", options.allow_no_metrics),
+        ):
+            if text is not None and not text.strip():
+                raise usage_error(f"{flag} needs a reason: say why in a few words")
+
+        thresholds = parse_thresholds(options.fail_when, _baseline_metric_names(ctx, inv))
+        previous = inv.breaking_point
+        requested = (minimum, maximum)
+        expansion = None
+        if previous is not None and widens((previous.minimum, previous.maximum), requested):
+            if options.approve_expansion is None:
+                raise refused(
+                    f"[{minimum:g}, {maximum:g}] widens the earlier range "
+                    f"[{previous.minimum:g}, {previous.maximum:g}] (rule 4, narrow first): "
+                    'add --approve-expansion "why" to widen it',
+                    needs=['--approve-expansion "reason"'],
+                )
+            expansion = options.approve_expansion
+        duration = duration_for(ctx, inv, options.measure, probe=True)
+        return _Plan(
+            Search(minimum, maximum, options.resolution),
+            benchmark_of(ctx, inv),
+            session_for(ctx, inv, options.measure, duration),
+            duration,
+            options.param_env or inv.setup.param_env,
+            thresholds,
+            expansion,
         )
 
-    return run_phase(ctx, "breaking-point", Phase.BREAKING_POINT, request, work)
+    def execute(plan: _Plan) -> _Outcome:
+        from perfinvest.adapters import fingerprint
+
+        search = plan.search
+        outcome = _Outcome(search)
+        session = plan.session
+        try:
+            with benchmark_lock(ctx, session.investigation_id, "breaking-point", outcome.events):
+                git = fingerprint.git_state(session.repo_root, session.state_dir)
+                while (value := search.next_value()) is not None:
+                    shown = format_value(value)
+                    benchmark = with_env(plan.benchmark, {plan.parameter: shown})
+                    passed: bool | None = None
+                    for _attempt in range(1 + INVALID_RETRIES):
+                        number = len(outcome.probes) + 1
+                        run = run_once(
+                            benchmark, session, f"probe-{shown}", number, search.bound, git
+                        )
+                        passed, why = classify_probe(
+                            invalid_reason=run.invalid_reason,
+                            exit_code=run.exit_code,
+                            metrics={metric_key(m): m.value for m in run.metrics},
+                            thresholds=plan.thresholds,
+                            allow_no_metrics=options.allow_no_metrics is not None,
+                        )
+                        outcome.probes.append(_probe_of(run, value, search.stage, passed, why))
+                        if passed is not None or why.startswith("interrupted"):
+                            break
+                    if passed is None:
+                        last = outcome.probes[-1].reason
+                        if last.startswith("interrupted"):
+                            outcome.interrupted = True
+                        else:
+                            outcome.stopped = (
+                                f"the probe at {shown} was invalid twice ({last}); "
+                                "the search stopped without a result"
+                            )
+                        break
+                    search.record(passed)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        return outcome
+
+    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        plan_parameter = options.param_env or inv.setup.param_env
+        inv.events.extend(outcome.events)
+        search = outcome.search
+        minimum, maximum = search.minimum, search.maximum
+        probes = outcome.probes
+        used = sum(1 for p in probes if p.passed is not None)
+        table = probe_table(probes)
+        duration = duration_for(ctx, inv, options.measure, probe=True)
+        base = {
+            "parameter": plan_parameter,
+            "minimum": minimum,
+            "maximum": maximum,
+            "resolution": options.resolution,
+            "probes": [p.model_dump(mode="json") for p in probes],
+            "probes_used": used,
+            "probe_bound": search.bound,
+        }
+        if outcome.interrupted or outcome.stopped is not None:
+            error = (
+                PerfError(
+                    "interrupted: the probe was stopped, its processes killed, the lock "
+                    "released; no breaking point recorded",
+                    ExitCode.INTERRUPTED,
+                    kind="interrupted",
+                )
+                if outcome.interrupted
+                else benchmark_failed(outcome.stopped or "")
+            )
+            return PhaseWork(
+                summary=f"breaking-point search incomplete after {len(probes)} probe(s): "
+                + error.message,
+                outcome="failed",
+                evidence=table,
+                non_compliant=not duration.compliant,
+                error=error,
+                data={"breaking_point": base},
+            )
+        result_outcome = search.outcome
+        expansion = options.approve_expansion
+        previous = inv.breaking_point
+        widened = previous is not None and widens(
+            (previous.minimum, previous.maximum), (minimum, maximum)
+        )
+        if previous is not None and widened and expansion:
+            inv.events.append(
+                Event(
+                    at=ctx.now(),
+                    kind="rule 4 expansion approved",
+                    message=(
+                        f"breaking-point range widened from [{previous.minimum:g}, "
+                        f"{previous.maximum:g}] to [{minimum:g}, {maximum:g}]: "
+                        f"{expansion}"
+                    ),
+                )
+            )
+        result = BreakingPointResult(
+            parameter=plan_parameter,
+            minimum=minimum,
+            maximum=maximum,
+            resolution=options.resolution,
+            breaking_point=result_outcome.breaking_point,
+            last_passing=result_outcome.last_passing,
+            verdict=result_outcome.verdict,
+            thresholds=list(options.fail_when),
+            probes=probes,
+            probes_used=used,
+            probe_bound=search.bound,
+            probe_duration_s=duration.duration_s,
+            compliant=duration.compliant,
+            compliance_note=duration.note,
+            expansion_reason=expansion if widened else None,
+            monotonic=result_outcome.monotonic,
+            note=result_outcome.note,
+        )
+        inv.breaking_point = result
+        artifact = ctx.paths.artifacts(inv.id) / f"breaking-point-{ctx.now():%Y%m%dT%H%M%S}.json"
+        artifact.parent.mkdir(parents=True, exist_ok=True)
+        artifact.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        findings = [result.note]
+        if not result.monotonic:
+            findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
+        if not duration.compliant:
+            findings.append(f"non-compliant probes: {duration.note}")
+        invalid = len(probes) - used
+        if invalid:
+            findings.append(f"{invalid} invalid probe(s) re-measured (not counted as failures)")
+        summary = (
+            f"breaking point {format_value(result.breaking_point)} "
+            f"(last passing {format_value(result.last_passing)})"
+            if result.breaking_point is not None and result.last_passing is not None
+            else f"no breaking point: {result_outcome.verdict.replace('_', ' ')}"
+            if result.breaking_point is None
+            else f"breaking point {format_value(result.breaking_point)} (non-monotonic)"
+        )
+        return PhaseWork(
+            summary=(
+                f"{summary} over {plan_parameter} in [{minimum:g}, {maximum:g}] "
+                f"with {used} probe(s) (bound {search.bound}); fails when "
+                + " or ".join(options.fail_when)
+            ),
+            evidence=[ctx.paths.relative(artifact), *table],
+            findings=findings,
+            non_compliant=not duration.compliant,
+            data={"breaking_point": result.model_dump(mode="json"), "table": table},
+        )
+
+    return run_phase_steps(
+        ctx,
+        "breaking-point",
+        Phase.BREAKING_POINT,
+        request,
+        prepare=prepare,
+        execute=execute,
+        apply=apply,
+    )

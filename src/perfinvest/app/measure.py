@@ -54,6 +54,7 @@ class Benchmark:
     metrics_format: str | None = None
     metrics_file: str | None = None  # relative to cwd, read after each run
     env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
+    cgroup_procs: Sequence[Path] = ()  # cgroup.procs files the process joins before exec
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,7 @@ def run_once(
         duration_s=duration.duration_s,
         min_duration_s=duration.valid_after_s if benchmark.mode == "duration" else 0.0,
         artifact_dir=run_dir,
+        preexec_cgroup_procs=benchmark.cgroup_procs,
     )
     session.progress.run_started(label, index, total, duration.duration_s)
     outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)

@@ -4,31 +4,97 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
     command_runner,
     context,
+    measure_options,
+    measure_settings,
     phase_options,
-    record_option,
     request,
 )
 
 
 @cli.command(name="breaking-point")
-@record_option("a breaking-point result")
+@click.option("--min", "minimum", type=float, help="Lowest parameter value (required).")
+@click.option("--max", "maximum", type=float, help="Highest parameter value (required).")
+@click.option(
+    "--resolution",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Stop when the last passing and first failing values are this close.",
+)
+@click.option(
+    "--fail-when",
+    "fail_when",
+    multiple=True,
+    metavar="EXPR",
+    help='A probe FAILS when this holds, e.g. "p95_ms>150" (repeatable; any one fails it).',
+)
+@click.option(
+    "--param-env",
+    metavar="NAME",
+    help="Environment variable carrying the value (default: setup's, PERF_PARAM_VALUE).",
+)
+@click.option(
+    "--approve-expansion",
+    metavar="REASON",
+    help="Rule 4: allow a wider range than an earlier result's; the reason is logged.",
+)
+@click.option(
+    "--allow-no-metrics",
+    metavar="REASON",
+    help="Count a probe that printed no metrics as a failure (default: invalid, re-run).",
+)
+@measure_options
 @phase_options
 @command_runner("breaking-point")
 def breaking_point(
-    record_path: str | None,
+    minimum: float | None,
+    maximum: float | None,
+    resolution: float,
+    fail_when: tuple[str, ...],
+    param_env: str | None,
+    approve_expansion: str | None,
+    allow_no_metrics: str | None,
+    duration: float | None,
+    strict: bool,
     quote: str | None,
     skip_reason: str | None,
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Phase 3: the parameter value where the scenario breaks (needs a baseline)."""
-    from perfinvest.app import breaking_point as phases
-    from perfinvest.cli.inputs import read_json_file
+    """Phase 3: the parameter value where the scenario breaks (needs a baseline).
 
+    Binary search over --min..--max: each probe is one measured run (30 s by default, shorter
+    only under the investigation's short-run policy) with the value in the environment
+    (PERF_PARAM_VALUE unless --param-env). A probe fails when a --fail-when condition holds,
+    or the command exits non-zero or times out; a probe that was too short or printed no
+    metrics is invalid, measured once more, then reported. Metric names are those of the
+    baseline's runs. The last passing and first failing values are re-measured before the
+    answer is declared; a non-monotonic answer is reported as such. At most
+    ceil(log2((max-min)/resolution)) + 3 probes.
+
+    Example: perfinvest breaking-point --min 1 --max 500 --fail-when "p95_ms>150"
+    --fail-when "error_rate>0.01"
+    """
+    from perfinvest.app import breaking_point as phases
+
+    settings = measure_settings(duration, strict)
     return phases.breaking_point(
-        context(no_checkpoint), request(quote, skip_reason), read_json_file(record_path)
+        context(no_checkpoint),
+        request(quote, skip_reason),
+        phases.BreakingPointOptions(
+            minimum=minimum,
+            maximum=maximum,
+            fail_when=fail_when,
+            resolution=resolution,
+            param_env=param_env,
+            approve_expansion=approve_expansion,
+            allow_no_metrics=allow_no_metrics,
+            measure=settings,
+        ),
     )
