@@ -1,26 +1,75 @@
-"""Phase 6, code paths."""
+"""Phase 6, code paths: rank files and functions (file:line) on the scenario's path.
+
+Evidence combined: hotspots of the latest profile when profiling has run (phase 7 comes
+after this one, so on a first pass there are none), the scenario's words found in names,
+paths and bodies, and the git history gathered in phase 5.
+"""
 
 from __future__ import annotations
 
 from perfinvest.app.context import AppContext
-from perfinvest.app.records import RecordData, as_list, require_record, validate_all
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
-from perfinvest.core.models import (
-    CodePath,
-    Investigation,
-)
+from perfinvest.core.errors import usage_error
+from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
 
 
-def code_paths(ctx: AppContext, request: PhaseRequest, record: RecordData | None) -> CommandResult:
+def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> CommandResult:
+    from perfinvest.adapters.symbols import collect_symbols, source_files
+    from perfinvest.core.codepaths import keywords, rank
+
+    if top < 1:
+        raise usage_error("--top must be at least 1")
+
     def work(inv: Investigation) -> PhaseWork:
-        raw = require_record(record, Phase.CODE_PATHS, "CodePath objects")
-        paths: list[CodePath] = validate_all(CodePath, as_list(raw), "--record")
-        inv.code_paths = sorted(paths, key=lambda p: -p.score)
+        setup = inv.setup
+        words = keywords(setup.scenario, *setup.success_criteria, setup.metric.name)
+        names = source_files(ctx.repo_root, ctx.in_git_repo, exclude=[ctx.paths.state_dir])
+        symbols, methods = collect_symbols(ctx.repo_root, names)
+        profile = inv.profiling[-1] if inv.profiling else None
+        label = f"profile-{profile.number}" if profile and profile.number else "the profile"
+        commits = inv.history.commits if inv.history else []
+        ranked = rank(
+            symbols,
+            scenario_words=words,
+            hotspots=profile.hotspots if profile else [],
+            profile_label=label,
+            commits=commits,
+            files=names,
+            top=top,
+        )
+        inv.code_paths = ranked
+        sources = [
+            "hotspots of " + label if profile else "no profile yet (hotspots not used)",
+            f"scenario words: {', '.join(words) or 'none'}",
+            f"git history: {len(commits)} commit(s)" if inv.history else "no git history",
+        ]
+        findings = [
+            f"{p.file}:{p.line or '?'} {p.function or '(file)'} score {p.score:g}: {p.reason}"
+            for p in ranked[:5]
+        ]
+        if not ranked:
+            findings.append(
+                "nothing matched: no hotspots, scenario words or history pointed at code; "
+                "profile first (`perfinvest profile`) and re-run code-paths"
+            )
         return PhaseWork(
-            summary=f"{len(paths)} code path(s) ranked",
-            evidence=[f"{p.file}:{p.line or '?'} {p.function or ''}".strip() for p in paths[:10]],
+            summary=f"{len(ranked)} code path(s) ranked from {len(names)} file(s) "
+            f"({'; '.join(sources)})",
+            evidence=[
+                f"{p.file}:{p.line or '?'} {p.function or ''} ({p.score:g}) {p.reason}".strip()
+                for p in ranked[:10]
+            ],
+            findings=findings,
+            data={
+                "code_paths": [p.model_dump(mode="json") for p in ranked],
+                "keywords": words,
+                "files_scanned": len(names),
+                "symbols": len(symbols),
+                "symbol_sources": methods,
+                "used_profile": label if profile else None,
+            },
         )
 
     return run_phase(ctx, "code-paths", Phase.CODE_PATHS, request, work)

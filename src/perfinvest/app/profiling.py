@@ -1,31 +1,335 @@
-"""Phase 7, profiling."""
+"""Phase 7, profiling: one profiled benchmark run, its artifacts and its hotspots.
+
+The profiled run holds the host-wide benchmark lock (rule 1) like any measurement and
+follows the duration policy (rule 2). Files go to ``artifacts/<id>/profile-<n>/``: the
+profiler's own output, collapsed stacks, speedscope JSON, a flamegraph SVG, the hotspot
+table, the run's stdout/stderr; each is recorded with its sha256.
+"""
 
 from __future__ import annotations
 
-from perfinvest.app.context import AppContext
-from perfinvest.app.records import RecordData, require_record
-from perfinvest.app.result import CommandResult
-from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
-from perfinvest.core.models import (
-    Investigation,
-    ProfilingResult,
-    validate_input,
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perfinvest.app.benchmarking import (
+    MeasureOptions,
+    benchmark_lock,
+    benchmark_of,
+    duration_for,
+    session_for,
 )
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
+from perfinvest.core.errors import ExitCode, PerfError, usage_error
+from perfinvest.core.models import ArtifactRef, Event, Hotspot, Investigation, ProfilingResult
 from perfinvest.core.phases import Phase
 
 
-def profiling(ctx: AppContext, request: PhaseRequest, record: RecordData | None) -> CommandResult:
-    def work(inv: Investigation) -> PhaseWork:
-        raw = require_record(record, Phase.PROFILING, "a ProfilingResult object")
-        result = validate_input(ProfilingResult, raw, "--record")
-        inv.profiling.append(result)
-        top = result.hotspots[0].function if result.hotspots else "none"
-        return PhaseWork(
-            summary=f"{result.profiler} profile recorded, top hotspot: {top}",
-            evidence=[
-                f"{h.function} {h.file}:{h.line} self {h.self_pct:.1f}%"
-                for h in result.hotspots[:10]
-            ],
+@dataclass
+class ProfileOptions:
+    profiler: str = "auto"
+    rate_hz: float | None = None
+    top: int = 20
+    measure: MeasureOptions = field(default_factory=MeasureOptions)
+
+
+@dataclass
+class _Plan:
+    number: int
+    out_dir: Path
+    plan: Any  # ProfilePlan
+    reason: str
+    cwd: Path
+    env: dict[str, str]
+    duration_s: float
+    compliant: bool
+    investigation_id: str
+
+
+@dataclass
+class _Outcome:
+    result: ProfilingResult | None = None
+    error: PerfError | None = None
+    events: list[Event] = field(default_factory=list)
+    table: str = ""
+    compliant: bool = True
+
+
+def _next_number(inv: Investigation, root: Path) -> int:
+    number = max((p.number for p in inv.profiling), default=0) + 1
+    while (root / f"profile-{number}").exists():
+        number += 1
+    return number
+
+
+def _sha256(path: Path) -> str:
+    from perfinvest.app.measure import _sha256 as digest
+
+    return digest(path)
+
+
+def artifact_ref(ctx: AppContext, path: Path, description: str) -> ArtifactRef:
+    return ArtifactRef(
+        path=ctx.paths.relative(path),
+        sha256=_sha256(path),
+        size_bytes=path.stat().st_size,
+        description=description,
+    )
+
+
+def evidence_table(hotspots: list[Hotspot], limit: int = 10) -> list[str]:
+    """Aligned rows for the reviewer's log (each an evidence line)."""
+    rows = [f"{'self%':>6} {'total%':>6} {'samples':>7}  function  file:line"]
+    for h in hotspots[:limit]:
+        where = f"{h.file}:{h.line}" if h.file and h.line else (h.file or "")
+        rows.append(f"{h.self_pct:6.1f} {h.total_pct:6.1f} {h.samples:7d}  {h.function}  {where}")
+    return rows
+
+
+def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -> CommandResult:
+    from perfinvest.adapters.profilers.base import ProfileRequest
+    from perfinvest.adapters.profilers.select import plan_for
+    from perfinvest.app.measure import contract_env
+
+    if options.top < 1:
+        raise usage_error("--top must be at least 1")
+    if options.rate_hz is not None and not 1 <= options.rate_hz <= 10_000:
+        raise usage_error("--rate must be between 1 and 10000 Hz")
+
+    def prepare(inv: Investigation) -> _Plan:
+        duration = duration_for(ctx, inv, options.measure)
+        root = ctx.paths.artifacts(inv.id)
+        number = _next_number(inv, root)
+        out_dir = root / f"profile-{number}"
+        cwd = (ctx.repo_root / inv.setup.workdir).resolve()
+        profile_request = ProfileRequest(
+            command=inv.setup.command,
+            shell=inv.setup.shell,
+            cwd=cwd,
+            out_dir=out_dir,
+            repo_root=ctx.repo_root,
+            rate_hz=options.rate_hz,
+        )
+        plan, choice = plan_for(options.profiler, profile_request)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        env = contract_env(
+            benchmark_of(ctx, inv),
+            session_for(ctx, inv, options.measure, duration),
+            out_dir,
+            f"profile-{number}",
+        )
+        return _Plan(
+            number=number,
+            out_dir=out_dir,
+            plan=plan,
+            reason=choice.reason,
+            cwd=cwd,
+            env={**env, **plan.env},
+            duration_s=duration.duration_s,
+            compliant=duration.compliant,
+            investigation_id=inv.id,
         )
 
-    return run_phase(ctx, "profile", Phase.PROFILING, request, work)
+    def execute(plan: _Plan) -> _Outcome:
+        outcome = _Outcome(compliant=plan.compliant)
+        try:
+            with benchmark_lock(ctx, plan.investigation_id, "profile", outcome.events):
+                outcome.result, outcome.table = _profile_run(ctx, plan, options)
+        except PerfError as error:
+            outcome.error = error
+        except KeyboardInterrupt:
+            outcome.error = PerfError(
+                "interrupted: the profiled run was stopped, its processes killed",
+                ExitCode.INTERRUPTED,
+                kind="interrupted",
+            )
+        return outcome
+
+    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        inv.events.extend(outcome.events)
+        if outcome.error is not None or outcome.result is None:
+            error = outcome.error or PerfError("profiling produced nothing", ExitCode.INTERNAL)
+            return PhaseWork(
+                summary=f"profiling failed: {error.message}",
+                outcome="failed",
+                error=error,
+                non_compliant=not outcome.compliant,
+            )
+        result = outcome.result
+        inv.profiling.append(result)
+        top = result.hotspots[0]
+        where = f" ({top.file}:{top.line})" if top.file and top.line else ""
+        findings = [
+            f"top hotspot: {h.function} {h.file or ''}{':' + str(h.line) if h.line else ''} "
+            f"self {h.self_pct:.1f}% total {h.total_pct:.1f}%"
+            for h in result.hotspots[:3]
+        ]
+        if result.note:
+            findings.append(result.note)
+        return PhaseWork(
+            summary=(
+                f"profile-{result.number} with {result.profiler}: {result.total_samples} "
+                f"samples, top hotspot {top.function}{where} self {top.self_pct:.1f}%"
+            ),
+            evidence=[f"profiler: {result.profiler} ({result.reason})"]
+            + evidence_table(result.hotspots)
+            + [a.path for a in result.artifacts],
+            findings=findings,
+            non_compliant=not outcome.compliant,
+            data={
+                "profile": result.model_dump(mode="json"),
+                "table": outcome.table,
+            },
+        )
+
+    return run_phase_steps(
+        ctx, "profile", Phase.PROFILING, request, prepare=prepare, execute=execute, apply=apply
+    )
+
+
+def _profile_run(
+    ctx: AppContext, plan: _Plan, options: ProfileOptions
+) -> tuple[ProfilingResult, str]:
+    """Run the wrapped command, collect, render, hash (lock held by the caller)."""
+    from perfinvest.adapters.profilers.base import RunFacts
+    from perfinvest.adapters.profilers.render import write_flamegraph, write_speedscope
+    from perfinvest.adapters.runner import RunSpec, run_command
+    from perfinvest.core.hotspots import compute_hotspots, format_table, to_collapsed
+
+    profile_plan = plan.plan
+    progress = options.measure.progress
+    progress.run_started(f"profile-{plan.number}", 1, 1, plan.duration_s)
+    started = ctx.now()
+    run = run_command(
+        RunSpec(
+            argv=profile_plan.argv,
+            cwd=plan.cwd,
+            env=plan.env,
+            mode="duration",
+            duration_s=plan.duration_s,
+            artifact_dir=plan.out_dir,
+            sample_hz=0,
+        ),
+        on_progress=progress.run_progress,
+        stop=options.measure.stop,
+    )
+    if run.interrupted:
+        raise KeyboardInterrupt
+    facts = RunFacts(run.wall_s, run.exit_code, run.stderr_tail, run.survivors_killed)
+    collected = profile_plan.collect(facts)
+    files: list[tuple[Path, str]] = list(collected.files)
+    if collected.stacks is not None:
+        hotspots = compute_hotspots(collected.stacks, repo_root=str(ctx.repo_root), top=options.top)
+        canonical = plan.out_dir / "stacks.collapsed.txt"
+        canonical.write_text(to_collapsed(collected.stacks), encoding="utf-8")
+        title = f"{profile_plan.profiler}: {' '.join(profile_plan.argv[-4:])}"
+        files.append((canonical, "collapsed stacks (all profilers' common format)"))
+        files.append(
+            (
+                write_speedscope(collected.stacks, plan.out_dir / "profile.speedscope.json", title),
+                "speedscope JSON (open at https://www.speedscope.app)",
+            )
+        )
+        files.append(
+            (
+                write_flamegraph(collected.stacks, plan.out_dir / "flamegraph.svg", title),
+                "flamegraph SVG",
+            )
+        )
+    else:
+        hotspots = (collected.hotspots or [])[: options.top]
+    if not hotspots:
+        from perfinvest.adapters.profilers.base import no_samples
+
+        raise no_samples(profile_plan.profiler, facts)
+    table = format_table(hotspots)
+    table_path = plan.out_dir / "hotspots.md"
+    table_path.write_text(table + "\n", encoding="utf-8")
+    files.append((table_path, "hotspot table"))
+    for name, description in (("stdout.log", "stdout (capped)"), ("stderr.log", "stderr (capped)")):
+        if (plan.out_dir / name).is_file():
+            files.append((plan.out_dir / name, description))
+    note = collected.note
+    if not run.valid and run.invalid_reason:
+        note = (note + "; " if note else "") + f"the profiled run was invalid: {run.invalid_reason}"
+    result = ProfilingResult(
+        number=plan.number,
+        profiler=profile_plan.profiler,
+        reason=plan.reason,
+        command=list(profile_plan.argv),
+        created_at=started,
+        duration_s=run.wall_s,
+        rate_hz=profile_plan.rate_hz,
+        total_samples=collected.total_samples,
+        exit_code=run.exit_code,
+        run_valid=run.valid,
+        note=note,
+        artifacts=[artifact_ref(ctx, path, text) for path, text in files if path.is_file()],
+        hotspots=hotspots,
+    )
+    return result, table
+
+
+# --- profile diff ---------------------------------------------------------------------------
+
+
+def _hotspots_of(ctx: AppContext, inv: Investigation, ref: str) -> tuple[str, list[Hotspot]]:
+    """A profile by number (``3`` or ``profile-3``) or by path (collapsed file or folder)."""
+    from perfinvest.core.errors import state_error
+    from perfinvest.core.hotspots import ProfileFormatError, compute_hotspots, parse_collapsed
+
+    label = ref.removeprefix("profile-")
+    if label.isdigit():
+        for result in inv.profiling:
+            if result.number == int(label):
+                return f"profile-{label}", list(result.hotspots)
+        known = ", ".join(str(p.number) for p in inv.profiling if p.number) or "none"
+        raise usage_error(f"no profile {label} in {inv.id} (profiles: {known})")
+    path = Path(ref)
+    if not path.is_absolute():
+        candidates = [Path.cwd() / path, ctx.paths.perf_dir / path]
+        path = next((c for c in candidates if c.exists()), candidates[0])
+    if path.is_dir():
+        found = path / "stacks.collapsed.txt"
+        if not found.is_file():
+            found = next(iter(sorted(path.glob("*.collapsed.txt"))), found)
+        path = found
+    if not path.is_file():
+        raise usage_error(f"{ref}: no such profile number or collapsed-stacks file")
+    try:
+        stacks = parse_collapsed(path.read_text(encoding="utf-8", errors="replace"))
+    except ProfileFormatError as exc:
+        raise state_error(f"{path}: {exc}") from None
+    return str(path), compute_hotspots(stacks, repo_root=str(ctx.repo_root), top=None)
+
+
+def profile_diff(ctx: AppContext, a: str, b: str, top: int) -> tuple[CommandResult, str]:
+    """Rank the frames whose share of samples changed most from profile A to profile B."""
+    from perfinvest.app.queries import describe
+    from perfinvest.core.hotspots import diff_hotspots
+
+    if top < 1:
+        raise usage_error("--top must be at least 1")
+    inv = ctx.store.load_active()
+    label_a, hot_a = _hotspots_of(ctx, inv, a)
+    label_b, hot_b = _hotspots_of(ctx, inv, b)
+    changes = diff_hotspots(hot_a, hot_b, top=top)
+    result = describe("profile diff", inv)
+    result.findings = [
+        f"{c.function}: self {c.self_a:.1f}% -> {c.self_b:.1f}% ({c.self_delta:+.1f} pts)"
+        for c in changes[:5]
+    ]
+    result.data["a"] = label_a
+    result.data["b"] = label_b
+    result.data["changes"] = [c.as_dict() for c in changes]
+    lines = [f"profile diff {label_a} -> {label_b} (percentage points of samples)"]
+    lines.append(f"{'self A':>7} {'self B':>7} {'delta':>7} {'total d':>8}  function  location")
+    for c in changes:
+        where = f"{c.file}:{c.line}" if c.file and c.line else (c.file or "")
+        lines.append(
+            f"{c.self_a:7.1f} {c.self_b:7.1f} {c.self_delta:+7.1f} {c.total_delta:+8.1f}  "
+            f"{c.function}  {where}"
+        )
+    return result, "\n".join(lines)

@@ -4,31 +4,44 @@ from __future__ import annotations
 
 from typing import Any
 
+import click
+
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
     command_runner,
     context,
     phase_options,
-    record_option,
     request,
 )
 
 
 @cli.command(name="code-paths")
-@record_option("ranked code paths")
+@click.option("--top", type=int, default=20, show_default=True, help="Entries to keep.")
 @phase_options
 @command_runner("code-paths")
 def code_paths(
-    record_path: str | None,
+    top: int,
     quote: str | None,
     skip_reason: str | None,
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Phase 6: rank the files and functions (file:line) on the scenario's path."""
-    from perfinvest.app import code_paths as phases
-    from perfinvest.cli.inputs import read_json_file
+    """Phase 6: rank the files and functions (file:line) on the scenario's path.
 
-    return phases.code_paths(
-        context(no_checkpoint), request(quote, skip_reason), read_json_file(record_path)
-    )
+    Combines the latest profile's hotspots (when `perfinvest profile` has run; re-run
+    code-paths after profiling to use them), the scenario's words found in function names,
+    paths and bodies, and the git history gathered by `hypotheses gather`. Python symbols
+    come from `ast`, other languages from Universal Ctags when installed, else a regex.
+    Every entry says why it was ranked.
+    """
+    from perfinvest.app import code_paths as phases
+
+    result = phases.code_paths(context(no_checkpoint), request(quote, skip_reason), top)
+    if not result.ok:
+        return result
+    rows = [
+        f"{p['score']:>7g}  {p['file']}:{p['line'] or '?'}  {p['function'] or '(file)'}\n"
+        f"         why: {p['reason']}"
+        for p in result.data.get("code_paths", [])
+    ]
+    return result, "\n".join(rows) or None

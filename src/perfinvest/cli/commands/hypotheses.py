@@ -57,8 +57,17 @@ def _skip_hypotheses(
 
 
 @hypotheses.command(name="gather")
-@click.option("--since", metavar="REV", help="Start of the window (default: all history).")
-@click.option("--paths", multiple=True, metavar="PATH", help="Only commits touching PATH.")
+@click.option(
+    "--since",
+    metavar="REV",
+    help="Start of the window (default: the commit the baseline was measured at).",
+)
+@click.option(
+    "--paths",
+    multiple=True,
+    metavar="PATH",
+    help="Only commits touching PATH (repeatable; must be inside the repository).",
+)
 @phase_options
 @command_runner("hypotheses gather")
 def hypotheses_gather(
@@ -69,14 +78,19 @@ def hypotheses_gather(
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Read the git history of the window (rule 8: before any hypothesis)."""
+    """Read the git history of the window (rule 8: before any hypothesis).
+
+    Lists the commits from --since (default: the baseline's commit) to HEAD with the files
+    each changed and its diff stats, and flags commits whose message mentions performance
+    words and commits touching files that are hot in the latest profile. Stored as evidence.
+    """
     from perfinvest.app import hypotheses as phases
 
     return phases.gather_history(context(no_checkpoint), request(quote, skip_reason), since, paths)
 
 
 @hypotheses.command(name="add")
-@click.argument("statement")
+@click.argument("statement", required=False)
 @click.option("--evidence", multiple=True, help="Evidence for the hypothesis (repeatable).")
 @click.option(
     "--confidence",
@@ -84,38 +98,71 @@ def hypotheses_gather(
     default="medium",
     show_default=True,
 )
+@click.option(
+    "--from-file",
+    "from_file",
+    metavar="FILE.json",
+    help='Add several: a JSON list of {"statement", "evidence": [...], "confidence"}.',
+)
 @phase_options
 @command_runner("hypotheses add")
 def hypotheses_add(
-    statement: str,
+    statement: str | None,
     evidence: tuple[str, ...],
     confidence: str,
+    from_file: str | None,
     quote: str | None,
     skip_reason: str | None,
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Add a hypothesis (refused until the history is gathered)."""
-    from perfinvest.app import hypotheses as phases
+    """Add a hypothesis (refused until the history is gathered: rule 8).
 
-    return phases.add_hypothesis(
-        context(no_checkpoint),
-        request(quote, skip_reason),
-        statement,
-        evidence,
-        confidence,  # type: ignore[arg-type]  # click.Choice checked it
-    )
+    \b
+      perfinvest hypotheses add "the new regex compile in parse() is per call" \\
+          --evidence "commit 1a2b3c touches parser.py (hot)" --confidence high
+      perfinvest hypotheses add --from-file hypotheses.json
+    """
+    from perfinvest.app import hypotheses as phases
+    from perfinvest.core.errors import usage_error
+
+    items: list[Any] = []
+    if from_file is not None:
+        items.extend(phases.read_hypotheses_file(from_file))
+    if statement is not None:
+        items.append(
+            phases.HypothesisInput(statement, evidence, confidence)  # type: ignore[arg-type]
+        )
+    elif evidence:
+        raise usage_error('--evidence needs a statement: hypotheses add "statement" --evidence ...')
+    return phases.add_hypotheses(context(no_checkpoint), request(quote, skip_reason), items)
 
 
 @hypotheses.command(name="list")
 @json_option
 @command_runner("hypotheses list")
 def hypotheses_list(as_json: bool) -> Any:
-    """List the hypotheses and their status."""
+    """List the hypotheses, their status (untested/confirmed/refuted/inconclusive), evidence."""
     from perfinvest.app.queries import describe
 
     inv = context().store.load_active()
     result = describe("hypotheses list", inv)
     result.data["hypotheses"] = [h.model_dump(mode="json") for h in inv.hypotheses]
-    lines = [f"{h.id} [{h.status}, {h.confidence}] {h.statement}" for h in inv.hypotheses]
+    history = inv.history
+    result.data["history"] = (
+        None
+        if history is None
+        else {
+            "since": history.since,
+            "since_source": history.since_source,
+            "commits": len(history.commits),
+            "flagged": [c.sha[:10] for c in history.commits if c.flags],
+        }
+    )
+    lines = []
+    for h in inv.hypotheses:
+        lines.append(f"{h.id} [{h.status}, {h.confidence}] {h.statement}")
+        lines.extend(f"    evidence: {e}" for e in h.evidence)
+    if history is None:
+        lines.append("git history not gathered yet: run `perfinvest hypotheses gather`")
     return result, "\n".join(lines) or "no hypotheses yet"

@@ -1,0 +1,191 @@
+"""Functions and classes of a repository's source files, with their lines.
+
+Python through ``ast`` (exact start and end lines); other languages through Universal
+Ctags when it is installed (``ctags --output-format=json --fields=+ne``); a regex for
+common definition forms otherwise. Files come from ``git ls-files`` inside a repository.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+
+from perfinvest.core.codepaths import Symbol
+
+MAX_FILES = 3000
+MAX_FILE_BYTES = 1_000_000
+MAX_TEXT = 20_000
+_SUFFIXES = ".py .js .mjs .cjs .ts .tsx .jsx .go .java .kt .scala .rs .c .h .cc .cpp .cxx .hpp"
+SOURCE_SUFFIXES = frozenset([*_SUFFIXES.split(), ".rb", ".php", ".cs", ".swift"])
+_SKIP_DIRS = frozenset({".git", "node_modules", ".venv", "venv", "__pycache__", ".claude"})
+_REGEX = re.compile(
+    r"^\s*(?:export\s+)?(?:async\s+)?(?:pub(?:\(crate\))?\s+)?(?:static\s+)?"
+    r"(?:def|function|func|fn|class|struct|interface)\s+(?:\([^)]*\)\s*)?(?P<name>[A-Za-z_]\w*)"
+    r"|^\s*(?:public|private|protected)\s+(?:static\s+)?(?:final\s+)?[\w<>\[\], ]+\s+"
+    r"(?P<method>[A-Za-z_]\w*)\s*\("
+    r"|^[A-Za-z_][\w \t\*]*?\b(?P<cfunc>[A-Za-z_]\w*)\s*\([^;]*\)\s*\{?\s*$"
+)
+_C_KEYWORDS = frozenset({"if", "for", "while", "switch", "return", "else", "sizeof", "do"})
+
+
+def source_files(repo_root: Path, in_git_repo: bool, exclude: Iterable[Path] = ()) -> list[str]:
+    """Repository-relative source files (tracked ones inside git), at most MAX_FILES."""
+    excluded = [p.resolve() for p in exclude]
+    names: list[str] = []
+    if in_git_repo:
+        done = subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo_root),
+                "ls-files",
+                "-z",
+                "--cached",
+                "--others",
+                "--exclude-standard",
+            ],
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode == 0:
+            names = [n for n in done.stdout.decode("utf-8", "replace").split("\0") if n]
+    if not names:
+        for path in repo_root.rglob("*"):
+            if any(part in _SKIP_DIRS for part in path.relative_to(repo_root).parts):
+                continue
+            if path.is_file():
+                names.append(path.relative_to(repo_root).as_posix())
+    kept = []
+    for name in sorted(set(names)):
+        path = repo_root / name
+        if Path(name).suffix not in SOURCE_SUFFIXES:
+            continue
+        if any(part in _SKIP_DIRS for part in Path(name).parts):
+            continue
+        resolved = path.resolve()
+        if any(resolved == e or e in resolved.parents for e in excluded):
+            continue
+        try:
+            if not path.is_file() or path.stat().st_size > MAX_FILE_BYTES:
+                continue
+        except OSError:
+            continue
+        kept.append(name)
+        if len(kept) >= MAX_FILES:
+            break
+    return kept
+
+
+def python_symbols(name: str, text: str) -> list[Symbol] | None:
+    """Functions and classes of a Python file; None when it does not parse."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return None
+    lines = text.splitlines()
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            end = getattr(node, "end_lineno", None) or node.lineno
+            body = "\n".join(lines[node.lineno - 1 : end])[:MAX_TEXT]
+            kind = "class" if isinstance(node, ast.ClassDef) else "function"
+            found.append(Symbol(name, node.name, node.lineno, end, kind, body, "ast"))
+    return found
+
+
+def ctags_path() -> str | None:
+    """Universal Ctags (Exuberant's ctags lacks JSON output), or None."""
+    tool = shutil.which("ctags") or shutil.which("universal-ctags")
+    if tool is None:
+        return None
+    done = subprocess.run([tool, "--version"], capture_output=True, text=True, check=False)
+    return tool if "Universal Ctags" in done.stdout else None
+
+
+def ctags_symbols(repo_root: Path, names: list[str], tool: str) -> dict[str, list[Symbol]]:
+    if not names:
+        return {}
+    done = subprocess.run(
+        [tool, "--output-format=json", "--fields=+ne", "--kinds-all=*", "-f", "-", "-L", "-"],
+        input="\n".join(names),
+        capture_output=True,
+        text=True,
+        cwd=repo_root,
+        check=False,
+    )
+    found: dict[str, list[Symbol]] = {}
+    keep = {"function", "method", "class", "struct", "interface", "func", "member", "prototype"}
+    texts: dict[str, list[str]] = {}
+    for line in done.stdout.splitlines():
+        try:
+            tag = json.loads(line)
+        except ValueError:
+            continue
+        if tag.get("_type") != "tag" or tag.get("kind") not in keep or "line" not in tag:
+            continue
+        if tag.get("kind") == "prototype":
+            continue
+        file = str(tag["path"])
+        if file not in texts:
+            texts[file] = _read(repo_root / file).splitlines()
+        start = int(tag["line"])
+        end = int(tag["end"]) if "end" in tag else None
+        body = "\n".join(texts[file][start - 1 : end or start])[:MAX_TEXT]
+        found.setdefault(file, []).append(
+            Symbol(file, str(tag["name"]), start, end, str(tag["kind"]), body, "ctags")
+        )
+    return found
+
+
+def regex_symbols(name: str, text: str) -> list[Symbol]:
+    found = []
+    lines = text.splitlines()
+    for number, line in enumerate(lines, start=1):
+        match = _REGEX.match(line)
+        if not match:
+            continue
+        symbol = match.group("name") or match.group("method") or match.group("cfunc")
+        if not symbol or symbol in _C_KEYWORDS:
+            continue
+        body = "\n".join(lines[number - 1 : number + 40])[:MAX_TEXT]
+        found.append(Symbol(name, symbol, number, None, "function", body, "regex"))
+    return found
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def collect_symbols(
+    repo_root: Path, names: list[str], *, use_ctags: bool = True
+) -> tuple[list[Symbol], dict[str, int]]:
+    """Symbols of every file, and how many files each method read (ast/ctags/regex)."""
+    symbols: list[Symbol] = []
+    methods = {"ast": 0, "ctags": 0, "regex": 0}
+    others = []
+    for name in names:
+        if name.endswith(".py"):
+            parsed = python_symbols(name, _read(repo_root / name))
+            if parsed is not None:
+                symbols.extend(parsed)
+                methods["ast"] += 1
+                continue
+        others.append(name)
+    tool = ctags_path() if use_ctags else None
+    tagged = ctags_symbols(repo_root, others, tool) if tool else {}
+    for name in others:
+        if name in tagged:
+            symbols.extend(tagged[name])
+            methods["ctags"] += 1
+        else:
+            symbols.extend(regex_symbols(name, _read(repo_root / name)))
+            methods["regex"] += 1
+    return symbols, methods
