@@ -56,6 +56,19 @@ def request(quote: str | None, skip_reason: str | None) -> Any:
     return PhaseRequest(quote=quote, skip_reason=skip_reason)
 
 
+#: Commands that run even while a killed experiment waits for `perfinvest recover`.
+JOURNAL_EXEMPT = frozenset(
+    {"recover", "status", "list", "log", "experiment list", "experiment show"}
+)
+
+
+def _ensure_no_unfinished_journal() -> None:
+    """Exit 4 naming `perfinvest recover` after a killed experiment (a file-existence test)."""
+    from perfinvest.app.recover import ensure_no_unfinished_journal
+
+    ensure_no_unfinished_journal(context())
+
+
 def command_runner(name: str) -> Callable[[F], F]:
     """Run the wrapped body, which returns a CommandResult (and maybe a text body); render it."""
 
@@ -66,6 +79,8 @@ def command_runner(name: str) -> Callable[[F], F]:
 
             as_json = bool(kwargs.get("as_json"))
             try:
+                if name not in JOURNAL_EXEMPT:
+                    _ensure_no_unfinished_journal()
                 outcome = func(*args, **kwargs)
             except PerfError as error:
                 from perfinvest.app.result import CommandResult

@@ -16,8 +16,12 @@ from perfinvest.cli.options import (
 
 
 @cli.command()
-@click.option("--verdict", type=click.Choice(["continue", "stop", "abandon"]))
-@click.option("--rationale", help="Why: a sentence or two, logged.")
+@click.option(
+    "--verdict",
+    type=click.Choice(["continue", "stop", "abandon"]),
+    help="Your decision; without it perfinvest answers with its recommendation (exit 3).",
+)
+@click.option("--rationale", help="Why: a sentence or two, logged next to the recommendation.")
 @phase_options
 @command_runner("decide")
 def decide(
@@ -28,7 +32,13 @@ def decide(
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Phase 9: continue, stop or abandon, with the rationale."""
+    """Phase 9: continue, stop or abandon, next to perfinvest's computed recommendation.
+
+    The recommendation: every readable success criterion (`metric op number`, e.g.
+    "p95_ms < 120") met by the latest measured values -> stop; a significant gain but the
+    goal not met -> continue; two or more measured experiments and none improved ->
+    abandon; otherwise continue. Run it without --verdict to see the reasoning.
+    """
     from perfinvest.app import decision as phases
 
     return phases.decide(

@@ -1,0 +1,216 @@
+"""``perfinvest recover``: finish what a killed experiment left, and say exactly what was done.
+
+:func:`ensure_no_unfinished_journal` runs before every command but ``recover``,
+``status``, ``list`` and ``log``: a file-existence test first (no pydantic), so a clean
+state costs nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.core.errors import refused
+from perfinvest.store.journal import journal_path, read_journal, remove_journal
+
+
+def ensure_no_unfinished_journal(ctx: AppContext) -> None:
+    """Refuse (exit 4) while a killed experiment's journal waits for ``perfinvest recover``."""
+    if not journal_path(ctx.paths.perf_dir).exists():
+        return
+    journal = read_journal(ctx.paths.perf_dir)
+    if journal is not None and journal.crashed():
+        raise refused(
+            f"experiment {journal.experiment} of investigation {journal.investigation} was "
+            f"interrupted while {journal.stage} (process {journal.pid} is gone): the tree may "
+            "still hold its change; run `perfinvest recover` first",
+            needs=["perfinvest recover"],
+        )
+
+
+def _cleanup_stale_constraints() -> list[str]:
+    """Stale cgroups and containers, when the constraints backends provide a cleanup."""
+    try:
+        from perfinvest.adapters.constraints.cleanup import (  # type: ignore[import-not-found,unused-ignore]
+            cleanup_stale,
+        )
+    except ImportError:
+        return []
+    try:
+        done: Any = cleanup_stale()
+    except Exception as exc:  # never let a cleanup stop the tree's recovery
+        return [f"stale constraint cleanup failed: {type(exc).__name__}: {exc}"]
+    if not done:
+        return []
+    if isinstance(done, str):
+        return [done]
+    return [str(item) for item in done]
+
+
+def _stale_worktrees(ctx: AppContext, keep: str | None) -> list[str]:
+    from perfinvest.adapters import worktree as wt
+
+    if not ctx.in_git_repo:
+        return []
+    actions = []
+    for path in wt.stale_worktrees(ctx.repo_root):
+        if keep is not None and str(path) == keep:
+            continue
+        if wt.remove_worktree(ctx.repo_root, path):
+            actions.append(f"removed stale baseline-side worktree {path}")
+    return actions
+
+
+def recover(ctx: AppContext, release: bool = False) -> CommandResult:
+    """Restore and verify the tree of an interrupted experiment; clean what it left."""
+    from perfinvest.adapters import worktree as wt
+    from perfinvest.app.experiments import (
+        _artifact,
+        check_of,
+        deferred_signals,
+        describe_check,
+        experiment_dir,
+        find_experiment,
+    )
+    from perfinvest.app.queries import remember_status
+    from perfinvest.core.errors import PerfError, usage_error
+    from perfinvest.core.logrender import render_event, render_header
+    from perfinvest.core.models import Event
+    from perfinvest.store.atomic import atomic_write_bytes
+    from perfinvest.store.journal import write_journal
+
+    perf = ctx.paths.perf_dir
+    result = CommandResult(command="recover")
+    journal = read_journal(perf)
+    actions: list[str] = []
+    if journal is None:
+        if release:
+            raise usage_error("--release: there is no experiment journal to release")
+        actions.extend(_stale_worktrees(ctx, None))
+        actions.extend(_cleanup_stale_constraints())
+        result.findings = ["nothing to recover: no unfinished experiment", *actions]
+        result.data = {"actions": actions, "journal": None}
+        return result
+    if journal.busy and journal.owner_alive() and journal.pid != os.getpid():
+        raise refused(
+            f"experiment {journal.experiment} is {journal.stage} in process {journal.pid} right "
+            f"now: wait for it, or stop it (`kill -INT {journal.pid}` restores the tree)"
+        )
+    result.investigation = journal.investigation
+    if journal.stage == "open":
+        actions.extend(_stale_worktrees(ctx, None))
+        actions.extend(_cleanup_stale_constraints())
+        result.findings = [
+            f"experiment {journal.experiment} is open, nothing was interrupted: make the change, "
+            "then `perfinvest experiment run` (or `perfinvest experiment abort`)",
+            *actions,
+        ]
+        result.data = {"actions": actions, "journal": journal.stage}
+        return result
+
+    stage = journal.stage
+    check = None
+    info = wt.inspect_repo(ctx.repo_root, perf, strict=False)
+    snapshot = wt.Snapshot.from_json(journal.snapshot) if journal.snapshot else None
+    patch_rel = journal.patch
+    if snapshot is None:
+        # killed while the snapshot was taken: nothing of the user's was touched
+        if journal.snapshot_ref:
+            wt.drop_ref(info.top, journal.snapshot_ref)
+            actions.append(f"deleted the partial snapshot ref {journal.snapshot_ref}")
+        actions.append(
+            f"experiment {journal.experiment} was killed while starting: the tree was never touched"
+        )
+    else:
+        if journal.worktree and wt.remove_worktree(info.top, Path(journal.worktree)):
+            actions.append(f"removed the baseline-side worktree {journal.worktree}")
+        if patch_rel is None:
+            change = wt.current_change(info, snapshot)
+            if change.files:  # keep the change before putting the tree back
+                folder = experiment_dir(ctx, journal.investigation, journal.experiment)
+                path = folder / "change.patch"
+                atomic_write_bytes(path, change.patch)
+                patch_rel = ctx.paths.relative(path)
+                journal.patch = patch_rel
+                actions.append(f"kept the change as {patch_rel}")
+        with deferred_signals():
+            journal.claim("restoring")
+            write_journal(perf, journal)
+            actions.extend(wt.restore(info, snapshot))
+            verification = wt.verify(wt.inspect_repo(ctx.repo_root, perf, strict=False), snapshot)
+            journal.claim("restored")
+            write_journal(perf, journal)
+        check = check_of(verification, list(actions), ctx)
+        actions.append(describe_check(check))
+    actions.extend(_stale_worktrees(ctx, None))
+    actions.extend(_cleanup_stale_constraints())
+
+    # the record: the experiment is interrupted, with what the restore found
+    store = ctx.store
+    recorded = False
+    with store.locked():
+        try:
+            inv = store.load_active()
+        except PerfError:
+            inv = None
+        if inv is not None and inv.id == journal.investigation:
+            try:
+                exp = find_experiment(inv, journal.experiment)
+            except PerfError:
+                exp = None
+            if exp is not None:
+                if exp.state == "open":
+                    exp.state = "interrupted"
+                    exp.ended_at = ctx.now()
+                exp.note = f"recovered by `perfinvest recover` after a crash while {stage}"
+                if check is not None:
+                    exp.restore = check
+                    exp.restore_verified = check.verified
+                if patch_rel is not None and exp.patch is None:
+                    patch_path = ctx.paths.perf_dir / patch_rel
+                    if patch_path.is_file():
+                        exp.patch = _artifact(ctx, patch_path, f"experiment {exp.number}'s change")
+            event = Event(
+                at=ctx.now(),
+                kind="recover",
+                message=f"experiment {journal.experiment} (killed while {stage}): "
+                + "; ".join(actions),
+            )
+            inv.events.append(event)
+            store.save_active(inv)
+            remember_status(ctx, inv)
+            store.append_log(inv.id, render_header(inv), render_event(event))
+            recorded = True
+    verified = check is None or check.verified
+    if verified or release:
+        if snapshot is not None and verified:
+            wt.drop_ref(info.top, snapshot.ref)
+        remove_journal(perf)
+        actions.append("journal removed: other commands may run again")
+        if not verified:
+            kept = snapshot.ref if snapshot else "-"
+            actions.append(f"released unverified: the recorded tree stays at {kept}")
+    result.findings = actions
+    result.data = {
+        "actions": actions,
+        "journal": stage,
+        "experiment": journal.experiment,
+        "restore": check.model_dump(mode="json") if check is not None else None,
+        "patch": patch_rel,
+        "recorded_in_state": recorded,
+    }
+    if not (verified or release):
+        assert check is not None and snapshot is not None
+        error = refused(
+            f"{describe_check(check)}; the recorded tree is kept at {snapshot.ref} "
+            f"(`git checkout {snapshot.ref} -- .` brings its files back); fix it and run "
+            "`perfinvest recover` again, or `perfinvest recover --release` to accept the tree "
+            "as it is"
+        )
+        failed = CommandResult.failure("recover", error, investigation=journal.investigation)
+        failed.findings, failed.data = result.findings, result.data
+        return failed
+    return result

@@ -1,0 +1,135 @@
+"""The tree recorded and restored exactly, with real git: filters, modes, links, the index."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+from tests.conftest import git
+
+from perfinvest.adapters import worktree as wt
+from perfinvest.core.errors import PerfError
+
+
+def _info(repo: Path) -> wt.RepoInfo:
+    return wt.inspect_repo(repo, repo / ".claude" / "perf")
+
+
+def _snap(repo: Path, tmp_path: Path) -> wt.Snapshot:
+    return wt.take_snapshot(_info(repo), tmp_path / "store", "refs/perfinvest/snapshots/t-1")
+
+
+def test_filters_do_not_change_a_byte(repo: Path, tmp_path: Path) -> None:
+    """autocrlf and a clean filter would rewrite bytes through `git add`; raw hashing does not."""
+    git(repo, "config", "core.autocrlf", "true")
+    (repo / ".gitattributes").write_text("*.txt text eol=crlf\n*.up filter=upper\n")
+    git(repo, "config", "filter.upper.clean", "tr a-z A-Z")
+    git(repo, "config", "filter.upper.smudge", "cat")
+    mixed = b"line one\nline two\r\nlone cr\rend"
+    (repo / "mixed.txt").write_bytes(mixed)
+    (repo / "shout.up").write_bytes(b"quiet words\n")
+    snap = _snap(repo, tmp_path)
+    (repo / "mixed.txt").write_bytes(b"changed\n")
+    (repo / "shout.up").unlink()
+    wt.restore(_info(repo), snap)
+    assert (repo / "mixed.txt").read_bytes() == mixed
+    assert (repo / "shout.up").read_bytes() == b"quiet words\n"
+    assert wt.verify(_info(repo), snap).verified
+
+
+def test_modes_symlinks_and_type_changes_come_back(repo: Path, tmp_path: Path) -> None:
+    (repo / "run.sh").write_text("#!/bin/sh\necho hi\n")
+    (repo / "run.sh").chmod(0o700)
+    (repo / "private.txt").write_text("secret\n")
+    (repo / "private.txt").chmod(0o600)
+    os.symlink("app.py", repo / "link")
+    (repo / "dir").mkdir()
+    (repo / "dir" / "inner.txt").write_text("inner\n")
+    snap = _snap(repo, tmp_path)
+    (repo / "run.sh").chmod(0o644)
+    (repo / "private.txt").write_text("leaked\n")
+    (repo / "private.txt").chmod(0o644)
+    (repo / "link").unlink()
+    (repo / "link").mkdir()  # a symlink replaced by a directory
+    (repo / "link" / "x").write_text("x")
+    (repo / "dir" / "inner.txt").unlink()
+    (repo / "dir").rmdir()
+    (repo / "dir").write_text("a file where a folder was\n")
+    wt.restore(_info(repo), snap)
+    assert (repo / "run.sh").stat().st_mode & 0o777 == 0o700
+    assert (repo / "private.txt").read_text() == "secret\n"
+    assert (repo / "private.txt").stat().st_mode & 0o777 == 0o600
+    assert (repo / "link").is_symlink() and os.readlink(repo / "link") == "app.py"
+    assert (repo / "dir" / "inner.txt").read_text() == "inner\n"
+    assert wt.verify(_info(repo), snap).verified
+
+
+def test_index_with_intent_to_add_is_restored_byte_for_byte(repo: Path, tmp_path: Path) -> None:
+    (repo / "later.py").write_text("later\n")
+    git(repo, "add", "-N", "later.py")
+    (repo / "app.py").write_text("staged\n")
+    git(repo, "add", "app.py")
+    listing = git(repo, "ls-files", "-s", "--debug")
+    snap = _snap(repo, tmp_path)
+    git(repo, "add", "-A")
+    git(repo, "rm", "-q", "--cached", "bench.py")
+    assert not wt.verify(_info(repo), snap).index_same
+    wt.restore(_info(repo), snap)
+    assert (
+        git(repo, "ls-files", "-s")
+        == "\n".join(line for line in listing.splitlines() if not line.startswith(" ")) + "\n"
+    )
+    assert "later.py" in git(repo, "diff", "--name-only")  # still intent-to-add
+    assert wt.verify(_info(repo), snap).verified
+
+
+def test_verify_reports_every_kind_of_difference(repo: Path, tmp_path: Path) -> None:
+    (repo / "notes.txt").write_text("untracked\n")
+    snap = _snap(repo, tmp_path)
+    (repo / "notes.txt").unlink()
+    (repo / "app.py").write_text("other\n")
+    git(repo, "add", "app.py")
+    git(repo, "commit", "-qm", "a real commit during the experiment")
+    check = wt.verify(_info(repo), snap)
+    assert not check.verified
+    assert not check.head_same and not check.files_identical and not check.untracked_back
+    assert any("HEAD advanced by 1 commit" in p for p in check.problems)
+
+
+def test_the_worktree_holds_the_recorded_state(repo: Path, tmp_path: Path) -> None:
+    (repo / "app.py").write_text("uncommitted\n")
+    (repo / "new.txt").write_text("untracked\n")
+    snap = _snap(repo, tmp_path)
+    where = tmp_path / f"{wt.WORKTREE_PREFIX}t-1"
+    wt.add_worktree(_info(repo), snap, where)
+    assert (where / "app.py").read_text() == "uncommitted\n"
+    assert (where / "new.txt").read_text() == "untracked\n"
+    assert where in wt.stale_worktrees(repo)
+    assert wt.remove_worktree(repo, where) and not where.exists()
+    assert wt.stale_worktrees(repo) == []
+
+
+def test_a_nested_repository_is_refused(repo: Path) -> None:
+    nested = repo / "vendor"
+    nested.mkdir()
+    subprocess.run(["git", "init", "-q", str(nested)], check=True)
+    (nested / "f").write_text("f")
+    with pytest.raises(PerfError, match="nested git repository"):
+        wt.scan(_info(repo))
+
+
+def test_outside_git_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(PerfError, match="not a git work tree"):
+        wt.inspect_repo(tmp_path, tmp_path / ".claude" / "perf")
+
+
+def test_the_perf_state_is_never_part_of_the_tree(repo: Path, tmp_path: Path) -> None:
+    perf = repo / ".claude" / "perf"
+    perf.mkdir(parents=True)
+    (perf / "investigation.json").write_text("{}")
+    snap = _snap(repo, tmp_path)
+    assert not any(p.startswith(".claude/perf") for p in snap.manifest())
+    (perf / "investigation.json").write_text('{"changed": true}')
+    assert wt.current_change(_info(repo), snap).files == ()

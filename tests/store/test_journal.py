@@ -1,0 +1,72 @@
+"""The experiment journal: atomic, self-describing, and a crash detector."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfinvest.core.errors import PerfError
+from perfinvest.store.journal import (
+    Journal,
+    journal_path,
+    read_journal,
+    remove_journal,
+    write_journal,
+)
+
+
+def test_round_trip_and_removal(tmp_path: Path) -> None:
+    journal = Journal(investigation="inv", experiment=2, stage="starting", repo="/r")
+    write_journal(tmp_path, journal)
+    loaded = read_journal(tmp_path)
+    assert loaded is not None and loaded.experiment == 2 and loaded.pid == os.getpid()
+    assert json.loads(journal_path(tmp_path).read_text())["kind"] == "perfinvest.experiment-journal"
+    remove_journal(tmp_path)
+    assert read_journal(tmp_path) is None
+
+
+def test_a_busy_stage_of_a_dead_process_is_a_crash(tmp_path: Path) -> None:
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    journal = Journal(investigation="i", experiment=1, stage="measuring", repo="/r", pid=dead.pid)
+    assert journal.crashed()
+    mine = Journal(investigation="i", experiment=1, stage="measuring", repo="/r")
+    assert mine.owner_alive() and not mine.crashed()
+    opened = Journal(investigation="i", experiment=1, stage="open", repo="/r", pid=dead.pid)
+    assert not opened.crashed()  # an open experiment belongs to no process
+
+
+def test_a_reused_pid_is_not_the_owner(tmp_path: Path) -> None:
+    journal = Journal(
+        investigation="i", experiment=1, stage="restoring", repo="/r", pid=os.getpid(),
+        pid_start="1",
+    )  # fmt: skip
+    assert journal.crashed()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{not json",
+        '{"kind": "other"}',
+        '{"kind": "perfinvest.experiment-journal", "format_version": 99}',
+    ],
+)
+def test_a_damaged_journal_is_a_state_error(tmp_path: Path, text: str) -> None:
+    journal_path(tmp_path).write_text(text)
+    with pytest.raises(PerfError) as caught:
+        read_journal(tmp_path)
+    assert caught.value.code == 6 and "experiment journal" in caught.value.message
+
+
+def test_claim_records_the_history(tmp_path: Path) -> None:
+    journal = Journal(investigation="i", experiment=1, stage="open", repo="/r")
+    journal.claim("measuring").claim("restoring")
+    assert journal.stage == "restoring" and len(journal.history) == 2
+    with pytest.raises(PerfError):
+        journal.claim("dancing")
