@@ -24,8 +24,10 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     experiment,
     hypotheses,
     lifecycle,
+    mcp,
     measuring,
     profile,
+    recover,
     schemas,
 )
 from perfinvest.cli.group import cli

@@ -60,6 +60,11 @@ class Metric(Model):
     samples: list[float] = Field(default_factory=list)
     scenario: str | None = None
 
+    @property
+    def key(self) -> str:
+        """``scenario:name`` when the metric belongs to a scenario, else ``name``."""
+        return f"{self.scenario}:{self.name}" if self.scenario else self.name
+
 
 class EnvironmentFingerprint(Model):
     """Where and how a run happened; runs with different fingerprints are not comparable."""
@@ -108,7 +113,13 @@ class Run(Model):
     artifacts: list[ArtifactRef] = Field(default_factory=list)
 
     def metric(self, name: str) -> Metric | None:
-        return next((m for m in self.metrics if m.name == name), None)
+        """The metric keyed ``name`` (``scenario:name`` for a scenario's), else the only one
+        called ``name`` in any scenario (wrk, hyperfine and k6 name a scenario per URL/command)."""
+        exact = [m for m in self.metrics if m.key == name]
+        if exact:
+            return exact[0]
+        bare = [m for m in self.metrics if m.name == name]
+        return bare[0] if len(bare) == 1 else None
 
 
 class Baseline(Model):
@@ -170,9 +181,15 @@ class Setup(Model):
 
 
 class Probe(Model):
+    """One breaking-point probe: a measured run at one parameter value and its verdict."""
+
     value: float
-    passed: bool | None = None  # None: invalid probe
-    reason: str = ""
+    passed: bool | None = None  # None: invalid probe (too short, interrupted): not a failure
+    reason: str = ""  # why it failed (thresholds crossed, exit code) or was invalid
+    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min
+    run_id: str | None = None
+    duration_s: float | None = None
+    exit_code: int | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
 
 
@@ -182,10 +199,20 @@ class BreakingPointResult(Model):
     parameter: str = "PERF_PARAM_VALUE"
     minimum: float
     maximum: float
-    breaking_point: float | None = None
+    resolution: float = 1.0
+    breaking_point: float | None = None  # first failing value; None: none found (see note)
     last_passing: float | None = None
-    thresholds: list[str] = Field(default_factory=list)
-    probes: list[Probe] = Field(default_factory=list)
+    verdict: Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic"] | None = (
+        None
+    )
+    thresholds: list[str] = Field(default_factory=list)  # failure conditions, e.g. p95_ms>150
+    probes: list[Probe] = Field(default_factory=list)  # every probe, invalid ones included
+    probes_used: int = 0  # probes with a verdict (what the bound applies to)
+    probe_bound: int | None = None  # ceil(log2((max - min) / resolution)) + 3
+    probe_duration_s: float | None = None
+    compliant: bool = True
+    compliance_note: str | None = None
+    expansion_reason: str | None = None  # rule 4: why a wider range than before was approved
     monotonic: bool = True
     note: str = ""
 
@@ -194,21 +221,30 @@ class ConstraintResult(Model):
     """Phase 4: one constrained configuration against the unconstrained baseline."""
 
     backend: str
-    approximate: bool = False
+    backend_reason: str = ""  # why this backend was chosen (auto-detection or the flag)
+    approximate: bool = False  # fallback backend: limits are not enforced like a cgroup
+    label: str = ""  # e.g. "cpu=0.5 memory=256 MiB"
     cpu: float | None = None
     memory_bytes: int | None = None
     pids: int | None = None
-    metrics: dict[str, float] = Field(default_factory=dict)
-    deltas: dict[str, float] = Field(default_factory=dict)
+    image: str | None = None  # docker backend
+    runs: list[str] = Field(default_factory=list)  # run ids, their files under artifacts/
+    valid_runs: int = 0
+    metrics: dict[str, float] = Field(default_factory=dict)  # means over the valid runs
+    deltas: dict[str, float] = Field(default_factory=dict)  # relative change vs baseline
     verdicts: dict[str, ComparisonVerdict] = Field(default_factory=dict)
     throttled_periods: int | None = None
     throttled_time_s: float | None = None
+    cpu_time_s: float | None = None
     peak_memory_bytes: int | None = None
-    oom_killed: bool = False
+    oom_killed: bool = False  # from the kernel's counters (or Docker's State.OOMKilled)
+    oom_kills: int = 0
     note: str = ""
 
 
 class CommitEvidence(Model):
+    """One commit of the history window (rule 8), with why it may matter."""
+
     sha: NonEmptyStr
     author: str = ""
     date: str = ""
@@ -216,9 +252,9 @@ class CommitEvidence(Model):
     files: list[str] = Field(default_factory=list)
     insertions: int = 0
     deletions: int = 0
-    flags: list[str] = Field(
-        default_factory=list
-    )  # e.g. "mentions performance", "touches hot file"
+    #: e.g. "mentions performance: slow", "touches hot file: src/app.py"
+    flags: list[str] = Field(default_factory=list)
+    hot_files: list[str] = Field(default_factory=list)  # files also in the profile's hotspots
 
 
 class HistoryEvidence(Model):
@@ -226,9 +262,13 @@ class HistoryEvidence(Model):
 
     gathered_at: datetime
     since: str | None = None
+    since_source: str = ""  # "--since", "baseline commit", "root commit"
     until: str = "HEAD"
+    head_commit: str | None = None
     paths: list[str] = Field(default_factory=list)
     commits: list[CommitEvidence] = Field(default_factory=list)
+    files_changed: dict[str, int] = Field(default_factory=dict)  # path -> commits touching it
+    hot_files: list[str] = Field(default_factory=list)  # from the latest profile, if any
 
 
 class Hypothesis(Model):
@@ -238,47 +278,141 @@ class Hypothesis(Model):
     confidence: Confidence = "medium"
     status: HypothesisStatus = "untested"
     created_at: datetime
+    status_changed_at: datetime | None = None
+    status_note: str = ""  # e.g. "experiment 2: improved 12 %"
 
 
 class CodePath(Model):
+    """A ranked file or function on the scenario's path, with why it was ranked."""
+
     file: NonEmptyStr
     line: int | None = None
     function: str | None = None
     score: float = 0.0
     reason: str = ""
+    reasons: list[str] = Field(default_factory=list)
 
 
 class Hotspot(Model):
+    """One frame of a profile: its own (self) and inclusive (total) share of the samples."""
+
     function: NonEmptyStr
-    file: str | None = None
+    file: str | None = None  # relative to the repository when inside it
     line: int | None = None
     self_pct: float = 0.0
     total_pct: float = 0.0
-    samples: int = 0
+    samples: int = 0  # samples with this frame on the stack (total)
+    self_samples: int = 0
 
 
 class ProfilingResult(Model):
+    """Phase 7: one profiled run, its artifacts (with sha256) and its hotspots."""
+
+    number: int = 0  # profile-<number>/ under artifacts/<id>/; 0 for recorded results
     profiler: NonEmptyStr
-    reason: str = ""
+    reason: str = ""  # why this profiler (auto-selection or --profiler)
+    command: list[str] = Field(default_factory=list)  # the profiled command line as run
+    created_at: datetime | None = None
+    duration_s: float = 0.0
+    rate_hz: float | None = None
+    total_samples: int = 0
+    exit_code: int | None = None
+    run_valid: bool | None = None
+    note: str = ""
     artifacts: list[ArtifactRef] = Field(default_factory=list)
     hotspots: list[Hotspot] = Field(default_factory=list)
+
+
+ExperimentState = Literal["open", "measured", "aborted", "interrupted", "failed"]
+ExperimentKind = Literal["tree", "flag"]
+
+
+class RecordedTree(Model):
+    """What ``experiment start`` recorded of the user's tree, to restore it exactly."""
+
+    head: NonEmptyStr
+    branch: NonEmptyStr
+    snapshot_commit: NonEmptyStr  # kept alive by a refs/perfinvest/snapshots/ ref until verified
+    tree: NonEmptyStr
+    index_tree: str | None = None
+    files: int = 0
+    staged: list[str] = Field(default_factory=list)
+    modified: list[str] = Field(default_factory=list)
+    untracked: list[str] = Field(default_factory=list)
+
+
+class RestoreCheck(Model):
+    """The restore's verification: HEAD, index, every file, untracked files."""
+
+    verified: bool
+    head_same: bool
+    index_same: bool
+    files_identical: bool
+    untracked_back: bool
+    checkpoint_commits: int = 0  # perfinvest checkpoint commits (perf files only) on top of HEAD
+    actions: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+    at: datetime | None = None
+
+
+class MetricEffect(Model):
+    """One metric of an experiment: baseline side against candidate."""
+
+    metric: NonEmptyStr
+    unit: str = ""
+    baseline_mean: float
+    candidate_mean: float
+    relative_change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_welch: float | None = None
+    p_mannwhitney: float | None = None
+    verdict: ComparisonVerdict
 
 
 class Experiment(Model):
     """Phase 8: exactly one change, measured against the baseline, then reverted."""
 
     number: int = Field(ge=1)
+    kind: ExperimentKind = "tree"
     hypothesis: str | None = None
     change: NonEmptyStr
-    files: list[str] = Field(default_factory=list)
-    state: Literal["open", "measured", "aborted"] = "measured"
+    files: list[str] = Field(default_factory=list)  # declared with --files (empty: any)
+    state: ExperimentState = "measured"
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    metric: str | None = None
     verdict: ComparisonVerdict | None = None
     relative_change: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
+    p_mannwhitney: float | None = None
+    baseline_mean: float | None = None
+    candidate_mean: float | None = None
+    runs_per_side: int = 0
+    compliant: bool = True
+    effects: list[MetricEffect] = Field(default_factory=list)
+    changed_files: list[str] = Field(default_factory=list)  # "M path", "A path", "D path"
+    diffstat: str = ""
     patch: ArtifactRef | None = None
+    runs: ArtifactRef | None = None  # every run of both sides, JSON
+    recorded: RecordedTree | None = None
+    restore: RestoreCheck | None = None
     restore_verified: bool | None = None
+    note: str = ""
+
+
+class CriterionCheck(Model):
+    """One success criterion judged against measured values (or why it could not be)."""
+
+    text: NonEmptyStr
+    metric: str | None = None
+    op: str | None = None
+    target: float | None = None
+    observed: float | None = None
+    source: str = ""
+    met: bool | None = None  # None: not parseable or not measured
     note: str = ""
 
 
@@ -287,6 +421,9 @@ class DecisionRecord(Model):
     rationale: NonEmptyStr
     recommendation: DecisionVerdict | None = None
     reasoning: list[str] = Field(default_factory=list)
+    goal_met: bool | None = None
+    criteria: list[CriterionCheck] = Field(default_factory=list)
+    decided_at: datetime | None = None
 
 
 class Consolidation(Model):
