@@ -237,3 +237,20 @@ def test_adhoc_run_of_a_missing_command(repo: Path, cli: Any) -> None:
         "run", "--duration", "0.3", "--allow-short", "x", "--json", "--", "definitely-not-a-command"
     )
     assert result.code == 5 and "definitely-not-a-command" in result.json["error"]["message"]
+
+
+@pytest.mark.parametrize("metric", ["p95_ms", "checkout:p95_ms"])
+def test_primary_metric_inside_a_scenario(repo: Path, cli: Any, metric: str) -> None:
+    (repo / "scenario.py").write_text(
+        "import os, time\n"
+        "time.sleep(float(os.environ['PERF_RUN_DURATION']))\n"
+        "print('PERF_METRICS p95_ms=12.5 scenario=checkout')\n"
+    )
+    args = list(START_ARGS)
+    args[args.index("--command") + 1] = "python3 scenario.py"
+    args[args.index("--metric") + 1] = metric
+    cli(*args, "--json")
+    result = cli("baseline", "--runs", "2", *SHORT, "--json")
+    assert result.code == 0, result.out
+    assert "p95_ms 12.5" in result.json["findings"][0]
+    assert result.json["data"]["summaries"]["checkout:p95_ms"]["runs"]["mean"] == 12.5

@@ -15,7 +15,7 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.measure import Benchmark, Measurement, Session, measure, primary_values
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
-from perfinvest.core.baselines import summarize_runs
+from perfinvest.core.baselines import resolve_key, summarize_runs
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
 from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation
 from perfinvest.core.phases import Phase
@@ -119,7 +119,9 @@ def baseline(
             flags=measurement.flags,
         )
         path = ctx.store.write_baseline(document, now)
-        primary = document.summaries[metric.name]["runs"]
+        primary = document.summaries[resolve_key(measurement.runs, metric.name) or metric.name][
+            "runs"
+        ]
         inv.baseline = BaselineRef(
             version=inv.setup.version,
             path=ctx.paths.relative(path),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
-from perfinvest.core.baselines import mergeable, summarize_runs
+from perfinvest.core.baselines import mergeable, resolve_key, summarize_runs
 from perfinvest.core.models import (
     Consolidation,
     Investigation,
@@ -46,7 +46,9 @@ def consolidate(ctx: AppContext, request: PhaseRequest) -> CommandResult:
             }
         )
         path = store.write_baseline(merged, now)
-        primary = merged.summaries.get(inv.setup.metric.name, {}).get("runs", {})
+        primary = merged.summaries.get(resolve_key(runs, inv.setup.metric.name) or "", {}).get(
+            "runs", {}
+        )
         inv.baseline = inv.baseline.model_copy(
             update={"runs": len(runs), "primary_value": primary.get("mean"), "created_at": now}
         )

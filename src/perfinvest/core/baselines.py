@@ -10,7 +10,16 @@ from perfinvest.core.models import Baseline, Metric, Run
 
 def metric_key(metric: Metric) -> str:
     """``scenario:name`` when the metric belongs to a scenario, else ``name``."""
-    return f"{metric.scenario}:{metric.name}" if metric.scenario else metric.name
+    return metric.key
+
+
+def resolve_key(runs: Sequence[Run], name: str) -> str | None:
+    """The summary key of metric ``name`` in these runs (see :meth:`Run.metric`)."""
+    for run in runs:
+        found = run.metric(name) if run.valid else None
+        if found is not None:
+            return found.key
+    return None
 
 
 def run_values(runs: Sequence[Run]) -> dict[str, list[float]]:
