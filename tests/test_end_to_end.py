@@ -117,4 +117,6 @@ def test_agent_drives_all_phases_by_next(tmp_path: Path) -> None:
         trailer = git("log", "-1", "--format=%(trailers:key=Perf-Phase,valueonly)", sha).strip()
         phases_committed.add(trailer)
     assert phases_committed == set(PHASES)
+    deltas = git("log", "--format=%(trailers:key=Perf-Delta,valueonly)").split()
+    assert any(d.endswith("%") and d.startswith("-") for d in deltas)  # the experiment's gain
     assert git("status", "--porcelain").strip() == ""  # the user's tree is exactly as before

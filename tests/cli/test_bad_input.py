@@ -117,16 +117,18 @@ def test_phase_before_any_investigation(repo: Path, cli: Any) -> None:
 def test_record_file_problems(repo: Path, cli: Any, tmp_path: Path) -> None:
     cli(*START_ARGS, "--json")
     assert cli("baseline", "--skip-reason", "measured elsewhere", "--json").code == 0
-    for phase in ("breaking-point", "constraints", "hypotheses"):
+    for phase in ("breaking-point", "constraints"):
         assert cli(phase, "--skip-reason", "n/a", "--json").code == 0
-    assert cli("code-paths", "--record", str(tmp_path / "missing.json"), "--json").code == 2
+    assert cli("hypotheses", "gather", "--json").code == 0
+    add = ("hypotheses", "add", "--from-file")
+    assert cli(*add, str(tmp_path / "missing.json"), "--json").code == 2
     bad = tmp_path / "bad.json"
     bad.write_text("{nope")
-    result = cli("code-paths", "--record", str(bad), "--json")
+    result = cli(*add, str(bad), "--json")
     assert result.code == 2 and "line 1" in result.json["error"]["message"]
     bad.write_text(json.dumps([{"line": 3}]))
-    result = cli("code-paths", "--record", str(bad), "--json")
-    assert result.code == 2 and "file" in result.json["error"]["message"]
+    result = cli(*add, str(bad), "--json")
+    assert result.code == 2 and "statement" in result.json["error"]["message"]
 
 
 def test_unbalanced_quotes_in_command(repo: Path, cli: Any) -> None:

@@ -130,7 +130,9 @@ def test_skip_is_logged_and_preconditions_still_hold(repo: Path, cli: Any) -> No
     skipped = cli("baseline", "--skip-reason", "no benchmark hardware today", "--json")
     assert skipped.code == 0 and skipped.json["data"]["outcome"] == "skipped"
     # breaking-point needs a real baseline, not a skipped one
-    refused = cli("breaking-point", "--json")
+    refused = cli(
+        "breaking-point", "--min", "1", "--max", "10", "--fail-when", "p95_ms>1", "--json"
+    )
     assert refused.code == 4 and "a baseline" in refused.json["error"]["message"]
     log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
     assert "**Skipped:** no benchmark hardware today" in log
@@ -155,22 +157,17 @@ def test_hypotheses_need_history_first(repo: Path, cli: Any, tmp_path: Path) -> 
 def test_all_ten_phases_complete_the_investigation(repo: Path, cli: Any, tmp_path: Path) -> None:
     inv_id = cli(*START_ARGS, "--json").json["investigation"]
     assert cli("baseline", "--runs", "2", *SHORT, "--json").json["baseline"] == "v1"
-    bp = {"minimum": 1, "maximum": 500, "breaking_point": 220, "last_passing": 210}
-    assert (
-        cli("breaking-point", "--record", write_json(tmp_path / "bp.json", bp), "--json").code == 0
-    )
-    cons = [{"backend": "cgroup1", "cpu": 1.0, "oom_killed": False}]
-    assert cli("constraints", "--record", write_json(tmp_path / "c.json", cons), "--json").code == 0
+    # the measuring phases have their own tests; here they are skipped with a logged reason
+    for phase in ("breaking-point", "constraints"):
+        assert cli(phase, "--skip-reason", f"{phase} covered elsewhere", "--json").code == 0
+    (repo / "app.py").write_text("print('hello, slowly')\n")
+    git(repo, "commit", "-qam", "greet more slowly")  # history in the window since the baseline
     assert cli("hypotheses", "gather", "--json").code == 0
     assert cli("hypotheses", "add", "N+1 queries", "--json").code == 0
-    paths = [{"file": "app.py", "line": 1, "score": 1.0, "reason": "entry point"}]
-    assert cli("code-paths", "--record", write_json(tmp_path / "p.json", paths), "--json").code == 0
-    prof = {"profiler": "py-spy", "hotspots": [{"function": "main", "file": "app.py", "line": 1}]}
-    assert cli("profile", "--record", write_json(tmp_path / "prof.json", prof), "--json").code == 0
-    exp = {"change": "batch the queries", "verdict": "improved", "relative_change": -0.2}
-    answer = cli("experiment", "--record", write_json(tmp_path / "e.json", exp), "--json").json
-    assert answer["data"]["checkpoint"]["committed"] is True
-    assert "Perf-Delta: -20.00%" in git(repo, "log", "-1", "--format=%B")
+    assert cli("code-paths", "--json").code == 0
+    # the fixture's bench sleeps: no CPU hotspot to sample (real profiles: tests/cli/test_profile.py)
+    for phase in ("profile", "experiment"):
+        assert cli(phase, "--skip-reason", "covered elsewhere", "--json").code == 0
     assert cli("decide", "--verdict", "stop", "--rationale", "goal met", "--json").code == 0
     done = cli("consolidate", "--json").json
     assert done["status"] == "complete" and done["next"] is None
@@ -179,9 +176,10 @@ def test_all_ten_phases_complete_the_investigation(repo: Path, cli: Any, tmp_pat
     assert state["status"] == "complete"
     log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
     assert log.count("\n## Phase ") + log.startswith("## Phase ") == 11  # hypotheses: 2 steps
-    subjects = git(repo, "log", "--format=%s").splitlines()
-    assert len([s for s in subjects if s.startswith(f"perf({inv_id})")]) == 11
-    for sha in git(repo, "rev-list", "HEAD~11..HEAD").split():
+    commits = [line.split(" ", 1) for line in git(repo, "log", "--format=%H %s").splitlines()]
+    checkpoints = [sha for sha, subject in commits if subject.startswith(f"perf({inv_id})")]
+    assert len(checkpoints) == 11
+    for sha in checkpoints:
         files = git(repo, "show", "--name-only", "--format=", sha).split()
         assert files and all(f.startswith(".claude/perf/") for f in files)
     baseline = json.loads((perf_dir(repo) / "baselines" / "v1.json").read_text())
@@ -201,6 +199,8 @@ def test_rerun_records_attempts_and_archives_the_old_baseline(
     assert len(archived) == 1
     current = json.loads((perf_dir(repo) / "baselines" / "v1.json").read_text())
     assert current["supersedes"] == f"baselines/archive/{archived[0].name}"
+    committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert f".claude/perf/baselines/archive/{archived[0].name}" in committed
     log = (perf_dir(repo) / "investigations" / f"{inv_id}.md").read_text()
     assert "## Phase 2: baseline (attempt 2, completed)" in log
     assert "**Non-compliant:**" in log

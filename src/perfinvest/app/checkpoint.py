@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,12 @@ def perf_files(ctx: AppContext, inv: Investigation) -> list[Path]:
     paths = ctx.paths
     candidates = [paths.gitignore, paths.active, paths.inactive(inv.id), paths.log(inv.id)]
     if inv.baseline is not None:
-        candidates.append(paths.baseline(inv.baseline.version))
+        current = paths.baseline(inv.baseline.version)
+        candidates.append(current)
+        archive = paths.baseline_archive_dir
+        if archive.is_dir():  # the history a new baseline archived (never destroyed)
+            own = re.compile(re.escape(current.stem) + r"\.\d{8}T\d{12}Z\.json")
+            candidates.extend(sorted(p for p in archive.iterdir() if own.fullmatch(p.name)))
     files = [p for p in candidates if p.is_file()]
     if paths.active in files and _active_id(ctx) != inv.id:
         files.remove(paths.active)
