@@ -128,9 +128,8 @@ def main() -> int:
             }
         )
     )
-    print(
-        f"{'PASS' if passed else 'FAIL'}: worst phase orchestration {worst:.3f} s (target < {TARGET_S} s)"
-    )
+    verdict = "PASS" if passed else "FAIL"
+    print(f"{verdict}: worst phase orchestration {worst:.3f} s (target < {TARGET_S} s)")
     return 0 if passed else 1
 
 
