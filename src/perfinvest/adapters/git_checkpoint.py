@@ -22,17 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfinvest.adapters.git_markers import index_locked, operation_in_progress
 from perfinvest.core.errors import environment_error, usage_error
 
-# Files in the git dir that mean another operation owns HEAD and the index right now.
-_IN_PROGRESS: tuple[tuple[str, str], ...] = (
-    ("MERGE_HEAD", "a merge"),
-    ("rebase-merge", "a rebase"),
-    ("rebase-apply", "a rebase or `git am`"),
-    ("CHERRY_PICK_HEAD", "a cherry-pick"),
-    ("REVERT_HEAD", "a revert"),
-    ("BISECT_LOG", "a bisect"),
-)
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
 _FALLBACK_IDENTITY = {"user.name": "perfinvest", "user.email": "perfinvest@localhost"}
 
@@ -163,10 +155,10 @@ def checkpoint_commit(
     rels = _relative_paths(top, paths, repo_root)
     if isinstance(rels, str):
         return _skip(rels)
-    for marker, operation in _IN_PROGRESS:
-        if (git_dir / marker).exists():
-            return _skip(f"{operation} is in progress")
-    if (git_dir / "index.lock").exists():
+    operation = operation_in_progress(git_dir)
+    if operation is not None:
+        return _skip(f"{operation} is in progress")
+    if index_locked(git_dir):
         # Checked up front: committing and then failing to sync the index is worse.
         return _skip("the index is locked by another git process (index.lock exists)")
     if _run(top, "symbolic-ref", "-q", "HEAD").returncode != 0:

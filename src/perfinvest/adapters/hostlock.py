@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from perfinvest.adapters.processes import pid_alive
 from perfinvest.core.errors import ExitCode, PerfError, environment_error
 
 LOCK_NAME = "perfinvest-benchmark.lock"
@@ -137,14 +138,6 @@ def _flock_holder_pid(fd: int) -> int | None:
                     return int(parts[4])
     return None
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 
@@ -157,7 +150,7 @@ def _refusal(path: Path, fd: int) -> PerfError:
         # about to be overwritten by the new one.
         return (
             info is not None
-            and _pid_alive(info.pid)
+            and pid_alive(info.pid)
             and (kernel_pid is None or info.pid == kernel_pid)
         )
 
@@ -239,4 +232,4 @@ def current_holder(path: Path | None = None) -> HolderInfo | None:
         info = _read_details(fd)
     finally:
         os.close(fd)
-    return info if info is not None and _pid_alive(info.pid) else None
+    return info if info is not None and pid_alive(info.pid) else None

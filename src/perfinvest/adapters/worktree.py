@@ -38,16 +38,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfinvest.adapters.git_markers import index_locked, operation_in_progress
 from perfinvest.core.errors import environment_error, refused
 
-_IN_PROGRESS: tuple[tuple[str, str], ...] = (
-    ("MERGE_HEAD", "a merge"),
-    ("rebase-merge", "a rebase"),
-    ("rebase-apply", "a rebase or `git am`"),
-    ("CHERRY_PICK_HEAD", "a cherry-pick"),
-    ("REVERT_HEAD", "a revert"),
-    ("BISECT_LOG", "a bisect"),
-)
 _IDENTITY = ("-c", "user.name=perfinvest", "-c", "user.email=perfinvest@localhost")
 WORKTREE_PREFIX = "perfinvest-baseline-"
 SNAPSHOT_REF_PREFIX = "refs/perfinvest/snapshots/"
@@ -152,13 +145,13 @@ def inspect_repo(repo: Path, perf_dir: Path, *, strict: bool = True) -> RepoInfo
         head = _run(top, "rev-parse", "-q", "--verify", "HEAD^{commit}").stdout.decode().strip()
         branch = _run(top, "symbolic-ref", "-q", "HEAD").stdout.decode().strip()
         return RepoInfo(top, git_dir, head, branch or "HEAD (detached)", _exclude(top, perf_dir))
-    for marker, operation in _IN_PROGRESS:
-        if (git_dir / marker).exists():
-            raise refused(
-                f"{operation} is in progress in {top}: finish or abort it first "
-                "(an experiment must own HEAD and the index)"
-            )
-    if (git_dir / "index.lock").exists():
+    operation = operation_in_progress(git_dir)
+    if operation is not None:
+        raise refused(
+            f"{operation} is in progress in {top}: finish or abort it first "
+            "(an experiment must own HEAD and the index)"
+        )
+    if index_locked(git_dir):
         raise refused(
             f"the index is locked by another git process ({git_dir / 'index.lock'} exists); "
             "wait for it, or remove the file if no git command is running"

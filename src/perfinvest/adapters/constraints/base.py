@@ -35,14 +35,6 @@ def owner_pid(name: str) -> int | None:
         return None
     return int(parts[1])
 
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
     return True
 
 

@@ -17,9 +17,9 @@ from perfinvest.adapters.constraints.base import (
     OWNER_LABEL,
     iter_dirs,
     owner_pid,
-    pid_alive,
     remove_group,
 )
+from perfinvest.adapters.processes import pid_alive
 
 
 def _cgroup_roots() -> list[Path]:
