@@ -9,7 +9,7 @@ import pytest
 from perfinvest.core import machine
 from perfinvest.core.errors import ExitCode, PerfError
 from perfinvest.core.models import BaselineRef, HistoryEvidence, Investigation, MetricSpec, Setup
-from perfinvest.core.phases import PHASE_ORDER, Phase, parse_phase
+from perfinvest.core.phases import PHASE_ORDER, Phase
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -46,10 +46,7 @@ def test_phases_are_ten_in_the_documented_order() -> None:
         "decision",
         "consolidation",
     ]
-    assert parse_phase("profile") is Phase.PROFILING
-    assert parse_phase("code_paths") is Phase.CODE_PATHS
-    assert parse_phase("7") is Phase.PROFILING
-    assert parse_phase("nonsense") is None
+    assert Phase.PROFILING.number == 7
 
 
 def test_every_phase_after_setup_needs_its_predecessors() -> None:
@@ -85,6 +82,9 @@ def test_refusal_carries_exit_code_and_needs() -> None:
         machine.require_runnable(inv, Phase.DECISION)
     assert caught.value.code == ExitCode.REFUSED
     assert len(caught.value.needs) == 7  # phases 2..8 are not done
+    # each names the command that starts it, steps included
+    assert "`perfinvest hypotheses gather`" in caught.value.needs[3]
+    assert "`perfinvest experiment start`" in caught.value.needs[6]
 
 
 def test_skips_need_a_reason_and_setup_cannot_be_skipped() -> None:

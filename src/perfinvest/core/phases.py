@@ -26,28 +26,19 @@ class Phase(StrEnum):
 
 PHASE_ORDER: tuple[Phase, ...] = tuple(Phase)
 
-#: The CLI command that runs each phase (``perfinvest <command>``).
+#: The CLI command that starts each phase (``perfinvest <command>``).
 PHASE_COMMANDS: dict[Phase, str] = {
     Phase.SETUP: "start",
     Phase.BASELINE: "baseline",
     Phase.BREAKING_POINT: "breaking-point",
     Phase.CONSTRAINTS: "constraints",
-    Phase.HYPOTHESES: "hypotheses",
+    Phase.HYPOTHESES: "hypotheses gather",
     Phase.CODE_PATHS: "code-paths",
     Phase.PROFILING: "profile",
-    Phase.OPTIMIZATION: "experiment",
+    Phase.OPTIMIZATION: "experiment start",
     Phase.DECISION: "decide",
     Phase.CONSOLIDATION: "consolidate",
 }
-
-
-def parse_phase(text: str) -> Phase | None:
-    """Accept the phase's name, its command, its number, or underscores for dashes."""
-    cleaned = text.strip().lower().replace("_", "-")
-    for phase in PHASE_ORDER:
-        if cleaned in (phase.value, PHASE_COMMANDS[phase], str(phase.number)):
-            return phase
-    return None
 
 
 def previous_phases(phase: Phase) -> tuple[Phase, ...]:
