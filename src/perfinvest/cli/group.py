@@ -30,9 +30,11 @@ def cli() -> None:
       5 hypotheses      perfinvest hypotheses gather / add
       6 code-paths      perfinvest code-paths
       7 profiling       perfinvest profile
-      8 optimization    perfinvest experiment
+      8 optimization    perfinvest experiment start / run
       9 decision        perfinvest decide
      10 consolidation   perfinvest consolidate
+
+    New here? `perfinvest demo` runs all ten phases on a bundled app in about 2 minutes.
 
     State lives in $AI_STATE_DIR/perf or <repo>/.claude/perf. Start with `perfinvest start`,
     see where you are with `perfinvest status`. Add --json to any command for agents.
