@@ -214,7 +214,8 @@ def run_once(
 ) -> Run:
     """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
     started = datetime.now(UTC)
-    run_id = f"{label}-{started:%Y%m%dT%H%M%S}-{index}"
+    # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
+    run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
     run_dir = session.artifact_root / run_id
     run_dir.mkdir(parents=True, exist_ok=True)
     # the busy-process scan waits 0.2 s: once per measurement, then the load average only
