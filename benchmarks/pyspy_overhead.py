@@ -8,7 +8,7 @@ of running it, interleaved round by round in a shuffled (seeded) order so machin
 hits both alike:
 
   plain      python target.py
-  py-spy     py-spy record --rate 100 --format raw --function --subprocesses -o F --
+  py-spy     py-spy record --nonblocking --rate 100 --format raw --function --subprocesses -o F --
              python target.py
              (exactly how `perfinvest profile` wraps a Python command)
 
@@ -83,6 +83,7 @@ def main() -> int:
             "py-spy": [
                 str(pyspy),
                 "record",
+                "--nonblocking",
                 "--rate",
                 f"{args.rate:g}",
                 "--format",
