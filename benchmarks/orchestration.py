@@ -88,6 +88,9 @@ def one_investigation(root: Path) -> dict[str, float]:
     costs["baseline"] = wall - benchmark_time(answer)
     for phase in ("breaking-point", "constraints"):
         costs[phase], _ = perfinvest(repo, phase, "--skip-reason", "orchestration benchmark")
+    # a change after the baseline gives the history window something to read
+    (repo / "bench.py").write_text(BENCH.replace("12.5", "13.5"))
+    subprocess.run(["git", "commit", "-qam", "slower"], cwd=repo, check=True, env=env)
     costs["hypotheses gather"], _ = perfinvest(repo, "hypotheses", "gather")
     costs["hypotheses add"], _ = perfinvest(repo, "hypotheses", "add", "the sleep is slow")
     for phase in ("code-paths", "profile", "experiment"):

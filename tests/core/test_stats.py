@@ -445,3 +445,20 @@ def test_import_does_not_load_numpy_or_scipy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@given(
+    st.lists(
+        st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False),
+        min_size=1,
+        max_size=200,
+    )
+)
+def test_pure_python_summary_agrees_with_numpy(values: list[float]) -> None:
+    """summarize() avoids importing numpy; its percentiles must still be numpy's."""
+    summary = summarize(values)
+    expected = np.percentile(np.asarray(values), [50, 90, 95, 99, 99.9])
+    assert [summary.p50, summary.p90, summary.p95, summary.p99, summary.p999] == [
+        float(v) for v in expected
+    ]
+    assert summary.mad == float(np.percentile(np.abs(np.asarray(values) - summary.median), 50))

@@ -301,11 +301,9 @@ def primary_values(runs: Sequence[Run], metric: str) -> list[float]:
 
 
 def _cv(values: Sequence[float]) -> float | None:
-    from perfinvest.core.stats import summarize
+    from perfinvest.core.stats import coefficient_of_variation
 
-    if len(values) < 2:
-        return None
-    return summarize(values).cv
+    return coefficient_of_variation(values) if len(values) >= 2 else None
 
 
 def measure(

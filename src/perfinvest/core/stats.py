@@ -148,34 +148,58 @@ def _cv(values: Sequence[float]) -> float | None:
 # --------------------------------------------------------------------------- summaries
 
 
-def summarize(samples: Sequence[float]) -> Summary:
-    """Describe ``samples``; refuse empty or non-finite input with a :class:`PerfError`."""
-    import numpy as np
+def _lerp(a: float, b: float, t: float) -> float:
+    """numpy's interpolation, term for term, so summaries agree with it to the last bit."""
+    diff = b - a
+    return b - diff * (1 - t) if t >= 0.5 else a + diff * t
 
+
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """The ``q``-th percentile of already sorted values, numpy's default ('linear')."""
+    position = q / 100 * (len(sorted_values) - 1)  # numpy's order of operations
+    below = math.floor(position)
+    above = min(below + 1, len(sorted_values) - 1)
+    return _lerp(sorted_values[below], sorted_values[above], position - below)
+
+
+def coefficient_of_variation(values: Sequence[float]) -> float | None:
+    """Sample CV (ddof=1) of ``values``; 0 for one value; None when the mean is 0."""
+    return _cv(_checked(values, "cv"))
+
+
+def summarize(samples: Sequence[float]) -> Summary:
+    """Describe ``samples``; refuse empty or non-finite input with a :class:`PerfError`.
+
+    Pure Python (sorting and sums): a measuring phase summarises a few runs and their
+    samples, and importing numpy for that cost more than the arithmetic (~0.15 s of the
+    1 s orchestration budget per phase).
+    """
     values = _checked(samples, "summary")
     if not values:
         raise benchmark_failed("summary: no samples; the benchmark produced no values")
-    x = np.asarray(values, dtype=np.float64)
-    n = int(x.size)
+    n = len(values)
+    ordered = sorted(values)
     # fsum keeps the mean exact enough that identical values summarise to themselves.
     mean = math.fsum(values) / n
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = ordered[0], ordered[-1]
     mean = min(max(mean, lo), hi)  # rounding must never put the mean outside the data
-    dev = x - mean  # from the fsum mean, so identical values give exactly 0 spread
-    stddev = math.sqrt(float(np.dot(dev, dev)) / (n - 1)) if n >= 2 else 0.0
+    # deviations from the fsum mean, so identical values give exactly 0 spread
+    stddev = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n >= 2 else 0.0
     cv = stddev / abs(mean) if mean != 0 else None
-    p50, p90, p95, p99, p999 = (float(v) for v in np.percentile(x, [50, 90, 95, 99, 99.9]))
-    median = p50  # one computation: np.median can differ from the p50 lerp by an ulp
-    mad = float(np.percentile(np.abs(x - median), 50))
-    q1, q3 = (float(v) for v in np.percentile(x, [25, 75]))
+    p50, p90, p95, p99, p999 = (percentile(ordered, q) for q in (50, 90, 95, 99, 99.9))
+    median = p50  # one computation: a separate median could differ from p50 by an ulp
+    deviations = [abs(v - median) for v in values]
+    mad = percentile(sorted(deviations), 50)
+    q1, q3 = percentile(ordered, 25), percentile(ordered, 75)
     iqr = q3 - q1
-    tukey = np.flatnonzero((x < q1 - TUKEY_K * iqr) | (x > q3 + TUKEY_K * iqr))
-    if mad > 0:
-        mad_idx = np.flatnonzero(np.abs(x - median) / (MAD_SCALE * mad) > MAD_Z_LIMIT)
-    else:
-        # MAD == 0: more than half the values are identical and the modified z-score is
-        # undefined; flagging every other value would be noise, not insight.
-        mad_idx = np.empty(0, dtype=np.intp)
+    tukey = [i for i, v in enumerate(values) if v < q1 - TUKEY_K * iqr or v > q3 + TUKEY_K * iqr]
+    # MAD == 0: more than half the values are identical and the modified z-score is
+    # undefined; flagging every other value would be noise, not insight.
+    mad_idx = (
+        [i for i, d in enumerate(deviations) if d / (MAD_SCALE * mad) > MAD_Z_LIMIT]
+        if mad > 0
+        else []
+    )
     return Summary(
         n=n,
         mean=mean,
@@ -190,8 +214,8 @@ def summarize(samples: Sequence[float]) -> Summary:
         p95=p95,
         p99=p99,
         p999=p999,
-        outliers_tukey=[int(i) for i in tukey],
-        outliers_mad=[int(i) for i in mad_idx],
+        outliers_tukey=tukey,
+        outliers_mad=mad_idx,
     )
 
 
