@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 from collections.abc import Iterator, Mapping
@@ -10,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from perfinvest.core.errors import PerfError, environment_error
 from perfinvest.core.sizes import format_size
 
 #: Every cgroup and container perfinvest makes is named ``perfinvest-<owner pid>-<n>-...``
@@ -167,3 +169,23 @@ def remove_group(path: Path, timeout_s: float = 5.0) -> None:
 def iter_dirs(root: Path) -> Iterator[Path]:
     with contextlib.suppress(OSError):
         yield from (p for p in root.iterdir() if p.is_dir())
+
+
+def permission_error(where: Path, exc: OSError) -> PerfError:
+    return environment_error(
+        f"no permission to create a cgroup under {where} ({exc.strerror or exc}): run "
+        "perfinvest as root or with a delegated cgroup, or use --backend docker or "
+        "--backend fallback"
+    )
+
+
+def write_control(path: Path, value: str) -> None:
+    """Write a cgroup control file; refused permission and other errors say what to do."""
+    try:
+        path.write_text(value)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise permission_error(path.parent, exc) from None
+        raise environment_error(
+            f"cannot set {path.name}={value} in {path.parent}: {exc.strerror or exc}"
+        ) from None

@@ -24,12 +24,14 @@ from perfinvest.adapters.constraints.base import (
     Limits,
     Placement,
     Usage,
+    permission_error,
     read_int,
     read_keyed,
     remove_group,
     unit_name,
+    write_control,
 )
-from perfinvest.core.errors import PerfError, environment_error
+from perfinvest.core.errors import environment_error
 
 NEEDED = ("cpu", "cpuacct", "memory")
 OPTIONAL = ("pids",)
@@ -51,14 +53,6 @@ def v1_mounts(mounts_text: str | None = None) -> dict[str, Path]:
             if option in (*NEEDED, *OPTIONAL):
                 found.setdefault(option, Path(fields[1]))
     return found
-
-
-def permission_error(where: Path, exc: OSError) -> PerfError:
-    return environment_error(
-        f"no permission to create a cgroup under {where} ({exc.strerror or exc}): run "
-        "perfinvest as root or with a delegated cgroup, or use --backend docker or "
-        "--backend fallback"
-    )
 
 
 @dataclass
@@ -102,16 +96,6 @@ class Cgroup1Backend:
                 "(e.g. cgroupfs-mount) or use another --backend"
             )
 
-    def _write(self, path: Path, value: str) -> None:
-        try:
-            path.write_text(value)
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise permission_error(path.parent, exc) from None
-            raise environment_error(
-                f"cannot set {path.name}={value} in {path.parent}: {exc.strerror or exc}"
-            ) from None
-
     @contextlib.contextmanager
     def slot(self, limits: Limits, tag: str) -> Iterator[_Group]:
         if limits.pids is not None and "pids" not in self.mounts:
@@ -147,19 +131,21 @@ class Cgroup1Backend:
         notes: list[str] = []
         cpu = dirs["cpu"]
         if limits.cpu is not None:
-            self._write(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US))
-            self._write(cpu / "cpu.cfs_quota_us", str(max(1000, round(limits.cpu * CFS_PERIOD_US))))
+            write_control(cpu / "cpu.cfs_period_us", str(CFS_PERIOD_US))
+            write_control(
+                cpu / "cpu.cfs_quota_us", str(max(1000, round(limits.cpu * CFS_PERIOD_US)))
+            )
         memory = dirs["memory"]
         if limits.memory_bytes is not None:
-            self._write(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
+            write_control(memory / "memory.limit_in_bytes", str(limits.memory_bytes))
             memsw = memory / "memory.memsw.limit_in_bytes"
             if memsw.exists():
-                self._write(memsw, str(limits.memory_bytes))
+                write_control(memsw, str(limits.memory_bytes))
             else:
                 notes.append("no swap accounting: the memory limit does not cover swap")
-        self._write(memory / "memory.max_usage_in_bytes", "0")  # reset the peak
+        write_control(memory / "memory.max_usage_in_bytes", "0")  # reset the peak
         oom_before = read_keyed(memory / "memory.oom_control").get("oom_kill", 0)
         if "pids" in dirs and limits.pids is not None:
-            self._write(dirs["pids"] / "pids.max", str(limits.pids))
+            write_control(dirs["pids"] / "pids.max", str(limits.pids))
         procs = tuple(p / "cgroup.procs" for p in dict.fromkeys(dirs.values()))
         return _Group(dirs, Placement(cgroup_procs=procs), oom_before, notes)

@@ -21,12 +21,13 @@ from perfinvest.adapters.constraints.base import (
     Limits,
     Placement,
     Usage,
+    permission_error,
     read_int,
     read_keyed,
     remove_group,
     unit_name,
+    write_control,
 )
-from perfinvest.adapters.constraints.cgroup1 import permission_error
 from perfinvest.core.errors import environment_error
 
 DEFAULT_ROOT = Path("/sys/fs/cgroup")
@@ -101,16 +102,6 @@ class Cgroup2Backend:
                 (path / "cgroup.kill").write_text("1")
         remove_group(path)
 
-    def _write(self, path: Path, value: str) -> None:
-        try:
-            path.write_text(value)
-        except OSError as exc:
-            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise permission_error(path.parent, exc) from None
-            raise environment_error(
-                f"cannot set {path.name}={value} in {path.parent}: {exc.strerror or exc}"
-            ) from None
-
     def _enable_controllers(self, limits: Limits) -> None:
         control = self.root / "cgroup.subtree_control"
         try:
@@ -124,7 +115,7 @@ class Cgroup2Backend:
             )
         todo = [c for c in wanted if c not in enabled]
         if todo:
-            self._write(control, " ".join(f"+{c}" for c in todo))
+            write_control(control, " ".join(f"+{c}" for c in todo))
 
     @contextlib.contextmanager
     def slot(self, limits: Limits, tag: str) -> Iterator[_Group]:
@@ -144,16 +135,16 @@ class Cgroup2Backend:
                 )
             if limits.cpu is not None:
                 quota = max(1000, round(limits.cpu * CFS_PERIOD_US))
-                self._write(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
+                write_control(path / "cpu.max", f"{quota} {CFS_PERIOD_US}")
             notes: list[str] = []
             if limits.memory_bytes is not None:
-                self._write(path / "memory.max", str(limits.memory_bytes))
+                write_control(path / "memory.max", str(limits.memory_bytes))
                 if (path / "memory.swap.max").exists():
-                    self._write(path / "memory.swap.max", "0")
+                    write_control(path / "memory.swap.max", "0")
                 else:
                     notes.append("no memory.swap.max: the memory limit does not cover swap")
             if limits.pids is not None:
-                self._write(path / "pids.max", str(limits.pids))
+                write_control(path / "pids.max", str(limits.pids))
             if not (path / "memory.peak").exists():
                 notes.append("no memory.peak (kernel < 5.19): peak memory unknown")
             oom_before = read_keyed(path / "memory.events").get("oom_kill", 0)
