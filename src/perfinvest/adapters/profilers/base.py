@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
-from perfinvest.core.hotspots import ProfileFormatError, Stack, parse_collapsed
+from perfinvest.core.hotspots import ProfileFormatError, Stack, parse_collapsed, to_collapsed
 from perfinvest.core.models import Hotspot
 
 PROFILERS = ("py-spy", "perf", "cprofile", "node", "go", "java")
@@ -99,6 +99,24 @@ def no_samples(profiler: str, facts: RunFacts) -> PerfError:
         f"{profiler} recorded no samples: the target exited after {facts.wall_s:.2f} s "
         f"(exit code {facts.exit_code}) before the first sample; profile a run that lasts "
         "at least a second (check the command, or raise --duration)"
+    )
+
+
+def collected_stacks(
+    stacks: list[Stack],
+    profiler: str,
+    facts: RunFacts,
+    raw_files: list[tuple[Path, str]],
+    collapsed: Path,
+) -> Collected:
+    """A profile read into stacks: refused when empty, else kept as collapsed stacks too."""
+    if not stacks:
+        raise no_samples(profiler, facts)
+    collapsed.write_text(to_collapsed(stacks), encoding="utf-8")
+    return Collected(
+        stacks=stacks,
+        files=[*raw_files, (collapsed, f"{profiler} collapsed stacks")],
+        total_samples=sum(s.count for s in stacks),
     )
 
 

@@ -11,12 +11,13 @@ from perfinvest.adapters.profilers.base import (
     ProfilePlan,
     ProfileRequest,
     RunFacts,
+    collected_stacks,
     no_samples,
     require_tool,
 )
 from perfinvest.adapters.profilers.launchers import detect, with_go_cpuprofile
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack, to_collapsed
+from perfinvest.core.hotspots import Stack
 
 NAME = "go"
 INSTALL_HINT = "apt-get install golang-go (go tool pprof reads the profile)"
@@ -88,14 +89,7 @@ def plan(request: ProfileRequest) -> ProfilePlan:
             first = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise benchmark_failed(f"go tool pprof could not read {PROFILE_NAME}: {first}")
         stacks = parse_pprof_raw(done.stdout)
-        if not stacks:
-            raise no_samples(NAME, facts)
-        collapsed.write_text(to_collapsed(stacks), encoding="utf-8")
-        return Collected(
-            stacks=stacks,
-            files=[(output, "Go pprof CPU profile"), (collapsed, "go collapsed stacks")],
-            total_samples=sum(s.count for s in stacks),
-        )
+        return collected_stacks(stacks, NAME, facts, [(output, "Go pprof CPU profile")], collapsed)
 
     return ProfilePlan(NAME, argv, {}, None, collect)
 

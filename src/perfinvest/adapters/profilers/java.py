@@ -13,12 +13,13 @@ from perfinvest.adapters.profilers.base import (
     ProfilePlan,
     ProfileRequest,
     RunFacts,
+    collected_stacks,
     no_samples,
     require_tool,
 )
 from perfinvest.adapters.profilers.launchers import detect, with_java_option
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack, parse_collapsed, to_collapsed
+from perfinvest.core.hotspots import Stack, parse_collapsed
 
 NAME = "java"
 INSTALL_HINT = "apt-get install openjdk-17-jdk-headless (java and jfr, JDK 11 or newer)"
@@ -115,13 +116,8 @@ def plan(request: ProfileRequest) -> ProfilePlan:
             first = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise benchmark_failed(f"jfr could not read {RECORDING_NAME}: {first}")
         stacks = parse_jfr_print(done.stdout, java_sources(request.repo_root))
-        if not stacks:
-            raise no_samples("java (JFR)", facts)
-        collapsed.write_text(to_collapsed(stacks), encoding="utf-8")
-        return Collected(
-            stacks=stacks,
-            files=[(recording, "JFR recording"), (collapsed, "java collapsed stacks")],
-            total_samples=sum(s.count for s in stacks),
+        return collected_stacks(
+            stacks, "java (JFR)", facts, [(recording, "JFR recording")], collapsed
         )
 
     return ProfilePlan(NAME, argv, env, None, collect)

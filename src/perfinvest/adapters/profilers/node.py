@@ -16,12 +16,13 @@ from perfinvest.adapters.profilers.base import (
     ProfilePlan,
     ProfileRequest,
     RunFacts,
+    collected_stacks,
     no_samples,
     require_tool,
 )
 from perfinvest.adapters.profilers.launchers import detect, with_node_flags
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack, to_collapsed
+from perfinvest.core.hotspots import Stack
 
 NAME = "node"
 INSTALL_HINT = "apt-get install nodejs (Node 12 or newer has --cpu-prof)"
@@ -87,13 +88,8 @@ def plan(request: ProfileRequest) -> ProfilePlan:
         stacks: list[Stack] = []
         for path in files:
             stacks.extend(parse_cpuprofile(path.read_text(encoding="utf-8"), path.name))
-        if not stacks:
-            raise no_samples(NAME, facts)
-        collapsed.write_text(to_collapsed(stacks), encoding="utf-8")
-        return Collected(
-            stacks=stacks,
-            files=[(p, "V8 .cpuprofile") for p in files] + [(collapsed, "node collapsed stacks")],
-            total_samples=sum(s.count for s in stacks),
+        return collected_stacks(
+            stacks, NAME, facts, [(p, "V8 .cpuprofile") for p in files], collapsed
         )
 
     return ProfilePlan(NAME, argv, env, request.rate_hz, collect)

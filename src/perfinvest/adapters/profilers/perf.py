@@ -16,13 +16,13 @@ from perfinvest.adapters.profilers.base import (
     ProfilePlan,
     ProfileRequest,
     RunFacts,
-    no_samples,
+    collected_stacks,
     require_tool,
     stderr_hint,
 )
 from perfinvest.adapters.profilers.launchers import detect
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
-from perfinvest.core.hotspots import Stack, to_collapsed
+from perfinvest.core.hotspots import Stack
 
 NAME = "perf"
 DEFAULT_RATE = 99.0
@@ -111,14 +111,7 @@ def plan(request: ProfileRequest) -> ProfilePlan:
             first = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise benchmark_failed(f"perf script could not read {DATA_NAME}: {first}")
         stacks = fold_perf_script(done.stdout)
-        if not stacks:
-            raise no_samples(NAME, facts)
-        collapsed.write_text(to_collapsed(stacks), encoding="utf-8")
-        return Collected(
-            stacks=stacks,
-            files=[(data, "perf record data"), (collapsed, "perf collapsed stacks")],
-            total_samples=sum(s.count for s in stacks),
-        )
+        return collected_stacks(stacks, NAME, facts, [(data, "perf record data")], collapsed)
 
     return ProfilePlan(NAME, wrapped, {}, rate, collect)
 
