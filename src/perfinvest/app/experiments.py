@@ -611,27 +611,20 @@ def _plan_sides(
     ctx: AppContext, inv: Investigation, number: int, baseline_cwd: Path | None, flag: bool
 ) -> _Sides:
     bench = benchmark_of(ctx, inv)
+    if flag:  # one tree, the flag decides
+        base, candidate_flag = bench, "1"
+    else:  # two trees, the flag is off on both sides: only the tree change differs
+        assert baseline_cwd is not None
+        base = replace(bench, cwd=(baseline_cwd / inv.setup.workdir).resolve())
+        candidate_flag = "0"
     tag = {"PERF_EXPERIMENT_NUMBER": str(number)}
-    if flag:
-        return _Sides(
-            baseline=with_env(
-                bench, {**tag, "PERF_EXPERIMENT": "0", "PERF_EXPERIMENT_SIDE": "baseline"}
-            ),
-            candidate=with_env(
-                bench, {**tag, "PERF_EXPERIMENT": "1", "PERF_EXPERIMENT_SIDE": "candidate"}
-            ),
-            baseline_git=None,
-            candidate_git=None,
-        )
-    assert baseline_cwd is not None
-    base = replace(bench, cwd=(baseline_cwd / inv.setup.workdir).resolve())
     return _Sides(
-        # the flag is off on both sides: only the tree change differs
         baseline=with_env(
             base, {**tag, "PERF_EXPERIMENT": "0", "PERF_EXPERIMENT_SIDE": "baseline"}
         ),
         candidate=with_env(
-            bench, {**tag, "PERF_EXPERIMENT": "0", "PERF_EXPERIMENT_SIDE": "candidate"}
+            bench,
+            {**tag, "PERF_EXPERIMENT": candidate_flag, "PERF_EXPERIMENT_SIDE": "candidate"},
         ),
         baseline_git=None,
         candidate_git=None,
