@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from perfinvest.core.codepaths import Symbol
+from perfinvest.core.hotspots import Stack
 
 MAX_FILES = 3000
 MAX_FILE_BYTES = 1_000_000
@@ -189,3 +190,95 @@ def collect_symbols(
             symbols.extend(regex_symbols(name, _read(repo_root / name)))
             methods["regex"] += 1
     return symbols, methods
+
+
+#: Source files read to find definition lines of a profile's frames (the hottest come first).
+MAX_DEFINITION_FILES = 300
+
+
+class Definitions:
+    """The definition line of the function a profiled frame runs in, from its source.
+
+    Profilers report the line being executed (py-spy, perf with DWARF, pprof, JFR); the
+    function's own line comes from its file: Python through ``ast`` (the innermost ``def``
+    of that name around the line), other languages through ctags or the regex. ``known``
+    holds what a profiler reports itself (V8's function line, pprof's start line); it wins.
+    A file that cannot be found or read leaves the definition unknown (None).
+    """
+
+    def __init__(
+        self,
+        files: Iterable[str],
+        search: Iterable[Path] = (),
+        known: dict[tuple[str, str], int] | None = None,
+        *,
+        use_ctags: bool = True,
+    ) -> None:
+        self._known = dict(known or {})
+        self._search = [Path(p) for p in search]
+        self._symbols: dict[str, list[Symbol]] = {}
+        self._load([f for f in dict.fromkeys(files) if f][:MAX_DEFINITION_FILES], use_ctags)
+
+    def _path(self, file: str) -> Path | None:
+        candidates = [Path(file)] if Path(file).is_absolute() else []
+        candidates += [root / file for root in self._search]
+        for path in candidates:
+            try:
+                if path.is_file() and path.stat().st_size <= MAX_FILE_BYTES:
+                    return path
+            except OSError:
+                continue
+        return None
+
+    def _load(self, files: list[str], use_ctags: bool) -> None:
+        others: dict[str, str] = {}  # absolute path -> file as in the profile
+        for file in files:
+            path = self._path(file)
+            if path is None:
+                continue
+            if path.suffix == ".py":
+                self._symbols[file] = python_symbols(file, _read(path)) or []
+            elif path.suffix in SOURCE_SUFFIXES:
+                others[str(path.resolve())] = file
+        tool = ctags_path() if use_ctags and others else None
+        tagged = ctags_symbols(Path("/"), list(others), tool) if tool else {}
+        for absolute, file in others.items():
+            self._symbols[file] = tagged.get(absolute) or regex_symbols(file, _read(Path(absolute)))
+
+    def __call__(self, function: str, file: str | None, line: int | None) -> int | None:
+        from perfinvest.core.hotspots import short_name
+
+        if file is None:
+            return None
+        if (function, file) in self._known:
+            return self._known[(function, file)]
+        if function == "<module>" and file.endswith(".py"):
+            return 1
+        symbols = self._symbols.get(file)
+        if not symbols:
+            return None
+        name = short_name(function)
+        named = [s for s in symbols if s.name == name and s.kind != "class"]
+        if line is None:
+            return named[0].line if len(named) == 1 else None
+        inside = [s for s in named if s.line <= line <= (s.end_line or s.line)]
+        if inside:  # the innermost: the latest start
+            return max(s.line for s in inside)
+        before = [s.line for s in named if s.end_line is None and s.line <= line]
+        return max(before) if before else None
+
+
+def definitions_for(
+    stacks: Iterable[Stack], search: Iterable[Path], known: dict[tuple[str, str], int] | None = None
+) -> Definitions:
+    """A resolver for every source file the stacks' frames name."""
+    from perfinvest.core.hotspots import parse_frame
+
+    files: dict[str, int] = {}
+    for stack in stacks:
+        for text in stack.frames:
+            file = parse_frame(text).file
+            if file:
+                files[file] = files.get(file, 0) + stack.count
+    ranked = sorted(files, key=lambda f: -files[f])
+    return Definitions(ranked, search, known)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfinvest.app.benchmarking import (
     MeasureOptions,
@@ -25,6 +25,9 @@ from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
 from perfinvest.core.errors import ExitCode, PerfError, usage_error
 from perfinvest.core.models import ArtifactRef, Event, Hotspot, Investigation, ProfilingResult
 from perfinvest.core.phases import Phase
+
+if TYPE_CHECKING:
+    from perfinvest.core.hotspots import HotspotChange
 
 
 @dataclass
@@ -81,11 +84,27 @@ def artifact_ref(ctx: AppContext, path: Path, description: str) -> ArtifactRef:
 
 def evidence_table(hotspots: list[Hotspot], limit: int = 10) -> list[str]:
     """Aligned rows for the reviewer's log (each an evidence line)."""
-    rows = [f"{'self%':>6} {'total%':>6} {'samples':>7}  function  file:line"]
+    from perfinvest.core.hotspots import hot_lines
+
+    rows = [f"{'self%':>6} {'total%':>6} {'samples':>7}  function  defined at  hottest lines"]
     for h in hotspots[:limit]:
-        where = f"{h.file}:{h.line}" if h.file and h.line else (h.file or "")
-        rows.append(f"{h.self_pct:6.1f} {h.total_pct:6.1f} {h.samples:7d}  {h.function}  {where}")
+        defined = f"{h.file}:{h.line}" if h.file and h.line else (h.file or "")
+        rows.append(
+            f"{h.self_pct:6.1f} {h.total_pct:6.1f} {h.samples:7d}  {h.function}  {defined}"
+            f"  {hot_lines(h) or '-'}"
+        )
     return rows
+
+
+def hotspot_finding(h: Hotspot) -> str:
+    """``hot (app/core.py:1) self 80.0% total 80.0%, hottest line app/core.py:4 self 62.0%``."""
+    defined = f" ({h.file}:{h.line})" if h.file and h.line else (f" ({h.file})" if h.file else "")
+    text = f"{h.function}{defined} self {h.self_pct:.1f}% total {h.total_pct:.1f}%"
+    if h.hot_line and h.lines:
+        hot = h.lines[0]
+        share = f"self {hot.self_pct:.1f}%" if hot.samples else f"total {hot.total_pct:.1f}%"
+        text += f", hottest line {h.hot_line} {share}"
+    return text
 
 
 def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -> CommandResult:
@@ -159,19 +178,27 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
             )
         result = outcome.result
         inv.profiling.append(result)
+        from perfinvest.core.hotspots import where
+
         top = result.hotspots[0]
-        where = f" ({top.file}:{top.line})" if top.file and top.line else ""
-        findings = [
-            f"top hotspot: {h.function} {h.file or ''}{':' + str(h.line) if h.line else ''} "
-            f"self {h.self_pct:.1f}% total {h.total_pct:.1f}%"
-            for h in result.hotspots[:3]
-        ]
+        place = where(top)
+        findings = [f"top hotspot: {hotspot_finding(h)}" for h in result.hotspots[:3]]
+        if not any(h.lines for h in result.hotspots):
+            findings.append(
+                f"{result.profiler} reports no executing lines: hotspots name the function only"
+                + (
+                    " (cProfile records each function's def line)"
+                    if result.profiler == "cprofile"
+                    else ""
+                )
+            )
         if result.note:
             findings.append(result.note)
         return PhaseWork(
             summary=(
                 f"profile-{result.number} with {result.profiler}: {result.total_samples} "
-                f"samples, top hotspot {top.function}{where} self {top.self_pct:.1f}%"
+                f"samples, top hotspot {top.function}{' at ' + place if place else ''} "
+                f"self {top.self_pct:.1f}%"
             ),
             evidence=[f"profiler: {result.profiler} ({result.reason})"]
             + evidence_table(result.hotspots)
@@ -193,10 +220,10 @@ def _profile_run(
     ctx: AppContext, plan: _Plan, options: ProfileOptions
 ) -> tuple[ProfilingResult, str]:
     """Run the wrapped command, collect, render, hash (lock held by the caller)."""
-    from perfinvest.adapters.profilers.base import RunFacts
+    from perfinvest.adapters.profilers.base import RunFacts, hotspots_of
     from perfinvest.adapters.profilers.render import write_flamegraph, write_speedscope
     from perfinvest.adapters.runner import RunSpec, run_command
-    from perfinvest.core.hotspots import compute_hotspots, format_table, to_collapsed
+    from perfinvest.core.hotspots import format_table, to_collapsed
 
     profile_plan = plan.plan
     progress = options.measure.progress
@@ -221,7 +248,7 @@ def _profile_run(
     collected = profile_plan.collect(facts)
     files: list[tuple[Path, str]] = list(collected.files)
     if collected.stacks is not None:
-        hotspots = compute_hotspots(collected.stacks, repo_root=str(ctx.repo_root), top=options.top)
+        hotspots = hotspots_of(collected, ctx.repo_root, [plan.cwd], top=options.top)
         canonical = plan.out_dir / "stacks.collapsed.txt"
         canonical.write_text(to_collapsed(collected.stacks), encoding="utf-8")
         title = f"{profile_plan.profiler}: {' '.join(profile_plan.argv[-4:])}"
@@ -239,7 +266,7 @@ def _profile_run(
             )
         )
     else:
-        hotspots = (collected.hotspots or [])[: options.top]
+        hotspots = hotspots_of(collected, ctx.repo_root, top=options.top)
     if not hotspots:
         from perfinvest.adapters.profilers.base import no_samples
 
@@ -277,8 +304,9 @@ def _profile_run(
 
 def _hotspots_of(ctx: AppContext, inv: Investigation, ref: str) -> tuple[str, list[Hotspot]]:
     """A profile by number (``3`` or ``profile-3``) or by path (collapsed file or folder)."""
+    from perfinvest.adapters.profilers.base import stack_hotspots
     from perfinvest.core.errors import state_error
-    from perfinvest.core.hotspots import ProfileFormatError, compute_hotspots, parse_collapsed
+    from perfinvest.core.hotspots import ProfileFormatError, parse_collapsed
 
     label = ref.removeprefix("profile-")
     if label.isdigit():
@@ -302,7 +330,9 @@ def _hotspots_of(ctx: AppContext, inv: Investigation, ref: str) -> tuple[str, li
         stacks = parse_collapsed(path.read_text(encoding="utf-8", errors="replace"))
     except ProfileFormatError as exc:
         raise state_error(f"{path}: {exc}") from None
-    return str(path), compute_hotspots(stacks, repo_root=str(ctx.repo_root), top=None)
+    return str(path), stack_hotspots(
+        stacks, ctx.repo_root, [path.parent], top=None, lines_kept=None
+    )
 
 
 def profile_diff(ctx: AppContext, a: str, b: str, top: int) -> tuple[CommandResult, str]:
@@ -317,10 +347,7 @@ def profile_diff(ctx: AppContext, a: str, b: str, top: int) -> tuple[CommandResu
     label_b, hot_b = _hotspots_of(ctx, inv, b)
     changes = diff_hotspots(hot_a, hot_b, top=top)
     result = describe("profile diff", inv)
-    result.findings = [
-        f"{c.function}: self {c.self_a:.1f}% -> {c.self_b:.1f}% ({c.self_delta:+.1f} pts)"
-        for c in changes[:5]
-    ]
+    result.findings = [diff_finding(c) for c in changes[:5]]
     result.data["a"] = label_a
     result.data["b"] = label_b
     result.data["changes"] = [c.as_dict() for c in changes]
@@ -332,4 +359,21 @@ def profile_diff(ctx: AppContext, a: str, b: str, top: int) -> tuple[CommandResu
             f"{c.self_a:7.1f} {c.self_b:7.1f} {c.self_delta:+7.1f} {c.total_delta:+8.1f}  "
             f"{c.function}  {where}"
         )
+        for change in c.lines[:3]:
+            if abs(change.self_delta) >= 0.05:
+                lines.append(
+                    f"{change.self_a:7.1f} {change.self_b:7.1f} {change.self_delta:+7.1f} "
+                    f"{'':>8}    line {c.file}:{change.line}"
+                )
     return result, "\n".join(lines)
+
+
+def diff_finding(change: HotspotChange) -> str:
+    """``hot: self 50.0% -> 90.0% (+40.0 pts), most at a.py:5 (+38.0 pts)``."""
+    text = (
+        f"{change.function}: self {change.self_a:.1f}% -> {change.self_b:.1f}% "
+        f"({change.self_delta:+.1f} pts)"
+    )
+    if change.hot_line and change.lines:
+        text += f", most at {change.hot_line} ({change.lines[0].self_delta:+.1f} pts)"
+    return text

@@ -291,18 +291,35 @@ class CodePath(Model):
     score: float = 0.0
     reason: str = ""
     reasons: list[str] = Field(default_factory=list)
+    hot_line: str | None = None  # "file:line" of the measured hottest line, when profiled
+
+
+class HotLine(Model):
+    """One source line of a hotspot's function: the samples spent executing it."""
+
+    line: int
+    self_pct: float = 0.0  # share of all samples with this line executing in the leaf frame
+    total_pct: float = 0.0  # share of all samples with this line on the stack (a call site)
+    samples: int = 0  # self samples on this line
+    total_samples: int = 0
 
 
 class Hotspot(Model):
-    """One frame of a profile: its own (self) and inclusive (total) share of the samples."""
+    """One function of a profile: its own (self) and inclusive (total) share of the samples.
+
+    ``line`` is the function's definition line (when known); ``lines`` are the lines the
+    samples were executing, hottest first, and ``hot_line`` names the hottest as file:line.
+    """
 
     function: NonEmptyStr
     file: str | None = None  # relative to the repository when inside it
-    line: int | None = None
+    line: int | None = None  # where the function is defined (def line)
     self_pct: float = 0.0
     total_pct: float = 0.0
     samples: int = 0  # samples with this frame on the stack (total)
     self_samples: int = 0
+    lines: list[HotLine] = Field(default_factory=list)  # hottest first; empty: no line data
+    hot_line: str | None = None  # "file:line" of lines[0]
 
 
 class ProfilingResult(Model):

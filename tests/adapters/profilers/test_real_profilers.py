@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from perfinvest.adapters.profilers.base import ProfileRequest, RunFacts
+from perfinvest.adapters.profilers.base import ProfileRequest, RunFacts, hotspots_of
 from perfinvest.adapters.profilers.node import parse_cpuprofile
 from perfinvest.adapters.profilers.perf import check_recording
 from perfinvest.adapters.profilers.select import plan_for
@@ -65,16 +65,31 @@ int main(void) {
 """
 
 
-def test_pyspy_names_the_hot_function_with_its_file_and_line(
+def test_pyspy_names_the_hot_line_and_the_definition(
     tmp_path: Path, run_profiler: Callable[..., Any]
 ) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "hot.py").write_text(HOT_PY)
     collected = run_profiler("py-spy", [sys.executable, "app/hot.py"], tmp_path, tmp_path / "out")
-    hotspots = compute_hotspots(collected.stacks, repo_root=str(tmp_path))
+    hotspots = hotspots_of(collected, tmp_path)
     top = hotspots[0]
-    assert (top.function, top.file, top.line) == ("hot", "app/hot.py", 4)
+    assert (top.function, top.file, top.line) == ("hot", "app/hot.py", 4)  # def hot(n):
     assert top.self_pct > 80
+    # the loop body `total += i * i % 7` (line 7) is where the samples are, not the def line
+    assert top.hot_line == "app/hot.py:7"
+    assert top.lines[0].line == 7 and top.lines[0].self_pct > 40
+    assert {hot.line for hot in top.lines} <= {5, 6, 7, 8}
+    # the numbers are py-spy's own: its raw file's samples whose leaf is hot.py line 7
+    raw = (tmp_path / "out" / "pyspy.collapsed.txt").read_text()
+    leaf_on_7 = sum(
+        int(row.rpartition(" ")[2])
+        for row in raw.splitlines()
+        if row.rpartition(" ")[0].endswith(f"hot ({tmp_path}/app/hot.py:7)")
+    )
+    assert top.lines[0].samples == leaf_on_7
+    assert top.lines[0].self_pct == pytest.approx(100 * leaf_on_7 / collected.total_samples)
+    main = next(h for h in hotspots if h.function == "main")
+    assert (main.line, main.hot_line) == (15, "app/hot.py:18")  # the call of hot(20000)
     assert collected.total_samples > 50  # 100 Hz for ~1.5 s
 
 

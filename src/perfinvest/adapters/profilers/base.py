@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
-from perfinvest.core.hotspots import ProfileFormatError, Stack, parse_collapsed, to_collapsed
+from perfinvest.core.hotspots import (
+    LINES_KEPT,
+    ProfileFormatError,
+    Stack,
+    compute_hotspots,
+    parse_collapsed,
+    to_collapsed,
+)
 from perfinvest.core.models import Hotspot
 
 PROFILERS = ("py-spy", "perf", "cprofile", "node", "go", "java")
@@ -47,6 +54,8 @@ class Collected:
     files: list[tuple[Path, str]] = field(default_factory=list)  # (path, description)
     total_samples: int = 0
     note: str = ""
+    #: definition lines the profiler reports itself: (function, file as in the stacks) -> line
+    definitions: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -102,12 +111,57 @@ def no_samples(profiler: str, facts: RunFacts) -> PerfError:
     )
 
 
+def hotspots_of(
+    collected: Collected,
+    repo_root: Path,
+    search: Sequence[Path] = (),
+    *,
+    top: int | None = 20,
+    lines_kept: int | None = LINES_KEPT,
+) -> list[Hotspot]:
+    """Hotspots of what a profiler collected: per function, with its definition and lines.
+
+    Definition lines come from the profiler when it reports them, else from the source
+    files (found as named, or under ``search`` and the repository for relative names).
+    """
+    if collected.stacks is None:
+        hotspots = collected.hotspots or []
+        return hotspots if top is None else hotspots[:top]
+    return stack_hotspots(
+        collected.stacks,
+        repo_root,
+        search,
+        known=collected.definitions,
+        top=top,
+        lines_kept=lines_kept,
+    )
+
+
+def stack_hotspots(
+    stacks: Sequence[Stack],
+    repo_root: Path,
+    search: Sequence[Path] = (),
+    *,
+    known: dict[tuple[str, str], int] | None = None,
+    top: int | None = 20,
+    lines_kept: int | None = LINES_KEPT,
+) -> list[Hotspot]:
+    """Collapsed stacks → hotspots, definition lines resolved from the sources."""
+    from perfinvest.adapters.symbols import definitions_for
+
+    definitions = definitions_for(stacks, [*search, repo_root], known)
+    return compute_hotspots(
+        stacks, repo_root=str(repo_root), top=top, definition=definitions, lines_kept=lines_kept
+    )
+
+
 def collected_stacks(
     stacks: list[Stack],
     profiler: str,
     facts: RunFacts,
     raw_files: list[tuple[Path, str]],
     collapsed: Path,
+    definitions: dict[tuple[str, str], int] | None = None,
 ) -> Collected:
     """A profile read into stacks: refused when empty, else kept as collapsed stacks too."""
     if not stacks:
@@ -117,6 +171,7 @@ def collected_stacks(
         stacks=stacks,
         files=[*raw_files, (collapsed, f"{profiler} collapsed stacks")],
         total_samples=sum(s.count for s in stacks),
+        definitions=dict(definitions or {}),
     )
 
 

@@ -1,10 +1,12 @@
 """py-spy: a sampling profiler for Python that reads the target's memory (needs ptrace).
 
-``py-spy record --format raw --function --full-filenames --subprocesses -- <command>``
-writes collapsed stacks whose frames read ``function (/abs/file.py:first_line)`` (``--function``
-aggregates samples on the function's first line, so a hotspot names the ``def`` line).
-Speedscope JSON and a flamegraph SVG are rendered from the same stacks (py-spy writes one
-format per run; running it twice would profile two different runs).
+``py-spy record --format raw --full-filenames --subprocesses -- <command>`` writes collapsed
+stacks whose frames read ``function (/abs/file.py:line)``, the line each frame was executing
+(the leaf's hot line, a caller's call site). Not ``--function``: it would fold every sample
+onto the function's ``def`` line and lose the hot line; the definition line is read from the
+source instead (``adapters/symbols.Definitions``). Speedscope JSON and a flamegraph SVG are
+rendered from the same stacks (py-spy writes one format per run; running it twice would
+profile two different runs).
 """
 
 from __future__ import annotations
@@ -59,7 +61,6 @@ def plan(request: ProfileRequest) -> ProfilePlan:
         f"{rate:g}",
         "--format",
         "raw",
-        "--function",
         "--full-filenames",
         "--subprocesses",
         "--output",
