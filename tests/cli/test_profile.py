@@ -59,6 +59,11 @@ def test_profile_names_the_hot_function_and_hashes_its_artifacts(repo: Path, cli
     top = profile["hotspots"][0]
     assert (top["function"], top["file"], top["line"]) == ("parse", "bench.py", 4)
     assert top["self_pct"] > 70
+    # the row names the def line and the loop body where the samples were: line 7
+    assert top["hot_line"] == "bench.py:7"
+    assert top["lines"][0]["line"] == 7 and top["lines"][0]["self_pct"] > 40
+    assert any("hottest line bench.py:7" in f for f in answer.json["findings"]), answer.json
+    assert "| bench.py:4 | 7 (" in answer.json["data"]["table"]
     perf_dir = repo / ".claude" / "perf"
     names = {Path(a["path"]).name for a in profile["artifacts"]}
     assert {
@@ -79,6 +84,13 @@ def test_profile_names_the_hot_function_and_hashes_its_artifacts(repo: Path, cli
     assert state["profiling"][0]["hotspots"][0]["function"] == "parse"
     log = (perf_dir / "investigations" / f"{inv}.md").read_text()
     assert "self%" in log and "parse" in log
+    # code-paths re-run after profiling ranks parse first at its hot line
+    paths = cli("code-paths", "--json")
+    assert paths.code == 0, paths.out
+    first = paths.json["data"]["code_paths"][0]
+    assert (first["function"], first["line"], first["hot_line"]) == ("parse", 4, "bench.py:7")
+    assert "hottest line bench.py:7" in first["reason"]
+    assert any(f.startswith("bench.py:7 parse (def bench.py:4)") for f in paths.json["findings"])
 
 
 @pytest.mark.slow
@@ -92,8 +104,13 @@ def test_profile_diff_ranks_the_frame_whose_share_changed(repo: Path, cli: Any) 
     first = answer.json["data"]["changes"][0]
     assert first["function"] == "parse"
     assert first["self_delta"] < -10
+    # both profiles have parse's lines: its loop body (line 7) lost the most
+    assert first["hot_line"] == "bench.py:7"
+    line = first["lines"][0]
+    assert line["line"] == 7 and line["self_pct_a"] > 40 and line["self_delta"] < -10
+    assert "most at bench.py:7" in answer.json["findings"][0]
     text = cli("profile", "diff", "profile-1", "2")
-    assert "parse" in text.out
+    assert "parse" in text.out and "line bench.py:7" in text.out
 
 
 def test_profile_diff_bad_references(repo: Path, cli: Any, tmp_path: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perfinvest.core.codepaths import Symbol, keywords, rank
-from perfinvest.core.models import CommitEvidence, Hotspot
+from perfinvest.core.models import CommitEvidence, HotLine, Hotspot
 
 
 def test_keywords_drop_stopwords_and_metric_noise() -> None:
@@ -48,3 +48,29 @@ def test_native_frame_matches_a_c_function_by_name_not_a_python_one() -> None:
     hotspots = [Hotspot(function="burn", file="build/hot", self_pct=95, total_pct=95)]
     ranked = rank(symbols, scenario_words=[], hotspots=hotspots)
     assert [(p.file, p.function) for p in ranked] == [("src/hot.c", "burn")]
+
+
+def test_a_profiled_function_is_ranked_at_its_hot_line() -> None:
+    symbols = [Symbol("app/core.py", "hot", 1, 6), Symbol("app/core.py", "cold", 8, 9)]
+    hotspots = [
+        Hotspot(
+            function="hot",
+            file="app/core.py",
+            line=1,
+            self_pct=80,
+            total_pct=80,
+            lines=[HotLine(line=4, self_pct=62, total_pct=62, samples=62, total_samples=62)],
+            hot_line="app/core.py:4",
+        )
+    ]
+    [top] = rank(symbols, scenario_words=[], hotspots=hotspots, profile_label="profile-2")
+    assert (top.function, top.line, top.hot_line) == ("hot", 1, "app/core.py:4")
+    assert "hottest line app/core.py:4 (self 62.0%)" in top.reason
+
+
+def test_a_hotspot_without_its_def_line_matches_by_its_hot_lines() -> None:
+    symbols = [Symbol("app/a.py", "get", 1, 3), Symbol("app/a.py", "get", 10, 14)]
+    lines = [HotLine(line=12, self_pct=50, total_pct=50, samples=5, total_samples=5)]
+    hotspots = [Hotspot(function="B.get", file="app/a.py", self_pct=50, total_pct=50, lines=lines)]
+    ranked = rank(symbols, scenario_words=[], hotspots=hotspots)
+    assert [(p.function, p.line) for p in ranked] == [("get", 10)]

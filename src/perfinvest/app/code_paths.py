@@ -11,7 +11,7 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
 from perfinvest.core.errors import usage_error
-from perfinvest.core.models import Investigation
+from perfinvest.core.models import CodePath, Investigation
 from perfinvest.core.phases import Phase
 
 
@@ -45,10 +45,7 @@ def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> Command
             f"scenario words: {', '.join(words) or 'none'}",
             f"git history: {len(commits)} commit(s)" if inv.history else "no git history",
         ]
-        findings = [
-            f"{p.file}:{p.line or '?'} {p.function or '(file)'} score {p.score:g}: {p.reason}"
-            for p in ranked[:5]
-        ]
+        findings = [f"{_place(p)} score {p.score:g}: {p.reason}" for p in ranked[:5]]
         if not ranked:
             findings.append(
                 "nothing matched: no hotspots, scenario words or history pointed at code; "
@@ -57,10 +54,7 @@ def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> Command
         return PhaseWork(
             summary=f"{len(ranked)} code path(s) ranked from {len(names)} file(s) "
             f"({'; '.join(sources)})",
-            evidence=[
-                f"{p.file}:{p.line or '?'} {p.function or ''} ({p.score:g}) {p.reason}".strip()
-                for p in ranked[:10]
-            ],
+            evidence=[f"{_place(p)} ({p.score:g}) {p.reason}" for p in ranked[:10]],
             findings=findings,
             data={
                 "code_paths": [p.model_dump(mode="json") for p in ranked],
@@ -73,3 +67,11 @@ def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> Command
         )
 
     return run_phase(ctx, "code-paths", Phase.CODE_PATHS, request, work)
+
+
+def _place(path: CodePath) -> str:
+    """``app/core.py:4 hot (def app/core.py:1)``: the hot line first when profiled."""
+    defined = f"{path.file}:{path.line or '?'}"
+    if path.hot_line:
+        return f"{path.hot_line} {path.function or '(file)'} (def {defined})"
+    return f"{defined} {path.function or '(file)'}"

@@ -3,6 +3,8 @@
 Every entry says why it was ranked. Weights, in order of trust: a measured hotspot (its
 self and total share of samples), the scenario's words in a function's name, path or body,
 and recent history (changed in the window, by a commit flagged as performance-relevant).
+A function that a profile measured also names its hottest line (``hot_line``, e.g.
+``app/core.py:4``), the place to look first.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from perfinvest.core.hotspots import short_name
 from perfinvest.core.models import CodePath, CommitEvidence, Hotspot
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9]+")
@@ -58,6 +61,14 @@ class _Entry:
     function: str | None
     score: float = 0.0
     reasons: list[str] = field(default_factory=list)
+    hot_line: str | None = None
+    hot_points: float = 0.0  # the points of the hotspot that gave hot_line
+
+    def add_hotspot(self, hotspot: Hotspot, profile_label: str) -> None:
+        points = HOTSPOT_SELF_WEIGHT * hotspot.self_pct + HOTSPOT_TOTAL_WEIGHT * hotspot.total_pct
+        self.add(points, _hotspot_reason(hotspot, profile_label))
+        if hotspot.hot_line and points > self.hot_points:
+            self.hot_line, self.hot_points = hotspot.hot_line, points
 
     def add(self, points: float, reason: str) -> None:
         if points > 0:
@@ -82,18 +93,32 @@ def _name_words(name: str) -> set[str]:
 
 
 def _matches_hotspot(symbol: Symbol, hotspot: Hotspot, sources: set[str]) -> bool:
-    """Same file and name (line inside the symbol), or by name for a binary's frame."""
+    """Same file and name (its definition or hot lines inside the symbol), or by name for
+    a binary's frame."""
     if hotspot.file != symbol.file and (
         hotspot.file in sources or symbol.file.endswith(_INTERPRETED)
     ):
         return False
-    short = hotspot.function.split("(")[0].split(".")[-1].split("::")[-1].strip()
-    if short != symbol.name:
+    if short_name(hotspot.function) != symbol.name:
         return False
-    if hotspot.line is None or hotspot.file != symbol.file:
+    if hotspot.file != symbol.file:
         return True
-    end = symbol.end_line or symbol.line
-    return symbol.line <= hotspot.line <= max(end, symbol.line)
+    end = max(symbol.end_line or symbol.line, symbol.line)
+    if hotspot.line is not None:
+        return symbol.line <= hotspot.line <= end
+    lines = [hot.line for hot in hotspot.lines]
+    return not lines or any(symbol.line <= line <= end for line in lines)
+
+
+def _hotspot_reason(hotspot: Hotspot, profile_label: str) -> str:
+    reason = (
+        f"hotspot in {profile_label}: self {hotspot.self_pct:.1f}%, total {hotspot.total_pct:.1f}%"
+    )
+    if hotspot.hot_line and hotspot.lines:
+        hot = hotspot.lines[0]
+        share = f"self {hot.self_pct:.1f}%" if hot.samples else f"total {hot.total_pct:.1f}%"
+        reason += f", hottest line {hotspot.hot_line} ({share})"
+    return reason
 
 
 def rank(
@@ -123,12 +148,7 @@ def rank(
         for index, hotspot in enumerate(hotspots):
             if _matches_hotspot(symbol, hotspot, sources):
                 matched_hotspots.add(index)
-                entry.add(
-                    HOTSPOT_SELF_WEIGHT * hotspot.self_pct
-                    + HOTSPOT_TOTAL_WEIGHT * hotspot.total_pct,
-                    f"hotspot in {profile_label}: self {hotspot.self_pct:.1f}%, "
-                    f"total {hotspot.total_pct:.1f}%",
-                )
+                entry.add_hotspot(hotspot, profile_label)
         words = _name_words(symbol.name)
         path_lower = symbol.file.lower()
         body = symbol.text.lower()
@@ -153,11 +173,7 @@ def rank(
         if index in matched_hotspots or hotspot.file not in sources:
             continue
         entry = _Entry(hotspot.file, hotspot.line, hotspot.function)
-        entry.add(
-            HOTSPOT_SELF_WEIGHT * hotspot.self_pct + HOTSPOT_TOTAL_WEIGHT * hotspot.total_pct,
-            f"hotspot in {profile_label}: self {hotspot.self_pct:.1f}%, "
-            f"total {hotspot.total_pct:.1f}%",
-        )
+        entry.add_hotspot(hotspot, profile_label)
         _add_history(entry, changed, flagged)
         entries.append(entry)
     # files: changed in the window or matching the scenario, without a ranked function
@@ -182,6 +198,7 @@ def rank(
             score=round(e.score, 2),
             reason="; ".join(e.reasons),
             reasons=list(e.reasons),
+            hot_line=e.hot_line,
         )
         for e in ranked[:top]
     ]
