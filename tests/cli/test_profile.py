@@ -178,3 +178,6 @@ def test_profile_with_perf_on_a_c_program(repo: Path, cli: Any) -> None:
     assert profile["profiler"] == "perf"
     assert "not a known runtime" in profile["reason"]
     assert profile["hotspots"][0]["function"] == "burn"
+    # -g: the frame names the source file and line (one-line function: def and loop on 4)
+    assert profile["hotspots"][0]["hot_line"] == "hot.c:4"
+    assert any("hottest line hot.c:4" in f for f in answer.json["findings"])

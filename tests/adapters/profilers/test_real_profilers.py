@@ -49,10 +49,14 @@ def main():
 main()
 """
 
-HOT_C = r"""
-#include <stdio.h>
+HOT_C = r"""#include <stdio.h>
 #include <time.h>
-__attribute__((noinline)) double burn(long n) { volatile double s = 0; for (long i = 0; i < n; i++) s += i * 0.5; return s; }
+__attribute__((noinline)) double burn(long n) {
+    volatile double s = 0;
+    for (long i = 0; i < n; i++)
+        s += i * 0.5;
+    return s;
+}
 __attribute__((noinline)) double light(long n) { volatile double s = 0; for (long i = 0; i < n; i++) s += i; return s; }
 int main(void) {
     struct timespec a, b; double t = 0;
@@ -101,10 +105,28 @@ def test_perf_names_the_hot_c_function(tmp_path: Path, run_profiler: Callable[..
     (tmp_path / "hot.c").write_text(HOT_C)
     subprocess.run(["gcc", "-O2", "-g", "-o", "hot", "hot.c"], cwd=tmp_path, check=True)
     collected = run_profiler("perf", ["./hot"], tmp_path, tmp_path / "out")
-    hotspots = compute_hotspots(collected.stacks, repo_root=str(tmp_path))
-    assert hotspots[0].function == "burn"
-    assert hotspots[0].file == "hot"  # the binary, relative to the repository
-    assert hotspots[0].self_pct > 70
+    hotspots = hotspots_of(collected, tmp_path)
+    top = hotspots[0]
+    assert top.function == "burn"
+    # built with -g: DWARF lines name the source file, its def (line 3) and the loop body
+    assert (top.file, top.line) == ("hot.c", 3)
+    assert top.hot_line == "hot.c:6"
+    assert top.self_pct > 70
+    # the count is perf's own: perf script's sample blocks whose leaf is burn at hot.c:6
+    script = subprocess.run(
+        ["perf", "script", "-i", str(tmp_path / "out" / "perf.data"), "-F", "comm,ip,sym,srcline"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    blocks = [block.strip().splitlines() for block in script.split("\n\n") if block.strip()]
+    leaves = [block[1:3] for block in blocks if len(block) >= 3]  # after the comm line
+    on_6 = sum(
+        1 for leaf in leaves if leaf[0].split()[1:] == ["burn"] and leaf[1].strip() == "hot.c:6"
+    )
+    assert top.lines[0].samples == on_6
+    main = next(h for h in hotspots if h.function == "main")
+    assert (main.line, main.hot_line) == (10, "hot.c:13")  # the call of burn()
 
 
 def test_node_cpuprofile_from_real_node(tmp_path: Path, run_profiler: Callable[..., Any]) -> None:
