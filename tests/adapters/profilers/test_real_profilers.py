@@ -133,15 +133,33 @@ def test_node_cpuprofile_from_real_node(tmp_path: Path, run_profiler: Callable[.
     if shutil.which("node") is None:
         pytest.skip("node is not installed")
     (tmp_path / "hot.js").write_text(
-        "function hot(n) { let s = 0; for (let i = 0; i < n; i++) { s += (i * i) % 7; } return s; }\n"
+        "function hot(n) {\n"
+        "  let s = 0;\n"
+        "  for (let i = 0; i < n; i++) {\n"
+        "    s += (i * i) % 7;\n"
+        "  }\n"
+        "  return s;\n"
+        "}\n"
         "function main() { const end = Date.now() + 1200; let t = 0;\n"
         "  while (Date.now() < end) { t += hot(100000); } console.log(t); }\n"
         "main();\n"
     )
     collected = run_profiler("node", ["node", "hot.js"], tmp_path, tmp_path / "out", rate=200)
-    hotspots = compute_hotspots(collected.stacks, repo_root=str(tmp_path))
-    assert (hotspots[0].function, hotspots[0].file, hotspots[0].line) == ("hot", "hot.js", 1)
+    hotspots = hotspots_of(collected, tmp_path)
+    top = hotspots[0]
+    assert (top.function, top.file, top.line) == ("hot", "hot.js", 1)  # V8's function line
+    assert top.hot_line == "hot.js:4"  # the loop body, from V8's positionTicks
     assert not any(h.function in ("(program)", "(root)", "(idle)") for h in hotspots)
+    # the count is V8's own: the positionTicks of hot's nodes on line 4
+    ticks = 0
+    for path in (tmp_path / "out" / "cpuprofiles").glob("*.cpuprofile"):
+        for node in json.loads(path.read_text())["nodes"]:
+            if node["callFrame"]["functionName"] == "hot":
+                ticks += sum(t["ticks"] for t in node.get("positionTicks", []) if t["line"] == 4)
+    assert 0 < top.lines[0].samples <= ticks
+    assert top.lines[0].samples >= ticks - 2  # ticks beyond the node's sample count are dropped
+    main = next(h for h in hotspots if h.function == "main")
+    assert (main.line, main.lines) == (8, [])  # V8 records no call-site lines for callers
 
 
 def test_node_truncated_cpuprofile_is_a_clear_error(tmp_path: Path) -> None:

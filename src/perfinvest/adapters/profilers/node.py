@@ -1,5 +1,8 @@
 """Node.js: V8's ``--cpu-prof`` writes ``.cpuprofile`` JSON, parsed here into stacks.
 
+Each node's ``positionTicks`` say on which lines its own samples were: they become the
+leaf frames' lines (the hot lines); ``callFrame.lineNumber`` is the function's own line.
+
 ``node --cpu-prof --cpu-prof-dir DIR script.js``; for ``npm run x``/``npx``/``yarn`` and shell
 lines the flags go through ``NODE_OPTIONS`` so every node process started underneath writes
 its own profile (all of them are merged).
@@ -29,19 +32,51 @@ INSTALL_HINT = "apt-get install nodejs (Node 12 or newer has --cpu-prof)"
 COLLAPSED_NAME = "node.collapsed.txt"
 
 
-def _frame(call: dict[str, Any]) -> str:
+def _location(call: dict[str, Any]) -> tuple[str, str, int | None]:
+    """(function, file or "", definition line or None) of a V8 call frame."""
     name = call.get("functionName") or "(anonymous)"
     url = str(call.get("url") or "")
     if url.startswith("file://"):
         url = url[len("file://") :]
     line = int(call.get("lineNumber", -1))
+    return name, url, line + 1 if line >= 0 else None
+
+
+def _frame(call: dict[str, Any], line: int | None = None) -> str:
+    name, url, _ = _location(call)
     if not url:
         return name
-    return f"{name} ({url}:{line + 1})" if line >= 0 else f"{name} ({url})"
+    return f"{name} ({url}:{line})" if line else f"{name} ({url})"
 
 
-def parse_cpuprofile(text: str, source: str = ".cpuprofile") -> list[Stack]:
-    """A V8 ``.cpuprofile`` (nodes with children, samples as node ids) → collapsed stacks."""
+def _line_split(node: dict[str, Any], count: int) -> list[tuple[int | None, int]]:
+    """A node's self samples per source line (V8's ``positionTicks``, 1-based lines); what
+    the ticks do not cover stays without a line."""
+    split: list[tuple[int | None, int]] = []
+    left = count
+    ticks = sorted(
+        (int(t["line"]), int(t["ticks"]))
+        for t in node.get("positionTicks") or []
+        if int(t.get("line", 0)) > 0 and int(t.get("ticks", 0)) > 0
+    )
+    for line, hits in sorted(ticks, key=lambda t: -t[1]):
+        taken = min(hits, left)
+        if taken:
+            split.append((line, taken))
+            left -= taken
+    if left:
+        split.append((None, left))
+    return split
+
+
+def read_cpuprofile(
+    text: str, source: str = ".cpuprofile"
+) -> tuple[list[Stack], dict[tuple[str, str], int]]:
+    """A V8 ``.cpuprofile`` → collapsed stacks and each function's definition line.
+
+    Callers' frames carry no line (V8 records no call sites); a leaf frame carries the line
+    its ticks were on (``positionTicks``); the function's own line is ``callFrame.lineNumber``.
+    """
     try:
         document = json.loads(text)
         nodes = {int(n["id"]): n for n in document["nodes"]}
@@ -51,9 +86,13 @@ def parse_cpuprofile(text: str, source: str = ".cpuprofile") -> list[Stack]:
             f"{source} is not a readable V8 CPU profile (truncated or malformed: {exc})"
         ) from None
     parent: dict[int, int] = {}
+    definitions: dict[tuple[str, str], int] = {}
     for node_id, node in nodes.items():
         for child in node.get("children", []):
             parent[int(child)] = node_id
+        name, url, defined = _location(node.get("callFrame", {}))
+        if url and defined:
+            definitions.setdefault((name, url), defined)
     counts: dict[int, int] = {}
     if samples:
         for node_id in samples:
@@ -62,13 +101,23 @@ def parse_cpuprofile(text: str, source: str = ".cpuprofile") -> list[Stack]:
         counts = {i: int(n.get("hitCount", 0)) for i, n in nodes.items() if n.get("hitCount")}
     stacks = []
     for node_id, count in counts.items():
-        frames = []
-        current: int | None = node_id
+        if node_id not in nodes:
+            continue
+        callers = []
+        current: int | None = parent.get(node_id)
         while current is not None and current in nodes:
-            frames.append(_frame(nodes[current]["callFrame"]))
+            callers.append(_frame(nodes[current]["callFrame"]))
             current = parent.get(current)
-        stacks.append(Stack(tuple(reversed(frames)), count))
-    return stacks
+        root_first = tuple(reversed(callers))
+        leaf = nodes[node_id]
+        for line, hits in _line_split(leaf, count):
+            stacks.append(Stack((*root_first, _frame(leaf["callFrame"], line)), hits))
+    return stacks, definitions
+
+
+def parse_cpuprofile(text: str, source: str = ".cpuprofile") -> list[Stack]:
+    """A V8 ``.cpuprofile`` (nodes with children, samples as node ids) → collapsed stacks."""
+    return read_cpuprofile(text, source)[0]
 
 
 def plan(request: ProfileRequest) -> ProfilePlan:
@@ -86,10 +135,13 @@ def plan(request: ProfileRequest) -> ProfilePlan:
         if not files:
             raise no_samples(NAME, facts)
         stacks: list[Stack] = []
+        definitions: dict[tuple[str, str], int] = {}
         for path in files:
-            stacks.extend(parse_cpuprofile(path.read_text(encoding="utf-8"), path.name))
+            read, defined = read_cpuprofile(path.read_text(encoding="utf-8"), path.name)
+            stacks.extend(read)
+            definitions.update(defined)
         return collected_stacks(
-            stacks, NAME, facts, [(p, "V8 .cpuprofile") for p in files], collapsed
+            stacks, NAME, facts, [(p, "V8 .cpuprofile") for p in files], collapsed, definitions
         )
 
     return ProfilePlan(NAME, argv, env, request.rate_hz, collect)
