@@ -188,12 +188,35 @@ def test_go_test_cpuprofile_read_with_pprof(
         env=env,
         duration=30,
     )
-    hotspots = compute_hotspots(collected.stacks, repo_root=str(tmp_path))
-    assert hotspots[0].function == "example.com/hot.hot"
-    # pprof -raw has sampled lines, not the function's first line: the lowest sampled one
-    assert hotspots[0].file == "hot_test.go"
-    assert hotspots[0].line is not None
-    assert 6 <= hotspots[0].line <= 11
+    hotspots = hotspots_of(collected, tmp_path)
+    top = hotspots[0]
+    assert top.function == "example.com/hot.hot"
+    assert (top.file, top.line) == ("hot_test.go", 6)  # func hot(n int) int {
+    # pprof's locations carry the executing line: the loop body `s += i * i % 7`
+    assert top.hot_line == "hot_test.go:9"
+    assert {hot.line for hot in top.lines} <= {6, 7, 8, 9, 10, 11}
+    # the count is pprof's own: samples whose leaf location is hot_test.go:9
+    raw = subprocess.run(
+        ["go", "tool", "pprof", "-raw", str(tmp_path / "out" / "cpu.pprof")],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, **env},
+    ).stdout
+    samples_part, _, locations_part = raw.partition("Locations")
+    on_9 = {
+        row.split(":")[0].strip()
+        for row in locations_part.splitlines()
+        if f"{tmp_path}/hot_test.go:9 " in row + " "
+    }
+    leaf_counts = [
+        int(count.split()[0])
+        for count, _, ids in (row.partition(":") for row in samples_part.splitlines())
+        if ids.split() and ids.split()[0] in on_9 and count.split()[0].isdigit()
+    ]
+    assert leaf_counts
+    assert top.lines[0].samples == sum(leaf_counts)
 
 
 @pytest.mark.slow

@@ -1,4 +1,8 @@
-"""Go: ``go test -cpuprofile`` (pprof), read with ``go tool pprof -raw``."""
+"""Go: ``go test -cpuprofile`` (pprof), read with ``go tool pprof -raw``.
+
+Every location names the line it was executing (``file:line``) and, from Go 1.20, the
+function's start line (``s=N``; older profiles write ``s=0``: the source is read instead).
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,19 @@ PROFILE_NAME = "cpu.pprof"
 COLLAPSED_NAME = "go.collapsed.txt"
 _SAMPLE = re.compile(r"^\s*(?P<count>\d+)\s+\d+:\s*(?P<ids>[\d ]+)\s*$")
 _LOCATION = re.compile(r"^\s*(?P<id>\d+):\s+0x[0-9a-f]+\s+(?:M=\d+\s+)?(?P<rest>.*)$")
-_LINE = re.compile(r"^(?P<function>\S+)\s+(?P<file>\S+):(?P<line>\d+)(?:\s+s=\d+)?\s*$")
+_LINE = re.compile(r"^(?P<function>\S+)\s+(?P<file>\S+):(?P<line>\d+)(?:\s+s=(?P<start>\d+))?\s*$")
 
 
 def parse_pprof_raw(text: str) -> list[Stack]:
-    """``go tool pprof -raw`` → collapsed stacks; one function keeps its lowest line."""
+    """``go tool pprof -raw`` → collapsed stacks, each frame at the line it was executing."""
+    return read_pprof_raw(text)[0]
+
+
+def read_pprof_raw(text: str) -> tuple[list[Stack], dict[tuple[str, str], int]]:
+    """``go tool pprof -raw`` → collapsed stacks and the start lines pprof knows."""
     samples: list[tuple[int, list[int]]] = []
     locations: dict[int, list[tuple[str, str, int]]] = {}
+    starts: dict[tuple[str, str], int] = {}
     section = ""
     current: int | None = None
     for line in text.splitlines():
@@ -51,21 +61,19 @@ def parse_pprof_raw(text: str) -> list[Stack]:
                 locations[current] = []
             parsed = _LINE.match(rest)
             if parsed and current is not None:
-                locations[current].append((parsed["function"], parsed["file"], int(parsed["line"])))
-    first_line: dict[tuple[str, str], int] = {}
-    for entries in locations.values():
-        for function, file, number in entries:
-            key = (function, file)
-            first_line[key] = min(first_line.get(key, number), number)
+                function, file = parsed["function"], parsed["file"]
+                locations[current].append((function, file, int(parsed["line"])))
+                if parsed["start"] and int(parsed["start"]) > 0:
+                    starts[(function, file)] = int(parsed["start"])
     stacks = []
     for count, ids in samples:
         frames: list[str] = []
         for location in ids:  # leaf first; inlined entries innermost first
-            for function, file, _ in locations.get(location, []):
-                frames.append(f"{function} ({file}:{first_line[(function, file)]})")
+            for function, file, number in locations.get(location, []):
+                frames.append(f"{function} ({file}:{number})")
         if frames and count:
             stacks.append(Stack(tuple(reversed(frames)), count))
-    return stacks
+    return stacks, starts
 
 
 def plan(request: ProfileRequest) -> ProfilePlan:
@@ -88,8 +96,10 @@ def plan(request: ProfileRequest) -> ProfilePlan:
         if done.returncode != 0:
             first = (done.stderr.strip().splitlines() or ["unknown error"])[-1]
             raise benchmark_failed(f"go tool pprof could not read {PROFILE_NAME}: {first}")
-        stacks = parse_pprof_raw(done.stdout)
-        return collected_stacks(stacks, NAME, facts, [(output, "Go pprof CPU profile")], collapsed)
+        stacks, starts = read_pprof_raw(done.stdout)
+        return collected_stacks(
+            stacks, NAME, facts, [(output, "Go pprof CPU profile")], collapsed, starts
+        )
 
     return ProfilePlan(NAME, argv, {}, None, collect)
 
