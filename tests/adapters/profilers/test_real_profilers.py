@@ -227,7 +227,13 @@ def test_java_flight_recorder_read_with_jfr(
         pytest.skip("a JDK with javac and jfr is not installed")
     (tmp_path / "Hot.java").write_text(
         "public class Hot {\n"
-        "    static long hot(long n) { long s = 0; for (long i = 0; i < n; i++) { s += (i * i) % 7; } return s; }\n"
+        "    static long hot(long n) {\n"
+        "        long s = 0;\n"
+        "        for (long i = 0; i < n; i++) {\n"
+        "            s += (i * i) % 7;\n"
+        "        }\n"
+        "        return s;\n"
+        "    }\n"
         "    public static void main(String[] args) {\n"
         "        long end = System.currentTimeMillis() + 1500; long t = 0;\n"
         "        while (System.currentTimeMillis() < end) { t += hot(1000000); }\n"
@@ -237,9 +243,34 @@ def test_java_flight_recorder_read_with_jfr(
     collected = run_profiler(
         "java", ["java", "-cp", ".", "Hot"], tmp_path, tmp_path / "out", duration=20
     )
-    hotspots = compute_hotspots(collected.stacks, repo_root=str(tmp_path))
-    assert hotspots[0].function == "Hot.hot(long)"
-    assert (hotspots[0].file, hotspots[0].line) == ("Hot.java", 2)
+    hotspots = hotspots_of(collected, tmp_path)
+    top = hotspots[0]
+    assert top.function == "Hot.hot(long)"
+    assert (top.file, top.line) == ("Hot.java", 2)  # the method's line, from the source
+    # JFR's frames carry the executing line: the loop (4) or its body (5)
+    assert top.hot_line in ("Hot.java:4", "Hot.java:5")
+    # the count is JFR's own: samples whose top frame is Hot.hot at that line
+    printed = subprocess.run(
+        [
+            "jfr",
+            "print",
+            "--events",
+            "jdk.ExecutionSample",
+            str(tmp_path / "out" / "recording.jfr"),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = top.lines[0].line
+    tops = [
+        block.split("stackTrace = [", 1)[1].strip().splitlines()[0].strip()
+        for block in printed.split("jdk.ExecutionSample")
+        if "stackTrace = [" in block
+    ]
+    assert top.lines[0].samples == sum(
+        1 for t in tops if t.startswith(f"Hot.hot(long) line: {line}")
+    )
 
 
 def test_target_that_exits_before_the_first_sample(

@@ -32,8 +32,9 @@ _CLASS = re.compile(r"^(?P<cls>[\w.$]+)\.[\w$<>]+\(")
 def parse_jfr_print(text: str, sources: dict[str, str] | None = None) -> list[Stack]:
     """``jfr print --events jdk.ExecutionSample`` text → collapsed stacks.
 
-    Frames read ``pkg.Class.method(args) line: N`` leaf first; a method keeps its lowest
-    line. ``sources`` maps a top-level class name to its source file when known.
+    Frames read ``pkg.Class.method(args) line: N`` leaf first, N the line executing (the
+    method's own line is read from its source). ``sources`` maps a top-level class name to
+    its source file when known; a frame without one names the method only.
     """
     samples: list[list[tuple[str, int]]] = []
     frames: list[tuple[str, int]] | None = None
@@ -48,19 +49,15 @@ def parse_jfr_print(text: str, sources: dict[str, str] | None = None) -> list[St
             match = _JAVA_FRAME.match(line)
             if match:
                 frames.append((match["method"], int(match["line"])))
-    lowest: dict[str, int] = {}
-    for sample in samples:
-        for method, number in sample:
-            if number >= 0:
-                lowest[method] = min(lowest.get(method, number), number)
     counts: dict[tuple[str, ...], int] = {}
     for sample in samples:
         rendered = []
-        for method, _ in reversed(sample):
+        for method, number in reversed(sample):
             file = _source_of(method, sources or {})
-            first = lowest.get(method)
-            if file and first:
-                rendered.append(f"{method} ({file}:{first})")
+            if file and number > 0:
+                rendered.append(f"{method} ({file}:{number})")
+            elif file:
+                rendered.append(f"{method} ({file})")
             else:
                 rendered.append(method)
         if rendered:
