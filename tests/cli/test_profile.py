@@ -181,3 +181,15 @@ def test_profile_with_perf_on_a_c_program(repo: Path, cli: Any) -> None:
     # -g: the frame names the source file and line (one-line function: def and loop on 4)
     assert profile["hotspots"][0]["hot_line"] == "hot.c:4"
     assert any("hottest line hot.c:4" in f for f in answer.json["findings"])
+
+
+def test_cprofile_says_it_has_no_hot_lines(repo: Path, cli: Any) -> None:
+    to_profiling(cli, repo)
+    answer = cli("profile", "--profiler", "cprofile", "--duration", "1", "--json")
+    assert answer.code == 0, answer.out
+    top = answer.json["data"]["profile"]["hotspots"][0]
+    assert (top["function"], top["line"], top["lines"], top["hot_line"]) == ("parse", 4, [], None)
+    assert any(
+        f.startswith("no hot lines: cProfile records only each function's def line")
+        for f in answer.json["findings"]
+    ), answer.json["findings"]

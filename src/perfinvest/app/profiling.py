@@ -96,6 +96,18 @@ def evidence_table(hotspots: list[Hotspot], limit: int = 10) -> list[str]:
     return rows
 
 
+_NO_LINES_WHY = {
+    "cprofile": "cProfile records only each function's def line, not the lines executing "
+    "(use py-spy for hot lines)",
+    "perf": "the binary has no DWARF line info (build with -g for hot lines)",
+}
+
+
+def _no_lines(profiler: str) -> str:
+    why = _NO_LINES_WHY.get(profiler, "the profile carries no line numbers")
+    return f"no hot lines: {why}; hotspots name functions only"
+
+
 def hotspot_finding(h: Hotspot) -> str:
     """``hot (app/core.py:1) self 80.0% total 80.0%, hottest line app/core.py:4 self 62.0%``."""
     defined = f" ({h.file}:{h.line})" if h.file and h.line else (f" ({h.file})" if h.file else "")
@@ -184,14 +196,7 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
         place = where(top)
         findings = [f"top hotspot: {hotspot_finding(h)}" for h in result.hotspots[:3]]
         if not any(h.lines for h in result.hotspots):
-            findings.append(
-                f"{result.profiler} reports no executing lines: hotspots name the function only"
-                + (
-                    " (cProfile records each function's def line)"
-                    if result.profiler == "cprofile"
-                    else ""
-                )
-            )
+            findings.append(_no_lines(result.profiler))
         if result.note:
             findings.append(result.note)
         return PhaseWork(

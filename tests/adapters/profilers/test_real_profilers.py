@@ -350,4 +350,7 @@ def test_cprofile_names_the_hot_function(tmp_path: Path, run_profiler: Callable[
     collected = run_profiler("cprofile", [sys.executable, "hot.py"], tmp_path, tmp_path / "out")
     top = collected.hotspots[0]
     assert (top.function, top.file, top.line) == ("hot", "hot.py", 4)
+    # cProfile knows each function's def line only: no hot line, and the profile says so
+    assert (top.lines, top.hot_line) == ([], None)
+    assert "def lines only" in collected.note
     assert json.dumps(top.model_dump())  # serialisable into the state

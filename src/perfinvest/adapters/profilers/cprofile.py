@@ -2,7 +2,9 @@
 
 ``python [opts] -m cProfile -o profile.pstats script.py|-m module args``; hotspots come from
 pstats: self % is a function's own time (tottime), total % its cumulative time, ``samples``
-its call count. Shares are of the summed own time of all functions.
+its call count. Shares are of the summed own time of all functions. cProfile records each
+function's ``def`` line only, never the lines executing: its hotspots have no ``lines``
+and no ``hot_line`` (py-spy has them).
 """
 
 from __future__ import annotations
@@ -80,7 +82,10 @@ def plan(request: ProfileRequest) -> ProfilePlan:
             hotspots=hotspots,
             files=[(output, "cProfile pstats"), (report, "cProfile report (top 50 by own time)")],
             total_samples=sum(h.samples for h in hotspots),
-            note="cProfile: samples are call counts, shares are of own (tottime) time",
+            note=(
+                "cProfile: samples are call counts, shares are of own (tottime) time; "
+                "it records def lines only, so no hot lines"
+            ),
         )
 
     return ProfilePlan(NAME, argv, {}, None, collect)
