@@ -36,6 +36,9 @@ def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(tmp_path: Path)
     assert planted[:10] in state["hypotheses"][0]["statement"]
     hotspots = state["profiling"][-1]["hotspots"]
     assert any(h["function"].endswith("unique_words") for h in hotspots[:3])
+    # the profile names the hot line, the list scan `if word not in seen:` (textstats.py:8)
+    assert any("hottest line textstats.py:8" in f for f in answer["findings"]), answer["findings"]
+    assert "list scan at textstats.py:8" in state["experiments"][-1]["change"]
     experiment = state["experiments"][-1]
     assert experiment["verdict"] == "improved" and experiment["restore_verified"] is True
     assert (repo / "textstats.py").read_text().count("seen.append") == 1  # tree restored

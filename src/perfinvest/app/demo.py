@@ -144,6 +144,13 @@ def _planted_commit(gathered: dict[str, Any]) -> dict[str, Any]:
     return touching[-1]  # oldest first in the window is the cause; newest-first lists end with it
 
 
+def _hot_line(profiled: dict[str, Any]) -> str:
+    """Where the profile says the time goes: the top hotspot's hottest line (file:line)."""
+    hotspots = ((profiled.get("data") or {}).get("profile") or {}).get("hotspots") or [{}]
+    top = hotspots[0]
+    return str(top.get("hot_line") or top.get("file") or "textstats.py")
+
+
 def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoResult:
     """Create the repository and drive the ten phases; keep or clean up as asked."""
     root = Path(tempfile.mkdtemp(prefix="perfinvest-demo-"))
@@ -181,11 +188,11 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         "--confidence", "high",
     )  # fmt: skip
     run("code paths", "code-paths")
-    run("profiling", "profile", *short)
+    hot = _hot_line(run("profiling", "profile", *short))
     run(
         "experiment start",
         "experiment", "start", "--hypothesis", "H1",
-        "--change", "keep first-seen order with a dict instead of a list scan",
+        "--change", f"keep first-seen order with a dict instead of the list scan at {hot}",
         "--files", "textstats.py",
     )  # fmt: skip
     (repo / "textstats.py").write_text(_app_file("textstats_fast.py"))

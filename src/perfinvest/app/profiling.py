@@ -190,10 +190,7 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
             )
         result = outcome.result
         inv.profiling.append(result)
-        from perfinvest.core.hotspots import where
-
         top = result.hotspots[0]
-        place = where(top)
         findings = [f"top hotspot: {hotspot_finding(h)}" for h in result.hotspots[:3]]
         if not any(h.lines for h in result.hotspots):
             findings.append(_no_lines(result.profiler))
@@ -202,8 +199,7 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
         return PhaseWork(
             summary=(
                 f"profile-{result.number} with {result.profiler}: {result.total_samples} "
-                f"samples, top hotspot {top.function}{' at ' + place if place else ''} "
-                f"self {top.self_pct:.1f}%"
+                f"samples, top hotspot {hotspot_finding(top)}"
             ),
             evidence=[f"profiler: {result.profiler} ({result.reason})"]
             + evidence_table(result.hotspots)

@@ -260,15 +260,6 @@ def compute_hotspots(
     return hotspots if top is None else hotspots[:top]
 
 
-def where(hotspot: Hotspot) -> str:
-    """The place to look: the hottest line, else the definition, else the file."""
-    if hotspot.hot_line:
-        return hotspot.hot_line
-    if hotspot.file and hotspot.line:
-        return f"{hotspot.file}:{hotspot.line}"
-    return hotspot.file or ""
-
-
 @dataclass(frozen=True)
 class LineChange:
     """How one line's self share moved from profile A to profile B (percentage points)."""
