@@ -91,6 +91,7 @@ def test_profile_names_the_hot_function_and_hashes_its_artifacts(repo: Path, cli
     assert (first["function"], first["line"], first["hot_line"]) == ("parse", 4, "bench.py:7")
     assert "hottest line bench.py:7" in first["reason"]
     assert any(f.startswith("bench.py:7 parse (def bench.py:4)") for f in paths.json["findings"])
+    assert "bench.py:7  parse (def bench.py:4)" in cli("code-paths").out
 
 
 @pytest.mark.slow

@@ -32,16 +32,23 @@ def code_paths(
     code-paths after profiling to use them), the scenario's words found in function names,
     paths and bodies, and the git history gathered by `hypotheses gather`. Python symbols
     come from `ast`, other languages from Universal Ctags when installed, else a regex.
-    Every entry says why it was ranked.
+    Every entry says why it was ranked; a function the profile measured also names its
+    hottest line (hot_line, e.g. app/core.py:4), shown first.
     """
     from perfinvest.app import code_paths as phases
 
     result = phases.code_paths(context(no_checkpoint), request(quote, skip_reason), top)
     if not result.ok:
         return result
-    rows = [
-        f"{p['score']:>7g}  {p['file']}:{p['line'] or '?'}  {p['function'] or '(file)'}\n"
-        f"         why: {p['reason']}"
-        for p in result.data.get("code_paths", [])
-    ]
+    rows = [_row(p) for p in result.data.get("code_paths", [])]
     return result, "\n".join(rows) or None
+
+
+def _row(path: dict[str, Any]) -> str:
+    """The hot line first when the profile measured one, then the definition."""
+    defined = f"{path['file']}:{path['line'] or '?'}"
+    place = path.get("hot_line") or defined
+    function = path["function"] or "(file)"
+    if path.get("hot_line") and path["line"]:
+        function += f" (def {defined})"
+    return f"{path['score']:>7g}  {place}  {function}\n         why: {path['reason']}"

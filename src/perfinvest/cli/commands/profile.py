@@ -50,7 +50,11 @@ def profile(
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    """Phase 7: profile one benchmark run and name the hotspots (file:line, self %, total %).
+    """Phase 7: profile one benchmark run and name the hotspots and their hot lines.
+
+    A hotspot is a function: its file and definition line, self % and total %, and its
+    hottest lines with their own self % (hot_line = file:line of the hottest), wherever
+    the profiler records lines (py-spy, perf on a -g build, node, go, java; not cProfile).
 
     \b
       perfinvest profile [--profiler auto|py-spy|perf|cprofile|node|go|java]
@@ -110,14 +114,16 @@ def _run_profile(
 @profile.command(name="diff")
 @click.argument("a")
 @click.argument("b")
-@click.option("--top", type=int, default=20, show_default=True, help="Frames to show.")
+@click.option("--top", type=int, default=20, show_default=True, help="Functions to show.")
 @json_option
 @command_runner("profile diff")
 def profile_diff(a: str, b: str, top: int, as_json: bool) -> Any:
-    """Rank the frames whose share of samples changed most from profile A to profile B.
+    """Rank the functions whose share of samples changed most from profile A to profile B.
 
     A and B are profile numbers of the active investigation (3 or profile-3) or paths to
-    collapsed-stack files or profile folders (e.g. artifacts/<id>/profile-3).
+    collapsed-stack files or profile folders (e.g. artifacts/<id>/profile-3). Where both
+    profiles have a function's lines, each line is compared too (hot_line: the line that
+    moved most).
     """
     from perfinvest.app.profiling import profile_diff as diff
 
