@@ -159,7 +159,9 @@ def test_node_cpuprofile_from_real_node(tmp_path: Path, run_profiler: Callable[.
     assert 0 < top.lines[0].samples <= ticks
     assert top.lines[0].samples >= ticks - 2  # ticks beyond the node's sample count are dropped
     main = next(h for h in hotspots if h.function == "main")
-    assert (main.line, main.lines) == (8, [])  # V8 records no call-site lines for callers
+    assert main.line == 8
+    # V8 records no call sites: a caller's lines are only those of its own ticks
+    assert all(hot.samples == hot.total_samples for hot in main.lines)
 
 
 def test_node_truncated_cpuprofile_is_a_clear_error(tmp_path: Path) -> None:
