@@ -99,6 +99,19 @@ def python_symbols(name: str, text: str) -> list[Symbol] | None:
     return found
 
 
+def python_definitions(name: str, text: str) -> list[Symbol]:
+    """Functions of a Python file with their line ranges only (no bodies: cheap)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError):
+        return []
+    return [
+        Symbol(name, node.name, node.lineno, node.end_lineno or node.lineno, source="ast")
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    ]
+
+
 def ctags_path() -> str | None:
     """Universal Ctags (Exuberant's ctags lacks JSON output), or None."""
     tool = shutil.which("ctags") or shutil.which("universal-ctags")
@@ -192,8 +205,11 @@ def collect_symbols(
     return symbols, methods
 
 
-#: Source files read to find definition lines of a profile's frames (the hottest come first).
-MAX_DEFINITION_FILES = 300
+#: Source files read to find definition lines of a profile's frames (the hottest come first;
+#: frames of the others keep an unknown definition, their hot lines are still known).
+MAX_DEFINITION_FILES = 100
+OUTSIDE_SHARE = 0.01
+MAX_OUTSIDE_FILES = 20
 
 
 class Definitions:
@@ -237,7 +253,7 @@ class Definitions:
             if path is None:
                 continue
             if path.suffix == ".py":
-                self._symbols[file] = python_symbols(file, _read(path)) or []
+                self._symbols[file] = python_definitions(file, _read(path))
             elif path.suffix in SOURCE_SUFFIXES:
                 others[str(path.resolve())] = file
         tool = ctags_path() if use_ctags and others else None
@@ -269,16 +285,34 @@ class Definitions:
 
 
 def definitions_for(
-    stacks: Iterable[Stack], search: Iterable[Path], known: dict[tuple[str, str], int] | None = None
+    stacks: Iterable[Stack],
+    search: Iterable[Path],
+    known: dict[tuple[str, str], int] | None = None,
+    *,
+    repo_root: Path | None = None,
 ) -> Definitions:
-    """A resolver for every source file the stacks' frames name."""
+    """A resolver for the source files the stacks' frames name.
+
+    Files inside the repository are read (the hottest first, up to MAX_DEFINITION_FILES);
+    a file outside it (the standard library, dependencies) only when its frames carry at
+    least OUTSIDE_SHARE of the samples: parsing every library file a profile passes
+    through would cost seconds, and only hot ones can rank.
+    """
     from perfinvest.core.hotspots import parse_frame
 
+    stacks = list(stacks)
+    total = sum(stack.count for stack in stacks) or 1
     files: dict[str, int] = {}
     for stack in stacks:
-        for text in stack.frames:
-            file = parse_frame(text).file
+        for file in {parse_frame(text).file for text in stack.frames}:
             if file:
                 files[file] = files.get(file, 0) + stack.count
+    root = str(repo_root.resolve()) + "/" if repo_root else None
+
+    def inside(file: str) -> bool:
+        return not file.startswith("/") or (root is not None and file.startswith(root))
+
     ranked = sorted(files, key=lambda f: -files[f])
-    return Definitions(ranked, search, known)
+    outside = [f for f in ranked if not inside(f) and files[f] / total >= OUTSIDE_SHARE]
+    chosen = [f for f in ranked if inside(f)] + outside[:MAX_OUTSIDE_FILES]
+    return Definitions(chosen, search, known)

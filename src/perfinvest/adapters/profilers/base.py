@@ -149,7 +149,7 @@ def stack_hotspots(
     """Collapsed stacks → hotspots, definition lines resolved from the sources."""
     from perfinvest.adapters.symbols import definitions_for
 
-    definitions = definitions_for(stacks, [*search, repo_root], known)
+    definitions = definitions_for(stacks, [*search, repo_root], known, repo_root=repo_root)
     return compute_hotspots(
         stacks, repo_root=str(repo_root), top=top, definition=definitions, lines_kept=lines_kept
     )
