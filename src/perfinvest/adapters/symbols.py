@@ -233,6 +233,7 @@ class Definitions:
         self._known = dict(known or {})
         self._search = [Path(p) for p in search]
         self._symbols: dict[str, list[Symbol]] = {}
+        self._memo: dict[tuple[str, str | None, int | None], int | None] = {}
         self._load([f for f in dict.fromkeys(files) if f][:MAX_DEFINITION_FILES], use_ctags)
 
     def _path(self, file: str) -> Path | None:
@@ -262,6 +263,12 @@ class Definitions:
             self._symbols[file] = tagged.get(absolute) or regex_symbols(file, _read(Path(absolute)))
 
     def __call__(self, function: str, file: str | None, line: int | None) -> int | None:
+        key = (function, file, line)
+        if key not in self._memo:  # called once per frame of every stack: remember
+            self._memo[key] = self._find(function, file, line)
+        return self._memo[key]
+
+    def _find(self, function: str, file: str | None, line: int | None) -> int | None:
         from perfinvest.core.hotspots import short_name
 
         if file is None:
@@ -303,8 +310,12 @@ def definitions_for(
     stacks = list(stacks)
     total = sum(stack.count for stack in stacks) or 1
     files: dict[str, int] = {}
+    file_of: dict[str, str | None] = {}  # frame text -> its file (frames repeat a lot)
     for stack in stacks:
-        for file in {parse_frame(text).file for text in stack.frames}:
+        for text in stack.frames:
+            if text not in file_of:
+                file_of[text] = parse_frame(text).file
+        for file in {file_of[text] for text in stack.frames}:
             if file:
                 files[file] = files.get(file, 0) + stack.count
     root = str(repo_root.resolve()) + "/" if repo_root else None

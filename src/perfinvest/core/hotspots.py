@@ -164,17 +164,28 @@ def _first_line(function: str, file: str | None, line: int | None) -> int | None
 
 
 def _keyed(
-    frames: Sequence[str], repo_root: str | None, definition: DefinitionOf
+    frames: Sequence[str],
+    repo_root: str | None,
+    definition: DefinitionOf,
+    seen: dict[str, tuple[_Key, int | None] | None],
 ) -> list[tuple[_Key, int | None]]:
-    """Kept frames of a stack as (function key, line executing in it), root first."""
+    """Kept frames of a stack as (function key, line executing in it), root first.
+
+    ``seen`` remembers each distinct frame text: a profile repeats few frames many times.
+    """
     kept = []
     for text in frames:
-        frame = parse_frame(text)
-        if is_internal(frame):
-            continue
-        defined = definition(frame.function, frame.file, frame.line)
-        key = (frame.function, relative_file(frame.file, repo_root), defined)
-        kept.append((key, frame.line))
+        if text not in seen:
+            frame = parse_frame(text)
+            if is_internal(frame):
+                seen[text] = None
+            else:
+                defined = definition(frame.function, frame.file, frame.line)
+                key = (frame.function, relative_file(frame.file, repo_root), defined)
+                seen[text] = (key, frame.line)
+        found = seen[text]
+        if found is not None:
+            kept.append(found)
     return kept
 
 
@@ -209,8 +220,9 @@ def compute_hotspots(
     total_counts: dict[_Key, int] = {}
     line_self: dict[_Key, dict[int, int]] = {}
     line_total: dict[_Key, dict[int, int]] = {}
+    seen: dict[str, tuple[_Key, int | None] | None] = {}
     for stack in stacks:
-        frames = _keyed(stack.frames, repo_root, resolve)
+        frames = _keyed(stack.frames, repo_root, resolve, seen)
         if not frames:
             continue
         leaf, leaf_line = frames[-1]
