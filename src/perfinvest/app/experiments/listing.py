@@ -44,7 +44,12 @@ def show_experiment(ctx: AppContext, number: int) -> CommandResult:
 
 
 def apply_change(ctx: AppContext, number: int) -> CommandResult:
-    """Re-apply experiment N's patch to the working tree, for the user to commit."""
+    """Re-apply experiment N's patch to the working tree, for the user to commit.
+
+    The state change (the event, the log line) ends in a checkpoint commit of the perf
+    files like every phase's does; the applied code is left for the user to commit.
+    """
+    from perfinvest.app.checkpoint import checkpoint, checkpoint_data
     from perfinvest.app.queries import remember_status
     from perfinvest.core.logrender import render_event, render_header
 
@@ -74,6 +79,7 @@ def apply_change(ctx: AppContext, number: int) -> CommandResult:
         store.save_active(inv)
         remember_status(ctx, inv)
         store.append_log(inv.id, render_header(inv), render_event(event))
+        committed = checkpoint(ctx, inv, Phase.OPTIMIZATION)
     result = base_result("experiment apply", inv, Phase.OPTIMIZATION)
     result.findings = [
         f"experiment {number}'s change applied to the working tree ({_few(files)}): review and "
@@ -81,4 +87,5 @@ def apply_change(ctx: AppContext, number: int) -> CommandResult:
     ]
     result.data["files"] = files
     result.data["patch"] = str(patch)
+    result.data["checkpoint"] = checkpoint_data(committed)
     return result
