@@ -174,3 +174,116 @@ def test_recover_removes_stale_worktrees(repo: Path, cli: Any, tmp_path: Path) -
     assert answer.code == 0
     assert any("stale baseline-side worktree" in f for f in answer.json["findings"])
     assert not stale.exists() and str(stale) not in git(repo, "worktree", "list")
+
+
+X_PY = "".join(f"line_{i} = {i}\n" for i in range(1, 11))
+
+
+def _kill_mid_measurement(repo: Path, cli: Any) -> tuple[str, dict[str, Any]]:
+    """Issue 15's sequence up to the crash: start, edit src/x.py (and more), run, SIGKILL."""
+    (repo / "bench.py").write_text(SLOW_BENCH)
+    (repo / "src").mkdir()
+    (repo / "src" / "x.py").write_text(X_PY)
+    (repo / "src" / "y.py").write_text("Y = 'before'\n")
+    (repo / "src" / "z.py").write_text("Z = 'before'\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "sources")
+    inv = to_phase_8(cli)
+    before = tree_state(repo)
+    assert cli("experiment", "start", "--change", "edit x", "--json").code == 0
+    # the experiment's change: x.py line 2, z.py, a new file
+    (repo / "src" / "x.py").write_text(X_PY.replace("line_2 = 2", "line_2 = 'experiment'"))
+    (repo / "src" / "z.py").write_text("Z = 'experiment'\n")
+    (repo / "src" / "new.py").write_text("NEW = 1\n")
+    proc = _spawn_run(repo, duration="5")
+    _wait_for_claim(repo, proc)
+    deadline = time.monotonic() + 20
+    while "perfinvest-baseline-" not in git(repo, "worktree", "list"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    proc.kill()  # a real SIGKILL mid-measurement
+    proc.wait(timeout=10)
+    assert proc.returncode == -signal.SIGKILL
+    return inv, before
+
+
+@pytest.mark.slow
+def test_recover_keeps_every_edit_made_after_the_crash(repo: Path, cli: Any) -> None:
+    """Issue 15 F1: recover restores only what the experiment changed; the rest is the user's."""
+    inv, before = _kill_mid_measurement(repo, cli)
+    # after the crash, the user works on: a file the experiment never touched, a new file,
+    # a non-overlapping edit to a file the experiment changed, and a clashing one
+    (repo / "src" / "y.py").write_text("Y = 'after the crash'\n")
+    (repo / "notes-after-crash.txt").write_text("my notes\n")
+    x_user = X_PY.replace("line_2 = 2", "line_2 = 'experiment'").replace(
+        "line_9 = 9", "line_9 = 'mine'"
+    )
+    (repo / "src" / "x.py").write_text(x_user)
+    (repo / "src" / "z.py").write_text("Z = 'mine, over the experiment'\n")
+
+    blocked = cli("hypotheses", "list", "--json")
+    assert blocked.code == 4
+    message = blocked.json["error"]["message"]
+    # the refusal says what recover will do, from the journal alone
+    assert "only the file(s) the experiment changed" in message
+    assert "src/x.py" in message and "src/z.py" in message and "src/y.py" not in message
+    assert "leaves every other file as it is" in message
+    assert f"artifacts/{inv}/recover-" in message
+
+    recovered = cli("recover", "--json")
+    assert recovered.code == 0, recovered.out
+    files = {p: data for p, (data, _) in tree_state(repo)["files"].items()}
+    # never touched by the experiment: kept exactly as the user left them
+    assert files["src/y.py"] == b"Y = 'after the crash'\n"
+    assert files["notes-after-crash.txt"] == b"my notes\n"
+    # the experiment's change taken out of x.py, the user's later edit kept
+    assert files["src/x.py"] == X_PY.replace("line_9 = 9", "line_9 = 'mine'").encode()
+    # z.py cannot merge: the recorded version is back, the user's saved and said so
+    assert files["src/z.py"] == b"Z = 'before'\n"
+    assert "src/new.py" not in files  # the experiment's own addition is gone
+    restore = recovered.json["data"]["restore"]
+    assert restore["verified"] is True, restore
+    assert sorted(restore["kept"]) == ["notes-after-crash.txt", "src/y.py"]
+    assert restore["merged"] == ["src/x.py"]
+    saved_dir = Path(restore["saved_dir"])
+    assert saved_dir.parent == perf(repo) / "artifacts" / inv
+    assert saved_dir.name.startswith("recover-")
+    assert (saved_dir / "src" / "z.py").read_text() == "Z = 'mine, over the experiment'\n"
+    assert (saved_dir / "src" / "x.py").read_text() == x_user  # as found, before the merge
+    actions = " | ".join(recovered.json["data"]["actions"])
+    assert "src/y.py" not in actions.split("kept")[0]  # never rewritten
+    assert "notes-after-crash.txt" in actions and str(saved_dir) in actions
+    # everything else is exactly as before the experiment
+    now = tree_state(repo)
+    for path, entry in before["files"].items():
+        if path not in ("src/x.py", "src/y.py", "src/z.py"):
+            assert now["files"][path] == entry, path
+    assert now["index"] == before["index"]
+    assert git(repo, "for-each-ref", "refs/perfinvest") == ""
+    assert not (perf(repo) / "experiment-journal.json").exists()
+    # the state change ends in a checkpoint: nothing of the perf state left dirty
+    assert recovered.json["data"]["checkpoint"]["committed"] is True
+    assert git(repo, "status", "--porcelain", "--", ".claude/perf") == ""
+    # the experiment's change is still kept as a patch, without the user's edits
+    patch = (perf(repo) / recovered.json["data"]["patch"]).read_text()
+    assert "line_2 = 'experiment'" in patch and "after the crash" not in patch
+
+
+@pytest.mark.slow
+def test_edits_made_while_a_run_measures_are_kept_by_its_restore(repo: Path, cli: Any) -> None:
+    """The in-process restore follows the same rule: only the experiment's change goes back."""
+    (repo / "bench.py").write_text(SLOW_BENCH)
+    git(repo, "commit", "-qam", "slow bench")
+    before = _prepare(repo, cli)
+    _start_and_change(repo, cli)
+    proc = _spawn_run(repo, duration="1")
+    _wait_for_claim(repo, proc)
+    (repo / "written-during-the-run.txt").write_text("mine\n")
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, (out, err)
+    exp = json.loads(out)["data"]["experiment"]
+    assert exp["state"] == "measured" and exp["restore_verified"] is True
+    assert exp["restore"]["kept"] == ["written-during-the-run.txt"]
+    after = tree_state(repo)
+    assert after["files"].pop("written-during-the-run.txt")[0] == b"mine\n"
+    assert after == before

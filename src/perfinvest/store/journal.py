@@ -74,6 +74,10 @@ class Journal:
     snapshot_store: str | None = None
     worktree: str | None = None
     patch: str | None = None  # perf-relative path of the change's patch, once captured
+    #: the working tree as captured by ``run``/``abort`` (manifest file): recover puts back
+    #: only what still holds this change, and keeps every other edit
+    change_manifest: str | None = None
+    changed: list[str] = field(default_factory=list)  # the paths the captured change touches
     files: list[str] = field(default_factory=list)
     perf_digest: dict[str, str] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)

@@ -24,12 +24,21 @@ Git is read through plumbing only; the user's working tree is written only by
 :func:`restore` and :func:`apply_patch`.
 
 Modules: ``plumbing`` (git calls), ``repo`` (the checks), ``manifest`` (raw files),
-``snapshot``, ``change``, ``restoring``, ``verifying`` and ``checkouts`` (worktrees, patches).
+``snapshot``, ``change``, ``restoring``, ``undo`` (only the experiment's change),
+``verifying`` and ``checkouts`` (worktrees, patches).
 """
 
 from __future__ import annotations
 
-from perfinvest.adapters.worktree.change import Change, current_change, perf_state_digest
+from perfinvest.adapters.worktree.change import (
+    CHANGE_MANIFEST,
+    Change,
+    change_ref,
+    current_change,
+    keep_change,
+    kept_change,
+    perf_state_digest,
+)
 from perfinvest.adapters.worktree.checkouts import (
     add_worktree,
     apply_patch,
@@ -48,23 +57,29 @@ from perfinvest.adapters.worktree.plumbing import SNAPSHOT_REF_PREFIX, WORKTREE_
 from perfinvest.adapters.worktree.repo import RepoInfo, inspect_repo
 from perfinvest.adapters.worktree.restoring import restore
 from perfinvest.adapters.worktree.snapshot import Snapshot, drop_ref, index_listing, take_snapshot
+from perfinvest.adapters.worktree.undo import Undone, undo_change
 from perfinvest.adapters.worktree.verifying import Verification, head_moved, verify
 
 __all__ = [
+    "CHANGE_MANIFEST",
     "SNAPSHOT_REF_PREFIX",
     "WORKTREE_PREFIX",
     "Change",
     "Manifest",
     "RepoInfo",
     "Snapshot",
+    "Undone",
     "Verification",
     "add_worktree",
     "apply_patch",
+    "change_ref",
     "current_change",
     "drop_ref",
     "head_moved",
     "index_listing",
     "inspect_repo",
+    "keep_change",
+    "kept_change",
     "manifest_from_json",
     "manifest_to_json",
     "materialize",
@@ -75,5 +90,6 @@ __all__ = [
     "stale_worktrees",
     "take_snapshot",
     "tree_of",
+    "undo_change",
     "verify",
 ]

@@ -176,8 +176,8 @@ def materialize(repo: Path, manifest: Manifest, dest: Path, paths: Iterable[str]
             full = dest / parent
             if (full.exists() or full.is_symlink()) and (full.is_symlink() or not full.is_dir()):
                 full.unlink()
-        if target.is_symlink() or target.exists():
-            _remove(target)
+        if target.is_symlink() or (target.exists() and (mode == "120000" or target.is_dir())):
+            _remove(target)  # a regular file is replaced by rename: never absent mid-way
         target.parent.mkdir(parents=True, exist_ok=True)
         if mode == "120000":
             target.symlink_to(os.fsdecode(blobs[sha]))

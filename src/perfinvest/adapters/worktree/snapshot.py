@@ -181,4 +181,5 @@ def drop_ref(repo: Path, ref: str) -> bool:
     """Delete a snapshot ref (after a verified restore); True when it existed."""
     if not ref.startswith(SNAPSHOT_REF_PREFIX):
         return False
+    _run(repo, "update-ref", "-d", f"{ref}-change")  # the captured change's, if any
     return _run(repo, "update-ref", "-d", ref).returncode == 0

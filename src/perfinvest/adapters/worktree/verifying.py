@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from perfinvest.adapters.worktree.manifest import scan
+from perfinvest.adapters.worktree.manifest import Manifest, scan
 from perfinvest.adapters.worktree.plumbing import _few, _git, _run, _text, _zsplit
 from perfinvest.adapters.worktree.repo import RepoInfo
 from perfinvest.adapters.worktree.snapshot import Snapshot, _paths_of_listing, index_listing
@@ -44,8 +44,12 @@ def head_moved(info: RepoInfo, snapshot: Snapshot) -> tuple[int, str | None]:
     return count, None
 
 
-def verify(info: RepoInfo, snapshot: Snapshot) -> Verification:
-    """Same HEAD (modulo perf checkpoints), same index, every file identical, untracked back."""
+def verify(info: RepoInfo, snapshot: Snapshot, expected: Manifest | None = None) -> Verification:
+    """Same HEAD (modulo perf checkpoints), same index, every file identical, untracked back.
+
+    ``expected`` (from :func:`undo_change`) is what the files must be when the user's own
+    edits were kept; by default, exactly the snapshot.
+    """
     result = Verification()
     count, problem = head_moved(info, snapshot)
     result.checkpoint_commits = count
@@ -58,7 +62,7 @@ def verify(info: RepoInfo, snapshot: Snapshot) -> Verification:
         before, after = set(_zsplit(snapshot.index_listing())), set(_zsplit(listing))
         changed = sorted({e.partition("\t")[2] for e in before ^ after})
         result.problems.append(f"index differs for {_few(changed)}")
-    recorded = snapshot.manifest()
+    recorded = snapshot.manifest() if expected is None else expected
     current = scan(info)
     different = sorted(
         {p for p in recorded if current.get(p) != recorded[p]}
@@ -68,7 +72,9 @@ def verify(info: RepoInfo, snapshot: Snapshot) -> Verification:
         result.files_identical = False
         result.problems.append(f"files differ: {_few(different)}")
     indexed = _paths_of_listing(listing)
-    missing = [p for p in snapshot.untracked if p not in current or p in indexed]
+    missing = [
+        p for p in snapshot.untracked if p in recorded and (p not in current or p in indexed)
+    ]
     if missing:
         result.untracked_back = False
         result.problems.append(f"untracked files not back: {_few(missing)}")

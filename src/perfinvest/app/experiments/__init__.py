@@ -35,7 +35,13 @@ from perfinvest.app.experiments.common import (
 )
 from perfinvest.app.experiments.flag import ab
 from perfinvest.app.experiments.listing import apply_change, list_experiments, show_experiment
-from perfinvest.app.experiments.restoring import check_of, deferred_signals, describe_check
+from perfinvest.app.experiments.restoring import (
+    capture_change,
+    check_of,
+    deferred_signals,
+    describe_check,
+    put_back,
+)
 from perfinvest.app.experiments.running import run
 from perfinvest.app.experiments.starting import start
 
@@ -49,6 +55,7 @@ __all__ = [
     "ab",
     "abort",
     "apply_change",
+    "capture_change",
     "check_of",
     "deferred_signals",
     "describe_check",
@@ -56,6 +63,7 @@ __all__ = [
     "experiments_table",
     "find_experiment",
     "list_experiments",
+    "put_back",
     "repo_info",
     "run",
     "show_experiment",

@@ -13,6 +13,7 @@ from perfinvest.app.experiments.common import (
 )
 from perfinvest.app.experiments.restoring import (
     _restore_and_verify,
+    capture_change,
     deferred_signals,
     describe_check,
 )
@@ -50,8 +51,6 @@ def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
         info = repo_info(ctx)
         assert journal.snapshot is not None
         snap = wt.Snapshot.from_json(journal.snapshot)
-        journal.claim("aborting")  # a kill from here on is finished by `perfinvest recover`
-        write_journal(perf, journal)
         change = wt.current_change(info, snap)
         if change.files:
             path = experiment_dir(ctx, inv.id, exp.number) / "change.patch"
@@ -60,6 +59,11 @@ def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
             exp.changed_files = [f"{status} {p}" for status, p in change.files]
             exp.diffstat = change.diffstat
             journal.patch = exp.patch.path
+        capture_change(ctx, info, snap, journal, change)
+        # one write with the captured change: a kill from here on is finished by `recover`,
+        # which then takes out only this change and keeps any later edit
+        journal.claim("aborting")
+        write_journal(perf, journal)
         with deferred_signals():
             check = _restore_and_verify(ctx, info, snap, journal, None)
         exp.state = "aborted"

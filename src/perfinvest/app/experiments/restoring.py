@@ -9,6 +9,7 @@ from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
 from perfinvest.app.context import AppContext
+from perfinvest.app.experiments.common import _few
 from perfinvest.core.models import RestoreCheck
 from perfinvest.store.journal import Journal, write_journal
 
@@ -27,7 +28,12 @@ def deferred_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def check_of(verification: wt.Verification, actions: list[str], ctx: AppContext) -> RestoreCheck:
+def check_of(
+    verification: wt.Verification,
+    actions: list[str],
+    ctx: AppContext,
+    undone: wt.Undone | None = None,
+) -> RestoreCheck:
     return RestoreCheck(
         verified=verification.verified,
         head_same=verification.head_same,
@@ -38,6 +44,10 @@ def check_of(verification: wt.Verification, actions: list[str], ctx: AppContext)
         actions=actions,
         problems=verification.problems,
         at=ctx.now(),
+        kept=list(undone.kept) if undone else [],
+        merged=list(undone.merged) if undone else [],
+        saved=list(undone.saved) if undone else [],
+        saved_dir=str(undone.save_dir) if undone and undone.save_dir else None,
     )
 
 
@@ -48,11 +58,51 @@ def describe_check(check: RestoreCheck) -> str:
             if check.checkpoint_commits
             else ""
         )
+        if check.kept or check.merged:
+            yours = sorted({*check.kept, *check.merged})
+            saved = (
+                f"; your files as found are saved under {check.saved_dir}" if check.saved else ""
+            )
+            return (
+                "tree restored and verified: same HEAD, same index, the experiment's change "
+                f"taken out, every other file byte-identical; {len(yours)} file(s) you changed "
+                f"after the change was captured kept ({_few(yours)}){saved}{extra}"
+            )
         return (
             "tree restored and verified: same HEAD, same index, every file byte-identical, "
             f"untracked files back{extra}"
         )
     return f"tree restore NOT verified: {'; '.join(check.problems)}"
+
+
+def save_dir_for(ctx: AppContext, investigation: str, kind: str) -> Path:
+    """Where the user's files as found are saved before a restore replaces them."""
+    stamp = ctx.now().strftime("%Y%m%dT%H%M%S%fZ")
+    return ctx.paths.artifacts(investigation) / f"{kind}-{stamp}"
+
+
+def capture_change(
+    ctx: AppContext, info: wt.RepoInfo, snapshot: wt.Snapshot, journal: Journal, change: wt.Change
+) -> None:
+    """Keep the captured change (manifest and a ref) and name it in the journal.
+
+    Written before the journal claims a busy stage: from then on a recovery knows exactly
+    which files hold the experiment's change, and leaves every other edit alone.
+    """
+    journal.change_manifest = str(wt.keep_change(info, snapshot, change))
+    journal.changed = change.paths
+
+
+def put_back(
+    ctx: AppContext, info: wt.RepoInfo, snapshot: wt.Snapshot, journal: Journal, kind: str
+) -> tuple[list[str], wt.Undone | None]:
+    """Take the captured change out (everything back when none was captured); what was done."""
+    manifest = Path(journal.change_manifest) if journal.change_manifest else None
+    if manifest is not None and manifest.is_file():
+        save_dir = save_dir_for(ctx, journal.investigation, kind)
+        undone = wt.undo_change(info, snapshot, wt.kept_change(manifest), save_dir)
+        return list(undone.actions), undone
+    return wt.restore(info, snapshot), None
 
 
 def _restore_and_verify(
@@ -69,8 +119,15 @@ def _restore_and_verify(
     actions: list[str] = []
     if worktree_path is not None and wt.remove_worktree(info.top, worktree_path):
         actions.append(f"removed the baseline-side worktree {worktree_path}")
-    actions.extend(wt.restore(wt.inspect_repo(info.top, perf, strict=False), snapshot))
-    verification = wt.verify(wt.inspect_repo(info.top, perf, strict=False), snapshot)
+    done, undone = put_back(
+        ctx, wt.inspect_repo(info.top, perf, strict=False), snapshot, journal, "restore"
+    )
+    actions.extend(done)
+    verification = wt.verify(
+        wt.inspect_repo(info.top, perf, strict=False),
+        snapshot,
+        undone.expected if undone else None,
+    )
     journal.claim("restored")
     write_journal(perf, journal)
-    return check_of(verification, actions, ctx)
+    return check_of(verification, actions, ctx, undone)

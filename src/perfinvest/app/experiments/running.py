@@ -31,6 +31,7 @@ from perfinvest.app.experiments.measuring import (
 )
 from perfinvest.app.experiments.restoring import (
     _restore_and_verify,
+    capture_change,
     deferred_signals,
     describe_check,
 )
@@ -56,16 +57,7 @@ def run(
     perf = ctx.paths.perf_dir
 
     def prepare(inv: Investigation) -> _Plan:
-        journal = _open_journal(ctx, inv)
-        # claimed at once: a kill from here on is a crash `perfinvest recover` finishes
-        journal.claim("measuring")
-        write_journal(perf, journal)
-        try:
-            return plan_for(inv, journal)
-        except BaseException:
-            journal.claim("open")
-            write_journal(perf, journal)
-            raise
+        return plan_for(inv, _open_journal(ctx, inv))
 
     def plan_for(inv: Investigation, journal: Journal) -> _Plan:
         exp = find_experiment(inv, journal.experiment)
@@ -106,16 +98,23 @@ def run(
         worktree_path = Path(tempfile.gettempdir()) / (
             f"{wt.WORKTREE_PREFIX}{inv.id}-{exp.number}-{os.getpid()}"
         )
+        session = session_for(ctx, inv, options, duration)
+        sides = _plan_sides(ctx, inv, exp.number, worktree_path, flag=False)
         journal.patch = patch.path
-        journal.worktree = str(worktree_path)
-        write_journal(perf, journal)  # the worktree is recorded before it exists
+        journal.worktree = str(worktree_path)  # recorded before it exists
+        capture_change(ctx, info, snap, journal, change)
+        # One write claims the run with all a recovery needs (the captured change, the
+        # worktree). A kill before it leaves the experiment open, the tree untouched; a kill
+        # after it is a crash `perfinvest recover` finishes.
+        journal.claim("measuring")
+        write_journal(perf, journal)
         return _Plan(
             inv_id=inv.id,
             number=exp.number,
-            session=session_for(ctx, inv, options, duration),
+            session=session,
             runs=runs,
             metric=inv.setup.metric.name,
-            sides=_plan_sides(ctx, inv, exp.number, worktree_path, flag=False),
+            sides=sides,
             info=info,
             snapshot=snap,
             journal=journal,
