@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.cli.test_experiment import perf, to_phase_8, tree_state
+from tests.cli.test_experiment import perf, state, to_phase_8, tree_state
 from tests.conftest import git
 
 SLOW_BENCH = """\
@@ -287,3 +287,56 @@ def test_edits_made_while_a_run_measures_are_kept_by_its_restore(repo: Path, cli
     after = tree_state(repo)
     assert after["files"].pop("written-during-the-run.txt")[0] == b"mine\n"
     assert after == before
+
+
+def _signal_at_stage(
+    repo: Path, proc: subprocess.Popen[str], stages: tuple[str, ...], signum: int
+) -> str | None:
+    """Send ``signum`` the moment the journal shows one of ``stages``; the stage hit."""
+    journal = perf(repo) / "experiment-journal.json"
+    while proc.poll() is None:
+        try:
+            stage = json.loads(journal.read_text())["stage"]
+        except (FileNotFoundError, json.JSONDecodeError, KeyError):
+            continue
+        if stage in stages:
+            proc.send_signal(signum)
+            return str(stage)
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_once_restored_lets_the_run_finish_recording(
+    repo: Path, cli: Any, signum: int
+) -> None:
+    """Issue 15 F3: from `restored` on, a signal no longer discards the finished A/B."""
+    before = _prepare(repo, cli)
+    held = 0
+    for attempt in range(6):
+        _start_and_change(repo, cli)
+        proc = _spawn_run(repo, duration="0.3")
+        _wait_for_claim(repo, proc)
+        stage = _signal_at_stage(repo, proc, ("restoring", "restored"), signum)
+        out, err = proc.communicate(timeout=60)
+        assert tree_state(repo) == before, (attempt, stage)
+        assert not (perf(repo) / "experiment-journal.json").exists(), (attempt, out, err)
+        answer = json.loads(out)  # one JSON object on stdout, whatever the timing
+        if stage is None:
+            continue  # the run was done before the stage was seen: nothing was tested
+        names = answer["data"].get("signals_held")
+        if names is None:
+            # delivered after the record was written (while printing): still recorded
+            assert answer["data"]["experiment"]["state"] == "measured", (attempt, out)
+            continue
+        held += 1
+        assert proc.returncode == 0, (attempt, stage, out, err)
+        assert names == [signal.Signals(signum).name]
+        exp = answer["data"]["experiment"]
+        assert exp["state"] == "measured" and exp["verdict"] and exp["restore_verified"]
+        assert any("finished recording" in f for f in answer["findings"])
+        if held >= 2:
+            break
+    assert held >= 1, "no signal landed between the restore and the end of the record"
+    experiments = state(repo)["experiments"]
+    assert sum(e["state"] == "measured" for e in experiments) >= held

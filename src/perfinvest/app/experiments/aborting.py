@@ -12,9 +12,9 @@ from perfinvest.app.experiments.common import (
     repo_info,
 )
 from perfinvest.app.experiments.restoring import (
+    SignalHold,
     _restore_and_verify,
     capture_change,
-    deferred_signals,
     describe_check,
 )
 from perfinvest.app.result import CommandResult
@@ -64,8 +64,8 @@ def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
         # which then takes out only this change and keeps any later edit
         journal.claim("aborting")
         write_journal(perf, journal)
-        with deferred_signals():
-            check = _restore_and_verify(ctx, info, snap, journal, None)
+        hold.start()  # held to the end of the record: the tree is being put back
+        check = _restore_and_verify(ctx, info, snap, journal, None)
         exp.state = "aborted"
         exp.ended_at = ctx.now()
         exp.restore = check
@@ -97,4 +97,15 @@ def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
             ),
         )
 
-    return run_phase(ctx, "experiment abort", Phase.OPTIMIZATION, request, work)
+    hold = SignalHold()
+    try:
+        result = run_phase(ctx, "experiment abort", Phase.OPTIMIZATION, request, work)
+    finally:
+        caught = hold.release()
+    if caught:
+        result.findings.append(
+            f"{' and '.join(dict.fromkeys(caught))} arrived while the tree was being put back: "
+            "the abort finished recording first"
+        )
+        result.data["signals_held"] = caught
+    return result

@@ -28,6 +28,47 @@ def deferred_signals() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
+class SignalHold:
+    """SIGINT and SIGTERM held from the restore to the end of the record (issue 15 F3).
+
+    Once the measurement is over and the tree is being put back, stopping would only throw
+    away a finished A/B: a signal then waits, the run records its result, and
+    :meth:`release` consumes the signal and names it, so the answer can say so.
+    """
+
+    SIGNALS = frozenset({signal.SIGINT, signal.SIGTERM})
+
+    def __init__(self) -> None:
+        self._old: set[int | signal.Signals] | None = None
+
+    def start(self) -> None:
+        if self._old is not None:
+            return
+        with contextlib.suppress(ValueError, OSError):  # not the main thread: nothing held
+            self._old = signal.pthread_sigmask(signal.SIG_BLOCK, self.SIGNALS)
+
+    def release(self) -> list[str]:
+        """Unblock; the names of the signals that arrived while held (they are consumed)."""
+        if self._old is None:
+            return []
+        caught: list[str] = []
+        try:
+            while (info := signal.sigtimedwait(self.SIGNALS, 0)) is not None:
+                caught.append(signal.Signals(info.si_signo).name)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._old)
+            self._old = None
+        return caught
+
+
+def held_note(caught: list[str]) -> str:
+    return (
+        f"{' and '.join(dict.fromkeys(caught))} arrived after the measurement had finished, "
+        "while the tree was being restored or already back: the run finished recording its "
+        "result instead of discarding it"
+    )
+
+
 def check_of(
     verification: wt.Verification,
     actions: list[str],

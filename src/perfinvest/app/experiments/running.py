@@ -30,10 +30,11 @@ from perfinvest.app.experiments.measuring import (
     _record_measurement,
 )
 from perfinvest.app.experiments.restoring import (
+    SignalHold,
     _restore_and_verify,
     capture_change,
-    deferred_signals,
     describe_check,
+    held_note,
 )
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
@@ -136,13 +137,12 @@ def run(
             except PerfError as error:
                 outcome.error = error
         finally:
-            try:
-                with deferred_signals():
-                    outcome.check = _restore_and_verify(
-                        ctx, plan.info, plan.snapshot, plan.journal, plan.worktree
-                    )
-            except KeyboardInterrupt:  # arrived during the restore, delivered after it
-                outcome.interrupted = True
+            # from here to the end of the record a signal waits: the tree is (being) put back
+            # and stopping would only discard a finished measurement
+            hold.start()
+            outcome.check = _restore_and_verify(
+                ctx, plan.info, plan.snapshot, plan.journal, plan.worktree
+            )
         return outcome
 
     def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
@@ -230,12 +230,20 @@ def run(
         plan_holder.append(plan)
         return plan
 
-    return run_phase_steps(
-        ctx,
-        "experiment run",
-        Phase.OPTIMIZATION,
-        request,
-        prepare=prepare_and_keep,
-        execute=execute,
-        apply=apply,
-    )
+    hold = SignalHold()
+    try:
+        result = run_phase_steps(
+            ctx,
+            "experiment run",
+            Phase.OPTIMIZATION,
+            request,
+            prepare=prepare_and_keep,
+            execute=execute,
+            apply=apply,
+        )
+    finally:
+        caught = hold.release()
+    if caught:
+        result.findings.append(held_note(caught))
+        result.data["signals_held"] = caught
+    return result

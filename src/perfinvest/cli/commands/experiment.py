@@ -124,7 +124,9 @@ def run(
     not be empty, touch the perf state, or go beyond the declared --files. The baseline
     side runs in a separate git worktree holding the recorded tree; the candidate is your
     working tree; runs alternate A B A B under the host benchmark lock. Ctrl-C or SIGTERM
-    restore the tree before exiting.
+    during the runs restore the tree before exiting (130); once the runs are done, a signal
+    waits until the result is recorded. The restore takes out only the change: files you
+    edit meanwhile are kept.
     """
     from perfinvest.app import experiments
 
