@@ -9,7 +9,8 @@ Protection mechanism (rule 3, "never lose a byte of the user's work"):
   blob id, permission bits) kept as JSON next to the experiment's artifacts, and a tree
   built from it with a temporary index. Restoring writes the blobs back raw
   (``git cat-file --batch``) for the paths that differ and deletes the files the change
-  added; nothing else is touched.
+  added. :func:`undo_change` (``undo``) goes further: it compares with the change as
+  captured and puts back only what still holds it; the user's other edits are kept.
 * **Index.** The raw ``.git/index`` file is copied byte for byte and put back with git's
   own lock protocol (``index.lock``, rename). The perf state's entries, which checkpoint
   commits update while the experiment is open, keep their current values.
