@@ -203,3 +203,27 @@ def test_undo_with_no_later_edit_is_the_exact_restore(repo: Path, tmp_path: Path
     assert done.kept == [] and done.saved == [] and not (tmp_path / "saved").exists()
     assert wt.verify(_info(repo), snap).verified
     assert done.expected == snap.manifest()
+
+
+def test_undo_keeps_index_changes_made_after_the_capture(repo: Path, tmp_path: Path) -> None:
+    """`git add` / `git rm --cached` after a crash are the user's; the experiment's go back."""
+    (repo / "notes.txt").write_text("untracked\n")
+    (repo / "mine.py").write_text("MINE = 0\n")
+    git(repo, "add", "mine.py")
+    git(repo, "commit", "-qm", "mine")
+    snap = _snap(repo, tmp_path)
+    (repo / "app.py").write_text("experiment\n")
+    git(repo, "add", "app.py")  # the experiment staged its own change
+    captured = _capture(repo, snap)
+    # after the crash: the user stages a new version of their file and an untracked one
+    (repo / "mine.py").write_text("MINE = 1\n")
+    git(repo, "add", "mine.py", "notes.txt")
+    git(repo, "rm", "-q", "--cached", "bench.py")
+    done = wt.undo_change(_info(repo), snap, captured, tmp_path / "saved")
+    staged = git(repo, "diff", "--cached", "--name-status")
+    assert "mine.py" in staged and "notes.txt" in staged and "D\tbench.py" in staged
+    assert "app.py" not in staged  # the experiment's staging is undone
+    assert (repo / "app.py").read_text() == "print('hello')\n"
+    assert sorted(done.index_kept) == ["bench.py", "mine.py", "notes.txt"]
+    check = wt.verify(_info(repo), snap, done.expected, done.expected_index)
+    assert check.verified, check.problems

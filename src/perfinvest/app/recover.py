@@ -170,6 +170,7 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
                 wt.inspect_repo(ctx.repo_root, perf, strict=False),
                 snapshot,
                 undone.expected if undone else None,
+                undone.expected_index if undone else None,
             )
             journal.claim("restored")
             write_journal(perf, journal)

@@ -17,7 +17,7 @@ from perfinvest.adapters.worktree.manifest import (
 )
 from perfinvest.adapters.worktree.plumbing import _IDENTITY, _git, _text, _zsplit
 from perfinvest.adapters.worktree.repo import RepoInfo
-from perfinvest.adapters.worktree.snapshot import Snapshot
+from perfinvest.adapters.worktree.snapshot import Snapshot, index_listing
 
 # --------------------------------------------------------------------------- the change
 
@@ -56,6 +56,8 @@ def current_change(info: RepoInfo, snapshot: Snapshot) -> Change:
 
 
 CHANGE_MANIFEST = "change-manifest.json"
+#: the index as it was when the change was captured (``git ls-files -s -z``)
+CHANGE_INDEX = "change-index-listing.bin"
 
 
 def change_ref(snapshot_ref: str) -> str:
@@ -70,6 +72,7 @@ def keep_change(info: RepoInfo, snapshot: Snapshot, change: Change) -> Path:
     holds the experiment's change is put back; anything else is the user's.
     """
     path = snapshot.store / CHANGE_MANIFEST
+    _write_file(snapshot.store / CHANGE_INDEX, index_listing(info))
     _write_file(path, manifest_to_json(change.manifest).encode())
     commit = _text(
         info.top,

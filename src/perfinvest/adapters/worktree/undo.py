@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfinvest.adapters.worktree.change import CHANGE_INDEX
 from perfinvest.adapters.worktree.manifest import (
     Manifest,
     _cat_blobs,
@@ -28,10 +29,10 @@ from perfinvest.adapters.worktree.manifest import (
     materialize,
     scan,
 )
-from perfinvest.adapters.worktree.plumbing import _few, _run
+from perfinvest.adapters.worktree.plumbing import _few, _git, _run
 from perfinvest.adapters.worktree.repo import RepoInfo
 from perfinvest.adapters.worktree.restoring import _restore_index
-from perfinvest.adapters.worktree.snapshot import Snapshot
+from perfinvest.adapters.worktree.snapshot import Snapshot, index_listing
 
 _LINK = "120000"
 
@@ -48,6 +49,8 @@ class Undone:
     conflicts: list[str] = field(default_factory=list)  # snapshot back, user's file saved
     saved: list[str] = field(default_factory=list)  # paths copied under save_dir
     save_dir: Path | None = None
+    index_kept: list[str] = field(default_factory=list)  # the user's later index entries
+    expected_index: bytes | None = None  # what ``git ls-files -s -z`` must now show
     actions: list[str] = field(default_factory=list)
 
 
@@ -127,9 +130,60 @@ def undo_change(info: RepoInfo, snapshot: Snapshot, change: Manifest, save_dir: 
             done.expected[path] = snap
     materialize(info.top, recorded, info.top, rewrite)
     done.put_back = [p for p in rewrite if p not in done.conflicts]
+    later = _later_index_entries(info, snapshot, touched_set)
     _restore_index(info, snapshot)
+    if later:
+        _git(info.top, "update-index", "-z", "--index-info", stdin=b"".join(later.values()))
+        _run(info.top, "update-index", "-q", "--refresh")
+        done.index_kept = sorted(later)
+    # by construction (not read back): the recorded index with the user's entries on top
+    wanted = _entries(snapshot.index_listing())
+    for path, line in later.items():
+        if line.startswith(b"0 "):
+            wanted.pop(path, None)
+        else:
+            wanted[path] = line
+    done.expected_index = b"".join(
+        wanted[p] for p in sorted(wanted, key=lambda p: p.encode("utf-8", "surrogateescape"))
+    )
     done.actions = _describe(done)
     return done
+
+
+def _entries(listing: bytes) -> dict[str, bytes]:
+    """Index entries by path (all stages of a path together), each ``\\0``-terminated."""
+    entries: dict[str, bytes] = {}
+    for raw in listing.split(b"\0"):
+        if raw:
+            path = raw.partition(b"\t")[2].decode("utf-8", "surrogateescape")
+            entries[path] = entries.get(path, b"") + raw + b"\0"
+    return entries
+
+
+def _later_index_entries(info: RepoInfo, snapshot: Snapshot, touched: set[str]) -> dict[str, bytes]:
+    """Index changes made after the capture to paths the experiment did not change.
+
+    They are the user's (``git add``, ``git rm --cached`` after a crash) and are put back
+    on top of the recorded index, as ``--index-info`` lines (mode 0 removes an entry).
+    """
+    captured_file = snapshot.store / CHANGE_INDEX
+    if not captured_file.is_file():
+        return {}
+    recorded = _entries(snapshot.index_listing())
+    captured = _entries(captured_file.read_bytes())
+    current = _entries(index_listing(info))
+    later: dict[str, bytes] = {}
+    for path in sorted(recorded.keys() | captured.keys() | current.keys()):
+        now = current.get(path)
+        if path in touched or now == captured.get(path) or now == recorded.get(path):
+            continue
+        if now is None:
+            later[path] = (
+                b"0 " + b"0" * 40 + b"\t" + path.encode("utf-8", "surrogateescape") + b"\0"
+            )
+        else:
+            later[path] = now
+    return later
 
 
 def _take_change_out(
@@ -189,5 +243,11 @@ def _describe(done: Undone) -> list[str]:
             f"kept {len(done.kept)} file(s) the experiment did not change, as you left them: "
             f"{_few(done.kept)}"
         )
-    actions.append("index restored from its recorded copy")
+    if done.index_kept:
+        actions.append(
+            "index restored from its recorded copy, keeping your later index changes to "
+            f"{_few(done.index_kept)}"
+        )
+    else:
+        actions.append("index restored from its recorded copy")
     return actions

@@ -44,7 +44,12 @@ def head_moved(info: RepoInfo, snapshot: Snapshot) -> tuple[int, str | None]:
     return count, None
 
 
-def verify(info: RepoInfo, snapshot: Snapshot, expected: Manifest | None = None) -> Verification:
+def verify(
+    info: RepoInfo,
+    snapshot: Snapshot,
+    expected: Manifest | None = None,
+    expected_index: bytes | None = None,
+) -> Verification:
     """Same HEAD (modulo perf checkpoints), same index, every file identical, untracked back.
 
     ``expected`` (from :func:`undo_change`) is what the files must be when the user's own
@@ -57,9 +62,10 @@ def verify(info: RepoInfo, snapshot: Snapshot, expected: Manifest | None = None)
         result.head_same = False
         result.problems.append(problem)
     listing = index_listing(info)
-    if listing != snapshot.index_listing():
+    wanted = snapshot.index_listing() if expected_index is None else expected_index
+    if listing != wanted:
         result.index_same = False
-        before, after = set(_zsplit(snapshot.index_listing())), set(_zsplit(listing))
+        before, after = set(_zsplit(wanted)), set(_zsplit(listing))
         changed = sorted({e.partition("\t")[2] for e in before ^ after})
         result.problems.append(f"index differs for {_few(changed)}")
     recorded = snapshot.manifest() if expected is None else expected
@@ -72,8 +78,11 @@ def verify(info: RepoInfo, snapshot: Snapshot, expected: Manifest | None = None)
         result.files_identical = False
         result.problems.append(f"files differ: {_few(different)}")
     indexed = _paths_of_listing(listing)
+    wanted_indexed = _paths_of_listing(wanted)
     missing = [
-        p for p in snapshot.untracked if p in recorded and (p not in current or p in indexed)
+        p
+        for p in snapshot.untracked
+        if p in recorded and (p not in current or (p in indexed and p not in wanted_indexed))
     ]
     if missing:
         result.untracked_back = False

@@ -168,6 +168,7 @@ def _restore_and_verify(
         wt.inspect_repo(info.top, perf, strict=False),
         snapshot,
         undone.expected if undone else None,
+        undone.expected_index if undone else None,
     )
     journal.claim("restored")
     write_journal(perf, journal)
