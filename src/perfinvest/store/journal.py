@@ -5,10 +5,11 @@ closed (measured and restored, or aborted). Its ``stage`` says what perfinvest w
 
 * ``starting``  the snapshot is being taken (nothing of the user's is touched yet);
 * ``open``      the tree is recorded; the agent edits the code (no perfinvest process owns it);
-* ``measuring`` ``experiment run`` measures (baseline-side worktree may exist);
+* ``measuring`` ``experiment run`` measures (baseline-side worktree may exist); the change
+  was captured (``change_manifest``) in the same write, so a recovery takes out only it;
 * ``restoring`` the tree is being put back;
 * ``restored``  the tree is back and verified; the record is being written;
-* ``aborting``  ``experiment abort`` is putting the tree back.
+* ``aborting``  ``experiment abort`` is putting the tree back (the change captured first).
 
 Every stage but ``open`` belongs to a running process (``pid`` with its start time, so a
 reused pid is not mistaken for the owner). Finding such a stage whose owner is gone means
