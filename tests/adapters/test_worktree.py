@@ -133,3 +133,97 @@ def test_the_perf_state_is_never_part_of_the_tree(repo: Path, tmp_path: Path) ->
     assert not any(p.startswith(".claude/perf") for p in snap.manifest())
     (perf / "investigation.json").write_text('{"changed": true}')
     assert wt.current_change(_info(repo), snap).files == ()
+
+
+def _capture(repo: Path, snap: wt.Snapshot) -> wt.Manifest:
+    change = wt.current_change(_info(repo), snap)
+    return wt.kept_change(wt.keep_change(_info(repo), snap, change))
+
+
+def test_undo_takes_out_only_the_change_and_keeps_every_later_edit(
+    repo: Path, tmp_path: Path
+) -> None:
+    """Each row of the restore table, with real git merge-file."""
+    ten = "".join(f"l{i}\n" for i in range(10))
+    for name in ("merge.txt", "clash.txt", "back.txt", "gone.txt", "mine.txt"):
+        (repo / name).write_text(ten)
+    (repo / "blob.bin").write_bytes(b"\0binary\0")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "files")
+    snap = _snap(repo, tmp_path)
+    # the experiment's change
+    for name in ("merge.txt", "clash.txt", "back.txt"):
+        (repo / name).write_text(ten.replace("l1\n", "experiment\n"))
+    (repo / "blob.bin").write_bytes(b"\0experiment\0")
+    (repo / "gone.txt").unlink()
+    (repo / "added.txt").write_text("experiment's\n")
+    (repo / "added-then-edited.txt").write_text("experiment's\n")
+    captured = _capture(repo, snap)
+    assert git(repo, "for-each-ref", "refs/perfinvest").count("\n") == 2  # both kept alive
+    # the user's edits after the capture
+    (repo / "merge.txt").write_text(ten.replace("l1\n", "experiment\n").replace("l8", "mine"))
+    (repo / "clash.txt").write_text(ten.replace("l1\n", "mine\n"))
+    (repo / "blob.bin").write_bytes(b"\0mine\0")
+    (repo / "mine.txt").write_text("the user's own file\n")
+    (repo / "new-of-mine.txt").write_text("new\n")
+    (repo / "added-then-edited.txt").write_text("edited by me\n")
+    (repo / ".back.txt.tmp").write_text("a restore killed mid-write")
+    save = tmp_path / "saved"
+    done = wt.undo_change(_info(repo), snap, captured, save)
+
+    assert (repo / "merge.txt").read_text() == ten.replace("l8", "mine")  # merged
+    assert (repo / "clash.txt").read_text() == ten  # conflict: recorded back ...
+    assert (save / "clash.txt").read_text() == ten.replace("l1\n", "mine\n")  # ... mine saved
+    assert (repo / "blob.bin").read_bytes() == b"\0binary\0"  # binary: no merge
+    assert (save / "blob.bin").read_bytes() == b"\0mine\0"
+    assert (repo / "back.txt").read_text() == ten and (repo / "gone.txt").read_text() == ten
+    assert not (repo / "added.txt").exists() and not (repo / ".back.txt.tmp").exists()
+    assert not (repo / "added-then-edited.txt").exists()
+    assert (save / "added-then-edited.txt").read_text() == "edited by me\n"
+    assert (repo / "mine.txt").read_text() == "the user's own file\n"  # never touched
+    assert (repo / "new-of-mine.txt").read_text() == "new\n"
+    assert sorted(done.kept) == ["mine.txt", "new-of-mine.txt"]
+    assert done.merged == ["merge.txt"]
+    assert sorted(done.conflicts) == ["added-then-edited.txt", "blob.bin", "clash.txt"]
+    assert sorted(done.saved) == ["added-then-edited.txt", "blob.bin", "clash.txt", "merge.txt"]
+    # verified against what must be there; the plain snapshot check sees the user's files
+    assert wt.verify(_info(repo), snap, done.expected).verified
+    assert not wt.verify(_info(repo), snap).verified
+    wt.drop_ref(repo, snap.ref)
+    assert git(repo, "for-each-ref", "refs/perfinvest") == ""
+
+
+def test_undo_with_no_later_edit_is_the_exact_restore(repo: Path, tmp_path: Path) -> None:
+    (repo / "notes.txt").write_text("untracked\n")
+    snap = _snap(repo, tmp_path)
+    (repo / "app.py").write_text("experiment\n")
+    (repo / "notes.txt").unlink()
+    captured = _capture(repo, snap)
+    done = wt.undo_change(_info(repo), snap, captured, tmp_path / "saved")
+    assert done.kept == [] and done.saved == [] and not (tmp_path / "saved").exists()
+    assert wt.verify(_info(repo), snap).verified
+    assert done.expected == snap.manifest()
+
+
+def test_undo_keeps_index_changes_made_after_the_capture(repo: Path, tmp_path: Path) -> None:
+    """`git add` / `git rm --cached` after a crash are the user's; the experiment's go back."""
+    (repo / "notes.txt").write_text("untracked\n")
+    (repo / "mine.py").write_text("MINE = 0\n")
+    git(repo, "add", "mine.py")
+    git(repo, "commit", "-qm", "mine")
+    snap = _snap(repo, tmp_path)
+    (repo / "app.py").write_text("experiment\n")
+    git(repo, "add", "app.py")  # the experiment staged its own change
+    captured = _capture(repo, snap)
+    # after the crash: the user stages a new version of their file and an untracked one
+    (repo / "mine.py").write_text("MINE = 1\n")
+    git(repo, "add", "mine.py", "notes.txt")
+    git(repo, "rm", "-q", "--cached", "bench.py")
+    done = wt.undo_change(_info(repo), snap, captured, tmp_path / "saved")
+    staged = git(repo, "diff", "--cached", "--name-status")
+    assert "mine.py" in staged and "notes.txt" in staged and "D\tbench.py" in staged
+    assert "app.py" not in staged  # the experiment's staging is undone
+    assert (repo / "app.py").read_text() == "print('hello')\n"
+    assert sorted(done.index_kept) == ["bench.py", "mine.py", "notes.txt"]
+    check = wt.verify(_info(repo), snap, done.expected, done.expected_index)
+    assert check.verified, check.problems

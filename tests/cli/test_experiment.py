@@ -154,6 +154,35 @@ def test_checkpoints_during_the_experiment_do_not_fail_verification(repo: Path, 
     assert touched and all(p.startswith(".claude/perf/") for p in touched)
 
 
+def _perf_status(repo: Path) -> str:
+    """``git status`` of the perf state only: empty when every state change is committed."""
+    return git(repo, "status", "--porcelain", "--untracked-files=all", "--", ".claude/perf")
+
+
+def test_every_experiment_state_change_ends_in_a_checkpoint(repo: Path, cli: Any) -> None:
+    """Issue 10: after start, run, apply and abort no perf state file is left dirty."""
+    to_phase_8(cli)
+    assert _perf_status(repo) == ""
+    assert cli("experiment", "start", "--change", "c", "--json").code == 0
+    (repo / "app.py").write_text("print('changed')\n")
+    done = cli("experiment", "run", "--runs", "2", *SHORT, "--json")
+    assert done.code == 0, done.out
+    assert _perf_status(repo) == ""
+    head = git(repo, "rev-parse", "HEAD")
+    applied = cli("experiment", "apply", "1", "--json")
+    assert applied.code == 0, applied.out
+    assert applied.json["data"]["checkpoint"]["committed"] is True
+    assert _perf_status(repo) == "", "experiment apply left perf state uncommitted"
+    assert git(repo, "rev-parse", "HEAD") != head
+    # the applied code itself is the user's to commit: not in the checkpoint
+    assert git(repo, "status", "--porcelain", "--", "app.py").startswith(" M")
+    assert "app.py" not in git(repo, "show", "--name-only", "--format=", "HEAD")
+    assert cli("experiment", "start", "--change", "d", "--json").code == 0
+    (repo / "app.py").write_text("print('other')\n")
+    assert cli("experiment", "abort", "--json").code == 0
+    assert _perf_status(repo) == ""
+
+
 def test_two_experiments_can_never_be_open_at_once(repo: Path, cli: Any) -> None:
     to_phase_8(cli)
     assert cli("experiment", "start", "--change", "first", "--json").code == 0

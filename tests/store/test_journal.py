@@ -70,3 +70,20 @@ def test_claim_records_the_history(tmp_path: Path) -> None:
     assert journal.stage == "restoring" and len(journal.history) == 2
     with pytest.raises(PerfError):
         journal.claim("dancing")
+
+
+def test_the_captured_change_round_trips_and_old_journals_still_read(tmp_path: Path) -> None:
+    journal = Journal(investigation="inv", experiment=1, stage="measuring", repo="/r")
+    journal.change_manifest = "/store/change-manifest.json"
+    journal.changed = ["src/x.py"]
+    write_journal(tmp_path, journal)
+    loaded = read_journal(tmp_path)
+    assert loaded is not None
+    assert loaded.change_manifest == "/store/change-manifest.json"
+    assert loaded.changed == ["src/x.py"]
+    # a journal written before the change was captured (or by an older perfinvest)
+    raw = json.loads(journal_path(tmp_path).read_text())
+    del raw["change_manifest"], raw["changed"]
+    journal_path(tmp_path).write_text(json.dumps(raw))
+    old = read_journal(tmp_path)
+    assert old is not None and old.change_manifest is None and old.changed == []

@@ -14,7 +14,7 @@ from typing import Any
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import refused
-from perfinvest.store.journal import journal_path, read_journal, remove_journal
+from perfinvest.store.journal import Journal, journal_path, read_journal, remove_journal
 
 
 def ensure_no_unfinished_journal(ctx: AppContext) -> None:
@@ -26,9 +26,30 @@ def ensure_no_unfinished_journal(ctx: AppContext) -> None:
         raise refused(
             f"experiment {journal.experiment} of investigation {journal.investigation} was "
             f"interrupted while {journal.stage} (process {journal.pid} is gone): the tree may "
-            "still hold its change; run `perfinvest recover` first",
+            f"still hold its change; run `perfinvest recover` first: {what_recover_does(journal)}",
             needs=["perfinvest recover"],
         )
+
+
+def what_recover_does(journal: Journal) -> str:
+    """One sentence, from the journal alone (no scan): what ``recover`` will do to the tree."""
+    if journal.snapshot is None:
+        return "the tree was never touched; it only deletes the partial recording"
+    if journal.change_manifest:
+        shown = ", ".join(journal.changed[:5]) + (
+            f" (+{len(journal.changed) - 5} more)" if len(journal.changed) > 5 else ""
+        )
+        return (
+            f"it puts back as recorded only the file(s) the experiment changed ({shown}) that "
+            "still hold its change, takes the change out of any you edited since (your edits "
+            f"kept; if that cannot merge, your file is saved under artifacts/"
+            f"{journal.investigation}/recover-<time>/), leaves every other file as it is, "
+            "and removes its baseline-side worktree"
+        )
+    return (
+        "it keeps the tree's differences from the recording as a patch, then puts every file "
+        "back as recorded at `experiment start` and removes its baseline-side worktree"
+    )
 
 
 def _cleanup_stale_constraints() -> list[str]:
@@ -67,6 +88,7 @@ def _stale_worktrees(ctx: AppContext, keep: str | None) -> list[str]:
 def recover(ctx: AppContext, release: bool = False) -> CommandResult:
     """Restore and verify the tree of an interrupted experiment; clean what it left."""
     from perfinvest.adapters import worktree as wt
+    from perfinvest.app.checkpoint import checkpoint, checkpoint_data
     from perfinvest.app.experiments import (
         _artifact,
         check_of,
@@ -74,11 +96,13 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         describe_check,
         experiment_dir,
         find_experiment,
+        put_back,
     )
     from perfinvest.app.queries import remember_status
     from perfinvest.core.errors import PerfError, usage_error
     from perfinvest.core.logrender import render_event, render_header
     from perfinvest.core.models import Event
+    from perfinvest.core.phases import Phase
     from perfinvest.store.atomic import atomic_write_bytes
     from perfinvest.store.journal import write_journal
 
@@ -139,11 +163,18 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         with deferred_signals():
             journal.claim("restoring")
             write_journal(perf, journal)
-            actions.extend(wt.restore(info, snapshot))
-            verification = wt.verify(wt.inspect_repo(ctx.repo_root, perf, strict=False), snapshot)
+            # only what still holds the captured change goes back; the rest is the user's
+            done, undone = put_back(ctx, info, snapshot, journal, "recover")
+            actions.extend(done)
+            verification = wt.verify(
+                wt.inspect_repo(ctx.repo_root, perf, strict=False),
+                snapshot,
+                undone.expected if undone else None,
+                undone.expected_index if undone else None,
+            )
             journal.claim("restored")
             write_journal(perf, journal)
-        check = check_of(verification, list(actions), ctx)
+        check = check_of(verification, list(actions), ctx, undone)
         actions.append(describe_check(check))
     actions.extend(_stale_worktrees(ctx, None))
     actions.extend(_cleanup_stale_constraints())
@@ -151,6 +182,7 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
     # the record: the experiment is interrupted, with what the restore found
     store = ctx.store
     recorded = False
+    committed = None
     with store.locked():
         try:
             inv = store.load_active()
@@ -184,6 +216,7 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
             remember_status(ctx, inv)
             store.append_log(inv.id, render_header(inv), render_event(event))
             recorded = True
+            committed = checkpoint(ctx, inv, Phase.OPTIMIZATION)
     verified = check is None or check.verified
     if verified or release:
         if snapshot is not None and verified:
@@ -201,6 +234,7 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         "restore": check.model_dump(mode="json") if check is not None else None,
         "patch": patch_rel,
         "recorded_in_state": recorded,
+        "checkpoint": checkpoint_data(committed) if committed is not None else None,
     }
     if not (verified or release):
         assert check is not None and snapshot is not None

@@ -370,6 +370,13 @@ class RestoreCheck(Model):
     actions: list[str] = Field(default_factory=list)
     problems: list[str] = Field(default_factory=list)
     at: datetime | None = None
+    #: files the experiment did not change that differ from the recording: the user's, kept
+    kept: list[str] = Field(default_factory=list)
+    #: files the user edited after the change was captured: the change taken out, edits kept
+    merged: list[str] = Field(default_factory=list)
+    #: files whose version as found was saved (under ``saved_dir``) before being restored
+    saved: list[str] = Field(default_factory=list)
+    saved_dir: str | None = None
 
 
 class MetricEffect(Model):

@@ -5,10 +5,11 @@ closed (measured and restored, or aborted). Its ``stage`` says what perfinvest w
 
 * ``starting``  the snapshot is being taken (nothing of the user's is touched yet);
 * ``open``      the tree is recorded; the agent edits the code (no perfinvest process owns it);
-* ``measuring`` ``experiment run`` measures (baseline-side worktree may exist);
+* ``measuring`` ``experiment run`` measures (baseline-side worktree may exist); the change
+  was captured (``change_manifest``) in the same write, so a recovery takes out only it;
 * ``restoring`` the tree is being put back;
 * ``restored``  the tree is back and verified; the record is being written;
-* ``aborting``  ``experiment abort`` is putting the tree back.
+* ``aborting``  ``experiment abort`` is putting the tree back (the change captured first).
 
 Every stage but ``open`` belongs to a running process (``pid`` with its start time, so a
 reused pid is not mistaken for the owner). Finding such a stage whose owner is gone means
@@ -74,6 +75,10 @@ class Journal:
     snapshot_store: str | None = None
     worktree: str | None = None
     patch: str | None = None  # perf-relative path of the change's patch, once captured
+    #: the working tree as captured by ``run``/``abort`` (manifest file): recover puts back
+    #: only what still holds this change, and keeps every other edit
+    change_manifest: str | None = None
+    changed: list[str] = field(default_factory=list)  # the paths the captured change touches
     files: list[str] = field(default_factory=list)
     perf_digest: dict[str, str] = field(default_factory=dict)
     history: list[str] = field(default_factory=list)

@@ -124,7 +124,9 @@ def run(
     not be empty, touch the perf state, or go beyond the declared --files. The baseline
     side runs in a separate git worktree holding the recorded tree; the candidate is your
     working tree; runs alternate A B A B under the host benchmark lock. Ctrl-C or SIGTERM
-    restore the tree before exiting.
+    during the runs restore the tree before exiting (130); once the runs are done, a signal
+    waits until the result is recorded. The restore takes out only the change: files you
+    edit meanwhile are kept.
     """
     from perfinvest.app import experiments
 
@@ -217,14 +219,17 @@ def show(number: int, as_json: bool) -> Any:
 
 @experiment.command("apply")
 @click.argument("number", type=int)
+@click.option(
+    "--no-checkpoint", is_flag=True, help="Do not make the checkpoint commit of the perf files."
+)
 @json_option
 @command_runner("experiment apply")
-def apply(number: int, as_json: bool) -> Any:
+def apply(number: int, no_checkpoint: bool, as_json: bool) -> Any:
     """Re-apply experiment NUMBER's kept change to the working tree, for you to commit.
 
     Refused while an experiment is open, or when the patch does not apply cleanly (git's
-    reason is shown).
+    reason is shown). The perf state it records is checkpointed; the code is yours to commit.
     """
     from perfinvest.app import experiments
 
-    return experiments.apply_change(context(), number)
+    return experiments.apply_change(context(no_checkpoint), number)

@@ -23,9 +23,12 @@ def recover(release: bool, as_json: bool) -> Any:
     """Put the tree back after a killed experiment, and report exactly what was done.
 
     After SIGKILL or a power cut during `experiment run` or `abort`, every other command
-    refuses (exit 4) until this has run: it removes the baseline-side worktree, restores
-    the recorded tree (HEAD, index, every file, untracked files), verifies it, marks the
-    experiment interrupted (its change is kept as a patch) and removes stale worktrees,
+    refuses (exit 4) until this has run: it removes the baseline-side worktree, takes the
+    experiment's change out of the tree and nothing else (files it did not change stay as
+    you left them, edits after the crash included; a file it changed that you edited since
+    keeps your edits, or is saved under artifacts/<id>/recover-<time>/ when they cannot be
+    merged), restores the index, verifies it all, marks the experiment interrupted (its
+    change is kept as a patch), checkpoints the perf state and removes stale worktrees,
     cgroups and containers. With nothing to recover it says so and cleans up stale leftovers.
     """
     from perfinvest.app.recover import recover as run_recover
