@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -393,3 +396,120 @@ def test_find_repo_root(repo: Path, tmp_path: Path) -> None:
     assert find_repo_root(repo / "src/app.py") == top
     assert find_repo_root(tmp_path) is None
     assert find_repo_root(tmp_path / "does/not/exist") is None
+
+
+# --- F6: a SIGKILL between the index update and the branch move ------------------------
+
+_CHECKPOINT_SCRIPT = """
+import sys
+from pathlib import Path
+from perfinvest.adapters.git_checkpoint import checkpoint_commit
+root = Path(sys.argv[1])
+paths = [root / p for p in sys.argv[2:]]
+print(checkpoint_commit(root, paths, "perf(inv1): profiling", {"Perf-Phase": "profiling"}))
+"""
+
+
+def _killing_git(tmp_path: Path, on: str) -> dict[str, str]:
+    """PATH with a real ``git`` wrapper that SIGKILLs its caller when asked to run ``on``.
+
+    The caller is the Python process running the checkpoint (git is run without a shell),
+    so the kill lands exactly before that git command, as a crash or OOM kill would.
+    """
+    real = subprocess.run(["which", "git"], check=True, capture_output=True, text=True)
+    folder = tmp_path / "killing-git"
+    write(
+        folder / "git",
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = {on} ] && kill -9 $PPID && exit 99; done\n'
+        f'exec {real.stdout.strip()} "$@"\n',
+    ).chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+def _checkpoint_in_subprocess(root: Path, env: dict[str, str] | None = None) -> int:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    run_env = {**(env or os.environ), "PYTHONPATH": src}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHECKPOINT_SCRIPT, str(root), *PERF_FILES],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode
+
+
+def test_sigkill_before_the_branch_moves_never_rolls_back_the_perf_files(
+    repo: Path, tmp_path: Path
+) -> None:
+    """F6: killed between update-index and update-ref, then the user commits their work."""
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")  # the next phase wrote new state; its checkpoint is killed
+
+    code = _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-ref"))
+
+    assert code == -signal.SIGKILL
+    assert head(repo) == first  # the branch never moved
+    assert (repo / ".git/perfinvest-checkpoint.json").is_file()  # the journal survived
+    # The index is ahead of HEAD, never behind it: nothing shows as a rollback.
+    status = lines(git(repo, "status", "--porcelain"))
+    assert all(not s.startswith("MM") for s in status), status
+    for rel in PERF_FILES:
+        assert git(repo, "show", f":{rel}") == (repo / rel).read_text()  # index == disk
+
+    # The user's everyday next step commits their file; the perf files are never rolled back.
+    write(repo / "a.txt", "user work\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "user work")
+    for rel in PERF_FILES:
+        assert git(repo, "show", f"HEAD:{rel}") == (repo / rel).read_text()
+    assert "2" in git(repo, "show", f"HEAD:{PERF_FILES[0]}")
+
+    # The next checkpoint drops the stale journal instead of undoing the user's commit.
+    perf_paths(repo, "3")
+    result = checkpoint(repo, perf_paths(repo, "3"))
+    assert result.committed, result.reason
+    assert result.notes == ("dropped an interrupted checkpoint",)
+    assert git(repo, "rev-parse", "HEAD^").strip() != first
+    assert git(repo, "show", "HEAD^:a.txt") == "user work\n"
+    assert not (repo / ".git/perfinvest-checkpoint.json").exists()
+
+
+def test_sigkilled_checkpoint_is_finished_by_the_next_one(repo: Path, tmp_path: Path) -> None:
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")
+    assert _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-ref")) < 0
+    interrupted = json.loads((repo / ".git/perfinvest-checkpoint.json").read_text())["new"]
+
+    result = checkpoint(repo, perf_paths(repo, "2"))  # same files: only the repair is left
+
+    assert result.notes == (f"finished the interrupted checkpoint {interrupted[:12]}",)
+    assert head(repo) == interrupted
+    assert git(repo, "rev-parse", "HEAD^").strip() == first
+    assert git(repo, "log", "-1", "--format=%s").strip() == "perf(inv1): profiling"
+    assert git(repo, "status", "--porcelain") == ""
+    assert not (repo / ".git/perfinvest-checkpoint.json").exists()
+
+
+def test_sigkill_before_the_index_update_leaves_the_user_state_alone(
+    repo: Path, tmp_path: Path
+) -> None:
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")
+
+    assert _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-index")) < 0
+
+    assert head(repo) == first
+    assert lines(git(repo, "status", "--porcelain")) == [f" M {p}" for p in PERF_FILES]
+    result = checkpoint(repo, perf_paths(repo, "2"))
+    # The repair made the interrupted commit; the same files leave nothing new after it.
+    assert result.notes[0].startswith("finished the interrupted checkpoint")
+    assert result.reason == "nothing new to checkpoint"
+    assert git(repo, "rev-parse", "HEAD^").strip() == first
+    assert git(repo, "status", "--porcelain") == ""

@@ -2,9 +2,12 @@
 
 The commit is built from a temporary index (``HEAD``'s tree plus the given files),
 so whatever the user has staged, left dirty or untracked is neither committed nor
-touched. The branch moves with a compare-and-swap, and the user's real index is then
-told about the new versions of the perf files only, so their next ``git commit``
-neither deletes nor re-adds them. The working tree is never written.
+touched. The user's real index is told about the new versions of the perf files only
+(so their next ``git commit`` neither deletes nor re-adds them), and only then does the
+branch move, with a compare-and-swap. A journal in the git dir covers the moment in
+between: a kill there is finished by the next checkpoint (:func:`repair`), and it can
+never leave the index holding the previous checkpoint's perf files. The working tree is
+never written.
 
 Every situation where a checkpoint cannot sensibly be made (no git, no repository,
 no commits yet, detached HEAD, a merge or rebase in progress, state files outside
@@ -14,18 +17,22 @@ itself succeeded and must not fail because of version control.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfinvest.adapters.git_markers import index_locked, operation_in_progress
 from perfinvest.core.errors import environment_error, usage_error
+from perfinvest.store.atomic import atomic_write_text
 
 _TRAILER_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]*")
+#: In the git dir while a checkpoint moves the index and the branch (see :func:`_move`).
+JOURNAL_NAME = "perfinvest-checkpoint.json"
 _FALLBACK_IDENTITY = {"user.name": "perfinvest", "user.email": "perfinvest@localhost"}
 
 
@@ -37,10 +44,11 @@ class CheckpointResult:
     sha: str | None
     reason: str | None  # why it was skipped; None when committed
     files: tuple[str, ...]  # repo-relative POSIX paths included in the commit (existing ones)
+    notes: tuple[str, ...] = ()  # what the user should know either way (repairs, policy)
 
 
-def _skip(reason: str) -> CheckpointResult:
-    return CheckpointResult(committed=False, sha=None, reason=reason, files=())
+def _skip(reason: str, notes: Sequence[str] = ()) -> CheckpointResult:
+    return CheckpointResult(committed=False, sha=None, reason=reason, files=(), notes=tuple(notes))
 
 
 def _run(
@@ -155,6 +163,14 @@ def checkpoint_commit(
     rels = _relative_paths(top, paths, repo_root)
     if isinstance(rels, str):
         return _skip(rels)
+    repaired = repair(top, git_dir)
+    result = _checkpoint(top, git_dir, rels, full_message)
+    if repaired is None:
+        return result
+    return replace(result, notes=(repaired, *result.notes))
+
+
+def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) -> CheckpointResult:
     operation = operation_in_progress(git_dir)
     if operation is not None:
         return _skip(f"{operation} is in progress")
@@ -179,19 +195,107 @@ def checkpoint_commit(
             return _skip("nothing new to checkpoint")
         ident = _identity_overrides(top)
         new = _git(top, *ident, "commit-tree", tree, "-p", old, stdin=full_message)
-        subject = full_message.splitlines()[0]
-        _git(top, "update-ref", "-m", f"perfinvest checkpoint: {subject}", "HEAD", new, old)
         # The temp index's entries for our paths, NUL-terminated ls-files --stage lines:
         # exactly the input `update-index --index-info` takes for the real index.
         entries = _git(
             top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels, env=temp_env
         )
+    subject = full_message.splitlines()[0]
+    pending = _Pending(old=old, new=new, subject=subject, entries=entries, rels=tuple(rels))
+    return _move(top, git_dir, pending)
 
-    sync = _run(top, "update-index", "-z", "--index-info", stdin=entries)
-    if sync.returncode != 0:
-        first = (sync.stderr.strip().splitlines() or ["unknown error"])[0]
-        raise environment_error(
-            f"checkpoint {new[:12]} committed, but the index was not updated ({first}); "
-            f"run: git reset -q -- {' '.join(rels)}"
+
+@dataclass(frozen=True)
+class _Pending:
+    """A checkpoint between "commit object written" and "branch moved": the journal."""
+
+    old: str
+    new: str
+    subject: str
+    entries: str  # the real index's new entries for ``rels`` (``ls-files -s -z`` lines)
+    rels: tuple[str, ...]
+    previous: str = ""  # the real index's entries before, to undo a failed move
+
+    def dump(self) -> str:
+        return json.dumps(
+            {
+                "format": 1,
+                "old": self.old,
+                "new": self.new,
+                "subject": self.subject,
+                "entries": self.entries,
+                "rels": list(self.rels),
+                "previous": self.previous,
+            }
         )
-    return CheckpointResult(committed=True, sha=new, reason=None, files=tuple(rels))
+
+
+def _journal(git_dir: Path) -> Path:
+    return git_dir / JOURNAL_NAME
+
+
+def _index_entries(top: Path, rels: Sequence[str]) -> str:
+    """The real index's stage lines for ``rels``, plus a removal line for each absent one."""
+    present = _git(top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels)
+    listed = {line.split("\t", 1)[1] for line in present.split("\0") if "\t" in line}
+    removals = "".join(f"0 {'0' * 40}\t{rel}\0" for rel in rels if rel not in listed)
+    return (present + "\0" if present and not present.endswith("\0") else present) + removals
+
+
+def _move(top: Path, git_dir: Path, pending: _Pending) -> CheckpointResult:
+    """Index first, then the branch, with a journal in between (F6: safe against a kill).
+
+    The user's index is told about the new perf files *before* the branch moves. A kill
+    between the two leaves the index one checkpoint ahead of HEAD, never behind: the
+    user's next ``git commit`` then carries the current perf files (no rollback), and
+    the next checkpoint finds the journal and finishes the move (:func:`repair`).
+    """
+    pending = replace(pending, previous=_index_entries(top, pending.rels))
+    journal = _journal(git_dir)
+    atomic_write_text(journal, pending.dump())
+    sync = _run(top, "update-index", "-z", "--index-info", stdin=pending.entries)
+    if sync.returncode != 0:
+        journal.unlink(missing_ok=True)
+        first = (sync.stderr.strip().splitlines() or ["unknown error"])[0]
+        return _skip(f"the index could not be updated ({first}); nothing was committed")
+    moved = _run(
+        top, "update-ref", "-m", f"perfinvest checkpoint: {pending.subject}", "HEAD",
+        pending.new, pending.old,
+    )  # fmt: skip
+    if moved.returncode != 0:
+        _run(top, "update-index", "-z", "--index-info", stdin=pending.previous)
+        journal.unlink(missing_ok=True)
+        return _skip("HEAD moved while the checkpoint was being made; nothing was committed")
+    journal.unlink(missing_ok=True)
+    return CheckpointResult(committed=True, sha=pending.new, reason=None, files=pending.rels)
+
+
+def repair(top: Path, git_dir: Path) -> str | None:
+    """Finish (or drop) a checkpoint a kill interrupted; says what it did, if anything.
+
+    HEAD still at the old commit: the index already holds (or is given again) the new
+    entries and the branch is moved, so the checkpoint completes. HEAD elsewhere (the
+    move happened, or the user committed or switched branch since): the journal is only
+    dropped, so nothing the user did is undone.
+    """
+    journal = _journal(git_dir)
+    try:
+        raw = json.loads(journal.read_text(encoding="utf-8"))
+        pending = _Pending(
+            old=str(raw["old"]), new=str(raw["new"]), subject=str(raw["subject"]),
+            entries=str(raw["entries"]), rels=tuple(str(r) for r in raw["rels"]),
+            previous=str(raw.get("previous", "")),
+        )  # fmt: skip
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, KeyError, TypeError):
+        journal.unlink(missing_ok=True)
+        return "dropped an unreadable checkpoint journal"
+    head = _run(top, "rev-parse", "-q", "--verify", "HEAD^{commit}").stdout.strip()
+    on_branch = _run(top, "symbolic-ref", "-q", "HEAD").returncode == 0
+    busy = operation_in_progress(git_dir) is not None or index_locked(git_dir)
+    if head != pending.old or busy or not on_branch:
+        journal.unlink(missing_ok=True)
+        return None if head == pending.new else "dropped an interrupted checkpoint"
+    done = _move(top, git_dir, pending)
+    return f"finished the interrupted checkpoint {pending.new[:12]}" if done.committed else None

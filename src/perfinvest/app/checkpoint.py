@@ -94,4 +94,10 @@ def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
         "sha": result.sha,
         "reason": result.reason,
         "files": list(result.files),
+        "notes": list(result.notes),
     }
+
+
+def checkpoint_findings(result: CheckpointResult) -> list[str]:
+    """The checkpoint's notes (a repaired kill, the hooks policy) as answer findings."""
+    return [f"checkpoint: {note}" for note in result.notes]

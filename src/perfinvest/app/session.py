@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from perfinvest.app.answers import base_result
-from perfinvest.app.checkpoint import checkpoint, checkpoint_data
+from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
@@ -154,7 +154,7 @@ def _record(
         )
     else:
         result = base_result(command, inv, phase)
-    result.findings = [done.summary, *done.findings]
+    result.findings = [done.summary, *done.findings, *checkpoint_findings(committed)]
     result.data.update(done.data)
     result.data["attempt"] = attempt.attempt
     result.data["outcome"] = attempt.outcome

@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from perfinvest.app.answers import base_result
-from perfinvest.app.checkpoint import checkpoint, checkpoint_data
+from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
@@ -176,7 +176,7 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
         log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)
-    result.findings = [attempt.summary, *findings]
+    result.findings = [attempt.summary, *findings, *checkpoint_findings(committed)]
     if setup.short_run_policy is not None:
         result.findings.append(
             "short-run policy recorded: runs may be shorter than 60 s and are marked "
