@@ -115,6 +115,16 @@ def _relative_paths(top: Path, paths: Sequence[Path], base: Path) -> list[str] |
     return sorted(rels)
 
 
+#: A checkpoint's subject, ``perf(<investigation id>): <phase>``, and its phase trailer.
+_CHECKPOINT_SUBJECT = re.compile(r"perf\([^()\s]+\): \S")
+_CHECKPOINT_TRAILER = re.compile(r"^Perf-Phase: \S", re.MULTILINE)
+
+
+def is_checkpoint_message(message: str) -> bool:
+    """True for a message :func:`checkpoint_commit` wrote (history readers skip those)."""
+    return bool(_CHECKPOINT_SUBJECT.match(message.lstrip()) and _CHECKPOINT_TRAILER.search(message))
+
+
 def _message_with_trailers(message: str, trailers: Mapping[str, str]) -> str:
     """The message, a blank line, then one ``Key: value`` line per trailer."""
     body = message.strip()
