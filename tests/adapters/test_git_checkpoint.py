@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -180,19 +183,51 @@ def test_missing_identity_falls_back_to_perfinvest(repo: Path) -> None:
     assert "user." not in git(repo, "config", "--list")  # the fallback is never persisted
 
 
-def test_state_dir_ignored_by_gitignore_is_still_committed(repo: Path) -> None:
-    write(repo / ".gitignore", ".claude/\n")
+def test_git_ignored_state_is_skipped_never_force_added(repo: Path) -> None:
+    """F8: .gitignore is honoured; the answer names the rule that ignores the state."""
+    write(repo / ".gitignore", "build/\n.claude/\n")
     git(repo, "add", ".gitignore")
     git(repo, "commit", "-q", "-m", "ignore state")
-    paths = perf_paths(repo)
-    write(repo / ".claude/perf/artifacts/inv1/profile.bin", "big binary")
+    before = head(repo)
 
-    result = checkpoint(repo, paths)
+    result = checkpoint(repo, perf_paths(repo))
 
-    assert result.committed, result.reason
-    assert changed_in_head(repo) == sorted(PERF_FILES)
+    assert not result.committed
+    assert result.reason is not None
+    assert result.reason.startswith(f"{PERF_FILES[0]} (and 1 more) is git-ignored")
+    assert "(.gitignore:2: .claude/)" in result.reason and "--no-checkpoint" in result.reason
+    assert head(repo) == before
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
-    assert "artifacts" not in git(repo, "ls-tree", "-r", "--name-only", "HEAD")
+    assert git(repo, "ls-files", ".claude") == ""
+
+
+def test_un_ignored_or_tracked_state_is_committed(repo: Path) -> None:
+    write(repo / ".gitignore", ".claude/*\n!.claude/perf/\n")  # the documented way out
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "ignore .claude but the perf state")
+    assert checkpoint(repo, perf_paths(repo, "1")).committed
+    # Ignoring it later does not stop the files already tracked (git's own rule)...
+    write(repo / ".gitignore", ".claude/\n")
+    git(repo, "commit", "-q", "-am", "ignore all of .claude")
+    assert checkpoint(repo, perf_paths(repo, "2")).committed
+    assert "2" in git(repo, "show", f"HEAD:{PERF_FILES[0]}")
+    # ...but a new, untracked state file under the ignored folder is not force-added.
+    extra = write(repo / ".claude/perf/baselines/v1.json", "{}\n")
+    refused = checkpoint(repo, [*perf_paths(repo, "3"), extra])
+    assert not refused.committed
+    assert refused.reason is not None
+    assert refused.reason.startswith(".claude/perf/baselines/v1.json is git-ignored")
+
+
+def test_checkpoints_turned_off_in_git_config(repo: Path) -> None:
+    git(repo, "config", "perfinvest.checkpoints", "false")
+    before = head(repo)
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert not result.committed and result.reason is not None
+    assert "perfinvest.checkpoints false" in result.reason
+    assert head(repo) == before
 
 
 def test_second_checkpoint_without_change_is_skipped(repo: Path) -> None:
@@ -347,11 +382,28 @@ def test_locked_index_is_skipped_before_committing(repo: Path) -> None:
     assert head(repo) == before
 
 
-def test_commit_hooks_are_not_run(repo: Path) -> None:
+def test_commit_hooks_are_not_run_and_the_answer_says_so(repo: Path) -> None:
+    """F8: failing hooks do not stop a checkpoint, and the result names them."""
+    ran = repo / "hook-ran"
     for hook in ("pre-commit", "commit-msg"):
-        write(repo / ".git/hooks" / hook, "#!/bin/sh\nexit 1\n").chmod(0o755)
+        write(repo / ".git/hooks" / hook, f"#!/bin/sh\ntouch {ran}\nexit 1\n").chmod(0o755)
+    write(repo / ".git/hooks/post-commit", "#!/bin/sh\nexit 0\n")  # not executable
 
-    assert checkpoint(repo, perf_paths(repo)).committed
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed
+    assert not ran.exists()
+    assert result.notes == (
+        "commit hooks not run (pre-commit, commit-msg): checkpoints hold only perfinvest's "
+        "state files and never run hooks (docs/checkpoints.md)",
+    )
+    assert checkpoint(repo, perf_paths(repo, "2")).notes  # said every time, not once
+    git(repo, "config", "core.hooksPath", "/nonexistent")  # hooksPath is where git looks
+    assert checkpoint(repo, perf_paths(repo, "3")).notes == ()
+
+
+def test_no_hooks_no_note(repo: Path) -> None:
+    assert checkpoint(repo, perf_paths(repo)).notes == ()
 
 
 def test_paths_outside_the_repository_are_skipped(repo: Path, tmp_path: Path) -> None:
@@ -513,3 +565,70 @@ def test_sigkill_before_the_index_update_leaves_the_user_state_alone(
     assert result.reason == "nothing new to checkpoint"
     assert git(repo, "rev-parse", "HEAD^").strip() == first
     assert git(repo, "status", "--porcelain") == ""
+
+
+# --- F8: signing follows the user (commit.gpgsign) ---------------------------------------
+
+
+@pytest.fixture
+def gpg_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real ed25519 signing key in a throwaway GNUPGHOME (short path: agent socket)."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tempfile.mkdtemp(prefix="pgpg", dir="/tmp")
+    os.chmod(home, 0o700)
+    monkeypatch.setenv("GNUPGHOME", home)
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+         "Ada User <ada@example.com>", "ed25519", "sign", "never"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    listed = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line[:3] == "fpr")
+    yield fingerprint
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_checkpoint_is_signed_when_the_user_signs(repo: Path, gpg_key: str) -> None:
+    git(repo, "config", "user.signingkey", gpg_key)
+    git(repo, "config", "commit.gpgsign", "true")
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed and result.signed, result.reason
+    verified = subprocess.run(
+        ["git", "-C", str(repo), "verify-commit", "--raw", "HEAD"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    assert f"VALIDSIG {gpg_key}" in verified.stderr
+    assert git(repo, "log", "-1", "--format=%G?").strip() in {"G", "U"}
+
+
+def test_unsigned_checkpoint_when_the_user_does_not_sign(repo: Path) -> None:
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed and not result.signed
+    assert git(repo, "log", "-1", "--format=%G?").strip() == "N"
+
+
+def test_signing_failure_skips_never_commits_unsigned(repo: Path, tmp_path: Path) -> None:
+    git(repo, "config", "commit.gpgsign", "true")
+    git(repo, "config", "user.signingkey", "0000000000000000DEADBEEF00000000DEADBEEF")
+    git(repo, "config", "gpg.program", str(tmp_path / "no-such-gpg"))
+    before = head(repo)
+    status = git(repo, "status", "--porcelain")
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert not result.committed and result.reason is not None
+    assert result.reason.startswith("commit.gpgsign is set but signing failed")
+    assert "never made unsigned" in result.reason
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == status + "".join(
+        f"?? {p.split('/')[0]}/\n" for p in PERF_FILES[:1]
+    )

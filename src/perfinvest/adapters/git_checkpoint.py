@@ -9,9 +9,11 @@ between: a kill there is finished by the next checkpoint (:func:`repair`), and i
 never leave the index holding the previous checkpoint's perf files. The working tree is
 never written.
 
-Every situation where a checkpoint cannot sensibly be made (no git, no repository,
-no commits yet, detached HEAD, a merge or rebase in progress, state files outside
-the repository, nothing new) is a skip with a reason, never an error: the phase
+What the user's configuration asks (``.gitignore``, ``commit.gpgsign``, hooks) is decided
+in :mod:`perfinvest.adapters.git_policy`. Every situation where a checkpoint cannot
+sensibly be made (no git, no repository, no commits yet, detached HEAD, a merge or rebase
+in progress, state files outside the repository or git-ignored, signing failed, nothing
+new) is a skip with a reason, never an error: the phase
 itself succeeded and must not fail because of version control.
 """
 
@@ -26,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfinvest.adapters import git_policy
 from perfinvest.adapters.git_markers import index_locked, operation_in_progress
 from perfinvest.core.errors import environment_error, usage_error
 from perfinvest.store.atomic import atomic_write_text
@@ -45,6 +48,7 @@ class CheckpointResult:
     reason: str | None  # why it was skipped; None when committed
     files: tuple[str, ...]  # repo-relative POSIX paths included in the commit (existing ones)
     notes: tuple[str, ...] = ()  # what the user should know either way (repairs, policy)
+    signed: bool = False  # signed with the user's key (commit.gpgsign)
 
 
 def _skip(reason: str, notes: Sequence[str] = ()) -> CheckpointResult:
@@ -72,10 +76,14 @@ def _git(
 ) -> str:
     """Run git and return stdout without the trailing newline; failure is a PerfError."""
     proc = _run(repo, *args, env=env, stdin=stdin)
+    command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
+    return _checked(proc, command)
+
+
+def _checked(proc: subprocess.CompletedProcess[str], command: str) -> str:
     if proc.returncode != 0:
         lines = proc.stderr.strip().splitlines()
         detail = lines[0] if lines else f"exit status {proc.returncode}"
-        command = next((a for a in args if not a.startswith("-") and "=" not in a), "")
         raise environment_error(f"git {command} failed: {detail}")
     return proc.stdout.rstrip("\n")
 
@@ -195,16 +203,29 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
     old = head.stdout.strip()
     if not rels:
         return _skip("nothing new to checkpoint")
+    refusal = git_policy.disabled(top) or git_policy.ignored(top, rels)
+    if refusal is not None:
+        return _skip(refusal)
 
     with tempfile.TemporaryDirectory(prefix="perfinvest-index-") as tmp:
         temp_env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(top, "read-tree", old, env=temp_env)
+        # Untracked git-ignored paths were refused above (the policy honours .gitignore);
+        # -f only lets tracked files in an ignored folder be updated, as `commit -a` would.
         _git(top, "--literal-pathspecs", "add", "-f", "--", *rels, env=temp_env)
         tree = _git(top, "write-tree", env=temp_env)
         if tree == _git(top, "rev-parse", f"{old}^{{tree}}"):
             return _skip("nothing new to checkpoint")
         ident = _identity_overrides(top)
-        new = _git(top, *ident, "commit-tree", tree, "-p", old, stdin=full_message)
+        sign = git_policy.signing_args(top)
+        made = _run(top, *ident, "commit-tree", *sign, tree, "-p", old, stdin=full_message)
+        if made.returncode != 0 and sign:
+            first = (made.stderr.strip().splitlines() or ["unknown error"])[0]
+            return _skip(
+                f"commit.gpgsign is set but signing failed ({first}); checkpoints are signed "
+                "when you sign, never made unsigned"
+            )
+        new = _checked(made, "commit-tree")
         # The temp index's entries for our paths, NUL-terminated ls-files --stage lines:
         # exactly the input `update-index --index-info` takes for the real index.
         entries = _git(
@@ -212,7 +233,10 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
         )
     subject = full_message.splitlines()[0]
     pending = _Pending(old=old, new=new, subject=subject, entries=entries, rels=tuple(rels))
-    return _move(top, git_dir, pending)
+    result = _move(top, git_dir, pending)
+    hooks = git_policy.hooks_not_run(top) if result.committed else []
+    notes = (*result.notes, git_policy.hooks_note(hooks)) if hooks else result.notes
+    return replace(result, signed=bool(sign) and result.committed, notes=notes)
 
 
 @dataclass(frozen=True)

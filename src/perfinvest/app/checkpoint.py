@@ -95,6 +95,7 @@ def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
         "reason": result.reason,
         "files": list(result.files),
         "notes": list(result.notes),
+        "signed": result.signed,
     }
 
 
