@@ -393,3 +393,20 @@ def test_start_killed_before_its_checkpoint_is_committed_by_the_next_start(
     for inv_id in (first, second):
         assert f".claude/perf/investigations/{inv_id}.json" in tracked
         assert f".claude/perf/investigations/{inv_id}.md" in tracked
+
+
+def test_pending_state_files_lists_what_no_checkpoint_has_committed(repo: Path, cli: Any) -> None:
+    from perfinvest.app.checkpoint import pending_state_files
+    from perfinvest.app.context import AppContext
+
+    inv_id = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    pending = pending_state_files(AppContext.discover())
+    assert sorted(pending) == [
+        "?? .claude/perf/.gitignore",
+        "?? .claude/perf/investigation.json",
+        f"?? .claude/perf/investigations/{inv_id}.md",
+    ]
+    assert cli("baseline", "--skip-reason", "commit it", "--json").code == 0
+    assert pending_state_files(AppContext.discover()) == []
+    (perf_dir(repo) / ".status-cache.json").write_text("{}")  # git-ignored: not pending
+    assert pending_state_files(AppContext.discover()) == []

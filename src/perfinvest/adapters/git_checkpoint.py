@@ -99,6 +99,23 @@ def find_repo_root(start: Path) -> Path | None:
     return Path(top) if proc.returncode == 0 and top else None
 
 
+def uncommitted(repo_root: Path, folder: Path) -> list[str]:
+    """``git status`` lines (``XY path``) for files under ``folder`` not as committed.
+
+    Git-ignored files (locks, caches, large artifacts) are not listed; outside a work
+    tree, or without git, the list is empty.
+    """
+    try:
+        proc = _run(
+            repo_root, "status", "--porcelain", "-z", "--untracked-files=all", "--", str(folder)
+        )
+    except FileNotFoundError:
+        return []
+    if proc.returncode != 0:
+        return []
+    return [entry for entry in proc.stdout.split("\0") if len(entry) > 3]
+
+
 def _relative_paths(top: Path, paths: Sequence[Path], base: Path) -> list[str] | str:
     """Repo-relative POSIX paths of the existing files, or the reason they can't be used.
 

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit
+from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit, uncommitted
 from perfinvest.app.context import AppContext
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
@@ -118,6 +118,14 @@ def checkpoint_change(
     return checkpoint_commit(
         ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers
     )
+
+
+def pending_state_files(ctx: AppContext) -> list[str]:
+    """State files not as last checkpointed (``git status`` lines): what ``status`` lists
+    as pending when a checkpoint was skipped or killed; empty outside git."""
+    if not ctx.in_git_repo or not ctx.paths.perf_dir.is_dir():
+        return []
+    return uncommitted(ctx.repo_root, ctx.paths.perf_dir)
 
 
 def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
