@@ -142,7 +142,7 @@ def test_without_a_tag_the_window_is_your_last_50_commits(repo: Path, cli: Any) 
     assert answer.code == 0, answer.out
     data = answer.json["data"]
     assert data["since"] is None
-    assert data["since_source"] == "your last 50 commits (no version tag before them)"
+    assert data["since_source"] == "your last 50 commits: no version tag before them"
     subjects = [c["subject"] for c in data["commits"]]
     assert subjects == [f"change {n}" for n in range(54, 4, -1)]
     assert data["truncated"] is True

@@ -103,13 +103,13 @@ def _revision(repo: git.Repo, rev: str, what: str) -> git.Commit:
         ) from None
 
 
-def _is_own(commit: git.Commit, ignore_prefix: str | None) -> bool:
+def _is_own(commit: git.Commit, ignore_prefix: str | None, stats: git.Stats | None = None) -> bool:
     """perfinvest's own commit: a checkpoint, or a commit of state files only."""
     if is_checkpoint_message(str(commit.message)):
         return True
     if not ignore_prefix:
         return False
-    names = [str(name) for name in commit.stats.files]
+    names = [str(name) for name in (stats or commit.stats).files]
     return bool(names) and all(name.startswith(ignore_prefix) for name in names)
 
 
@@ -173,7 +173,7 @@ def default_window(
     if start is None:
         start = _revision(repo, "HEAD", "revision")
     tip = _user_tip(start, ignore_prefix)
-    fallback = (None, f"your last {DEFAULT_COMMITS} commits (no version tag before them)")
+    fallback = (None, f"your last {DEFAULT_COMMITS} commits: no version tag before them")
     if tip is None:
         return (*fallback, DEFAULT_COMMITS)
     at_tip = [str(t) for t in repo.git.tag("--points-at", tip.hexsha).split()]
@@ -217,18 +217,22 @@ def read_history(
     revision = head.hexsha
     if since is not None:
         revision = f"{_revision(repo, since, '--since').hexsha}..{head.hexsha}"
-    measured = _measured_by(repo, baseline_commit)
+    after = _after_baseline(repo, baseline_commit, head.hexsha)
     hot = set(hot_files)
     window = HistoryWindow(commits=[], head=head.hexsha)
     kwargs = {"paths": list(paths)} if paths else {}
     for commit in repo.iter_commits(revision, **kwargs):  # type: ignore[arg-type]
-        if _is_own(commit, ignore_prefix):
+        if is_checkpoint_message(str(commit.message)):  # no diff needed to know
+            window.skipped_own += 1
+            continue
+        stats = commit.stats  # one `git diff` per commit: computed once, used twice
+        if _is_own(commit, ignore_prefix, stats):
             window.skipped_own += 1
             continue
         if len(window.commits) >= max_commits:
             window.truncated = True
             break
-        window.commits.append(_evidence(commit, hot, ignore_prefix, measured, window))
+        window.commits.append(_evidence(commit, stats, hot, ignore_prefix, after, window))
     if not window.commits:
         where = f" touching {', '.join(paths)}" if paths else ""
         own = f" ({window.skipped_own} checkpoint(s) left out)" if window.skipped_own else ""
@@ -240,26 +244,26 @@ def read_history(
     return window
 
 
-def _measured_by(repo: git.Repo, baseline_commit: str | None) -> set[str] | None:
-    """The commits below the baseline's (None when it is unknown or gone)."""
+def _after_baseline(repo: git.Repo, baseline_commit: str | None, head: str) -> set[str]:
+    """The commits the baseline did not measure (``baseline..HEAD``; few: read at once)."""
     import git
 
     if not baseline_commit:
-        return None
+        return set()
     try:
-        return {c.hexsha for c in repo.iter_commits(repo.commit(baseline_commit).hexsha)}
+        return set(str(repo.git.rev_list(f"{repo.commit(baseline_commit).hexsha}..{head}")).split())
     except (git.exc.BadName, ValueError, git.exc.GitCommandError):
-        return None
+        return set()
 
 
 def _evidence(
     commit: git.Commit,
+    stats: git.Stats,
     hot: set[str],
     ignore_prefix: str | None,
-    measured: set[str] | None,
+    after: set[str],
     window: HistoryWindow,
 ) -> CommitEvidence:
-    stats = commit.stats
     files = sorted(str(name) for name in stats.files)
     if ignore_prefix:
         files = [f for f in files if not f.startswith(ignore_prefix)]
@@ -271,7 +275,7 @@ def _evidence(
     if words:
         flags.append(f"mentions performance: {', '.join(words[:4])}")
     flags.extend(f"touches hot file: {f}" for f in touched_hot)
-    if measured is not None and commit.hexsha not in measured:
+    if commit.hexsha in after:
         flags.append("after the baseline (not in its measurement)")
     for name in files:
         window.files_changed[name] = window.files_changed.get(name, 0) + 1
