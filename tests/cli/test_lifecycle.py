@@ -410,3 +410,26 @@ def test_pending_state_files_lists_what_no_checkpoint_has_committed(repo: Path, 
     assert pending_state_files(AppContext.discover()) == []
     (perf_dir(repo) / ".status-cache.json").write_text("{}")  # git-ignored: not pending
     assert pending_state_files(AppContext.discover()) == []
+
+
+def test_checkpoint_policy_is_said_in_the_answer(repo: Path, cli: Any) -> None:
+    """F8 through the CLI: hooks are not run and the answer says so; .gitignore is honoured."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho refusing >&2\nexit 1\n")
+    hook.chmod(0o755)
+    answer = cli(*START_ARGS, "--json").json
+    assert answer["data"]["checkpoint"]["committed"] is True
+    assert answer["data"]["checkpoint"]["signed"] is False
+    note = answer["data"]["checkpoint"]["notes"][0]
+    assert note.startswith("commit hooks not run (pre-commit)")
+    assert f"checkpoint: {note}" in answer["findings"]
+
+    (repo / ".gitignore").write_text(".claude/\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "--no-verify", "-m", "ignore the agent's folder")
+    before = git(repo, "rev-parse", "HEAD")
+    text = cli(*START_ARGS)  # a new investigation: its log is new, untracked and ignored
+    assert text.code == 0
+    assert "checkpoint skipped: .claude/perf/investigations/perf-" in text.out
+    assert "is git-ignored (.gitignore:1: .claude/)" in text.out
+    assert git(repo, "rev-parse", "HEAD") == before
