@@ -210,7 +210,7 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
     if operation is not None:
         return _skip(f"{operation} is in progress")
     if index_locked(git_dir):
-        # Checked up front: committing and then failing to sync the index is worse.
+        # Checked up front, so a busy index is a clear skip rather than a failed update.
         return _skip("the index is locked by another git process (index.lock exists)")
     if _run(top, "symbolic-ref", "-q", "HEAD").returncode != 0:
         return _skip("HEAD is detached: a checkpoint there would be an easily lost commit")
