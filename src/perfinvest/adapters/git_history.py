@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 MAX_COMMITS = 500
 #: The user's commits in the default window when no version tag precedes the baseline.
 DEFAULT_COMMITS = 50
+#: The flag of a commit the baseline did not measure: context, not a suspicion.
+AFTER_BASELINE = "after the baseline (not in its measurement)"
 #: ``REV~N`` in ``--since``: N counts the user's commits, not checkpoints.
 _ANCESTOR = re.compile(r"(.+?)~(\d*)")
 #: Characters ``git describe --exclude`` would read as a pattern.
@@ -276,7 +278,7 @@ def _evidence(
         flags.append(f"mentions performance: {', '.join(words[:4])}")
     flags.extend(f"touches hot file: {f}" for f in touched_hot)
     if commit.hexsha in after:
-        flags.append("after the baseline (not in its measurement)")
+        flags.append(AFTER_BASELINE)
     for name in files:
         window.files_changed[name] = window.files_changed.get(name, 0) + 1
     return CommitEvidence(

@@ -79,6 +79,7 @@ def gather_history(
 ) -> CommandResult:
     """Rule 8: read the git history of the window before any hypothesis is written."""
     from perfinvest.adapters.git_history import (
+        AFTER_BASELINE,
         MAX_COMMITS,
         check_paths,
         default_window,
@@ -120,7 +121,7 @@ def gather_history(
             files_changed=window.files_changed,
             hot_files=hot,
         )
-        flagged = [c for c in commits if c.flags]
+        flagged = [c for c in commits if any(f != AFTER_BASELINE for f in c.flags)]
         touching_hot = [c for c in commits if c.hot_files]
         findings = [f"{c.sha[:10]} {c.subject} [{'; '.join(c.flags)}]" for c in flagged[:10]]
         if window.truncated:
