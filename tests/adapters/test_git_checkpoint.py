@@ -491,41 +491,49 @@ def _checkpoint_in_subprocess(root: Path, env: dict[str, str] | None = None) -> 
     return proc.returncode
 
 
-def test_sigkill_before_the_branch_moves_never_rolls_back_the_perf_files(
-    repo: Path, tmp_path: Path
+@pytest.mark.parametrize("killed_at", ["update-index", "update-ref"])
+def test_sigkill_mid_checkpoint_never_rolls_back_the_perf_files(
+    repo: Path, tmp_path: Path, killed_at: str
 ) -> None:
-    """F6: killed between update-index and update-ref, then the user commits their work."""
+    """F6: a checkpoint SIGKILLed right before ``killed_at``, then the user commits their work.
+
+    Whatever the kill point, the user's next ``git commit`` must not carry an older version
+    of a perf file than its parent holds (the rollback the issue saw as ``MM``).
+    """
     perf_paths(repo, "1")
     assert _checkpoint_in_subprocess(repo) == 0
     first = head(repo)
     perf_paths(repo, "2")  # the next phase wrote new state; its checkpoint is killed
 
-    code = _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-ref"))
+    code = _checkpoint_in_subprocess(repo, _killing_git(tmp_path, killed_at))
 
     assert code == -signal.SIGKILL
-    assert head(repo) == first  # the branch never moved
+    assert head(repo) == first  # the branch never moved before the index did
     assert (repo / ".git/perfinvest-checkpoint.json").is_file()  # the journal survived
-    # The index is ahead of HEAD, never behind it: nothing shows as a rollback.
     status = lines(git(repo, "status", "--porcelain"))
     assert all(not s.startswith("MM") for s in status), status
-    for rel in PERF_FILES:
-        assert git(repo, "show", f":{rel}") == (repo / rel).read_text()  # index == disk
+    staged = {rel: git(repo, "show", f":{rel}") for rel in PERF_FILES}
+    assert all(text in {git(repo, "show", f"HEAD:{rel}"), (repo / rel).read_text()}
+               for rel, text in staged.items())  # fmt: skip
 
-    # The user's everyday next step commits their file; the perf files are never rolled back.
+    # The user's everyday next step commits their file; the perf files never go back.
     write(repo / "a.txt", "user work\n")
     git(repo, "add", "a.txt")
     git(repo, "commit", "-q", "-m", "user work")
     for rel in PERF_FILES:
-        assert git(repo, "show", f"HEAD:{rel}") == (repo / rel).read_text()
-    assert "2" in git(repo, "show", f"HEAD:{PERF_FILES[0]}")
+        committed = git(repo, "show", f"HEAD:{rel}")
+        assert committed in {git(repo, "show", f"HEAD^:{rel}"), (repo / rel).read_text()}
+        if killed_at == "update-ref":  # the index was already updated: v2 goes along
+            assert committed == (repo / rel).read_text()
 
     # The next checkpoint drops the stale journal instead of undoing the user's commit.
-    perf_paths(repo, "3")
     result = checkpoint(repo, perf_paths(repo, "3"))
     assert result.committed, result.reason
     assert result.notes == ("dropped an interrupted checkpoint",)
-    assert git(repo, "rev-parse", "HEAD^").strip() != first
     assert git(repo, "show", "HEAD^:a.txt") == "user work\n"
+    assert git(repo, "status", "--porcelain") == ""
+    for rel in PERF_FILES:
+        assert git(repo, "show", f"HEAD:{rel}") == (repo / rel).read_text()
     assert not (repo / ".git/perfinvest-checkpoint.json").exists()
 
 
