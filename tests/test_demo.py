@@ -34,6 +34,13 @@ def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(tmp_path: Path)
         capture_output=True, text=True, check=True,
     ).stdout.strip()  # fmt: skip
     assert planted[:10] in state["hypotheses"][0]["statement"]
+    gather = steps["hypotheses: git history"]
+    assert gather["argv"] == ["perfinvest", "hypotheses", "gather"]  # no --since (issue 10)
+    assert state["history"]["since"] == "v0.9"
+    assert [c["subject"] for c in state["history"]["commits"]] == [
+        "Document the benchmark",
+        "Make unique_words easier to read",
+    ]
     hotspots = state["profiling"][-1]["hotspots"]
     assert any(h["function"].endswith("unique_words") for h in hotspots[:3])
     # the profile names the hot line, the list scan `if word not in seen:` (textstats.py:8)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import signal
 import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -177,19 +183,51 @@ def test_missing_identity_falls_back_to_perfinvest(repo: Path) -> None:
     assert "user." not in git(repo, "config", "--list")  # the fallback is never persisted
 
 
-def test_state_dir_ignored_by_gitignore_is_still_committed(repo: Path) -> None:
-    write(repo / ".gitignore", ".claude/\n")
+def test_git_ignored_state_is_skipped_never_force_added(repo: Path) -> None:
+    """F8: .gitignore is honoured; the answer names the rule that ignores the state."""
+    write(repo / ".gitignore", "build/\n.claude/\n")
     git(repo, "add", ".gitignore")
     git(repo, "commit", "-q", "-m", "ignore state")
-    paths = perf_paths(repo)
-    write(repo / ".claude/perf/artifacts/inv1/profile.bin", "big binary")
+    before = head(repo)
 
-    result = checkpoint(repo, paths)
+    result = checkpoint(repo, perf_paths(repo))
 
-    assert result.committed, result.reason
-    assert changed_in_head(repo) == sorted(PERF_FILES)
+    assert not result.committed
+    assert result.reason is not None
+    assert result.reason.startswith(f"{PERF_FILES[0]} (and 1 more) is git-ignored")
+    assert "(.gitignore:2: .claude/)" in result.reason and "--no-checkpoint" in result.reason
+    assert head(repo) == before
     assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
-    assert "artifacts" not in git(repo, "ls-tree", "-r", "--name-only", "HEAD")
+    assert git(repo, "ls-files", ".claude") == ""
+
+
+def test_un_ignored_or_tracked_state_is_committed(repo: Path) -> None:
+    write(repo / ".gitignore", ".claude/*\n!.claude/perf/\n")  # the documented way out
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "-m", "ignore .claude but the perf state")
+    assert checkpoint(repo, perf_paths(repo, "1")).committed
+    # Ignoring it later does not stop the files already tracked (git's own rule)...
+    write(repo / ".gitignore", ".claude/\n")
+    git(repo, "commit", "-q", "-am", "ignore all of .claude")
+    assert checkpoint(repo, perf_paths(repo, "2")).committed
+    assert "2" in git(repo, "show", f"HEAD:{PERF_FILES[0]}")
+    # ...but a new, untracked state file under the ignored folder is not force-added.
+    extra = write(repo / ".claude/perf/baselines/v1.json", "{}\n")
+    refused = checkpoint(repo, [*perf_paths(repo, "3"), extra])
+    assert not refused.committed
+    assert refused.reason is not None
+    assert refused.reason.startswith(".claude/perf/baselines/v1.json is git-ignored")
+
+
+def test_checkpoints_turned_off_in_git_config(repo: Path) -> None:
+    git(repo, "config", "perfinvest.checkpoints", "false")
+    before = head(repo)
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert not result.committed and result.reason is not None
+    assert "perfinvest.checkpoints false" in result.reason
+    assert head(repo) == before
 
 
 def test_second_checkpoint_without_change_is_skipped(repo: Path) -> None:
@@ -344,11 +382,28 @@ def test_locked_index_is_skipped_before_committing(repo: Path) -> None:
     assert head(repo) == before
 
 
-def test_commit_hooks_are_not_run(repo: Path) -> None:
+def test_commit_hooks_are_not_run_and_the_answer_says_so(repo: Path) -> None:
+    """F8: failing hooks do not stop a checkpoint, and the result names them."""
+    ran = repo / "hook-ran"
     for hook in ("pre-commit", "commit-msg"):
-        write(repo / ".git/hooks" / hook, "#!/bin/sh\nexit 1\n").chmod(0o755)
+        write(repo / ".git/hooks" / hook, f"#!/bin/sh\ntouch {ran}\nexit 1\n").chmod(0o755)
+    write(repo / ".git/hooks/post-commit", "#!/bin/sh\nexit 0\n")  # not executable
 
-    assert checkpoint(repo, perf_paths(repo)).committed
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed
+    assert not ran.exists()
+    assert result.notes == (
+        "commit hooks not run (pre-commit, commit-msg): checkpoints hold only perfinvest's "
+        "state files and never run hooks (docs/checkpoints.md)",
+    )
+    assert checkpoint(repo, perf_paths(repo, "2")).notes  # said every time, not once
+    git(repo, "config", "core.hooksPath", "/nonexistent")  # hooksPath is where git looks
+    assert checkpoint(repo, perf_paths(repo, "3")).notes == ()
+
+
+def test_no_hooks_no_note(repo: Path) -> None:
+    assert checkpoint(repo, perf_paths(repo)).notes == ()
 
 
 def test_paths_outside_the_repository_are_skipped(repo: Path, tmp_path: Path) -> None:
@@ -393,3 +448,195 @@ def test_find_repo_root(repo: Path, tmp_path: Path) -> None:
     assert find_repo_root(repo / "src/app.py") == top
     assert find_repo_root(tmp_path) is None
     assert find_repo_root(tmp_path / "does/not/exist") is None
+
+
+# --- F6: a SIGKILL between the index update and the branch move ------------------------
+
+_CHECKPOINT_SCRIPT = """
+import sys
+from pathlib import Path
+from perfinvest.adapters.git_checkpoint import checkpoint_commit
+root = Path(sys.argv[1])
+paths = [root / p for p in sys.argv[2:]]
+print(checkpoint_commit(root, paths, "perf(inv1): profiling", {"Perf-Phase": "profiling"}))
+"""
+
+
+def _killing_git(tmp_path: Path, on: str) -> dict[str, str]:
+    """PATH with a real ``git`` wrapper that SIGKILLs its caller when asked to run ``on``.
+
+    The caller is the Python process running the checkpoint (git is run without a shell),
+    so the kill lands exactly before that git command, as a crash or OOM kill would.
+    """
+    real = subprocess.run(["which", "git"], check=True, capture_output=True, text=True)
+    folder = tmp_path / "killing-git"
+    write(
+        folder / "git",
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = {on} ] && kill -9 $PPID && exit 99; done\n'
+        f'exec {real.stdout.strip()} "$@"\n',
+    ).chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+def _checkpoint_in_subprocess(root: Path, env: dict[str, str] | None = None) -> int:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    run_env = {**(env or os.environ), "PYTHONPATH": src}
+    proc = subprocess.run(
+        [sys.executable, "-c", _CHECKPOINT_SCRIPT, str(root), *PERF_FILES],
+        env=run_env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.returncode
+
+
+@pytest.mark.parametrize("killed_at", ["update-index", "update-ref"])
+def test_sigkill_mid_checkpoint_never_rolls_back_the_perf_files(
+    repo: Path, tmp_path: Path, killed_at: str
+) -> None:
+    """F6: a checkpoint SIGKILLed right before ``killed_at``, then the user commits their work.
+
+    Whatever the kill point, the user's next ``git commit`` must not carry an older version
+    of a perf file than its parent holds (the rollback the issue saw as ``MM``).
+    """
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")  # the next phase wrote new state; its checkpoint is killed
+
+    code = _checkpoint_in_subprocess(repo, _killing_git(tmp_path, killed_at))
+
+    assert code == -signal.SIGKILL
+    assert head(repo) == first  # the branch never moved before the index did
+    assert (repo / ".git/perfinvest-checkpoint.json").is_file()  # the journal survived
+    status = lines(git(repo, "status", "--porcelain"))
+    assert all(not s.startswith("MM") for s in status), status
+    staged = {rel: git(repo, "show", f":{rel}") for rel in PERF_FILES}
+    assert all(text in {git(repo, "show", f"HEAD:{rel}"), (repo / rel).read_text()}
+               for rel, text in staged.items())  # fmt: skip
+
+    # The user's everyday next step commits their file; the perf files never go back.
+    write(repo / "a.txt", "user work\n")
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-q", "-m", "user work")
+    for rel in PERF_FILES:
+        committed = git(repo, "show", f"HEAD:{rel}")
+        assert committed in {git(repo, "show", f"HEAD^:{rel}"), (repo / rel).read_text()}
+        if killed_at == "update-ref":  # the index was already updated: v2 goes along
+            assert committed == (repo / rel).read_text()
+
+    # The next checkpoint drops the stale journal instead of undoing the user's commit.
+    result = checkpoint(repo, perf_paths(repo, "3"))
+    assert result.committed, result.reason
+    assert result.notes == ("dropped an interrupted checkpoint",)
+    assert git(repo, "show", "HEAD^:a.txt") == "user work\n"
+    assert git(repo, "status", "--porcelain") == ""
+    for rel in PERF_FILES:
+        assert git(repo, "show", f"HEAD:{rel}") == (repo / rel).read_text()
+    assert not (repo / ".git/perfinvest-checkpoint.json").exists()
+
+
+def test_sigkilled_checkpoint_is_finished_by_the_next_one(repo: Path, tmp_path: Path) -> None:
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")
+    assert _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-ref")) < 0
+    interrupted = json.loads((repo / ".git/perfinvest-checkpoint.json").read_text())["new"]
+
+    result = checkpoint(repo, perf_paths(repo, "2"))  # same files: only the repair is left
+
+    assert result.notes == (f"finished the interrupted checkpoint {interrupted[:12]}",)
+    assert head(repo) == interrupted
+    assert git(repo, "rev-parse", "HEAD^").strip() == first
+    assert git(repo, "log", "-1", "--format=%s").strip() == "perf(inv1): profiling"
+    assert git(repo, "status", "--porcelain") == ""
+    assert not (repo / ".git/perfinvest-checkpoint.json").exists()
+
+
+def test_sigkill_before_the_index_update_leaves_the_user_state_alone(
+    repo: Path, tmp_path: Path
+) -> None:
+    perf_paths(repo, "1")
+    assert _checkpoint_in_subprocess(repo) == 0
+    first = head(repo)
+    perf_paths(repo, "2")
+
+    assert _checkpoint_in_subprocess(repo, _killing_git(tmp_path, "update-index")) < 0
+
+    assert head(repo) == first
+    assert lines(git(repo, "status", "--porcelain")) == [f" M {p}" for p in PERF_FILES]
+    result = checkpoint(repo, perf_paths(repo, "2"))
+    # The repair made the interrupted commit; the same files leave nothing new after it.
+    assert result.notes[0].startswith("finished the interrupted checkpoint")
+    assert result.reason == "nothing new to checkpoint"
+    assert git(repo, "rev-parse", "HEAD^").strip() == first
+    assert git(repo, "status", "--porcelain") == ""
+
+
+# --- F8: signing follows the user (commit.gpgsign) ---------------------------------------
+
+
+@pytest.fixture
+def gpg_key(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real ed25519 signing key in a throwaway GNUPGHOME (short path: agent socket)."""
+    if shutil.which("gpg") is None:
+        pytest.skip("gpg is not installed")
+    home = tempfile.mkdtemp(prefix="pgpg", dir="/tmp")
+    os.chmod(home, 0o700)
+    monkeypatch.setenv("GNUPGHOME", home)
+    subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--quick-gen-key",
+         "Ada User <ada@example.com>", "ed25519", "sign", "never"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    listed = subprocess.run(
+        ["gpg", "--batch", "--with-colons", "--list-secret-keys"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    fingerprint = next(line.split(":")[9] for line in listed.splitlines() if line[:3] == "fpr")
+    yield fingerprint
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], check=False, capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_checkpoint_is_signed_when_the_user_signs(repo: Path, gpg_key: str) -> None:
+    git(repo, "config", "user.signingkey", gpg_key)
+    git(repo, "config", "commit.gpgsign", "true")
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed and result.signed, result.reason
+    verified = subprocess.run(
+        ["git", "-C", str(repo), "verify-commit", "--raw", "HEAD"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert verified.returncode == 0, verified.stderr
+    assert f"VALIDSIG {gpg_key}" in verified.stderr
+    assert git(repo, "log", "-1", "--format=%G?").strip() in {"G", "U"}
+
+
+def test_unsigned_checkpoint_when_the_user_does_not_sign(repo: Path) -> None:
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert result.committed and not result.signed
+    assert git(repo, "log", "-1", "--format=%G?").strip() == "N"
+
+
+def test_signing_failure_skips_never_commits_unsigned(repo: Path, tmp_path: Path) -> None:
+    git(repo, "config", "commit.gpgsign", "true")
+    git(repo, "config", "user.signingkey", "0000000000000000DEADBEEF00000000DEADBEEF")
+    git(repo, "config", "gpg.program", str(tmp_path / "no-such-gpg"))
+    before = head(repo)
+    status = git(repo, "status", "--porcelain")
+
+    result = checkpoint(repo, perf_paths(repo))
+
+    assert not result.committed and result.reason is not None
+    assert result.reason.startswith("commit.gpgsign is set but signing failed")
+    assert "never made unsigned" in result.reason
+    assert head(repo) == before
+    assert git(repo, "status", "--porcelain") == status + "".join(
+        f"?? {p.split('/')[0]}/\n" for p in PERF_FILES[:1]
+    )

@@ -83,22 +83,98 @@ def test_gather_lists_the_slowdown_commit_with_the_hot_file(repo: Path, cli: Any
     assert all(not c["subject"].startswith("perf(") for c in history["commits"])
 
 
-def test_default_window_starts_at_the_baseline_commit(repo: Path, cli: Any) -> None:
+def test_default_window_holds_your_commits_since_the_previous_tag(
+    repo: Path, cli: Any, capsys: Any
+) -> None:
+    """Issue 10: no options, the everyday case: the user's commits, not the checkpoints."""
     from tests.conftest import SHORT
 
-    inv = cli(*START_ARGS, "--json").json["investigation"]
+    git(repo, "tag", "v0.9")  # the previous release: on the fixture's first commit
+    shas = build_history(repo)
+    git(repo, "tag", "v1.0")  # the version being investigated, on the user's last commit
+    cli(*START_ARGS, "--json")
     assert cli("baseline", "--runs", "2", *SHORT, "--json").code == 0
-    baseline_head = git(repo, "rev-parse", "HEAD").strip()
     for phase in ("breaking-point", "constraints"):
         assert cli(phase, "--skip-reason", "t", "--json").code == 0
     (repo / "app.py").write_text("print('slower')\n")
-    git(repo, "commit", "-qam", "make app slower")
+    git(repo, "commit", "-qam", "make app slower")  # after the baseline was measured
+    checkpoints = git(repo, "log", "--format=%s", "--grep=^perf(").splitlines()
+    assert len(checkpoints) >= 4
+
     answer = cli("hypotheses", "gather", "--json")
+
     assert answer.code == 0, answer.out
-    assert answer.json["data"]["since_source"] == "baseline commit"
+    data = answer.json["data"]
+    assert data["since"] == "v0.9"
+    assert data["since_source"] == "since the previous version tag v0.9"
+    assert data["checkpoints_left_out"] == len(checkpoints)
+    subjects = [c["subject"] for c in data["commits"]]
+    assert subjects == [
+        "make app slower",
+        "Speed up startup with a cache",
+        "parser: keep every item in a fresh list",
+        "write docs",
+        "add parser",
+    ]
+    assert not any(s.startswith("perf(") for s in subjects)
+    by_subject = {c["subject"]: c for c in data["commits"]}
+    assert "after the baseline (not in its measurement)" in by_subject["make app slower"]["flags"]
+    assert not any("after the baseline" in f for f in by_subject["write docs"]["flags"])
+    assert by_subject["parser: keep every item in a fresh list"]["sha"] == shas["slow"]
+    assert all(".claude/" not in f for c in data["commits"] for f in c["files"])
+
+    text = cli("hypotheses", "gather", "--no-checkpoint")  # the text output lists them
+    assert text.code == 0
+    assert "window v0.9..HEAD (since the previous version tag v0.9): 5 commit(s)" in text.out
+    for sha in (c["sha"][:10] for c in data["commits"]):
+        assert sha in text.out
+    assert "make app slower" in text.out and "perf(" not in text.out.split("phase:")[0]
+
+
+def test_without_a_tag_the_window_is_your_last_50_commits(repo: Path, cli: Any) -> None:
+    for n in range(55):
+        (repo / "app.py").write_text(f"print({n})\n")
+        git(repo, "commit", "-qam", f"change {n}")
+    to_hypotheses(cli)  # three checkpoints on top
+
+    answer = cli("hypotheses", "gather", "--json")
+
+    assert answer.code == 0, answer.out
+    data = answer.json["data"]
+    assert data["since"] is None
+    assert data["since_source"] == "your last 50 commits: no version tag before them"
+    subjects = [c["subject"] for c in data["commits"]]
+    assert subjects == [f"change {n}" for n in range(54, 4, -1)]
+    assert data["truncated"] is True
+
+
+def test_since_head_n_counts_your_commits_not_checkpoints(repo: Path, cli: Any) -> None:
+    shas = build_history(repo)
+    inv = to_hypotheses(cli)
+    (repo / "app.py").write_text("print('one')\n")
+    git(repo, "commit", "-qam", "user commit one")
+    assert cli("hypotheses", "add", "--no-checkpoint", "x", "--json").code == 4  # rule 8
+    cli("hypotheses", "gather", "--since", shas["base"], "--json")  # a checkpoint between
+    (repo / "app.py").write_text("print('two')\n")
+    git(repo, "commit", "-qam", "user commit two")
+    assert git(repo, "log", "-3", "--format=%s").splitlines()[1].startswith(f"perf({inv})")
+
+    answer = cli("hypotheses", "gather", "--since", "HEAD~3", "--json")
+
+    assert answer.code == 0, answer.out
     subjects = [c["subject"] for c in answer.json["data"]["commits"]]
-    assert subjects == ["make app slower"]
-    assert inv and baseline_head
+    assert subjects == ["user commit two", "user commit one", "Speed up startup with a cache"]
+    assert "checkpoints not counted" in answer.json["data"]["since_source"]
+    assert answer.json["data"]["since"] == shas["slow"]
+
+    too_far = cli("hypotheses", "gather", "--since", "HEAD~99", "--json")
+    assert too_far.code == 2
+    message = too_far.json["error"]["message"]
+    assert "HEAD has only 7 commit(s) of yours" in message and "HEAD~7" in message
+    # Any other revision is read as git reads it: HEAD^^ is the first gather's checkpoint.
+    raw = cli("hypotheses", "gather", "--since", "HEAD^^", "--json")
+    assert raw.code == 0, raw.out
+    assert [c["subject"] for c in raw.json["data"]["commits"]] == ["user commit two"]
 
 
 def test_no_history_in_the_window_is_a_clear_error(repo: Path, cli: Any) -> None:
@@ -106,7 +182,7 @@ def test_no_history_in_the_window_is_a_clear_error(repo: Path, cli: Any) -> None
     before = state(repo)
     answer = cli("hypotheses", "gather", "--since", "HEAD", "--json")
     assert answer.code == 2
-    assert "no commits in the window" in answer.json["error"]["message"]
+    assert "no commits of yours in the window" in answer.json["error"]["message"]
     assert state(repo)["history"] is None
     assert state(repo)["attempts"] == before["attempts"]
 

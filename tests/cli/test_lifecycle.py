@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -269,3 +273,163 @@ def test_large_artifacts_stay_out_of_commits_and_of_git_status(repo: Path, cli: 
     assert f"{prefix}profile-1/small.txt" in files and f"{prefix}.gitignore" in files
     assert f"{prefix}profile-1/big.data" not in files
     assert git(repo, "status", "--porcelain").strip() == ""
+
+
+def test_second_start_leaves_no_state_file_modified_or_untracked(repo: Path, cli: Any) -> None:
+    """Issue 10 / F9: the archived investigation is committed with the new one's setup."""
+    first = cli(*START_ARGS, "--json").json["investigation"]
+    assert cli("baseline", "--skip-reason", "t", "--json").code == 0
+    second = cli(*START_ARGS, "--json").json
+
+    assert second["data"]["checkpoint"]["committed"], second["data"]["checkpoint"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    committed = git(repo, "show", "--name-only", "--format=", "HEAD").split()
+    assert f".claude/perf/investigations/{first}.json" in committed
+    assert f".claude/perf/investigations/{second['investigation']}.md" in committed
+    archived = perf_dir(repo) / "investigations" / f"{first}.json"
+    assert git(repo, "show", f"HEAD:.claude/perf/investigations/{first}.json") == (
+        archived.read_text()
+    )
+
+
+# --- F9: a start killed half-way is repaired by the next command ------------------------
+
+_KILL_AT = """
+import os, signal, sys
+from perfinvest.store.state import StateStore
+def killed(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+setattr(StateStore, sys.argv[1], killed)
+from perfinvest.cli.main import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def _killed_start(repo: Path, point: str) -> None:
+    """``perfinvest start`` in a real process, SIGKILLed when it reaches ``StateStore.<point>``."""
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    done = subprocess.run(
+        [sys.executable, "-c", _KILL_AT, point, *START_ARGS, "--json"],
+        cwd=repo,
+        env={**os.environ, "PYTHONPATH": src},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout + done.stderr
+
+
+def test_start_killed_before_activation_leaves_nothing_stale(repo: Path, cli: Any) -> None:
+    first = cli(*START_ARGS, "--json").json["investigation"]
+    _killed_start(repo, "activate")  # after the archive copy was written
+    copy = perf_dir(repo) / "investigations" / f"{first}.json"
+    assert copy.is_file()  # the stale copy the kill left
+    assert cli("status", "--json").json["investigation"] == first  # still the active one
+
+    answer = cli("baseline", "--skip-reason", "next command", "--json")
+
+    assert answer.code == 0
+    assert (
+        f"removed a stale copy of the active investigation: {first}.json"
+        in (answer.json["findings"])
+    )
+    assert not copy.exists()
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    listed = cli("list", "--json").json["data"]["investigations"]
+    assert [(row["id"], row["active"]) for row in listed] == [(first, True)]
+
+
+def test_start_killed_before_its_log_gets_the_log_and_the_checkpoint(repo: Path, cli: Any) -> None:
+    first = cli(*START_ARGS, "--json").json["investigation"]
+    _killed_start(repo, "append_log")  # after the new investigation became active
+    new = json.loads((perf_dir(repo) / "investigation.json").read_text())["id"]
+    assert new != first
+    assert not (perf_dir(repo) / "investigations" / f"{new}.md").exists()
+
+    answer = cli("baseline", "--skip-reason", "next command", "--json")
+
+    assert answer.code == 0 and answer.json["investigation"] == new
+    assert f"wrote the missing log of {new} from its recorded attempts" in answer.json["findings"]
+    log = (perf_dir(repo) / "investigations" / f"{new}.md").read_text()
+    assert log.startswith(f"# Performance investigation {new}")
+    assert "## Phase 1: setup (attempt 1, completed)" in log
+    assert "## Phase 2: baseline (attempt 1, skipped)" in log
+    assert log.index("Phase 1: setup") < log.index("Phase 2: baseline")
+    # The archived first investigation and the new one's files: all committed.
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    tracked = git(repo, "ls-files", ".claude/perf/investigations").split()
+    assert f".claude/perf/investigations/{first}.json" in tracked
+    assert f".claude/perf/investigations/{first}.md" in tracked
+
+
+def test_start_killed_before_its_checkpoint_is_committed_by_the_next_start(
+    repo: Path, cli: Any
+) -> None:
+    first = cli(*START_ARGS, "--json").json["investigation"]
+    # A real git that SIGKILLs perfinvest as its checkpoint writes the commit object.
+    real = subprocess.run(["which", "git"], capture_output=True, text=True, check=True)
+    wrapper = repo.parent / "killing-git" / "git"
+    wrapper.parent.mkdir()
+    wrapper.write_text(
+        '#!/bin/sh\nfor a in "$@"; do [ "$a" = commit-tree ] && kill -9 $PPID && exit 9; done\n'
+        f'exec {real.stdout.strip()} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = {**os.environ, "PYTHONPATH": src, "PATH": f"{wrapper.parent}:{os.environ['PATH']}"}
+    killed = subprocess.run(
+        [sys.executable, "-m", "perfinvest", *START_ARGS, "--json"],
+        cwd=repo, env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert killed.returncode < 0
+    second = json.loads((perf_dir(repo) / "investigation.json").read_text())["id"]
+    assert git(repo, "status", "--porcelain")  # the kill left state files uncommitted
+
+    third = cli(*START_ARGS, "--json").json
+
+    assert third["data"]["checkpoint"]["committed"]
+    assert git(repo, "status", "--porcelain", "--untracked-files=all") == ""
+    tracked = git(repo, "ls-files", ".claude/perf/investigations").split()
+    for inv_id in (first, second):
+        assert f".claude/perf/investigations/{inv_id}.json" in tracked
+        assert f".claude/perf/investigations/{inv_id}.md" in tracked
+
+
+def test_pending_state_files_lists_what_no_checkpoint_has_committed(repo: Path, cli: Any) -> None:
+    from perfinvest.app.checkpoint import pending_state_files
+    from perfinvest.app.context import AppContext
+
+    inv_id = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    pending = pending_state_files(AppContext.discover())
+    assert sorted(pending) == [
+        "?? .claude/perf/.gitignore",
+        "?? .claude/perf/investigation.json",
+        f"?? .claude/perf/investigations/{inv_id}.md",
+    ]
+    assert cli("baseline", "--skip-reason", "commit it", "--json").code == 0
+    assert pending_state_files(AppContext.discover()) == []
+    (perf_dir(repo) / ".status-cache.json").write_text("{}")  # git-ignored: not pending
+    assert pending_state_files(AppContext.discover()) == []
+
+
+def test_checkpoint_policy_is_said_in_the_answer(repo: Path, cli: Any) -> None:
+    """F8 through the CLI: hooks are not run and the answer says so; .gitignore is honoured."""
+    hook = repo / ".git" / "hooks" / "pre-commit"
+    hook.write_text("#!/bin/sh\necho refusing >&2\nexit 1\n")
+    hook.chmod(0o755)
+    answer = cli(*START_ARGS, "--json").json
+    assert answer["data"]["checkpoint"]["committed"] is True
+    assert answer["data"]["checkpoint"]["signed"] is False
+    note = answer["data"]["checkpoint"]["notes"][0]
+    assert note.startswith("commit hooks not run (pre-commit)")
+    assert f"checkpoint: {note}" in answer["findings"]
+
+    (repo / ".gitignore").write_text(".claude/\n")
+    git(repo, "add", ".gitignore")
+    git(repo, "commit", "-q", "--no-verify", "-m", "ignore the agent's folder")
+    before = git(repo, "rev-parse", "HEAD")
+    text = cli(*START_ARGS)  # a new investigation: its log is new, untracked and ignored
+    assert text.code == 0
+    assert "checkpoint skipped: .claude/perf/investigations/perf-" in text.out
+    assert "is git-ignored (.gitignore:1: .claude/)" in text.out
+    assert git(repo, "rev-parse", "HEAD") == before

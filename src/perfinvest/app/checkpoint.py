@@ -1,4 +1,9 @@
-"""Rule 10: after every phase, commit this investigation's perf files and nothing else."""
+"""Rule 10: every state change ends in a checkpoint of the perf files and nothing else.
+
+:func:`checkpoint` is the phase's commit (``perf(<id>): <phase>``);
+:func:`checkpoint_change` is the same commit for any other change of the state (start,
+resume, an applied experiment...), so no command leaves state files modified or untracked.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit
+from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit, uncommitted
 from perfinvest.app.context import AppContext
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
@@ -14,12 +19,19 @@ from perfinvest.store.atomic import atomic_write_text
 
 #: Artifacts above this size stay out of checkpoint commits (profiles, raw dumps).
 SMALL_ARTIFACT_BYTES = 1024 * 1024
+#: An investigation's archived state or log in ``investigations/``.
+_ARCHIVED = re.compile(r"perf-[0-9]{8}-[0-9]{6}-[0-9a-f]{8}\.(json|md)")
 
 
 def perf_files(ctx: AppContext, inv: Investigation) -> list[Path]:
-    """This investigation's state, log, baselines and small artifacts that exist on disk."""
+    """This investigation's state, log, baselines and small artifacts that exist on disk,
+    and the other investigations' archived state and logs (a start or resume archives
+    one; unchanged ones add nothing to the commit)."""
     paths = ctx.paths
     candidates = [paths.gitignore, paths.active, paths.inactive(inv.id), paths.log(inv.id)]
+    folder = paths.investigations_dir
+    if folder.is_dir():
+        candidates.extend(sorted(p for p in folder.iterdir() if _ARCHIVED.fullmatch(p.name)))
     if inv.baseline is not None:
         current = paths.baseline(inv.baseline.version)
         candidates.append(current)
@@ -66,7 +78,26 @@ def _active_id(ctx: AppContext) -> str | None:
 def checkpoint(
     ctx: AppContext, inv: Investigation, phase: Phase, delta: str | None = None
 ) -> CheckpointResult:
-    """Commit, or say why not: disabled, outside git, state outside the repository."""
+    """The phase's commit, ``perf(<id>): <phase>``, or why none was made."""
+    return checkpoint_change(ctx, inv, phase.value, phase=phase, delta=delta)
+
+
+def checkpoint_change(
+    ctx: AppContext,
+    inv: Investigation,
+    change: str,
+    *,
+    phase: Phase | None = None,
+    delta: str | None = None,
+) -> CheckpointResult:
+    """Commit a change of ``inv``'s state as ``perf(<id>): <change>``, or say why not.
+
+    For any command that changes state outside a phase attempt (``experiment apply``,
+    ``resume``...): call it under the state lock after the state is written. ``phase``
+    (the ``Perf-Phase`` trailer) defaults to the phase of the latest attempt. Skips
+    (disabled, outside git, state outside the repository, the git policy) come back
+    with a reason, never as an error.
+    """
     if not ctx.checkpoint:
         return CheckpointResult(False, None, "disabled with --no-checkpoint", ())
     if not ctx.in_git_repo:
@@ -77,14 +108,24 @@ def checkpoint(
         return CheckpointResult(
             False, None, f"state folder {ctx.paths.state_dir} is outside the repository", ()
         )
+    if phase is None:
+        phase = inv.attempts[-1].phase if inv.attempts else Phase.SETUP
     trailers = {
         "Perf-Phase": phase.value,
         "Perf-Baseline": inv.baseline.version if inv.baseline else "n/a",
         "Perf-Delta": delta or "n/a",
     }
     return checkpoint_commit(
-        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {phase.value}", trailers
+        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers
     )
+
+
+def pending_state_files(ctx: AppContext) -> list[str]:
+    """State files not as last checkpointed (``git status`` lines): what ``status`` lists
+    as pending when a checkpoint was skipped or killed; empty outside git."""
+    if not ctx.in_git_repo or not ctx.paths.perf_dir.is_dir():
+        return []
+    return uncommitted(ctx.repo_root, ctx.paths.perf_dir)
 
 
 def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
@@ -94,4 +135,11 @@ def checkpoint_data(result: CheckpointResult) -> dict[str, Any]:
         "sha": result.sha,
         "reason": result.reason,
         "files": list(result.files),
+        "notes": list(result.notes),
+        "signed": result.signed,
     }
+
+
+def checkpoint_findings(result: CheckpointResult) -> list[str]:
+    """The checkpoint's notes (a repaired kill, the hooks policy) as answer findings."""
+    return [f"checkpoint: {note}" for note in result.notes]

@@ -178,13 +178,16 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         "--fail-when", "p95_ms>20", *probe,
     )  # fmt: skip
     run("constraints", "constraints", "--cpu", "0.5", "--runs", "2", *short)
-    gathered = run("hypotheses: git history", "hypotheses", "gather", "--since", "v0.9")
+    # No --since: the default window (since the version tag before the baseline) must
+    # find the planted commit among the user's commits, past perfinvest's checkpoints.
+    gathered = run("hypotheses: git history", "hypotheses", "gather")
     planted = _planted_commit(gathered)
+    since = gathered["data"].get("since") or "the start of the history"
     run(
         "hypotheses",
         "hypotheses", "add",
         f"commit {planted['sha'][:10]} ({planted['subject']}) made unique_words quadratic",
-        "--evidence", f"{planted['sha'][:10]} changed textstats.py since v0.9",
+        "--evidence", f"{planted['sha'][:10]} changed textstats.py since {since}",
         "--confidence", "high",
     )  # fmt: skip
     run("code paths", "code-paths")

@@ -1,8 +1,9 @@
 """Phase 5, hypotheses: git history first (rule 8), then hypotheses with evidence.
 
-``gather_history`` reads the window (default: from the baseline's commit to HEAD), flags
-commits whose message mentions performance and commits touching files that are hot in
-the latest profile, and stores it as evidence. ``add_hypothesis`` is refused until then
+``gather_history`` reads the window of the user's own commits (default: since the
+version tag before the baseline, else the user's last 50; perfinvest's checkpoints never
+count), flags commits whose message mentions performance and commits touching files that
+are hot in the latest profile, and stores it as evidence. ``add_hypothesis`` is refused until then
 (the phase machine's rule 8 precondition). ``set_status`` is how experiments record what
 they found.
 """
@@ -77,20 +78,37 @@ def gather_history(
     ctx: AppContext, request: PhaseRequest, since: str | None, paths: Sequence[str]
 ) -> CommandResult:
     """Rule 8: read the git history of the window before any hypothesis is written."""
-    from perfinvest.adapters.git_history import check_paths, read_history
+    from perfinvest.adapters.git_history import (
+        AFTER_BASELINE,
+        MAX_COMMITS,
+        check_paths,
+        default_window,
+        read_history,
+        resolve_since,
+    )
 
     def work(inv: Investigation) -> PhaseWork:
         if not ctx.in_git_repo:
             raise refused(f"{ctx.repo_root} is not a git repository: there is no history to read")
         checked = check_paths(ctx.repo_root, paths)
-        start = since
-        source = "--since"
-        if start is None:
-            start = baseline_commit(ctx, inv)
-            source = "baseline commit" if start else "whole history (no baseline commit known)"
+        prefix = _state_prefix(ctx)
+        measured_at = baseline_commit(ctx, inv)
+        limit = MAX_COMMITS
+        if since is None:
+            start, source, user_limit = default_window(ctx.repo_root, measured_at, prefix)
+            limit = user_limit or limit
+        else:
+            start, source = resolve_since(ctx.repo_root, since, prefix)
         hot = hot_files(inv)
         window = read_history(
-            ctx.repo_root, start, "HEAD", checked, hot, ignore_prefix=_state_prefix(ctx)
+            ctx.repo_root,
+            start,
+            "HEAD",
+            checked,
+            hot,
+            max_commits=limit,
+            ignore_prefix=prefix,
+            baseline_commit=measured_at,
         )
         commits = window.commits
         inv.history = HistoryEvidence(
@@ -103,15 +121,16 @@ def gather_history(
             files_changed=window.files_changed,
             hot_files=hot,
         )
-        flagged = [c for c in commits if c.flags]
+        flagged = [c for c in commits if any(f != AFTER_BASELINE for f in c.flags)]
         touching_hot = [c for c in commits if c.hot_files]
         findings = [f"{c.sha[:10]} {c.subject} [{'; '.join(c.flags)}]" for c in flagged[:10]]
         if window.truncated:
-            findings.append(f"window truncated to the newest {len(commits)} commits")
+            findings.append(f"window holds the newest {len(commits)} of your commits only")
         busiest = sorted(window.files_changed.items(), key=lambda kv: (-kv[1], kv[0]))[:10]
         summary = (
-            f"git history gathered ({source}): {len(commits)} commit(s), {len(flagged)} "
-            f"flagged, {len(touching_hot)} touching hot files"
+            f"git history gathered ({source}): {len(commits)} commit(s) of yours, "
+            f"{len(flagged)} flagged, {len(touching_hot)} touching hot files"
+            + (f"; {window.skipped_own} checkpoint(s) left out" if window.skipped_own else "")
         )
         return PhaseWork(
             summary=summary,
@@ -126,6 +145,9 @@ def gather_history(
                 "since": start,
                 "since_source": source,
                 "head": window.head,
+                "baseline_commit": measured_at,
+                "checkpoints_left_out": window.skipped_own,
+                "truncated": window.truncated,
                 "paths": checked,
                 "hot_files": hot,
                 "files_changed": dict(busiest),

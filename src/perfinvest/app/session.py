@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from perfinvest.app.answers import base_result
-from perfinvest.app.checkpoint import checkpoint, checkpoint_data
+from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
+from perfinvest.app.setup import heal_interrupted_switch
 from perfinvest.core import machine
 from perfinvest.core.errors import PerfError, refused
 from perfinvest.core.logrender import render_attempt, render_event, render_header
@@ -86,6 +87,7 @@ def run_phase_steps(
     store = ctx.store
     started = ctx.now()
     with store.locked():
+        healed = heal_interrupted_switch(ctx)
         inv = store.load_active()
         with _located(inv, phase):
             if request.skip_reason is not None:
@@ -93,6 +95,7 @@ def run_phase_steps(
                 skipped = PhaseWork(
                     summary=f"phase skipped: {request.skip_reason}", outcome="skipped"
                 )
+                skipped.findings.extend(healed)
                 return _record(ctx, command, phase, request, inv, skipped, started)
             machine.require_runnable(inv, phase, step_exempt=step_exempt)
             plan = prepare(inv)
@@ -108,6 +111,7 @@ def run_phase_steps(
                     f"{command} ran; `perfinvest resume {inv.id}` and run it again"
                 )
             done = apply(current, outcome)
+        done.findings.extend(healed)
         return _record(
             ctx, command, phase, request, current, done, started, current.events[events_before:]
         )
@@ -154,7 +158,7 @@ def _record(
         )
     else:
         result = base_result(command, inv, phase)
-    result.findings = [done.summary, *done.findings]
+    result.findings = [done.summary, *done.findings, *checkpoint_findings(committed)]
     result.data.update(done.data)
     result.data["attempt"] = attempt.attempt
     result.data["outcome"] = attempt.outcome

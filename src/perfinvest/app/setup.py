@@ -7,7 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from perfinvest.app.answers import base_result
-from perfinvest.app.checkpoint import checkpoint, checkpoint_data
+from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
@@ -131,6 +131,40 @@ def _checked_format(name: str | None) -> str | None:
         ) from None
 
 
+def heal_interrupted_switch(ctx: AppContext) -> list[str]:
+    """Repair what a start or resume killed half-way left behind; caller holds the lock.
+
+    A start archives the active investigation, activates the new one, then writes its log
+    and checkpoints. Killed after the archive, a stale copy of the still-active
+    investigation sits in ``investigations/`` (the store retires that copy on activation);
+    killed after the activation, the new investigation has no log. The copy is removed
+    (the active file holds the same investigation, newer) and the log is written from
+    the recorded attempts; the caller's checkpoint then commits it all. Returns findings.
+    """
+    store = ctx.store
+    try:
+        active = store.load_active() if store.has_active() else None
+    except PerfError:  # an unreadable active file is the command's own error to report
+        return []
+    if active is None:
+        return []
+    healed: list[str] = []
+    copy = ctx.paths.inactive(active.id)
+    if copy.is_file():
+        try:
+            stale = store.load_inactive(active.id).updated_at <= active.updated_at
+        except PerfError:
+            stale = False
+        if stale:
+            copy.unlink()
+            healed.append(f"removed a stale copy of the active investigation: {copy.name}")
+    if not ctx.paths.log(active.id).exists() and active.attempts:
+        for attempt in active.attempts:
+            store.append_log(active.id, render_header(active), render_attempt(active, attempt))
+        healed.append(f"wrote the missing log of {active.id} from its recorded attempts")
+    return healed
+
+
 def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
     """Create and activate a new investigation; an active one is archived, and we say so."""
     missing = missing_items(request)
@@ -144,6 +178,7 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
     store = ctx.store
     findings: list[str] = []
     with store.locked():
+        findings.extend(heal_interrupted_switch(ctx))
         archived = store.archive_active()
         now = ctx.now()
         inv = Investigation(
@@ -176,7 +211,7 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
         log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)
-    result.findings = [attempt.summary, *findings]
+    result.findings = [attempt.summary, *findings, *checkpoint_findings(committed)]
     if setup.short_run_policy is not None:
         result.findings.append(
             "short-run policy recorded: runs may be shorter than 60 s and are marked "

@@ -60,7 +60,8 @@ def _skip_hypotheses(
 @click.option(
     "--since",
     metavar="REV",
-    help="Start of the window (default: the commit the baseline was measured at).",
+    help="Start of the window (default: the version tag before the baseline, else your "
+    "last 50 commits). REV~N counts N of your commits, never perfinvest's checkpoints.",
 )
 @click.option(
     "--paths",
@@ -80,13 +81,46 @@ def hypotheses_gather(
 ) -> Any:
     """Read the git history of the window (rule 8: before any hypothesis).
 
-    Lists the commits from --since (default: the baseline's commit) to HEAD with the files
-    each changed and its diff stats, and flags commits whose message mentions performance
-    words and commits touching files that are hot in the latest profile. Stored as evidence.
+    Lists your commits from --since to HEAD with the files each changed and its diff
+    stats, and flags commits whose message mentions performance words, commits touching
+    files that are hot in the latest profile and commits the baseline did not measure.
+    perfinvest's own checkpoint commits are left out. Stored as evidence.
+
+    \b
+    Default window: since the version tag before the baseline's commit (a tag on
+    your last commit names the version measured, so the one before it counts), else
+    your last 50 commits. --since HEAD~3 means your last three commits, however many
+    checkpoints lie between them; any other REV is read as git reads it.
     """
     from perfinvest.app import hypotheses as phases
 
-    return phases.gather_history(context(no_checkpoint), request(quote, skip_reason), since, paths)
+    result = phases.gather_history(
+        context(no_checkpoint), request(quote, skip_reason), since, paths
+    )
+    return result, _gathered_text(result)
+
+
+def _gathered_text(result: Any) -> str | None:
+    """The window and every commit found, then the findings (text mode only)."""
+    data = result.data
+    commits = data.get("commits")
+    if not result.ok or not isinstance(commits, list):
+        return None
+    since = data.get("since")
+    window = f"{since[:12] if len(str(since)) == 40 else since}..HEAD" if since else "HEAD"
+    left_out = data.get("checkpoints_left_out") or 0
+    lines = [
+        f"window {window} ({data.get('since_source')}): {len(commits)} commit(s) of yours"
+        + (f", {left_out} checkpoint(s) left out" if left_out else "")
+    ]
+    for c in commits:
+        flags = f"  [{'; '.join(c['flags'])}]" if c["flags"] else ""
+        lines.append(
+            f"  {c['sha'][:10]} {c['subject']} (+{c['insertions']}/-{c['deletions']}, "
+            f"{len(c['files'])} file(s)){flags}"
+        )
+    lines.extend(f"- {finding}" for finding in result.findings)
+    return "\n".join(lines)
 
 
 @hypotheses.command(name="add")
@@ -143,6 +177,7 @@ def hypotheses_add(
 @command_runner("hypotheses list")
 def hypotheses_list(as_json: bool) -> Any:
     """List the hypotheses, their status (untested/confirmed/refuted/inconclusive), evidence."""
+    from perfinvest.adapters.git_history import AFTER_BASELINE
     from perfinvest.app.queries import describe
 
     inv = context().store.load_active()
@@ -156,7 +191,9 @@ def hypotheses_list(as_json: bool) -> Any:
             "since": history.since,
             "since_source": history.since_source,
             "commits": len(history.commits),
-            "flagged": [c.sha[:10] for c in history.commits if c.flags],
+            "flagged": [
+                c.sha[:10] for c in history.commits if any(f != AFTER_BASELINE for f in c.flags)
+            ],
         }
     )
     lines = []
