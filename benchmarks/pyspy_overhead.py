@@ -8,7 +8,8 @@ of running it, interleaved round by round in a shuffled (seeded) order so machin
 hits both alike:
 
   plain      python target.py
-  py-spy     py-spy record --nonblocking --rate 100 --format raw --full-filenames --subprocesses -o F --
+  py-spy     py-spy record --nonblocking --rate 100 --format raw --full-filenames --subprocesses \
+               -o F --
              python target.py
              (exactly how `perfinvest profile` wraps a Python command)
 
