@@ -7,7 +7,6 @@ For engineers who would otherwise reach for hyperfine: the same lock, duration p
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,7 +45,9 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
         short_policy=request.allow_short,
         env_allow_short=ctx.environ.get("PERF_ALLOW_SHORT") == "1",
     )
-    argv = [shlex.join(request.command)] if request.shell else list(request.command)
+    # --shell: the words are one command line for /bin/sh -c, joined like "$*" (not quoted:
+    # quoting would turn "sleep 1; echo x" into the name of one command, exit 127)
+    argv = [" ".join(request.command)] if request.shell else list(request.command)
     benchmark = Benchmark(
         command=argv,
         shell=request.shell,

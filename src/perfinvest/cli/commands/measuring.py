@@ -38,7 +38,12 @@ from perfinvest.cli.options import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the runs as JSON (schemas/run.schema.json, one per run) to this file.",
 )
-@click.option("--shell", is_flag=True, help="Run the command through /bin/sh.")
+@click.option(
+    "--shell",
+    is_flag=True,
+    help="Run COMMAND as one /bin/sh command line (its words joined by spaces), "
+    "e.g. --shell -- 'sleep 1; echo x'.",
+)
 @measure_options
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
