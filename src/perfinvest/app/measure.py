@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfinvest.adapters import fingerprint
+from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
@@ -253,7 +253,12 @@ def run_once(
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
     session.progress.run_started(label, index, total, duration.duration_s)
-    outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)
+    outcome = run_command(
+        spec,
+        on_progress=session.progress.run_progress,
+        stop=session.stop,
+        on_spawn=hostlock.note_benchmark,
+    )
     metrics: list[Metric]
     reason = outcome.invalid_reason
     if benchmark.mode == "repeat":

@@ -34,6 +34,7 @@ followed (checking costs a full process-table scan per iteration).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from perfinvest.adapters.runner.capture import STDERR_NAME, STDOUT_NAME, captured_stdout
 from perfinvest.adapters.runner.duration import supervise
@@ -62,18 +63,22 @@ def run_command(
     *,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
+    on_spawn: Callable[[int | None], None] | None = None,
 ) -> RunOutcome:
     """Run ``spec`` once (duration mode) or repeatedly (repeat mode) and report.
 
     ``on_progress(elapsed_s, iterations)`` is called on the calling thread, at most ~10 times
     a second (in repeat mode between iterations). Setting ``stop`` kills the tree and returns
-    an interrupted, invalid outcome. Raises ``PerfError`` only when the command cannot start.
+    an interrupted, invalid outcome. ``on_spawn(pgid)`` is told the process group of a
+    supervised process when it starts (duration mode, repeat mode's captured warmup) and
+    ``None`` when it is reaped; the timed iterations are not reported (it would cost them).
+    Raises ``PerfError`` only when the command cannot start.
     """
     prep = prepare(spec)
     if stop is not None and stop.is_set():
         return not_started()
     if spec.mode == "repeat":
-        return run_repeat(prep, spec, stop, on_progress)
+        return run_repeat(prep, spec, stop, on_progress, on_spawn)
     timeout = spec.effective_timeout_s
     run = supervise(
         prep,
@@ -82,6 +87,7 @@ def run_command(
         sample_hz=spec.sample_hz,
         stop=stop,
         on_progress=on_progress,
+        on_spawn=on_spawn,
     )
     reason: str | None = None
     if run.interrupted:

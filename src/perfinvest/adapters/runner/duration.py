@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from perfinvest.adapters.runner.capture import Pump, Sink, open_sinks, pipe_holders, pipe_ids
 from perfinvest.adapters.runner.killing import kill_survivors, killpg, terminate
 from perfinvest.adapters.runner.launch import Prepared, popen
-from perfinvest.adapters.runner.spec import POLL_S, PROGRESS_INTERVAL_S, ProgressCallback, RunSpec
+from perfinvest.adapters.runner.spec import (
+    POLL_S,
+    PROGRESS_INTERVAL_S,
+    ProgressCallback,
+    RunSpec,
+    SpawnCallback,
+)
 from perfinvest.adapters.sampler import ProcessTree, ResourceSampler, ResourceSummary, send_signal
 
 _TREE_REFRESH_S = 0.5  # descendant tracking when resource sampling is off
@@ -42,6 +48,7 @@ def supervise(
     sample_hz: float,
     stop: threading.Event | None,
     on_progress: ProgressCallback | None,
+    on_spawn: SpawnCallback | None = None,
 ) -> Supervised:
     """Run once with output captured, tree followed, timeout and stop honoured; reap it."""
     out, err = open_sinks(spec)
@@ -54,6 +61,8 @@ def supervise(
         err.close()
         raise
     pid = proc.pid
+    if on_spawn is not None:
+        on_spawn(pid)  # the leader of its own session: pid = process group = session
     assert proc.stdout is not None and proc.stderr is not None
     streams = [proc.stdout, proc.stderr]
     pipes = pipe_ids(streams)
@@ -126,6 +135,8 @@ def supervise(
                     _, status, _ = os.wait4(pid, 0)
                     proc.returncode = os.waitstatus_to_exitcode(status)
             pump.abandon()
+        if on_spawn is not None:
+            on_spawn(None)
         for stream in streams:
             stream.close()
         out.close()

@@ -24,6 +24,7 @@ from perfinvest.adapters.runner.spec import (
     ProgressCallback,
     RunOutcome,
     RunSpec,
+    SpawnCallback,
 )
 
 
@@ -202,6 +203,7 @@ def run_repeat(
     spec: RunSpec,
     stop: threading.Event | None,
     on_progress: ProgressCallback | None,
+    on_spawn: SpawnCallback | None = None,
 ) -> RunOutcome:
     started_at = datetime.now(UTC)
     t0 = time.perf_counter()
@@ -212,7 +214,13 @@ def run_repeat(
     timed_out = interrupted = False
     if spec.warmup > 0:
         captured = supervise(
-            prep, spec, timeout_s=timeout, sample_hz=0, stop=stop, on_progress=on_progress
+            prep,
+            spec,
+            timeout_s=timeout,
+            sample_hz=0,
+            stop=stop,
+            on_progress=on_progress,
+            on_spawn=on_spawn,
         )
         state.survivors = captured.survivors
         state.exit_code = captured.exit_code

@@ -13,6 +13,7 @@ from perfinvest.core.errors import usage_error
 
 Mode = Literal["duration", "repeat"]
 ProgressCallback = Callable[[float, int], None]
+SpawnCallback = Callable[[int | None], None]  # a process group started; None: ended
 
 PROGRESS_INTERVAL_S = 0.1  # on_progress at most ~10 times per second
 POLL_S = 0.1  # how often the duration-mode loop looks at stop / timeout / progress
