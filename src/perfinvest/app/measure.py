@@ -291,9 +291,22 @@ def run_once(
         metrics=metrics,
         environment=environment,
         artifacts=artifacts,
+        survivors_killed=outcome.survivors_killed,
     )
     session.progress.run_finished(run)
+    if run.survivors_killed:
+        session.progress.note(survivors_note(run))
     return run
+
+
+def survivors_note(run: Run) -> str:
+    """The finding for processes that outlived the command (killed: they would load the next
+    run)."""
+    count = run.survivors_killed
+    return (
+        f"{run.run_id}: {count} process{'es' if count != 1 else ''} still running after the "
+        "benchmark exited, killed (a benchmark should wait for its children)"
+    )
 
 
 def primary_values(runs: Sequence[Run], metric: str) -> list[float]:
@@ -330,6 +343,8 @@ def measure(
         index += 1
         run = run_once(benchmark, session, label, index, total, git)
         result.runs.append(run)
+        if run.survivors_killed:
+            result.warnings.append(survivors_note(run))
         if on_run is not None:
             on_run(run)
         if index == total and primary_metric is not None and total < runs + max_reruns:
