@@ -261,6 +261,12 @@ def run_once(
     )
     metrics: list[Metric]
     reason = outcome.invalid_reason
+    if outcome.ended_early:
+        reason = (
+            f"{reason}: a duration-mode benchmark must keep running for PERF_RUN_DURATION "
+            f"seconds ({env['PERF_RUN_DURATION']} here); make it honour the variable, or "
+            "measure a short command in repeat mode (--mode repeat)"
+        )
     if benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:

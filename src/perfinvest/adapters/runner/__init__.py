@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 
 from perfinvest.adapters.runner.capture import STDERR_NAME, STDOUT_NAME, captured_stdout
 from perfinvest.adapters.runner.duration import supervise
@@ -90,6 +91,7 @@ def run_command(
         on_spawn=on_spawn,
     )
     reason: str | None = None
+    ended_early = False
     if run.interrupted:
         reason = f"interrupted after {secs(run.wall_s)} s"
     elif run.timed_out:
@@ -99,11 +101,11 @@ def run_command(
         )
     elif run.exit_code != 0:
         reason = exit_text(run.exit_code, spec.shell)
-    elif run.wall_s < spec.min_duration_s:
+    elif ended_early := run.wall_s < spec.min_duration_s:
         reason = (
             f"exited after {secs(run.wall_s)} s, before the minimum {secs(spec.min_duration_s)} s"
         )
-    return make_outcome(
+    outcome = make_outcome(
         started_at=run.started_at,
         wall_s=run.wall_s,
         exit_code=run.exit_code,
@@ -117,3 +119,4 @@ def run_command(
         resources=run.resources,
         survivors=run.survivors,
     )
+    return replace(outcome, ended_early=True) if ended_early else outcome

@@ -117,3 +117,5 @@ class RunOutcome:
     #: every iteration reports at least perfinvest's own peak (hyperfine and GNU time have
     #: the same floor, at their smaller size). The peak is reset first to keep it low.
     rss_floor_bytes: int | None = None
+    #: Duration mode: exited cleanly, but before ``min_duration_s`` (the run is invalid).
+    ended_early: bool = False
