@@ -9,6 +9,7 @@ all of it, so interleaved A/B measurements are one locked session.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -20,7 +21,7 @@ from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
-from perfinvest.core.errors import refused
+from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
 from perfinvest.core.policy import DurationDecision
 
@@ -217,7 +218,13 @@ def run_once(
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
     run_dir = session.artifact_root / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise environment_error(
+            f"cannot create the run's artifact folder {run_dir}: {exc.strerror or exc}; "
+            "free space there or point AI_STATE_DIR elsewhere"
+        ) from exc
     # the busy-process scan waits 0.2 s: once per measurement, then the load average only
     quiet = fingerprint.check_quiet(sample_processes=index == 1)
     if not quiet.quiet:
@@ -253,12 +260,18 @@ def run_once(
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
     session.progress.run_started(label, index, total, duration.duration_s)
-    outcome = run_command(
-        spec,
-        on_progress=session.progress.run_progress,
-        stop=session.stop,
-        on_spawn=hostlock.note_benchmark,
-    )
+    try:
+        outcome = run_command(
+            spec,
+            on_progress=session.progress.run_progress,
+            stop=session.stop,
+            on_spawn=hostlock.note_benchmark,
+        )
+    except PerfError:
+        # a run that could not be made leaves no folder (unless the benchmark wrote there)
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()
+        raise
     metrics: list[Metric]
     reason = outcome.invalid_reason
     if outcome.ended_early:

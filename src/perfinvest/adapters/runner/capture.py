@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import selectors
 import threading
@@ -11,7 +13,7 @@ from typing import IO
 
 from perfinvest.adapters.runner.spec import RunOutcome, RunSpec
 from perfinvest.adapters.sampler import ProcId
-from perfinvest.core.errors import environment_error
+from perfinvest.core.errors import PerfError, environment_error
 
 STDOUT_NAME = "stdout.log"
 STDERR_NAME = "stderr.log"
@@ -25,23 +27,50 @@ class Sink:
     When the file was capped, closing appends the tail after a marker line (or just the
     missing end when the tail overlaps the head), so the file alone is what a reviewer or a
     metric parser needs, bounded by ``limit + tail`` bytes.
+
+    Unbuffered, so a failing write (disk full) shows at once: ``error`` keeps it, the file is
+    given up and the stream is still drained (the command must not block on a full pipe);
+    the runner stops the command and reports the error (:func:`capture_error`).
     """
 
     def __init__(self, path: Path | None, limit: int, tail: int) -> None:
         self.path = path
-        self._file: IO[bytes] | None = path.open("wb") if path is not None else None
+        self.error: OSError | None = None
+        self._file: IO[bytes] | None = None
+        if path is not None:
+            try:
+                self._file = path.open("wb", buffering=0)
+            except OSError as exc:
+                raise capture_error(path, exc) from exc
         self._limit = limit
         self._tail_max = tail
         self._tail = bytearray()
         self.total = 0
         self._written = 0
 
+    def _write(self, data: bytes) -> None:
+        if self._file is None:
+            return
+        try:
+            view = memoryview(data)
+            while view:  # a raw write may be partial
+                written = self._file.write(view)
+                if not written:
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                view = view[written:]
+        except OSError as exc:
+            self.error = exc
+            with contextlib.suppress(OSError):
+                self._file.close()
+            self._file = None
+
     def feed(self, data: bytes) -> None:
         self.total += len(data)
         if self._file is not None and self._written < self._limit:
             part = data[: self._limit - self._written]
-            self._file.write(part)
-            self._written += len(part)
+            self._write(part)
+            if self._file is not None:
+                self._written += len(part)
         if self._tail_max:
             self._tail += data[-self._tail_max :]
             excess = len(self._tail) - self._tail_max
@@ -69,12 +98,22 @@ class Sink:
         if missing > 0 and self._tail:
             if missing > len(self._tail):
                 gap = missing - len(self._tail)
-                self._file.write(f"\n[perfinvest: {gap} bytes omitted]\n".encode())
-                self._file.write(self._tail)
+                self._write(f"\n[perfinvest: {gap} bytes omitted]\n".encode() + self._tail)
             else:
-                self._file.write(self._tail[len(self._tail) - missing :])
-        self._file.close()
+                self._write(bytes(self._tail[len(self._tail) - missing :]))
+        if self._file is None:
+            return
+        try:
+            self._file.close()
+        except OSError as exc:
+            self.error = self.error or exc
         self._file = None
+
+    def discard(self) -> None:
+        """Remove the file (a failed capture is no artifact, and it takes the space)."""
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.unlink()
 
 
 class Pump(threading.Thread):
@@ -111,6 +150,14 @@ class Pump(threading.Thread):
         self.join()
 
 
+def capture_error(path: Path, exc: OSError) -> PerfError:
+    """Exit 7 naming the file, like a failed state write (ENOSPC: the disk is full)."""
+    return environment_error(
+        f"cannot write the benchmark's output to {path}: {exc.strerror or exc}; free space "
+        "on that disk and run again (the run was stopped and not recorded)"
+    )
+
+
 def open_sinks(spec: RunSpec) -> tuple[Sink, Sink]:
     out_path = err_path = None
     if spec.artifact_dir is not None:
@@ -123,7 +170,12 @@ def open_sinks(spec: RunSpec) -> tuple[Sink, Sink]:
         out_path = spec.artifact_dir / STDOUT_NAME
         err_path = spec.artifact_dir / STDERR_NAME
     limit, tail = spec.capture_limit_bytes, spec.tail_bytes
-    return Sink(out_path, limit, tail), Sink(err_path, limit, tail)
+    out = Sink(out_path, limit, tail)
+    try:
+        return out, Sink(err_path, limit, tail)
+    except BaseException:
+        out.close()
+        raise
 
 
 def pipe_ids(streams: Sequence[IO[bytes]]) -> set[str]:

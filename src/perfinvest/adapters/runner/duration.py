@@ -11,7 +11,14 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from perfinvest.adapters.runner.capture import Pump, Sink, open_sinks, pipe_holders, pipe_ids
+from perfinvest.adapters.runner.capture import (
+    Pump,
+    Sink,
+    capture_error,
+    open_sinks,
+    pipe_holders,
+    pipe_ids,
+)
 from perfinvest.adapters.runner.killing import kill_survivors, killpg, terminate
 from perfinvest.adapters.runner.launch import Prepared, popen
 from perfinvest.adapters.runner.spec import (
@@ -98,6 +105,8 @@ def supervise(
             if now >= deadline:
                 timed_out = True
                 break
+            if out.error is not None or err.error is not None:
+                break  # the output cannot be kept: stop the command, report below
             if on_progress is not None and now - last_progress >= PROGRESS_INTERVAL_S:
                 on_progress(now - t0, 0)
                 last_progress = now
@@ -109,7 +118,7 @@ def supervise(
             resources = sampler.stop()
             sampler = None
         tree.poll()  # the latest descendants, single-threaded now
-        if timed_out or interrupted:
+        if timed_out or interrupted or not exited.is_set():
             terminate(pid, tree.members(), exited.is_set)
             exited.wait()
         tree.poll()
@@ -143,6 +152,11 @@ def supervise(
         err.close()
     if pump.error is not None:
         raise pump.error
+    failed = next((sink for sink in (out, err) if sink.error is not None), None)
+    if failed is not None and failed.path is not None and failed.error is not None:
+        out.discard()
+        err.discard()
+        raise capture_error(failed.path, failed.error)
     return Supervised(
         started_at=started_at,
         wall_s=exit_time[0] - t0,
