@@ -21,6 +21,7 @@ from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
+from perfinvest.app.load_errors import failed_requests
 from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
 from perfinvest.core.policy import DurationDecision
@@ -170,23 +171,24 @@ def _parsed_metrics(parsed: ParseResult) -> list[Metric]:
 
 def _read_output_metrics(
     benchmark: Benchmark, outcome: RunOutcome
-) -> tuple[list[Metric], str | None]:
-    """Metrics from the metrics file or stdout; the reason when there are none."""
+) -> tuple[list[Metric], str | None, str | None]:
+    """Metrics from the metrics file or stdout, the reason when there are none, the format."""
     if benchmark.metrics_file:
         path = benchmark.cwd / benchmark.metrics_file
         if not path.is_file():
-            return [], f"the metrics file {path} was not written"
+            return [], f"the metrics file {path} was not written", None
         text = path.read_text(encoding="utf-8", errors="replace")
     else:
         text = captured_stdout(outcome)
     try:
         parsed = parse(text, benchmark.metrics_format)
     except FormatError as error:
-        return [], error.message
+        return [], error.message, None
     metrics = _parsed_metrics(parsed)
     if parsed.failed_thresholds:
         metrics.append(Metric(name="failed_thresholds", value=float(len(parsed.failed_thresholds))))
-    return metrics, None if metrics else f"{parsed.format} output held no metrics"
+    missing = None if metrics else f"{parsed.format} output held no metrics"
+    return metrics, missing, parsed.format
 
 
 def contract_env(
@@ -280,12 +282,21 @@ def run_once(
             f"seconds ({env['PERF_RUN_DURATION']} here); make it honour the variable, or "
             "measure a short command in repeat mode (--mode repeat)"
         )
+    load_errors: str | None = None
     if benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:
-        metrics, missing = _read_output_metrics(benchmark, outcome)
+        metrics, missing, fmt = _read_output_metrics(benchmark, outcome)
         if reason is None and missing is not None:
             reason = f"no metrics: {missing}"
+        if (
+            reason is not None
+            and missing is None
+            and not (outcome.timed_out or outcome.interrupted)
+            and outcome.wall_s >= spec.min_duration_s
+        ):
+            load_errors = failed_requests(outcome.exit_code, fmt, metrics)
+            reason = None if load_errors is not None else reason
     metrics.extend(_resource_metrics(outcome))
     artifacts = [
         a
@@ -311,11 +322,20 @@ def run_once(
         environment=environment,
         artifacts=artifacts,
         survivors_killed=outcome.survivors_killed,
+        load_errors=load_errors,
     )
     session.progress.run_finished(run)
-    if run.survivors_killed:
-        session.progress.note(survivors_note(run))
+    for note in run_notes(run):
+        session.progress.note(note)
     return run
+
+
+def run_notes(run: Run) -> list[str]:
+    """What a person should hear about a valid-or-not run beyond its metrics."""
+    notes = [survivors_note(run)] if run.survivors_killed else []
+    if run.load_errors:
+        notes.append(f"{run.run_id}: {run.load_errors}")
+    return notes
 
 
 def survivors_note(run: Run) -> str:
@@ -362,8 +382,7 @@ def measure(
         index += 1
         run = run_once(benchmark, session, label, index, total, git)
         result.runs.append(run)
-        if run.survivors_killed:
-            result.warnings.append(survivors_note(run))
+        result.warnings.extend(run_notes(run))
         if on_run is not None:
             on_run(run)
         if index == total and primary_metric is not None and total < runs + max_reruns:
