@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Iterator
@@ -21,8 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from perfinvest.adapters.hostlock import LOCK_NAME, host_lock, stop_orphans
+from perfinvest.adapters.hostlock import LOCK_NAME, HolderInfo, host_lock, stop_orphans
 from perfinvest.adapters.processes import RUN_TOKEN_ENV, find_marked
+
+SRC = Path(__file__).resolve().parents[2] / "src"
 
 #: Takes the lock, runs a tree through the runner (duration mode), prints its pids.
 HOLDER = textwrap.dedent(
@@ -158,3 +162,67 @@ def test_note_benchmark_records_the_process_group(tmp_path: Path) -> None:
     assert lock.read_text() == ""
     note_benchmark(7)  # no lock held: nothing to write
     assert lock.read_text() == ""
+
+
+AS_NOBODY = textwrap.dedent(
+    """
+    from perfinvest.adapters.hostlock import host_lock
+    from perfinvest.core.errors import PerfError
+    try:
+        with host_lock("inv-other-user", "run", "/r"):
+            print("RAN")
+    except PerfError as error:
+        print(int(error.code), error.message)
+    """
+)
+
+
+@pytest.mark.slow
+def test_a_tree_this_user_cannot_stop_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The dead holder ran as root; the next run is nobody's, which may not read root's
+    environments: the recorded group's live member cannot be verified, so it refuses."""
+    setpriv, python = shutil.which("setpriv"), Path("/usr/bin/python3")
+    if os.geteuid() != 0 or setpriv is None or not python.exists():
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to run as another user")
+    lock_dir = Path(tempfile.mkdtemp(prefix="perfinvest-lock-", dir="/tmp"))
+    lock_dir.chmod(0o777)
+    monkeypatch.setenv("PERFINVEST_LOCK_DIR", str(lock_dir))
+    token = "root-holders-token"
+    orphan = subprocess.Popen(
+        ["sleep", "300"], start_new_session=True, env={"PATH": os.defpath, RUN_TOKEN_ENV: token}
+    )
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    lock = lock_dir / LOCK_NAME
+    details = HolderInfo(
+        dead.pid, "inv-root", "/r", "baseline", "2026-12-02T18:00:00Z", "vm", token, orphan.pid
+    )
+    lock.write_text(details.to_json() + "\n")
+    lock.chmod(0o666)
+    try:
+        done = subprocess.run(
+            [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", str(python)]
+            + ["-c", AS_NOBODY],
+            cwd="/tmp",
+            check=False,
+            env={"PATH": os.defpath, "PYTHONPATH": str(SRC), "PERFINVEST_LOCK_DIR": str(lock_dir)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.stdout.startswith("4 the benchmark of a dead holder of the lock, "), done
+        assert f"pid {dead.pid} (investigation inv-root: baseline" in done.stdout
+        assert (
+            f"could not be stopped by this user: pid {orphan.pid} (group {orphan.pid}: sleep 300)"
+            in done.stdout
+        )
+        assert orphan.poll() is None and json.loads(lock.read_text())["run_token"] == token
+        with host_lock("inv-root-again", "baseline", "/r") as lease:  # root may: it stops it
+            assert [o.proc.pid for o in lease.orphans_stopped] == [orphan.pid]
+        assert orphan.wait(timeout=5) == -signal.SIGTERM
+    finally:
+        orphan.kill()
+        orphan.wait()
+        shutil.rmtree(lock_dir, ignore_errors=True)

@@ -75,7 +75,8 @@ class HolderInfo:
         who = self.investigation_id
         what = who if who.startswith("(") else f"investigation {who}"
         where = f" on {self.host}" if self.host else ""
-        return f"pid {self.pid} ({what}: {self.command}, started {self.started_at}{where})"
+        group = f", benchmark group {self.benchmark_pgid}" if self.benchmark_pgid else ""
+        return f"pid {self.pid} ({what}: {self.command}, started {self.started_at}{where}{group})"
 
     @classmethod
     def from_json(cls, text: str) -> HolderInfo | None:
@@ -246,8 +247,8 @@ def _orphan_refusal(previous: HolderInfo, report: OrphanReport) -> PerfError:
     alive = ", ".join(orphan.describe() for orphan in report.alive[:5])
     return refused(
         f"the benchmark of a dead holder of the lock, {previous.describe()}, is still running "
-        f"and could not be stopped: {alive}; stop it (kill -KILL <pid>) and retry, since "
-        "benchmarks run one at a time (rule 1)"
+        f"and could not be stopped by this user: {alive}; stop it (as its owner: "
+        "kill -KILL <pid>) and retry, since benchmarks run one at a time (rule 1)"
     )
 
 
@@ -274,7 +275,7 @@ def host_lock(
         previous = _read_details(fd)
         stopped: tuple[Orphan, ...] = ()
         if previous is not None and previous.run_token:
-            report = stop_marked(previous.run_token)
+            report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
             if report.alive:  # the details stay: the next attempt looks again
                 raise _orphan_refusal(previous, report)
             stopped = report.stopped
@@ -338,7 +339,7 @@ def stop_orphans(path: Path | None = None) -> list[str]:
         previous = _read_details(fd)
         if previous is None or not previous.run_token:
             return []
-        report = stop_marked(previous.run_token)
+        report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
         actions = []
         if report.stopped:
             actions.append(

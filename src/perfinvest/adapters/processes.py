@@ -7,7 +7,9 @@ benchmark's tree; the next holder (or ``perfinvest recover``) finds the tree by 
 wherever its members went (another session, reparented to init), and stops it. The marker is
 checked on each process right before it is signalled, through a pidfd that pins it, so a
 reused pid or process group is never hit. A process that cleared its environment
-(``env -i``) carries no marker and is not found.
+(``env -i``) carries no marker and is not found. A live member of the benchmark's recorded
+process group whose environment this user may not read (another user's) can be neither
+verified nor stopped: it is reported alive, so the caller refuses to run beside it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfinvest.adapters.sampler import ProcId, is_alive
+from perfinvest.adapters.sampler import ProcId, is_alive, session_members
 
 #: The environment variable that marks every process of a lock holder's runs.
 RUN_TOKEN_ENV = "PERFINVEST_RUN_TOKEN"
@@ -142,11 +144,37 @@ def _signal_marked(orphan: Orphan, token: str, sig: signal.Signals) -> None:
         os.close(fd)
 
 
-def stop_marked(token: str, grace_s: float = ORPHAN_GRACE_S) -> OrphanReport:
+def unverifiable(pgid: int | None) -> list[Orphan]:
+    """Live members of group (or session) ``pgid`` whose environment cannot be read."""
+    if not pgid:
+        return []
+    skip = _ancestors()
+    found = []
+    for proc in session_members(pgid):
+        if proc.pid in skip:
+            continue
+        try:
+            (_PROC / str(proc.pid) / "environ").read_bytes()
+        except PermissionError:
+            found.append(Orphan(proc, pgid, _command(proc.pid)))
+        except OSError:
+            continue
+    return found
+
+
+def stop_marked(
+    token: str, grace_s: float = ORPHAN_GRACE_S, *, pgid: int | None = None
+) -> OrphanReport:
     """SIGTERM every process carrying the token, SIGKILL what is left after ``grace_s``.
 
-    Looks again after each round: a member may fork while it dies.
+    Looks again after each round: a member may fork while it dies. Members of ``pgid`` (the
+    benchmark's recorded group) that cannot be checked are reported alive.
     """
+    report = _stop_marked(token, grace_s)
+    return OrphanReport(report.stopped, report.alive + tuple(unverifiable(pgid)))
+
+
+def _stop_marked(token: str, grace_s: float) -> OrphanReport:
     stopped: dict[ProcId, Orphan] = {}
     found = find_marked(token)
     for _ in range(3):
