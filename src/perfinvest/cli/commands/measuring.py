@@ -62,8 +62,11 @@ def run(
 ) -> Any:
     """Measure COMMAND outside any investigation (like hyperfine, with the same rules).
 
+    Without --duration each run lasts the 60 s minimum (said on stderr first).
+
     \b
       perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
+      perfinvest run --shell --allow-short "quick look" --duration 5 -- 'make -s; ./app'
     """
     from perfinvest.app.adhoc import AdhocRequest, run_adhoc
     from perfinvest.app.context import AppContext
