@@ -158,3 +158,15 @@ def test_sigkill_during_an_experiment_recover_ends_the_tree(
     (action,) = [a for a in result.json["findings"] if "dead holder" in a]
     assert ": experiment 1, started " in action and f"pid {escaped} " in action
     assert (repo / "app.py").read_text() == "print('hello')\n"  # the tree restored as well
+
+
+def test_sigkill_during_baseline_recover_ends_the_tree(repo: Path, cli: Any, orphans: Path) -> None:
+    start(repo, cli)
+    burner, escaped = kill_during(repo, orphans, "baseline", "baseline", "--duration", "30")
+    result = cli("recover", "--json")
+    assert result.code == 0, result.out
+    assert wait_gone(burner) and wait_gone(escaped)
+    (action,) = [a for a in result.json["data"]["actions"] if "dead holder" in a]
+    assert "stopped 3 of its benchmark processes" in action and f"pid {burner} " in action
+    assert cli("recover", "--json").json["data"]["actions"] == []  # nothing left the second time
+    assert cli("baseline", "--runs", "2", *SHORT, "--json").code == 0
