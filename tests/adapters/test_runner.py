@@ -19,6 +19,7 @@ from perfinvest.adapters.runner import (
     RunSpec,
     captured_stdout,
     run_command,
+    spawners,
 )
 from perfinvest.core.errors import ExitCode, PerfError
 
@@ -516,7 +517,7 @@ def test_repeat_mode_progress_counts_iterations() -> None:
 def test_repeat_mode_popen_fallback_matches(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setattr(runner_mod, "_libc", lambda: None)
+    monkeypatch.setattr(spawners, "_libc", lambda: None)
     out = run(
         "sh",
         "-c",

@@ -7,7 +7,6 @@ For engineers who would otherwise reach for hyperfine: the same lock, duration p
 from __future__ import annotations
 
 import json
-import shlex
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from perfinvest.core.baselines import summarize_runs
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
 from perfinvest.core.models import Event, RunMode
 from perfinvest.core.policy import decide_duration
+from perfinvest.core.quantities import format_spread
 from perfinvest.store.atomic import atomic_write_text
 
 
@@ -45,8 +45,17 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
         options.duration_s,
         short_policy=request.allow_short,
         env_allow_short=ctx.environ.get("PERF_ALLOW_SHORT") == "1",
+        allow_flag="--allow-short REASON",
     )
-    argv = [shlex.join(request.command)] if request.shell else list(request.command)
+    if options.duration_s is None:  # say it before a minute of silence, not after
+        total = duration.duration_s * request.runs
+        options.progress.note(
+            f"no --duration given: {request.runs} run(s) of {duration.duration_s:g} s "
+            f"(rule 2's minimum), about {total:g} s; pass --duration S to choose"
+        )
+    # --shell: the words are one command line for /bin/sh -c, joined like "$*" (not quoted:
+    # quoting would turn "sleep 1; echo x" into the name of one command, exit 127)
+    argv = [" ".join(request.command)] if request.shell else list(request.command)
     benchmark = Benchmark(
         command=argv,
         shell=request.shell,
@@ -90,10 +99,15 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
     result.findings.extend(event.message for event in events)
     for key, entry in summaries.items():
         samples = entry.get("samples") or entry["runs"]
-        result.findings.append(
-            f"{key}: mean {samples['mean']:.6g} {entry['unit']} ± {samples['stddev']:.3g} "
-            f"(min {samples['min']:.6g}, max {samples['max']:.6g}, n={samples['n']})"
+        spread = format_spread(
+            samples["mean"],
+            samples["stddev"],
+            samples["min"],
+            samples["max"],
+            samples["n"],
+            entry["unit"],
         )
+        result.findings.append(f"{key}: {spread}")
     if not duration.compliant:
         result.findings.append(f"non-compliant: {duration.note}")
     result.data = {

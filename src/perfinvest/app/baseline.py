@@ -132,6 +132,7 @@ def baseline(
         cv = primary["cv"]
         unit = f" {metric.unit}" if metric.unit else ""
         findings = [*measurement.warnings, *measurement.flags]
+        findings.extend(event.message for event in outcome.events)  # e.g. a lock takeover
         findings.extend(
             f"{r.run_id} invalid: {r.invalid_reason}" for r in measurement.runs if not r.valid
         )

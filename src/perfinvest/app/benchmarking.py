@@ -67,16 +67,15 @@ def session_for(
 def benchmark_lock(
     ctx: AppContext, investigation_id: str | None, command: str, events: list[Event]
 ) -> Iterator[None]:
-    """Rule 1 for the whole measurement; a takeover from a dead holder becomes an event."""
+    """Rule 1 for the whole measurement; a takeover from a dead holder becomes an event.
+
+    Taking over also stops what the dead holder's benchmark left running (the event names
+    it), or refuses while it lives: see :mod:`perfinvest.adapters.hostlock`.
+    """
     from perfinvest.adapters.hostlock import host_lock
 
     with host_lock(investigation_id or "(ad-hoc run)", command, ctx.repo_root) as lease:
-        if lease.takeover is not None:
-            events.append(
-                Event(
-                    at=ctx.now(),
-                    kind="lock takeover",
-                    message=f"took over the benchmark lock from a dead holder: {lease.takeover}",
-                )
-            )
+        message = lease.takeover_message()
+        if message is not None:
+            events.append(Event(at=ctx.now(), kind="lock takeover", message=message))
         yield

@@ -9,6 +9,7 @@ all of it, so interleaved A/B measurements are one locked session.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -16,11 +17,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfinvest.adapters import fingerprint
+from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
-from perfinvest.core.errors import refused
+from perfinvest.app.load_errors import failed_requests
+from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
 from perfinvest.core.policy import DurationDecision
 
@@ -169,23 +171,24 @@ def _parsed_metrics(parsed: ParseResult) -> list[Metric]:
 
 def _read_output_metrics(
     benchmark: Benchmark, outcome: RunOutcome
-) -> tuple[list[Metric], str | None]:
-    """Metrics from the metrics file or stdout; the reason when there are none."""
+) -> tuple[list[Metric], str | None, str | None]:
+    """Metrics from the metrics file or stdout, the reason when there are none, the format."""
     if benchmark.metrics_file:
         path = benchmark.cwd / benchmark.metrics_file
         if not path.is_file():
-            return [], f"the metrics file {path} was not written"
+            return [], f"the metrics file {path} was not written", None
         text = path.read_text(encoding="utf-8", errors="replace")
     else:
         text = captured_stdout(outcome)
     try:
         parsed = parse(text, benchmark.metrics_format)
     except FormatError as error:
-        return [], error.message
+        return [], error.message, None
     metrics = _parsed_metrics(parsed)
     if parsed.failed_thresholds:
         metrics.append(Metric(name="failed_thresholds", value=float(len(parsed.failed_thresholds))))
-    return metrics, None if metrics else f"{parsed.format} output held no metrics"
+    missing = None if metrics else f"{parsed.format} output held no metrics"
+    return metrics, missing, parsed.format
 
 
 def contract_env(
@@ -217,7 +220,13 @@ def run_once(
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
     run_dir = session.artifact_root / run_id
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise environment_error(
+            f"cannot create the run's artifact folder {run_dir}: {exc.strerror or exc}; "
+            "free space there or point AI_STATE_DIR elsewhere"
+        ) from exc
     # the busy-process scan waits 0.2 s: once per measurement, then the load average only
     quiet = fingerprint.check_quiet(sample_processes=index == 1)
     if not quiet.quiet:
@@ -253,15 +262,41 @@ def run_once(
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
     session.progress.run_started(label, index, total, duration.duration_s)
-    outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)
+    try:
+        outcome = run_command(
+            spec,
+            on_progress=session.progress.run_progress,
+            stop=session.stop,
+            on_spawn=hostlock.note_benchmark,
+        )
+    except PerfError:
+        # a run that could not be made leaves no folder (unless the benchmark wrote there)
+        with contextlib.suppress(OSError):
+            run_dir.rmdir()
+        raise
     metrics: list[Metric]
     reason = outcome.invalid_reason
+    if outcome.ended_early:
+        reason = (
+            f"{reason}: a duration-mode benchmark must keep running for PERF_RUN_DURATION "
+            f"seconds ({env['PERF_RUN_DURATION']} here); make it honour the variable, or "
+            "measure a short command in repeat mode (--mode repeat)"
+        )
+    load_errors: str | None = None
     if benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:
-        metrics, missing = _read_output_metrics(benchmark, outcome)
+        metrics, missing, fmt = _read_output_metrics(benchmark, outcome)
         if reason is None and missing is not None:
             reason = f"no metrics: {missing}"
+        if (
+            reason is not None
+            and missing is None
+            and not (outcome.timed_out or outcome.interrupted)
+            and outcome.wall_s >= spec.min_duration_s
+        ):
+            load_errors = failed_requests(outcome.exit_code, fmt, metrics)
+            reason = None if load_errors is not None else reason
     metrics.extend(_resource_metrics(outcome))
     artifacts = [
         a
@@ -286,9 +321,31 @@ def run_once(
         metrics=metrics,
         environment=environment,
         artifacts=artifacts,
+        survivors_killed=outcome.survivors_killed,
+        load_errors=load_errors,
     )
     session.progress.run_finished(run)
+    for note in run_notes(run):
+        session.progress.note(note)
     return run
+
+
+def run_notes(run: Run) -> list[str]:
+    """What a person should hear about a valid-or-not run beyond its metrics."""
+    notes = [survivors_note(run)] if run.survivors_killed else []
+    if run.load_errors:
+        notes.append(f"{run.run_id}: {run.load_errors}")
+    return notes
+
+
+def survivors_note(run: Run) -> str:
+    """The finding for processes that outlived the command (killed: they would load the next
+    run)."""
+    count = run.survivors_killed
+    return (
+        f"{run.run_id}: {count} process{'es' if count != 1 else ''} still running after the "
+        "benchmark exited, killed (a benchmark should wait for its children)"
+    )
 
 
 def primary_values(runs: Sequence[Run], metric: str) -> list[float]:
@@ -325,6 +382,7 @@ def measure(
         index += 1
         run = run_once(benchmark, session, label, index, total, git)
         result.runs.append(run)
+        result.warnings.extend(run_notes(run))
         if on_run is not None:
             on_run(run)
         if index == total and primary_metric is not None and total < runs + max_reruns:

@@ -71,6 +71,13 @@ def _cleanup_stale_constraints() -> list[str]:
     return [str(item) for item in done]
 
 
+def _stop_orphaned_benchmarks() -> list[str]:
+    """Rule 1: stop the benchmark tree a SIGKILLed perfinvest left running (lock file)."""
+    from perfinvest.adapters.hostlock import stop_orphans
+
+    return stop_orphans()
+
+
 def _stale_worktrees(ctx: AppContext, keep: str | None) -> list[str]:
     from perfinvest.adapters import worktree as wt
 
@@ -109,7 +116,7 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
     perf = ctx.paths.perf_dir
     result = CommandResult(command="recover")
     journal = read_journal(perf)
-    actions: list[str] = []
+    actions: list[str] = _stop_orphaned_benchmarks()
     if journal is None:
         if release:
             raise usage_error("--release: there is no experiment journal to release")

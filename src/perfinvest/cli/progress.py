@@ -9,6 +9,12 @@ from perfinvest.app.measure import Progress
 from perfinvest.core.models import Run
 
 
+def run_title(label: str, index: int, total: int) -> str:
+    """``baseline run 1/3``; ``run 1/1`` for ``perfinvest run`` (not ``run run 1/1``)."""
+    kind = label if label == "run" or label.endswith(" run") else f"{label} run"
+    return f"{kind} {index}/{total}"
+
+
 class RichProgress(Progress):
     """One rich progress bar per run: elapsed, remaining, iterations; notes above it."""
 
@@ -32,7 +38,7 @@ class RichProgress(Progress):
         )
 
         self._close()
-        self._label = f"{label} run {index}/{total}"
+        self._label = run_title(label, index, total)
         self._bar = Bar(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -77,7 +83,8 @@ class PlainProgress(Progress):
     """Line-oriented progress for non-terminals: one line per run, notes as they come."""
 
     def run_started(self, label: str, index: int, total: int, duration_s: float) -> None:
-        sys.stderr.write(f"perfinvest: {label} run {index}/{total} ({duration_s:g} s)\n")
+        title = run_title(label, index, total)
+        sys.stderr.write(f"perfinvest: {title} ({duration_s:g} s)\n")
 
     def run_finished(self, run: Run) -> None:
         state = "valid" if run.valid else f"INVALID: {run.invalid_reason}"

@@ -111,6 +111,10 @@ class Run(Model):
     metrics: list[Metric] = Field(default_factory=list)
     environment: EnvironmentFingerprint = Field(default_factory=EnvironmentFingerprint)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
+    #: Processes still running after the command exited, killed so they load no later run.
+    survivors_killed: int = 0
+    #: A load tool exited non-zero because requests failed: kept, the errors are metrics.
+    load_errors: str | None = None
 
     def metric(self, name: str) -> Metric | None:
         """The metric keyed ``name`` (``scenario:name`` for a scenario's), else the only one

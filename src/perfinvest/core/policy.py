@@ -40,8 +40,12 @@ def decide_duration(
     probe: bool = False,
     short_policy: str | None = None,
     env_allow_short: bool = False,
+    allow_flag: str = "--allow-short-runs REASON at setup",
 ) -> DurationDecision:
-    """Apply rule 2 to a requested duration; refuse a short run nobody allowed."""
+    """Apply rule 2 to a requested duration; refuse a short run nobody allowed.
+
+    ``allow_flag`` is how the command at hand allows one (the refusal names it).
+    """
     minimum = policy_minimum(probe=probe)
     duration = minimum if requested_s is None else float(requested_s)
     if not math.isfinite(duration) or duration <= 0:
@@ -56,8 +60,9 @@ def decide_duration(
     else:
         raise refused(
             f"--duration {duration:g} s is below the {minimum:g} s minimum for {kind} (rule 2); "
-            "use the default, or set a short-run policy at setup with --allow-short-runs REASON",
-            needs=[f"--duration {minimum:g} or more", "--allow-short-runs REASON at setup"],
+            f"use the default, or allow short runs with {allow_flag} or PERF_ALLOW_SHORT=1 "
+            "in the environment (they are marked non-compliant)",
+            needs=[f"--duration {minimum:g} or more", allow_flag, "PERF_ALLOW_SHORT=1"],
         )
     note = f"{duration:g} s < {minimum:g} s minimum for {kind}, allowed by {allowance}"
     return DurationDecision(duration, minimum, duration * VALID_SHARE, False, note)

@@ -38,7 +38,12 @@ from perfinvest.cli.options import (
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the runs as JSON (schemas/run.schema.json, one per run) to this file.",
 )
-@click.option("--shell", is_flag=True, help="Run the command through /bin/sh.")
+@click.option(
+    "--shell",
+    is_flag=True,
+    help="Run COMMAND as one /bin/sh command line (its words joined by spaces), "
+    "e.g. --shell -- 'sleep 1; echo x'.",
+)
 @measure_options
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
@@ -57,8 +62,11 @@ def run(
 ) -> Any:
     """Measure COMMAND outside any investigation (like hyperfine, with the same rules).
 
+    Without --duration each run lasts the 60 s minimum (said on stderr first).
+
     \b
       perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
+      perfinvest run --shell --allow-short "quick look" --duration 5 -- 'make -s; ./app'
     """
     from perfinvest.app.adhoc import AdhocRequest, run_adhoc
     from perfinvest.app.context import AppContext

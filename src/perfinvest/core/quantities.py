@@ -1,0 +1,30 @@
+"""Measured values as people read them: ``86.4 ms``, ``36.24 MiB``, ``12,345 rps`` (pure)."""
+
+from __future__ import annotations
+
+import math
+
+from perfinvest.core.sizes import format_size
+
+
+def format_quantity(value: float, unit: str, digits: int = 4) -> str:
+    """``value`` with its unit: bytes in binary units, large numbers grouped, never ``e+07``."""
+    if not math.isfinite(value):
+        return f"{value} {unit}".strip()
+    if unit == "bytes" and value >= 0:
+        return format_size(round(value))
+    text = f"{value:,.0f}" if abs(value) >= 10**digits else f"{value:.{digits}g}"
+    return f"{text} {unit}" if unit else text
+
+
+def format_spread(
+    mean: float, stddev: float, lowest: float, highest: float, n: int, unit: str
+) -> str:
+    """``mean 86.41 ms ± 0.42 ms (min 85.9 ms, max 87.1 ms, n=24)``; one value: ``12``."""
+    q = format_quantity
+    if n == 1:
+        return q(mean, unit)
+    return (
+        f"mean {q(mean, unit)} ± {q(stddev, unit, 2)} "
+        f"(min {q(lowest, unit)}, max {q(highest, unit)}, n={n})"
+    )
