@@ -6,9 +6,10 @@ Estimates become ``<estimate>_<unit>`` (``typical_ns``, ``mean_ns``, ``median_ns
 ``median_abs_dev_ns``, ``slope_ns``); criterion measures a cost, so all are
 lower-is-better. The samples are ``measured_values[i] / iteration_count[i]``, the cost of
 one iteration in each sample; they are attached once, to ``mean_<unit>`` (criterion's
-mean is their mean), and the other estimates are values of their own. A declared ``throughput`` gives
-``throughput_<unit>_per_s`` from the typical time. ``change`` (against criterion's own
-saved baseline) is not reported: perfinvest compares against its own baselines.
+mean is their mean), and the other estimates are values of their own. A declared
+``throughput`` gives ``throughput_<unit>_per_s`` from the typical time. ``change``
+(against criterion's own saved baseline) is not reported: perfinvest compares against
+its own baselines.
 """
 
 from __future__ import annotations

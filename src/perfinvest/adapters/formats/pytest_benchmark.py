@@ -5,8 +5,9 @@ unique, unlike ``name`` across files). Stats are seconds per call; with
 ``--benchmark-save-data`` the per-round ``data`` (already divided by the iterations)
 are the raw samples of the measured quantity (time per call), attached once, to
 ``mean_s`` (their mean); the other statistics (``median_s``, ``max_s``, ``stddev_s``,
-``iqr_s``...) are pytest-benchmark's own values, compared as such. Numeric ``extra_info`` entries are
-kept as metrics under the user's key, unit read from the name's suffix.
+``iqr_s``...) are pytest-benchmark's own values, compared as such. Numeric
+``extra_info`` entries are kept as metrics under the user's key, unit read from the
+name's suffix.
 """
 
 from __future__ import annotations
