@@ -8,10 +8,11 @@ cold ``perfinvest status`` pays only for what it loads.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from perfinvest.core.errors import usage_error
 from perfinvest.core.phases import PHASE_ORDER, Phase
@@ -66,6 +67,39 @@ class Metric(Model):
         return f"{self.scenario}:{self.name}" if self.scenario else self.name
 
 
+def _is_mean_of(value: float, samples: list[float]) -> bool:
+    try:
+        return math.isclose(value, math.fsum(samples) / len(samples), rel_tol=1e-9)
+    except (OverflowError, ValueError):
+        return False
+
+
+def drop_copied_samples(metrics: list[Metric]) -> list[Metric]:
+    """Samples shared by several metrics of one scenario stay only on the one they are of.
+
+    Files written before the formats stored samples once (hyperfine, pytest-benchmark,
+    pyperf, criterion) attached the same list to every time statistic; read as samples of
+    ``max_s`` they showed its mean. The list stays on the metric whose value is its mean
+    (``mean_s``; else the metric named ``mean*``), the others become plain values.
+    Constant lists (error counts of 0) can coincide honestly and are left alone.
+    """
+    groups: dict[tuple[str | None, tuple[float, ...]], list[int]] = {}
+    for index, metric in enumerate(metrics):
+        if len(metric.samples) >= 2 and min(metric.samples) != max(metric.samples):
+            groups.setdefault((metric.scenario, tuple(metric.samples)), []).append(index)
+    drop: set[int] = set()
+    for indices in groups.values():
+        if len(indices) < 2:
+            continue
+        samples = metrics[indices[0]].samples
+        keep = [i for i in indices if _is_mean_of(metrics[i].value, samples)]
+        keep = keep or [i for i in indices if metrics[i].name.startswith("mean")][:1]
+        drop.update(i for i in indices if i not in keep[:1])
+    if not drop:
+        return metrics
+    return [m.model_copy(update={"samples": []}) if i in drop else m for i, m in enumerate(metrics)]
+
+
 class EnvironmentFingerprint(Model):
     """Where and how a run happened; runs with different fingerprints are not comparable."""
 
@@ -111,6 +145,12 @@ class Run(Model):
     metrics: list[Metric] = Field(default_factory=list)
     environment: EnvironmentFingerprint = Field(default_factory=EnvironmentFingerprint)
     artifacts: list[ArtifactRef] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _samples_once(self) -> Run:
+        """Old files: samples copied onto every statistic are kept once (see above)."""
+        self.metrics = drop_copied_samples(self.metrics)
+        return self
 
     def metric(self, name: str) -> Metric | None:
         """The metric keyed ``name`` (``scenario:name`` for a scenario's), else the only one
