@@ -52,10 +52,8 @@ def _report(work: Path, label: str, rounds: int) -> Path:
 def _perfinvest(src: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONPATH": str(src), "PERFINVEST_LOCK_DIR": str(cwd / "lock")}
     env.pop("AI_STATE_DIR", None)
-    return subprocess.run(
-        [sys.executable, "-m", "perfinvest", *args], cwd=cwd, env=env, capture_output=True,
-        text=True,
-    )  # fmt: skip
+    command = [sys.executable, "-m", "perfinvest", *args]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
 
 
 def _exports(src: Path, work: Path, reports: list[Path], tag: str) -> list[Path]:
