@@ -131,15 +131,63 @@ def _pct(x: float) -> str:
     return f"{x * 100:+.1f}%"
 
 
+# Above this magnitude a square (or a sum of a few values) can overflow a float.
+_BIG = 2.0**500
+
+
+def _exponent(values: Sequence[float]) -> int:
+    """A binary exponent that brings huge values near 1 (scaling by it is exact).
+
+    0 for ordinary values, so their statistics stay bit-for-bit what they were.
+    """
+    largest = max((abs(v) for v in values), default=0.0)
+    return 0 if largest < _BIG else math.frexp(largest)[1]
+
+
+def _scaled(values: Sequence[float], exponent: int) -> list[float]:
+    return [math.ldexp(v, -exponent) for v in values] if exponent else list(values)
+
+
+def _unscaled(value: float, exponent: int) -> float:
+    """``value * 2**exponent``, ``inf`` (refused by the callers) when beyond the float range."""
+    try:
+        return math.ldexp(value, exponent)
+    except OverflowError:
+        return math.copysign(math.inf, value)
+
+
+def _mean(values: Sequence[float]) -> float:
+    """fsum mean that never overflows: ``fsum([1e308, 1e308])`` raises, the mean is finite."""
+    exponent = _exponent(values)
+    return _unscaled(math.fsum(_scaled(values, exponent)) / len(values), exponent)
+
+
+def _stddev(values: Sequence[float], mean: float) -> float:
+    """Sample standard deviation (ddof=1) around ``mean``; ``inf`` only if it truly exceeds
+    the float range (the caller refuses that)."""
+    n = len(values)
+    if n < 2:
+        return 0.0
+    exponent = _exponent([*values, mean])
+    m = math.ldexp(mean, -exponent)
+    var = math.fsum((v - m) ** 2 for v in _scaled(values, exponent)) / (n - 1)
+    return _unscaled(math.sqrt(var), exponent)
+
+
 def _cv(values: Sequence[float]) -> float | None:
-    """Sample CV (ddof=1); 0 for fewer than two values; None when the mean is 0."""
+    """Sample CV (ddof=1); 0 for fewer than two values; None when the mean is 0.
+
+    Computed on values scaled by a power of two (the CV does not depend on the scale),
+    so ``1e308`` readings do not overflow the squares.
+    """
     n = len(values)
     if n == 0:
         return None
-    mean = math.fsum(values) / n
+    scaled = _scaled(values, _exponent(values))
+    mean = math.fsum(scaled) / n
     if n < 2:
         return 0.0 if mean != 0 else None
-    var = math.fsum((v - mean) ** 2 for v in values) / (n - 1)
+    var = math.fsum((v - mean) ** 2 for v in scaled) / (n - 1)
     if mean == 0:
         return 0.0 if var == 0 else None
     return math.sqrt(var) / abs(mean)
@@ -167,24 +215,24 @@ def coefficient_of_variation(values: Sequence[float]) -> float | None:
     return _cv(_checked(values, "cv"))
 
 
-def summarize(samples: Sequence[float]) -> Summary:
+def summarize(samples: Sequence[float], what: str = "summary") -> Summary:
     """Describe ``samples``; refuse empty or non-finite input with a :class:`PerfError`.
 
     Pure Python (sorting and sums): a measuring phase summarises a few runs and their
     samples, and importing numpy for that cost more than the arithmetic (~0.15 s of the
     1 s orchestration budget per phase).
     """
-    values = _checked(samples, "summary")
+    values = _checked(samples, what)
     if not values:
-        raise benchmark_failed("summary: no samples; the benchmark produced no values")
+        raise benchmark_failed(f"{what}: no samples; the benchmark produced no values")
     n = len(values)
     ordered = sorted(values)
     # fsum keeps the mean exact enough that identical values summarise to themselves.
-    mean = math.fsum(values) / n
+    mean = _mean(values)
     lo, hi = ordered[0], ordered[-1]
     mean = min(max(mean, lo), hi)  # rounding must never put the mean outside the data
     # deviations from the fsum mean, so identical values give exactly 0 spread
-    stddev = math.sqrt(math.fsum((v - mean) ** 2 for v in values) / (n - 1)) if n >= 2 else 0.0
+    stddev = _stddev(values, mean)
     cv = stddev / abs(mean) if mean != 0 else None
     p50, p90, p95, p99, p999 = (percentile(ordered, q) for q in (50, 90, 95, 99, 99.9))
     median = p50  # one computation: a separate median could differ from p50 by an ulp
@@ -200,6 +248,12 @@ def summarize(samples: Sequence[float]) -> Summary:
         if mad > 0
         else []
     )
+    spreads = (stddev, mad, iqr, p50, p90, p95, p99, p999)
+    if not all(math.isfinite(x) for x in spreads):
+        raise benchmark_failed(
+            f"{what}: values from {lo!r} to {hi!r} are too far apart to summarise within "
+            "the float range; fix the benchmark's output (report it in a smaller unit)"
+        )
     return Summary(
         n=n,
         mean=mean,
@@ -426,10 +480,14 @@ def compare(
         b_vals = b_runs or b_samp
         c_vals = c_runs or c_samp
 
+    # Huge readings (1e308) are tested scaled by one power of two: relative changes,
+    # CVs and p-values do not depend on the scale, and their sums then cannot overflow.
+    exponent = _exponent([*b_runs, *c_runs, *b_samp, *c_samp])
+    b_vals, c_vals = _scaled(b_vals, exponent), _scaled(c_vals, exponent)
     b_mean = math.fsum(b_vals) / len(b_vals)
     c_mean = math.fsum(c_vals) / len(c_vals)
     rel = _relative(b_mean, c_mean)
-    p_welch = _welch(b_runs, c_runs)
+    p_welch = _welch(_scaled(b_runs, exponent), _scaled(c_runs, exponent))
     p_mw = _mannwhitney(b_samp, c_samp)
     p = p_welch if basis == "runs" else p_mw if basis == "samples" else None
     p_name = "Welch p" if basis == "runs" else "Mann-Whitney p"
@@ -498,8 +556,8 @@ def compare(
     return Comparison(
         metric=metric,
         direction=direction,
-        baseline_mean=b_mean,
-        candidate_mean=c_mean,
+        baseline_mean=_unscaled(b_mean, exponent),
+        candidate_mean=_unscaled(c_mean, exponent),
         relative_change=rel,
         ci_low=None if ci is None else ci[0],
         ci_high=None if ci is None else ci[1],
