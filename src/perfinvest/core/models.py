@@ -257,6 +257,24 @@ class BreakingPointResult(Model):
     note: str = ""
 
 
+class LimitEffect(Model):
+    """Phase 4: what a limit did to one metric, an effect of the condition, not a verdict.
+
+    ``effect`` is one of the labels of :mod:`perfinvest.core.limit_effects` ("slower under
+    limit", "capped by limit", ...); the change and CI are fractions of the baseline mean.
+    """
+
+    baseline: float
+    constrained: float
+    relative_change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    basis: Literal["runs", "samples", "none"] = "runs"
+    threshold: float = 0.0
+    effect: NonEmptyStr
+
+
 class ConstraintResult(Model):
     """Phase 4: one constrained configuration against the unconstrained baseline."""
 
@@ -272,6 +290,8 @@ class ConstraintResult(Model):
     valid_runs: int = 0
     metrics: dict[str, float] = Field(default_factory=dict)  # means over the valid runs
     deltas: dict[str, float] = Field(default_factory=dict)  # relative change vs baseline
+    effects: dict[str, LimitEffect] = Field(default_factory=dict)  # the limit's effect
+    # Records before effects: improved/regressed verdicts; read, no longer written.
     verdicts: dict[str, ComparisonVerdict] = Field(default_factory=dict)
     throttled_periods: int | None = None
     throttled_time_s: float | None = None
