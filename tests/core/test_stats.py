@@ -497,3 +497,18 @@ def test_spread_beyond_the_float_range_is_refused_as_a_benchmark_failure() -> No
         summarize([-1.7e308, 1.7e308])
     assert info.value.code == ExitCode.BENCHMARK_FAILED
     assert "too far apart" in info.value.message
+
+
+def test_large_sample_bootstrap_matches_resampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above 10,000 values the bootstrap mean is drawn from its normal limit: same CI."""
+    from perfinvest.core import stats as core_stats
+
+    rng = np.random.default_rng(7)
+    base = rng.lognormal(0.0, 0.5, 12_000)
+    cand = rng.lognormal(0.03, 0.5, 12_000)
+    fast = core_stats._bootstrap_ci(base, cand, 2000, 0.05, np.random.default_rng(1))
+    monkeypatch.setattr(core_stats, "_EXACT_BOOT_MAX_N", 10**9)  # real resampling
+    exact = core_stats._bootstrap_ci(base, cand, 2000, 0.05, np.random.default_rng(1))
+    assert fast is not None and exact is not None
+    assert fast[0] == pytest.approx(exact[0], abs=0.003)
+    assert fast[1] == pytest.approx(exact[1], abs=0.003)

@@ -55,6 +55,9 @@ TUKEY_K = 1.5
 # A bootstrap of n values holds n * chunk indices in memory at once; this bounds it
 # (about 32 MB of int64) without a Python loop over individual resamples.
 _BOOT_CHUNK_ELEMENTS = 4_000_000
+# Above this many values the bootstrap distribution of the mean is drawn from its normal
+# limit (same mean and variance as the resampling): see _boot_means.
+_EXACT_BOOT_MAX_N = 10_000
 _MIN_N_BOOT = 100
 
 
@@ -333,6 +336,12 @@ def _boot_means(x: FloatArray, n_boot: int, rng: np.random.Generator) -> FloatAr
     import numpy as np
 
     n = int(x.size)
+    if n > _EXACT_BOOT_MAX_N:
+        # The resampled mean of n values has mean x̄ and variance σ²/n (σ² with ddof=0)
+        # exactly; for n this large it is normal to far below the 2 % practical band
+        # (Berry-Esseen), so drawing it directly gives the same CI without
+        # n_boot * n index draws (75,000 pytest-benchmark rounds: 8 s -> milliseconds).
+        return rng.normal(float(x.mean()), float(x.std()) / math.sqrt(n), size=n_boot)
     chunk = max(1, _BOOT_CHUNK_ELEMENTS // n)
     out = np.empty(n_boot, dtype=np.float64)
     for start in range(0, n_boot, chunk):
