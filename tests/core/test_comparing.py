@@ -164,3 +164,26 @@ def test_effect_labels_name_the_limit(
 ) -> None:
     effect = _effect(name, unit, direction, [100.0, 100.5, 99.5], limited)
     assert effect.effect == expected
+
+
+# --------------------------------------------------------------------------- old files
+
+
+def test_old_runs_keep_copied_samples_only_on_the_metric_they_are_the_mean_of() -> None:
+    """Before issue 10 the formats attached one sample list to every statistic."""
+    samples = [0.010, 0.012, 0.020]
+    copied = [
+        Metric(name=f"{stat}_s", value=value, unit="s", samples=samples, scenario="cmd")
+        for stat, value in (("mean", sum(samples) / 3), ("max", 0.020), ("stddev", 0.0053))
+    ]
+    zeros = [Metric(name=n, value=0.0, samples=[0.0, 0.0], scenario="cmd") for n in "ab"]
+    run = Run.model_validate(
+        {"run_id": "r", "started_at": NOW, "metrics": [m.model_dump() for m in copied + zeros]}
+    )
+    kept = {m.name: m.samples for m in run.metrics}
+    assert kept["mean_s"] == samples and kept["max_s"] == [] and kept["stddev_s"] == []
+    assert kept["a"] == kept["b"] == [0.0, 0.0]  # constant readings may coincide honestly
+    # a shared list no metric is the mean of is left alone rather than guessed at
+    odd = [Metric(name=n, value=5.0, samples=samples) for n in ("x", "y")]
+    unsure = Run(run_id="r", started_at=NOW, metrics=odd)
+    assert all(m.samples == samples for m in unsure.metrics)

@@ -94,7 +94,8 @@ def drop_copied_samples(metrics: list[Metric]) -> list[Metric]:
         samples = metrics[indices[0]].samples
         keep = [i for i in indices if _is_mean_of(metrics[i].value, samples)]
         keep = keep or [i for i in indices if metrics[i].name.startswith("mean")][:1]
-        drop.update(i for i in indices if i not in keep[:1])
+        if keep:  # no metric the samples are of: leave the file as it is rather than guess
+            drop.update(i for i in indices if i != keep[0])
     if not drop:
         return metrics
     return [m.model_copy(update={"samples": []}) if i in drop else m for i, m in enumerate(metrics)]
