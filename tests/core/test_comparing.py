@@ -187,3 +187,7 @@ def test_old_runs_keep_copied_samples_only_on_the_metric_they_are_the_mean_of() 
     odd = [Metric(name=n, value=5.0, samples=samples) for n in ("x", "y")]
     unsure = Run(run_id="r", started_at=NOW, metrics=odd)
     assert all(m.samples == samples for m in unsure.metrics)
+    # two counters that are each the mean of the same readings both keep them
+    counts = [Metric(name=n, value=0.5, samples=[0.0, 1.0], scenario="url") for n in ("e", "f")]
+    both = Run(run_id="r", started_at=NOW, metrics=counts)
+    assert all(m.samples == [0.0, 1.0] for m in both.metrics)

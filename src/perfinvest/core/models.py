@@ -81,6 +81,7 @@ def drop_copied_samples(metrics: list[Metric]) -> list[Metric]:
     pyperf, criterion) attached the same list to every time statistic; read as samples of
     ``max_s`` they showed its mean. The list stays on the metric whose value is its mean
     (``mean_s``; else the metric named ``mean*``), the others become plain values.
+    Metrics that are each the mean of the same list (coinciding counts) all keep it.
     Constant lists (error counts of 0) can coincide honestly and are left alone.
     """
     groups: dict[tuple[str | None, tuple[float, ...]], list[int]] = {}
@@ -93,9 +94,11 @@ def drop_copied_samples(metrics: list[Metric]) -> list[Metric]:
             continue
         samples = metrics[indices[0]].samples
         keep = [i for i in indices if _is_mean_of(metrics[i].value, samples)]
+        # Every metric the list is the mean of keeps it (wrk's errors and errors_read can
+        # honestly share [0, 1]); without one, a metric named mean* does.
         keep = keep or [i for i in indices if metrics[i].name.startswith("mean")][:1]
         if keep:  # no metric the samples are of: leave the file as it is rather than guess
-            drop.update(i for i in indices if i != keep[0])
+            drop.update(i for i in indices if i not in keep)
     if not drop:
         return metrics
     return [m.model_copy(update={"samples": []}) if i in drop else m for i, m in enumerate(metrics)]
