@@ -16,6 +16,7 @@ from perfinvest.core.errors import ExitCode, PerfError
 from perfinvest.core.stats import (
     Comparison,
     Summary,
+    coefficient_of_variation,
     compare,
     cv_exceeds,
     error_rate,
@@ -462,3 +463,52 @@ def test_pure_python_summary_agrees_with_numpy(values: list[float]) -> None:
         float(v) for v in expected
     ]
     assert summary.mad == float(np.percentile(np.abs(np.asarray(values) - summary.median), 50))
+
+
+# --------------------------------------------------------------------------- F4: huge values
+
+
+@pytest.mark.parametrize("big", [1e308, 9e307, 1.7976931348623157e308])
+def test_huge_values_summarise_without_overflow(big: float) -> None:
+    """``fsum([1e308, 1e308])`` and ``(1e308 - 0) ** 2`` overflow; the summary must not."""
+    summary = summarize([big, big * 0.5, big])
+    assert summary.max == big and summary.min == big * 0.5
+    assert summary.mean == pytest.approx(big / 3 * 2.5)
+    assert summary.stddev == pytest.approx(math.sqrt(3) / 6 * big)  # of (1, .5, 1) * big
+    assert summary.cv == pytest.approx(summary.stddev / summary.mean)
+    assert coefficient_of_variation([big, big]) == 0.0
+    assert cv_exceeds([big, big * 0.5]) is True
+    assert summarize([big, big]).mean == big  # identical values summarise to themselves
+
+
+def test_huge_values_compare_like_small_ones() -> None:
+    """Relative changes, CIs and p-values do not depend on the scale of the values."""
+    small = compare("x", "lower", [1.0, 1.01, 0.99], [0.8, 0.81, 0.79], seed=3)
+    huge = compare("x", "lower", [1e308, 1.01e308, 0.99e308], [8e307, 8.1e307, 7.9e307], seed=3)
+    assert huge.verdict == small.verdict == "improved"
+    assert huge.baseline_mean == pytest.approx(1e308)
+    assert huge.relative_change == pytest.approx(small.relative_change)
+    assert huge.p_welch == pytest.approx(small.p_welch)
+    assert huge.ci_low == pytest.approx(small.ci_low) and huge.noise == pytest.approx(small.noise)
+
+
+def test_spread_beyond_the_float_range_is_refused_as_a_benchmark_failure() -> None:
+    with pytest.raises(PerfError) as info:
+        summarize([-1.7e308, 1.7e308])
+    assert info.value.code == ExitCode.BENCHMARK_FAILED
+    assert "too far apart" in info.value.message
+
+
+def test_large_sample_bootstrap_matches_resampling(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above 10,000 values the bootstrap mean is drawn from its normal limit: same CI."""
+    from perfinvest.core import stats as core_stats
+
+    rng = np.random.default_rng(7)
+    base = rng.lognormal(0.0, 0.5, 12_000)
+    cand = rng.lognormal(0.03, 0.5, 12_000)
+    fast = core_stats._bootstrap_ci(base, cand, 2000, 0.05, np.random.default_rng(1))
+    monkeypatch.setattr(core_stats, "_EXACT_BOOT_MAX_N", 10**9)  # real resampling
+    exact = core_stats._bootstrap_ci(base, cand, 2000, 0.05, np.random.default_rng(1))
+    assert fast is not None and exact is not None
+    assert fast[0] == pytest.approx(exact[0], abs=0.003)
+    assert fast[1] == pytest.approx(exact[1], abs=0.003)

@@ -4,7 +4,10 @@ Each configuration (one value of each limit; repeated flags make a matrix) is me
 now, ``runs`` times, each run in a fresh cgroup or container that the process joins before
 it does any work, and compared with the version's unconstrained baseline runs (statistics
 of ``core/comparing``: the environments differ on purpose, so runs are compared directly,
-not through the fingerprint refusal). OOM kills come from the kernel's counters.
+not through the fingerprint refusal). A limit is a condition, not a candidate: each metric
+gets the limit's effect (change, CI, p-value, "slower under limit", "capped by limit"; see
+``core/limit_effects``), never an improved/regressed verdict. OOM kills come from the
+kernel's counters.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from perfinvest.app.measure import Benchmark, Session, run_once, with_env
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, skip_phase
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error
-from perfinvest.core.models import ComparisonVerdict, ConstraintResult, Event, Investigation, Run
+from perfinvest.core.models import ConstraintResult, Event, Investigation, LimitEffect, Run
 from perfinvest.core.phases import Phase
 from perfinvest.core.sizes import format_size, parse_size
 
@@ -142,6 +145,7 @@ def _aggregate(usages: list[Usage]) -> _Counters:
 def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[str]]:
     """The record for one configuration and its rows of the comparison table."""
     from perfinvest.core.comparing import compare_runs
+    from perfinvest.core.limit_effects import limit_effect
 
     limits = measured.limits
     backend = plan.choice.backend
@@ -152,7 +156,7 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
     notes += [f"{r.run_id} invalid: {r.invalid_reason}" for r in measured.runs if not r.valid]
     metrics: dict[str, float] = {}
     deltas: dict[str, float] = {}
-    verdicts: dict[str, ComparisonVerdict] = {}
+    effects: dict[str, LimitEffect] = {}
     rows: list[str] = []
     if valid:
         table = compare_runs(
@@ -164,15 +168,19 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
         )
         for row in table.rows:
             c = row.comparison
+            effect = limit_effect(
+                row.key,
+                row.unit,
+                c.direction if row.direction_known else None,
+                c,
+                cpu=limits.cpu,
+                memory=limits.memory_bytes,
+            )
             metrics[row.key] = c.candidate_mean
             if c.relative_change is not None:
                 deltas[row.key] = c.relative_change
-            verdicts[row.key] = c.verdict
-            change = "n/a" if c.relative_change is None else f"{c.relative_change:+.1%}"
-            rows.append(
-                f"{limits.label:<28} {row.key:<24} {c.baseline_mean:>12.5g} "
-                f"{c.candidate_mean:>12.5g} {change:>8}  {c.verdict}"
-            )
+            effects[row.key] = effect
+            rows.append(_row(limits.label, row.key, effect))
     else:
         notes.append("no valid run: nothing to compare with the baseline")
     peak = counters.peak_memory_bytes
@@ -201,7 +209,7 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
         valid_runs=len(valid),
         metrics=metrics,
         deltas=deltas,
-        verdicts=verdicts,
+        effects=effects,
         throttled_periods=counters.throttled_periods,
         throttled_time_s=counters.throttled_time_s,
         cpu_time_s=counters.cpu_time_s,
@@ -211,6 +219,19 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
         note="; ".join(notes),
     )
     return result, rows
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def _row(label: str, key: str, effect: LimitEffect) -> str:
+    ci = f"[{_pct(effect.ci_low)}, {_pct(effect.ci_high)}]"
+    p = "n/a" if effect.p_value is None else f"{effect.p_value:.2g}"
+    return (
+        f"{label:<28} {key:<24} {effect.baseline:>12.5g} {effect.constrained:>12.5g} "
+        f"{_pct(effect.relative_change):>8} {ci:>18} {p:>7}  {effect.effect}"
+    )
 
 
 def _secs(value: object) -> str:
@@ -277,12 +298,14 @@ def constraints(
         return outcome
 
     def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        from perfinvest.core.limit_effects import describe
+
         inv.events.extend(outcome.events)
         plan = outcome.plan
         results: list[ConstraintResult] = []
         rows: list[str] = [
             f"{'configuration':<28} {'metric':<24} {'baseline':>12} {'constrained':>12} "
-            f"{'change':>8}  verdict"
+            f"{'change':>8} {'95% CI':>18} {'p':>7}  effect of the limit"
         ]
         findings: list[str] = []
         for measured in outcome.measured:
@@ -293,9 +316,11 @@ def constraints(
                 findings.append(
                     f"{result.label}: OOM-killed ({result.oom_kills} kill(s), kernel counter)"
                 )
-            regressed = [k for k, v in result.verdicts.items() if v == "regressed"]
-            if regressed:
-                findings.append(f"{result.label}: regressed {', '.join(regressed)}")
+            findings.extend(
+                f"{result.label}: {describe(key, effect)}"
+                for key, effect in result.effects.items()
+                if effect.effect not in ("no effect of limit", "unclear effect of limit")
+            )
         duration = duration_for(ctx, inv, options.measure)
         runs = [r for m in outcome.measured for r in m.runs]
         non_compliant = any(not r.compliant for r in runs)

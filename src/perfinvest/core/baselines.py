@@ -57,10 +57,10 @@ def summarize_runs(runs: Sequence[Run]) -> dict[str, dict[str, Any]]:
         entry: dict[str, Any] = {
             "unit": unit,
             "direction": direction,
-            "runs": summarize(values).model_dump(),
+            "runs": summarize(values, key).model_dump(),
         }
         if key in pooled:
-            entry["samples"] = summarize(pooled[key]).model_dump()
+            entry["samples"] = summarize(pooled[key], f"{key} samples").model_dump()
         summaries[key] = entry
     return summaries
 

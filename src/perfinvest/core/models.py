@@ -8,10 +8,11 @@ cold ``perfinvest status`` pays only for what it loads.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from perfinvest.core.errors import usage_error
 from perfinvest.core.phases import PHASE_ORDER, Phase
@@ -66,6 +67,43 @@ class Metric(Model):
         return f"{self.scenario}:{self.name}" if self.scenario else self.name
 
 
+def _is_mean_of(value: float, samples: list[float]) -> bool:
+    try:
+        return math.isclose(value, math.fsum(samples) / len(samples), rel_tol=1e-9)
+    except (OverflowError, ValueError):
+        return False
+
+
+def drop_copied_samples(metrics: list[Metric]) -> list[Metric]:
+    """Samples shared by several metrics of one scenario stay only on the one they are of.
+
+    Files written before the formats stored samples once (hyperfine, pytest-benchmark,
+    pyperf, criterion) attached the same list to every time statistic; read as samples of
+    ``max_s`` they showed its mean. The list stays on the metric whose value is its mean
+    (``mean_s``; else the metric named ``mean*``), the others become plain values.
+    Metrics that are each the mean of the same list (coinciding counts) all keep it.
+    Constant lists (error counts of 0) can coincide honestly and are left alone.
+    """
+    groups: dict[tuple[str | None, tuple[float, ...]], list[int]] = {}
+    for index, metric in enumerate(metrics):
+        if len(metric.samples) >= 2 and min(metric.samples) != max(metric.samples):
+            groups.setdefault((metric.scenario, tuple(metric.samples)), []).append(index)
+    drop: set[int] = set()
+    for indices in groups.values():
+        if len(indices) < 2:
+            continue
+        samples = metrics[indices[0]].samples
+        keep = [i for i in indices if _is_mean_of(metrics[i].value, samples)]
+        # Every metric the list is the mean of keeps it (wrk's errors and errors_read can
+        # honestly share [0, 1]); without one, a metric named mean* does.
+        keep = keep or [i for i in indices if metrics[i].name.startswith("mean")][:1]
+        if keep:  # no metric the samples are of: leave the file as it is rather than guess
+            drop.update(i for i in indices if i not in keep)
+    if not drop:
+        return metrics
+    return [m.model_copy(update={"samples": []}) if i in drop else m for i, m in enumerate(metrics)]
+
+
 class EnvironmentFingerprint(Model):
     """Where and how a run happened; runs with different fingerprints are not comparable."""
 
@@ -115,6 +153,12 @@ class Run(Model):
     survivors_killed: int = 0
     #: A load tool exited non-zero because requests failed: kept, the errors are metrics.
     load_errors: str | None = None
+
+    @model_validator(mode="after")
+    def _samples_once(self) -> Run:
+        """Old files: samples copied onto every statistic are kept once (see above)."""
+        self.metrics = drop_copied_samples(self.metrics)
+        return self
 
     def metric(self, name: str) -> Metric | None:
         """The metric keyed ``name`` (``scenario:name`` for a scenario's), else the only one
@@ -221,6 +265,24 @@ class BreakingPointResult(Model):
     note: str = ""
 
 
+class LimitEffect(Model):
+    """Phase 4: what a limit did to one metric, an effect of the condition, not a verdict.
+
+    ``effect`` is one of the labels of :mod:`perfinvest.core.limit_effects` ("slower under
+    limit", "capped by limit", ...); the change and CI are fractions of the baseline mean.
+    """
+
+    baseline: float
+    constrained: float
+    relative_change: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    basis: Literal["runs", "samples", "none"] = "runs"
+    threshold: float = 0.0
+    effect: NonEmptyStr
+
+
 class ConstraintResult(Model):
     """Phase 4: one constrained configuration against the unconstrained baseline."""
 
@@ -236,6 +298,8 @@ class ConstraintResult(Model):
     valid_runs: int = 0
     metrics: dict[str, float] = Field(default_factory=dict)  # means over the valid runs
     deltas: dict[str, float] = Field(default_factory=dict)  # relative change vs baseline
+    effects: dict[str, LimitEffect] = Field(default_factory=dict)  # the limit's effect
+    # Records before effects: improved/regressed verdicts; read, no longer written.
     verdicts: dict[str, ComparisonVerdict] = Field(default_factory=dict)
     throttled_periods: int | None = None
     throttled_time_s: float | None = None

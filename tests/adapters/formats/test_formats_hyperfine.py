@@ -25,6 +25,7 @@ def test_real_export(fixture_text: Callable[[str], str]) -> None:
         for stat in ("stddev", "median", "min", "max", "user", "system"):
             metric = result.get(f"{stat}_s", entry["command"])
             assert metric is not None and metric.value == entry[stat]
+            assert metric.samples == ()  # hyperfine's own statistic, not a copy of the times
         failed = result.get("failed_runs", entry["command"])
         assert failed is not None and failed.value == 0
         runs = result.get("runs", entry["command"])

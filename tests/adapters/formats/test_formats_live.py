@@ -35,6 +35,9 @@ def test_hyperfine(generator: ModuleType, tmp_path: Path) -> None:
     mean = result.get("mean_s", "sleep 0.01")
     assert mean is not None and len(mean.samples) == 5
     assert 0.005 < mean.value < 1.0
+    for stat in ("median_s", "min_s", "max_s", "stddev_s"):
+        other = result.get(stat, "sleep 0.01")
+        assert other is not None and other.samples == ()  # samples once, on mean_s
 
 
 def test_hyperfine_failing_command(generator: ModuleType, tmp_path: Path) -> None:

@@ -33,6 +33,9 @@ def test_suite_of_two(fixture_text: Callable[[str], str]) -> None:
         assert (mean.unit, mean.direction) == ("s", "lower")
         stdev = result.get("stddev_s", bench["metadata"]["name"])
         assert stdev is not None and stdev.value == pytest.approx(statistics.stdev(values))
+        for stat in ("median", "min", "max", "stddev"):
+            other = result.get(f"{stat}_s", bench["metadata"]["name"])
+            assert other is not None and other.samples == ()  # samples once, on mean_s
 
 
 def test_timeit_with_name_hoisted_to_top_level_metadata(fixture_text: Callable[[str], str]) -> None:

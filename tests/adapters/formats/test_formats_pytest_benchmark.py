@@ -23,8 +23,10 @@ def test_real_report(fixture_text: Callable[[str], str]) -> None:
         assert mean is not None
         assert (mean.value, mean.unit, mean.direction) == (stats["mean"], "s", "lower")
         assert mean.samples == tuple(stats["data"]) and len(mean.samples) == stats["rounds"]
-        median = result.get("median_s", bench["fullname"])
-        assert median is not None and median.value == stats["median"]
+        for stat in ("median", "min", "max", "stddev", "iqr", "q1", "q3"):
+            other = result.get(f"{stat}_s", bench["fullname"])
+            assert other is not None and other.value == stats[stat]
+            assert other.samples == ()  # the samples are stored once, on mean_s
         ops = result.get("ops_per_s", bench["fullname"])
         assert ops is not None and (ops.value, ops.direction) == (stats["ops"], "higher")
     items = result.get("items", "test_fixture_bench.py::test_sum_range[1000]")

@@ -5,9 +5,11 @@ Only ``"reason": "benchmark-complete"`` messages carry results; cargo's own mess
 Estimates become ``<estimate>_<unit>`` (``typical_ns``, ``mean_ns``, ``median_ns``,
 ``median_abs_dev_ns``, ``slope_ns``); criterion measures a cost, so all are
 lower-is-better. The samples are ``measured_values[i] / iteration_count[i]``, the cost of
-one iteration in each sample. A declared ``throughput`` gives
-``throughput_<unit>_per_s`` from the typical time. ``change`` (against criterion's own
-saved baseline) is not reported: perfinvest compares against its own baselines.
+one iteration in each sample; they are attached once, to ``mean_<unit>`` (criterion's
+mean is their mean), and the other estimates are values of their own. A declared
+``throughput`` gives ``throughput_<unit>_per_s`` from the typical time. ``change``
+(against criterion's own saved baseline) is not reported: perfinvest compares against
+its own baselines.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from perfinvest.adapters.formats.base import FormatError, ParsedMetric, ParseRes
 NAME = "cargo-criterion-json"
 
 _ESTIMATES = ("typical", "mean", "median", "median_abs_dev", "slope")
-_WITH_SAMPLES = frozenset({"typical", "mean", "median", "slope"})
 _COMPLETE = re.compile(r'"reason"\s*:\s*"benchmark-complete"')
 
 
@@ -85,7 +86,7 @@ def _benchmark(read: JsonReader, message: dict[str, object], scenario: str) -> l
         value = read.num(details.get("estimate"), f"{estimate}.estimate")
         unit = read.text(details.get("unit", sample_unit), f"{estimate}.unit")
         suffix = f"_{snake(unit)}" if snake(unit) else ""
-        own = samples if estimate in _WITH_SAMPLES and unit == sample_unit else ()
+        own = samples if estimate == "mean" and unit == sample_unit else ()
         metrics.append(ParsedMetric(f"{estimate}{suffix}", value, unit, "lower", own, scenario))
         if estimate == "typical":
             typical = (value, unit)

@@ -2,7 +2,11 @@
 
 Each command is a scenario (hyperfine's ``command`` field, which is the
 ``--command-name`` when one was given). Times are in seconds, as hyperfine writes them;
-the per-run ``times`` are the raw samples behind mean/median/min/max/stddev.
+the per-run ``times`` are the raw samples of the measured quantity (the time of one
+run). They are attached once, to ``mean_s`` (their mean): ``median_s``, ``min_s``,
+``max_s`` and ``stddev_s`` are hyperfine's own statistics, values of their own that are
+compared as such, never as a copy of the samples (which would show the sample mean as
+``max_s`` and multiply the stored samples).
 """
 
 from __future__ import annotations
@@ -60,7 +64,8 @@ def _command_metrics(
             if stat == "mean":
                 raise read.fail(f"{where}.mean", "a number", result.get("mean"))
             continue
-        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", times, command))
+        samples = times if stat == "mean" else ()
+        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", samples, command))
     for stat in ("user", "system"):
         value = read.opt_num(result, stat, where)
         if value is not None:

@@ -6,7 +6,9 @@ a single benchmark ``{"runs": [...], "metadata": {...}}`` at the top level, and 
 ``name`` and ``unit`` of a one-benchmark suite) to the top level, so a benchmark's
 metadata is the top-level metadata overlaid with its own. Each run's ``values`` (already
 per loop) are the samples; calibration runs hold only ``warmups`` and are skipped, as are
-warmups. Statistics are computed here, as pyperf does, since the file stores none.
+warmups. Statistics are computed here, as pyperf does, since the file stores none. The
+samples are attached once, to the mean (``mean_s``); median, min, max and stddev are
+statistics of their own, compared as values.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ def _bench_metrics(
     if not all(math.isfinite(value) for value in stats.values()):
         raise FormatError(NAME, f"{prefix}runs: values too large to summarise", line=read.line)
     return [
-        ParsedMetric(f"{stat}{suffix}", value, unit, direction, values, scenario)
+        ParsedMetric(
+            f"{stat}{suffix}", value, unit, direction, values if stat == "mean" else (), scenario
+        )
         for stat, value in stats.items()
     ]

@@ -3,8 +3,11 @@
 One scenario per benchmark, named by its pytest node id (``fullname``, which is
 unique, unlike ``name`` across files). Stats are seconds per call; with
 ``--benchmark-save-data`` the per-round ``data`` (already divided by the iterations)
-are the raw samples behind the time statistics. Numeric ``extra_info`` entries are
-kept as metrics under the user's key, unit read from the name's suffix.
+are the raw samples of the measured quantity (time per call), attached once, to
+``mean_s`` (their mean); the other statistics (``median_s``, ``max_s``, ``stddev_s``,
+``iqr_s``...) are pytest-benchmark's own values, compared as such. Numeric
+``extra_info`` entries are kept as metrics under the user's key, unit read from the
+name's suffix.
 """
 
 from __future__ import annotations
@@ -65,7 +68,8 @@ def _bench_metrics(
             if stat == "mean":
                 raise read.fail(f"{where}.mean", "a number", stats.get("mean"))
             continue
-        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", samples, scenario))
+        own = samples if stat == "mean" else ()
+        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", own, scenario))
     ops = read.opt_num(stats, "ops", where)
     if ops is not None:
         metrics.append(ParsedMetric("ops_per_s", ops, "ops/s", "higher", (), scenario))

@@ -69,8 +69,10 @@ def constraints(
     Every combination of the given limits is a configuration (--cpu 0.5 --cpu 1 --memory
     256MB makes two), measured --runs times now, each run in a fresh cgroup (v2 or v1) or
     container that the benchmark joins before it does any work, and compared with the
-    version's unconstrained baseline runs: metric deltas with verdicts, CPU throttling,
-    peak memory and OOM kills (from the kernel's counters, not exit codes). Groups and
+    version's unconstrained baseline runs. A limit is a condition, not a candidate: each
+    metric gets the limit's effect (change, 95 % CI, p-value, labelled "slower under
+    limit", "capped by limit", ...), never improved/regressed; plus CPU throttling, peak
+    memory and OOM kills (from the kernel's counters, not exit codes). Groups and
     containers are removed after every run, also on Ctrl-C. --backend fallback (taskset +
     prlimit) is approximate and says so in every output.
 
