@@ -7,17 +7,9 @@ from collections.abc import Callable
 
 import pytest
 
-from perfinvest.core.breaking import (
-    Search,
-    format_value,
-    judge,
-    non_monotonic_pairs,
-    parse_threshold,
-    parse_thresholds,
-    probe_bound,
-    widens,
-)
+from perfinvest.core.breaking import Search, format_value, non_monotonic_pairs, probe_bound, widens
 from perfinvest.core.errors import PerfError
+from perfinvest.core.thresholds import judge, parse_threshold, parse_thresholds
 
 
 def run(search: Search, passes: Callable[[float], bool]) -> list[float]:

@@ -22,19 +22,12 @@ from perfinvest.app.measure import Benchmark, Session, run_once, with_env
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, skip_phase
 from perfinvest.core.baselines import metric_key
-from perfinvest.core.breaking import (
-    Search,
-    Threshold,
-    check_range,
-    classify_probe,
-    format_value,
-    parse_thresholds,
-    widens,
-)
+from perfinvest.core.breaking import Search, check_range, format_value, widens
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, refused, usage_error
 from perfinvest.core.models import BreakingPointResult, Event, Investigation, Probe, Run
 from perfinvest.core.phases import Phase
 from perfinvest.core.policy import DurationDecision
+from perfinvest.core.thresholds import Threshold, classify_probe, parse_thresholds
 
 #: An invalid probe (too short, no metrics) is measured once more before the search stops.
 INVALID_RETRIES = 1
