@@ -59,8 +59,22 @@ def test_simulated_capacity_is_found_exactly_within_the_bound(repo: Path, cli: A
     assert result.code == 0, result.out
     bp = result.json["data"]["breaking_point"]
     assert (bp["breaking_point"], bp["last_passing"], bp["verdict"]) == (38, 37, "found")
-    assert bp["monotonic"] and bp["probe_bound"] == 10  # ceil(log2(99)) + 3
+    assert bp["monotonic"] and bp["probe_bound"] == 12  # ceil(log2(99)) + 3 + 2
     assert bp["probes_used"] <= bp["probe_bound"]
+    # no --resolution: 1 % of 99 rounded up to a whole step, and said so
+    assert bp["resolution"] == 1 and "1 % of the range" in bp["resolution_rule"]
+    assert bp["stopped_by"] == "resolution" and not bp["widened"]
+    assert "last pass 37 re-confirmed" in bp["confidence"]
+    assert "first fail 38 re-confirmed (failed 2 of 2)" in bp["confidence"]
+    # one progress line per probe on stderr, the verdict with the value
+    lines = [line for line in result.err.splitlines() if line.startswith("perfinvest: probe ")]
+    assert len(lines) == len(bp["probes"])
+    assert (
+        lines[0]
+        == "perfinvest: probe 1/12  PERF_PARAM_VALUE=100  p95_ms=200.0  FAIL (p95_ms>150)  [upper]"
+    )
+    assert any("PERF_PARAM_VALUE=37  p95_ms=100.0  PASS" in line for line in lines)
+    assert "resolution 1 (default: 1 % of the range" in result.err
     values = [p["value"] for p in bp["probes"]]
     assert values[0] == 100 and values.count(38) >= 2 and values.count(37) >= 1
     # each probe really ran with the value in its environment
@@ -69,7 +83,7 @@ def test_simulated_capacity_is_found_exactly_within_the_bound(repo: Path, cli: A
     assert state["breaking_point"]["breaking_point"] == 38
     assert not state["breaking_point"]["compliant"]
     log = (perf(repo) / "investigations" / f"{inv_id}.md").read_text()
-    assert "breaking point 38 \\(last passing 37\\)" in log
+    assert "breaking point in \\[37, 38\\] \\(last pass 37, first fail 38\\)" in log
     assert "stage" in log and "confirm_high" in log and "FAIL" in log  # the probe table
     assert "perf(" in git(repo, "log", "-1", "--format=%s")
     assert result.json["next"] == "constraints"

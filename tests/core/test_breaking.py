@@ -276,3 +276,24 @@ def test_a_maximum_that_fails_then_passes_is_uncertain_not_a_point() -> None:
     assert outcome.verdict == "uncertain" and outcome.breaking_point is None
     assert outcome.last_passing == 7
     assert "the maximum 8 passed 1 of 2 probes, so the boundary is at or above 7" in outcome.note
+
+
+def test_a_result_stored_before_noise_awareness_still_loads() -> None:
+    from perfinvest.core.models import BreakingPointResult
+
+    old = {
+        "parameter": "PERF_PARAM_VALUE",
+        "minimum": 1,
+        "maximum": 100,
+        "resolution": 1.0,
+        "breaking_point": 38,
+        "last_passing": 37,
+        "verdict": "found",
+        "probes": [{"value": 100, "passed": False, "stage": "upper"}],
+        "probe_bound": 10,
+        "monotonic": True,
+        "note": "breaking point 38: 37 passed (2 of 2 probes) and 38 failed (2 of 2)",
+    }
+    loaded = BreakingPointResult.model_validate(old)
+    assert loaded.breaking_point == 38 and loaded.confidence == "" and not loaded.widened
+    assert loaded.stopped_by is None and loaded.noise_cv == {}
