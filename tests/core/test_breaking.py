@@ -126,7 +126,7 @@ def test_disagreeing_recheck_widens_the_interval_instead_of_a_point() -> None:
     assert len(probed) <= search.bound
 
 
-def test_failing_recheck_of_the_last_pass_widens_down_to_the_minimum() -> None:
+def test_failing_recheck_of_the_last_pass_widens_below_it() -> None:
     search = Search(1, 8, 1)
     seen: list[float] = []
 
@@ -140,8 +140,27 @@ def test_failing_recheck_of_the_last_pass_widens_down_to_the_minimum() -> None:
     outcome = search.outcome
     assert non_monotonic_pairs(search.history) == [(4, 4)]
     assert outcome.verdict == "found" and outcome.widened
-    assert (outcome.last_passing, outcome.breaking_point) == (1, 5)
-    assert seen.count(1) == 2 and len(seen) <= search.bound
+    # no noise known: one step below the lowest failure, measured and re-confirmed
+    assert (outcome.last_passing, outcome.breaking_point) == (3, 5)
+    assert seen.count(3) == 2 and len(seen) <= search.bound
+
+
+def test_widening_steps_one_noise_band_past_the_disagreement() -> None:
+    [threshold] = parse_thresholds([P95], ["p95_ms"])
+
+    def lucky_then_not(v: float, n: int) -> dict[str, float]:
+        """5750 passes on its first measurement (luck), then fails: 172.5 ms."""
+        return {"p95_ms": 149.0} if v == 5750 and n == 1 else linear(v)
+
+    search = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.10})
+    probed = run_metrics(search, lucky_then_not)
+    outcome = search.outcome
+    # the only pass (5750) failed its re-check: the low end is measured one noise band
+    # (2.83 x 10 % of 5750, about 1630) below the lowest failure, not at the minimum
+    assert probed[:3] == [20000, 10500, 5750] and outcome.widened
+    assert outcome.last_passing == 4040 and probed.count(4040) == 2
+    assert outcome.breaking_point is not None and outcome.breaking_point > 5750
+    assert "re-check at 5750 disagreed" in outcome.note
 
 
 P95 = "p95_ms>150"

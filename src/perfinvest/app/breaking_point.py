@@ -295,7 +295,7 @@ def breaking_point(
             confidence=result_outcome.confidence,
             widened=result_outcome.widened,
             stopped_by=search.stopped_by,
-            noise_cv={t.metric: round(search.cv(t.metric), 6) for t in search.thresholds},
+            noise_cv={k: round(v, 6) for k, v in search.noise.items()},
             thresholds=list(options.fail_when),
             probes=probes,
             probes_used=used,

@@ -326,14 +326,34 @@ class Search:
     def _next_reconfirm(self) -> None:
         """Re-measure an end of the interval measured only once (after widening), if allowed."""
         low, high = self.interval()
-        if low is None and self._count(self.minimum) == 0:
-            low = self.minimum  # the re-check of the last pass failed: measure the minimum
+        low = self._beyond_noise(below=True) if low is None else low
+        high = self._beyond_noise(below=False) if high is None else high
         for end in (high, low):
             if end is not None and self._count(end) < 2 and self._extra < RECONFIRM_LIMIT:
                 self._extra += 1
                 self._reconfirm, self.stage = end, "reconfirm"
                 return
         self._finish()
+
+    def _beyond_noise(self, *, below: bool) -> float | None:
+        """An unprobed value one noise band past the values whose verdicts disagree.
+
+        No value passed below every failure (``below``), or failed above every pass: the
+        interval's end is measured there, ``NOISE_Z x sqrt(2) x CV`` of the value (at least
+        one step) past the lowest failure (highest pass), assuming the metric grows about in
+        proportion to the parameter; the probe's verdict, not the guess, decides.
+        """
+        values = [r.value for r in self.records if r.passed != below]
+        if not values:
+            return None
+        start = min(values) if below else max(values)
+        cv = max((self.cv(t.metric) for t in self.thresholds), default=0.0)
+        step = max(self.resolution, abs(start) * NOISE_Z * math.sqrt(2) * cv)
+        target = (start - step) if below else (start + step)
+        offset = (target - self.minimum) / self.resolution
+        k = math.floor(offset + 1e-9) if below else math.ceil(offset - 1e-9)
+        value = self.value_at(min(max(k, 0), self.steps))
+        return None if value == start or self._count(value) else value
 
     def _finish(self) -> None:
         self.stage = "done"

@@ -210,7 +210,7 @@ class BreakingPointResult(Model):
     confidence: str = ""  # how sure each end is (re-confirmed or measured once), why it stopped
     widened: bool = False  # a re-check disagreed: an interval is reported, not a point
     stopped_by: Literal["resolution", "noise"] | None = None  # what ended the bisection
-    noise_cv: dict[str, float] = Field(default_factory=dict)  # per threshold metric, as used
+    noise_cv: dict[str, float] = Field(default_factory=dict)  # baseline CV per threshold metric
     thresholds: list[str] = Field(default_factory=list)  # failure conditions, e.g. p95_ms>150
     probes: list[Probe] = Field(default_factory=list)  # every probe, invalid ones included
     probes_used: int = 0  # probes with a verdict (what the bound applies to)
