@@ -99,14 +99,20 @@ def _probe_of(run: Run, value: float, stage: str, passed: bool | None, why: str)
     )
 
 
-def probe_table(probes: list[Probe]) -> list[str]:
-    """The probe history as aligned rows (one evidence line each in the reviewer's log)."""
+def probe_table(probes: list[Probe], metrics: list[str] | None = None) -> list[str]:
+    """The probe history as aligned rows (one evidence line each in the reviewer's log).
+
+    ``metrics`` (the thresholds' metrics) are shown per probe: the values the verdict and
+    the noise comparison were made on.
+    """
+    names = list(dict.fromkeys(metrics or []))
     rows = [f"{'#':>3}  {'stage':<12} {'value':>10}  {'verdict':<7}  detail"]
     for number, probe in enumerate(probes, 1):
         verdict = {True: "pass", False: "FAIL", None: "invalid"}[probe.passed]
+        shown = [f"{n}={probe.metrics[n]:.6g}" for n in names if n in probe.metrics]
         rows.append(
             f"{number:>3}  {probe.stage:<12} {format_value(probe.value):>10}  {verdict:<7}  "
-            f"{probe.reason}"
+            + "; ".join([*shown, probe.reason])
         )
     return rows
 
@@ -234,7 +240,7 @@ def breaking_point(
         minimum, maximum = search.minimum, search.maximum
         probes = outcome.probes
         used = sum(1 for p in probes if p.passed is not None)
-        table = probe_table(probes)
+        table = probe_table(probes, [t.metric for t in search.thresholds])
         duration = duration_for(ctx, inv, options.measure, probe=True)
         base = {
             "parameter": plan_parameter,
@@ -339,7 +345,12 @@ def breaking_point(
                 f"at resolution {format_value(search.resolution)} with {used} probe(s) "
                 f"(bound {search.bound}); fails when " + " or ".join(options.fail_when)
             ),
-            evidence=[ctx.paths.relative(artifact), *table],
+            evidence=[
+                ctx.paths.relative(artifact),
+                result.note,
+                f"confidence: {result.confidence}",
+                *table,
+            ],
             findings=findings,
             non_compliant=not duration.compliant,
             data={"breaking_point": result.model_dump(mode="json"), "table": table},
