@@ -34,6 +34,10 @@ if behaviour == "exit" and value > capacity:
 if behaviour == "silent" and value > capacity:
     sys.exit(0)
 p95 = 100 if value <= capacity else 200
+if behaviour == "flaky" and value == {odd}:  # fails when first measured, passes after
+    seen = int(open("flaky.count").read()) if os.path.exists("flaky.count") else 0
+    open("flaky.count", "w").write(str(seen + 1))
+    p95 = 200 if seen == 0 else 100
 print(f"PERF_METRICS p95_ms={{p95}} error_rate=0 value={{value}}")
 """
 
@@ -92,6 +96,25 @@ def test_simulated_capacity_is_found_exactly_within_the_bound(repo: Path, cli: A
     assert "p95_ms=200; p95_ms=200 > 150" in log  # the table shows the metric judged
     assert "perf(" in git(repo, "log", "-1", "--format=%s")
     assert result.json["next"] == "constraints"
+
+
+def test_disagreeing_recheck_widens_the_interval_and_says_so(repo: Path, cli: Any) -> None:
+    """The issue's case: the first failing value passes its own re-check."""
+    setup_sim(repo, cli, capacity=37, behaviour="flaky", odd=38)
+    result = search(cli, "--min", "1", "--max", "100")
+    assert result.code == 0, result.out
+    bp = result.json["data"]["breaking_point"]
+    at_38 = [p["passed"] for p in bp["probes"] if p["value"] == 38]
+    assert at_38 == [False, True]  # really measured twice, and the re-check passed
+    assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 37
+    assert bp["breaking_point"] > 38  # 38 is not claimed: the next value that held
+    assert [p["passed"] for p in bp["probes"] if p["value"] == bp["breaking_point"]] == [
+        False,
+        False,
+    ]  # the widened end re-confirmed
+    assert "the re-check at 38 disagreed (passed 1 of 2)" in bp["note"]
+    assert any("widened: a re-check disagreed" in f for f in result.json["findings"])
+    assert bp["probes_used"] <= bp["probe_bound"]
 
 
 def test_passes_everywhere_and_fails_everywhere_invent_nothing(repo: Path, cli: Any) -> None:
