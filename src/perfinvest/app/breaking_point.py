@@ -301,7 +301,7 @@ def breaking_point(
             confidence=result_outcome.confidence,
             widened=result_outcome.widened,
             stopped_by=search.stopped_by,
-            noise_cv={k: round(v, 6) for k, v in search.noise.items()},
+            noise_cv=dict(search.noise),
             thresholds=list(options.fail_when),
             probes=probes,
             probes_used=used,
