@@ -8,16 +8,20 @@ from collections.abc import Callable
 import pytest
 
 from perfinvest.core.breaking import (
+    RECONFIRM_LIMIT,
+    ProbeRecord,
     Search,
+    baseline_noise,
+    default_resolution,
     format_value,
-    judge,
+    noise_band,
     non_monotonic_pairs,
-    parse_threshold,
-    parse_thresholds,
     probe_bound,
+    probe_line,
     widens,
 )
 from perfinvest.core.errors import PerfError
+from perfinvest.core.thresholds import judge, parse_threshold, parse_thresholds
 
 
 def run(search: Search, passes: Callable[[float], bool]) -> list[float]:
@@ -80,9 +84,9 @@ def test_every_capacity_is_found_exactly_within_the_bound(lo: float, hi: float, 
 
 
 def test_bound_formula() -> None:
-    assert probe_bound(1, 500, 1) == math.ceil(math.log2(499)) + 3 == 12
-    assert probe_bound(1, 500, 10) == math.ceil(math.log2(49.9)) + 3
-    assert probe_bound(5, 5, 1) == 3
+    assert probe_bound(1, 500, 1) == math.ceil(math.log2(499)) + 3 + RECONFIRM_LIMIT == 14
+    assert probe_bound(1, 500, 10) == math.ceil(math.log2(49.9)) + 3 + RECONFIRM_LIMIT
+    assert probe_bound(5, 5, 1) == 3 + RECONFIRM_LIMIT
 
 
 def test_passes_everywhere_invents_no_point() -> None:
@@ -101,7 +105,7 @@ def test_fails_everywhere_invents_no_point() -> None:
     assert search.outcome.breaking_point is None and search.outcome.last_passing is None
 
 
-def test_non_monotonic_is_reported_not_hidden() -> None:
+def test_disagreeing_recheck_widens_the_interval_instead_of_a_point() -> None:
     # the first failing value fails during the bisection but passes when re-measured
     search = Search(1, 500, 1)
     calls: dict[float, int] = {}
@@ -112,12 +116,17 @@ def test_non_monotonic_is_reported_not_hidden() -> None:
 
     probed = run(search, flaky)
     outcome = search.outcome
-    assert outcome.verdict == "non_monotonic" and not outcome.monotonic
-    assert "238 passed but 238 failed" in outcome.note
+    assert outcome.verdict == "found" and outcome.widened and outcome.monotonic
+    # 238 is no longer claimed: the interval reaches the next value that failed every time
+    assert (outcome.last_passing, outcome.breaking_point) == (237, 242)
+    assert probed.count(242) == 2  # the widened end is re-confirmed
+    assert "re-check at 238 disagreed (passed 1 of 2)" in outcome.note
+    assert "interval, not a point" in outcome.note
+    assert "first fail 242 re-confirmed (failed 2 of 2)" in outcome.confidence
     assert len(probed) <= search.bound
 
 
-def test_contradicting_remeasurement_is_non_monotonic() -> None:
+def test_failing_recheck_of_the_last_pass_widens_below_it() -> None:
     search = Search(1, 8, 1)
     seen: list[float] = []
 
@@ -128,8 +137,134 @@ def test_contradicting_remeasurement_is_non_monotonic() -> None:
         return v < 4
 
     run(search, first_pass_then_fail)
-    assert search.outcome.verdict == "non_monotonic"
+    outcome = search.outcome
     assert non_monotonic_pairs(search.history) == [(4, 4)]
+    assert outcome.verdict == "found" and outcome.widened
+    # no noise known: one step below the lowest failure, measured and re-confirmed
+    assert (outcome.last_passing, outcome.breaking_point) == (3, 5)
+    assert seen.count(3) == 2 and len(seen) <= search.bound
+
+
+def test_widening_steps_one_noise_band_past_the_disagreement() -> None:
+    [threshold] = parse_thresholds([P95], ["p95_ms"])
+
+    def lucky_then_not(v: float, n: int) -> dict[str, float]:
+        """5750 passes on its first measurement (luck), then fails: 172.5 ms."""
+        return {"p95_ms": 149.0} if v == 5750 and n == 1 else linear(v)
+
+    search = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.10})
+    probed = run_metrics(search, lucky_then_not)
+    outcome = search.outcome
+    # the only pass (5750) failed its re-check: the low end is measured one noise band
+    # (2.83 x 10 % of 5750, about 1630) below the lowest failure, not at the minimum
+    assert probed[:3] == [20000, 10500, 5750] and outcome.widened
+    assert outcome.last_passing == 4040 and probed.count(4040) == 2
+    assert outcome.breaking_point is not None and outcome.breaking_point > 5750
+    assert "re-check at 5750 disagreed" in outcome.note
+
+
+P95 = "p95_ms>150"
+
+
+def linear(value: float, wobble: float = 0.0) -> dict[str, float]:
+    """A target whose p95 grows with the value: 150 ms at 5000 (plus a fixed wobble)."""
+    return {"p95_ms": 0.03 * value * (1 + wobble)}
+
+
+def run_metrics(search: Search, metrics: Callable[[float, int], dict[str, float]]) -> list[float]:
+    """Probe with metrics; the verdict is the threshold's, as the app judges it."""
+    probed: list[float] = []
+    while (value := search.next_value()) is not None:
+        probed.append(value)
+        m = metrics(value, probed.count(value))
+        search.record(m["p95_ms"] <= 150, m)
+    return probed
+
+
+def test_default_resolution_is_one_percent_of_the_range() -> None:
+    assert default_resolution(1000, 20000) == 190
+    assert default_resolution(1, 100) == 1  # 0.99 rounded up to a whole step
+    assert default_resolution(0, 1) == 1  # whole-number ends: a whole-number step
+    assert default_resolution(0, 0.5) == 0.005
+    assert default_resolution(1, 2.5) == 0.015
+    assert default_resolution(10, 10) == 1
+    # the issue's range: 18 probes at resolution 1, now at most 12 with the stated default
+    assert probe_bound(1000, 20000, default_resolution(1000, 20000)) == 7 + 3 + RECONFIRM_LIMIT
+
+
+def test_bisection_stops_when_neighbouring_probes_are_within_noise() -> None:
+    [threshold] = parse_thresholds([P95], ["p95_ms"])
+    quiet = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.0})
+    quiet_probes = run_metrics(quiet, lambda v, n: linear(v))
+    assert quiet.stopped_by == "resolution"
+    noisy = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.05})
+    noisy_probes = run_metrics(noisy, lambda v, n: linear(v))
+    assert noisy.stopped_by == "noise" and "same within noise" in noisy.stop_note
+    assert len(noisy_probes) < len(quiet_probes) <= quiet.bound
+    low, high = noisy.outcome.last_passing, noisy.outcome.breaking_point
+    assert low is not None and high is not None and low < 5000 < high
+    # the bracket really is within the band, and one step less would not have been
+    band = noise_band(0.05, 0.03 * low, 0.03 * high)
+    assert 0.03 * (high - low) <= band
+    assert (quiet.outcome.last_passing, quiet.outcome.breaking_point) == (4990, 5180)
+
+
+def test_probe_level_spread_counts_as_noise_when_the_baseline_had_none() -> None:
+    [threshold] = parse_thresholds([P95], ["p95_ms"])
+    search = Search(1000, 20000, 190, [threshold], {})
+    search.record(False, {"p95_ms": 600.0})
+    assert search.cv("p95_ms") == 0
+    search.records.append(ProbeRecord(20000, False, {"p95_ms": 660.0}))  # re-measured
+    assert search.cv("p95_ms") == pytest.approx(0.0673, abs=1e-3)
+
+
+def test_pass_above_a_failure_without_metrics_is_non_monotonic() -> None:
+    search = Search(1, 500, 1)
+    calls: dict[float, int] = {}
+
+    def flaky(v: float) -> bool:  # 238 and 242 fail first, pass when re-measured
+        calls[v] = calls.get(v, 0) + 1
+        return v < 238 or (v in (238, 242) and calls[v] > 1)
+
+    run(search, flaky)
+    outcome = search.outcome
+    assert outcome.verdict == "non_monotonic" and not outcome.monotonic
+    assert "242 passed but 238 failed" in outcome.note
+
+
+def test_pass_above_a_failure_within_noise_widens_the_interval() -> None:
+    [threshold] = parse_thresholds([P95], ["p95_ms"])
+
+    def marginal(v: float, n: int) -> dict[str, float]:
+        """Above 4990 the first measurement fails, the second lands just under the limit."""
+        return {"p95_ms": 149.0} if v > 4990 and n > 1 else linear(v)
+
+    search = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.04})
+    probed = run_metrics(search, marginal)
+    outcome = search.outcome
+    assert outcome.monotonic and outcome.widened, outcome
+    assert "passed above" in outcome.note and "within noise" in outcome.note
+    assert outcome.last_passing == 4990 and len(probed) <= search.bound
+
+
+def test_baseline_noise_and_band() -> None:
+    assert baseline_noise({"p95_ms": [100.0, 110.0], "one": [3.0]}) == {
+        "p95_ms": pytest.approx(0.0673, abs=1e-3)
+    }
+    assert noise_band(0.05, 100, 120) == pytest.approx(2 * math.sqrt(2) * 0.05 * 120)
+
+
+def test_probe_line_reads_pass_or_fail_with_the_value() -> None:
+    [t] = parse_thresholds([P95], ["p95_ms", "requests"])
+    line = probe_line(
+        3, 8, "PERF_PARAM_VALUE", 5000, {"p95_ms": 142.06, "requests": 9}, (True, ""), [t]
+    )
+    assert line == "probe 3/8  PERF_PARAM_VALUE=5000  p95_ms=142.1  PASS"
+    failed = probe_line(4, 8, "N", 6000, {"p95_ms": 180.0}, (False, "x"), [t], "bisect")
+    assert failed == "probe 4/8  N=6000  p95_ms=180.0  FAIL (p95_ms>150)  [bisect]"
+    crashed = probe_line(5, 8, "N", 7000, {}, (False, "exit code 3"), [t])
+    assert crashed.endswith("FAIL (exit code 3)")
+    assert probe_line(6, 8, "N", 1, {}, (None, "too short"), [t]).endswith("INVALID (too short)")
 
 
 def test_range_errors() -> None:
@@ -145,3 +280,39 @@ def test_helpers() -> None:
     assert format_value(237.0) == "237" and format_value(0.25) == "0.25"
     assert widens((1, 500), (1, 600)) and widens((1, 500), (0, 500))
     assert not widens((1, 500), (100, 300))
+
+
+def test_a_maximum_that_fails_then_passes_is_uncertain_not_a_point() -> None:
+    search = Search(1, 8, 1)
+    seen: list[float] = []
+
+    def flaky_maximum(v: float) -> bool:
+        seen.append(v)
+        return v < 8 or seen.count(8) > 1
+
+    run(search, flaky_maximum)
+    outcome = search.outcome
+    assert outcome.verdict == "uncertain" and outcome.breaking_point is None
+    assert outcome.last_passing == 7
+    assert "the maximum 8 passed 1 of 2 probes, so the boundary is at or above 7" in outcome.note
+
+
+def test_a_result_stored_before_noise_awareness_still_loads() -> None:
+    from perfinvest.core.models import BreakingPointResult
+
+    old = {
+        "parameter": "PERF_PARAM_VALUE",
+        "minimum": 1,
+        "maximum": 100,
+        "resolution": 1.0,
+        "breaking_point": 38,
+        "last_passing": 37,
+        "verdict": "found",
+        "probes": [{"value": 100, "passed": False, "stage": "upper"}],
+        "probe_bound": 10,
+        "monotonic": True,
+        "note": "breaking point 38: 37 passed (2 of 2 probes) and 38 failed (2 of 2)",
+    }
+    loaded = BreakingPointResult.model_validate(old)
+    assert loaded.breaking_point == 38 and loaded.confidence == "" and not loaded.widened
+    assert loaded.stopped_by is None and loaded.noise_cv == {}

@@ -3,11 +3,14 @@
 The search itself is pure (``core/breaking.py``); this module runs each probe through the
 measurement engine (``run_once``: benchmark contract, duration policy, artifacts) with the
 parameter in the environment, all under the host-wide benchmark lock (rule 1), and records
-the result, the probe table and the rule-4 approval in state, log and checkpoint.
+the result, the probe table and the rule-4 approval in state, log and checkpoint. The
+search's noise is the baseline's run-to-run CV of each threshold metric; each probe's
+verdict goes to ``on_probe`` as one line (the CLI prints it on stderr).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from perfinvest.app.benchmarking import (
@@ -21,20 +24,22 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.measure import Benchmark, Session, run_once, with_env
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, skip_phase
-from perfinvest.core.baselines import metric_key
+from perfinvest.core.baselines import metric_key, run_values
 from perfinvest.core.breaking import (
+    DEFAULT_RESOLUTION_RULE,
     Search,
-    Threshold,
+    baseline_noise,
     check_range,
-    classify_probe,
+    default_resolution,
     format_value,
-    parse_thresholds,
+    probe_line,
     widens,
 )
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, refused, usage_error
 from perfinvest.core.models import BreakingPointResult, Event, Investigation, Probe, Run
 from perfinvest.core.phases import Phase
 from perfinvest.core.policy import DurationDecision
+from perfinvest.core.thresholds import Threshold, classify_probe, parse_thresholds
 
 #: An invalid probe (too short, no metrics) is measured once more before the search stops.
 INVALID_RETRIES = 1
@@ -45,11 +50,12 @@ class BreakingPointOptions:
     minimum: float | None
     maximum: float | None
     fail_when: tuple[str, ...]
-    resolution: float = 1.0
+    resolution: float | None = None  # None: DEFAULT_RESOLUTION_RULE
     param_env: str | None = None
     approve_expansion: str | None = None
     allow_no_metrics: str | None = None
     measure: MeasureOptions = field(default_factory=MeasureOptions)
+    on_probe: Callable[[str], None] | None = None  # one progress line per probe (stderr)
 
 
 @dataclass
@@ -61,6 +67,7 @@ class _Plan:
     parameter: str
     thresholds: list[Threshold]
     expansion: str | None
+    resolution_rule: str
 
 
 @dataclass
@@ -72,11 +79,11 @@ class _Outcome:
     stopped: str | None = None  # why the search stopped early (an invalid probe twice)
 
 
-def _baseline_metric_names(ctx: AppContext, inv: Investigation) -> set[str]:
+def _baseline_values(ctx: AppContext, inv: Investigation) -> dict[str, list[float]]:
+    """Each metric's value in the baseline's valid runs: its names and its noise."""
     if inv.baseline is None:  # the phase machine refuses before this; keep mypy honest
         raise refused("breaking-point needs a baseline: run `perfinvest baseline` first")
-    document = ctx.store.load_baseline(inv.baseline.version)
-    return {metric_key(m) for run in document.runs if run.valid for m in run.metrics}
+    return run_values(ctx.store.load_baseline(inv.baseline.version).runs)
 
 
 def _probe_of(run: Run, value: float, stage: str, passed: bool | None, why: str) -> Probe:
@@ -92,14 +99,20 @@ def _probe_of(run: Run, value: float, stage: str, passed: bool | None, why: str)
     )
 
 
-def probe_table(probes: list[Probe]) -> list[str]:
-    """The probe history as aligned rows (one evidence line each in the reviewer's log)."""
+def probe_table(probes: list[Probe], metrics: list[str] | None = None) -> list[str]:
+    """The probe history as aligned rows (one evidence line each in the reviewer's log).
+
+    ``metrics`` (the thresholds' metrics) are shown per probe: the values the verdict and
+    the noise comparison were made on.
+    """
+    names = list(dict.fromkeys(metrics or []))
     rows = [f"{'#':>3}  {'stage':<12} {'value':>10}  {'verdict':<7}  detail"]
     for number, probe in enumerate(probes, 1):
         verdict = {True: "pass", False: "FAIL", None: "invalid"}[probe.passed]
+        shown = [f"{n}={probe.metrics[n]:.6g}" for n in names if n in probe.metrics]
         rows.append(
             f"{number:>3}  {probe.stage:<12} {format_value(probe.value):>10}  {verdict:<7}  "
-            f"{probe.reason}"
+            + "; ".join([*shown, probe.reason])
         )
     return rows
 
@@ -117,6 +130,8 @@ def breaking_point(
             raise usage_error("give the range to search: --min VALUE --max VALUE")
         minimum, maximum = options.minimum, options.maximum
         check_range(minimum, maximum, options.resolution)
+        resolution = options.resolution or default_resolution(minimum, maximum)
+        rule = "given" if options.resolution else f"default: {DEFAULT_RESOLUTION_RULE}"
         if not options.fail_when:
             raise usage_error(
                 'give at least one --fail-when condition, e.g. --fail-when "p95_ms>150"'
@@ -128,7 +143,9 @@ def breaking_point(
             if text is not None and not text.strip():
                 raise usage_error(f"{flag} needs a reason: say why in a few words")
 
-        thresholds = parse_thresholds(options.fail_when, _baseline_metric_names(ctx, inv))
+        values = _baseline_values(ctx, inv)
+        thresholds = parse_thresholds(options.fail_when, values)
+        noise = baseline_noise({t.metric: values[t.metric] for t in thresholds})
         previous = inv.breaking_point
         requested = (minimum, maximum)
         expansion = None
@@ -143,13 +160,14 @@ def breaking_point(
             expansion = options.approve_expansion
         duration = duration_for(ctx, inv, options.measure, probe=True)
         return _Plan(
-            Search(minimum, maximum, options.resolution),
+            Search(minimum, maximum, resolution, thresholds, noise),
             benchmark_of(ctx, inv),
             session_for(ctx, inv, options.measure, duration),
             duration,
             options.param_env or inv.setup.param_env,
             thresholds,
             expansion,
+            rule,
         )
 
     def execute(plan: _Plan) -> _Outcome:
@@ -158,6 +176,13 @@ def breaking_point(
         search = plan.search
         outcome = _Outcome(search)
         session = plan.session
+        say = options.on_probe or (lambda line: None)
+        noise = ", ".join(f"{k} CV {v:.1%}" for k, v in search.noise.items()) or "none measured"
+        say(
+            f"breaking-point: {plan.parameter} in [{format_value(search.minimum)}, "
+            f"{format_value(search.maximum)}], resolution {format_value(search.resolution)} "
+            f"({plan.resolution_rule}), at most {search.bound} probes; baseline noise: {noise}"
+        )
         try:
             with benchmark_lock(ctx, session.investigation_id, "breaking-point", outcome.events):
                 git = fingerprint.git_state(session.repo_root, session.state_dir)
@@ -170,14 +195,27 @@ def breaking_point(
                         run = run_once(
                             benchmark, session, f"probe-{shown}", number, search.bound, git
                         )
+                        metrics = {metric_key(m): m.value for m in run.metrics}
                         passed, why = classify_probe(
                             invalid_reason=run.invalid_reason,
                             exit_code=run.exit_code,
-                            metrics={metric_key(m): m.value for m in run.metrics},
+                            metrics=metrics,
                             thresholds=plan.thresholds,
                             allow_no_metrics=options.allow_no_metrics is not None,
                         )
                         outcome.probes.append(_probe_of(run, value, search.stage, passed, why))
+                        say(
+                            probe_line(
+                                number,
+                                search.bound,
+                                plan.parameter,
+                                value,
+                                metrics,
+                                (passed, why),
+                                plan.thresholds,
+                                search.stage,
+                            )
+                        )
                         if passed is not None or why.startswith("interrupted"):
                             break
                     if passed is None:
@@ -190,7 +228,7 @@ def breaking_point(
                                 "the search stopped without a result"
                             )
                         break
-                    search.record(passed)
+                    search.record(passed, outcome.probes[-1].metrics)
         except KeyboardInterrupt:
             outcome.interrupted = True
         return outcome
@@ -202,13 +240,13 @@ def breaking_point(
         minimum, maximum = search.minimum, search.maximum
         probes = outcome.probes
         used = sum(1 for p in probes if p.passed is not None)
-        table = probe_table(probes)
+        table = probe_table(probes, [t.metric for t in search.thresholds])
         duration = duration_for(ctx, inv, options.measure, probe=True)
         base = {
             "parameter": plan_parameter,
             "minimum": minimum,
             "maximum": maximum,
-            "resolution": options.resolution,
+            "resolution": search.resolution,
             "probes": [p.model_dump(mode="json") for p in probes],
             "probes_used": used,
             "probe_bound": search.bound,
@@ -255,10 +293,15 @@ def breaking_point(
             parameter=plan_parameter,
             minimum=minimum,
             maximum=maximum,
-            resolution=options.resolution,
+            resolution=search.resolution,
+            resolution_rule="given" if options.resolution else DEFAULT_RESOLUTION_RULE,
             breaking_point=result_outcome.breaking_point,
             last_passing=result_outcome.last_passing,
             verdict=result_outcome.verdict,
+            confidence=result_outcome.confidence,
+            widened=result_outcome.widened,
+            stopped_by=search.stopped_by,
+            noise_cv=dict(search.noise),
             thresholds=list(options.fail_when),
             probes=probes,
             probes_used=used,
@@ -274,7 +317,7 @@ def breaking_point(
         artifact = ctx.paths.artifacts(inv.id) / f"breaking-point-{ctx.now():%Y%m%dT%H%M%S}.json"
         artifact.parent.mkdir(parents=True, exist_ok=True)
         artifact.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        findings = [result.note]
+        findings = [result.note, f"confidence: {result.confidence}"]
         if not result.monotonic:
             findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
         if not duration.compliant:
@@ -283,20 +326,31 @@ def breaking_point(
         if invalid:
             findings.append(f"{invalid} invalid probe(s) re-measured (not counted as failures)")
         summary = (
-            f"breaking point {format_value(result.breaking_point)} "
-            f"(last passing {format_value(result.last_passing)})"
+            f"breaking point in [{format_value(result.last_passing)}, "
+            f"{format_value(result.breaking_point)}] (last pass "
+            f"{format_value(result.last_passing)}, first fail "
+            f"{format_value(result.breaking_point)}"
+            + ("; widened: a re-check disagreed" if result.widened else "")
+            + (", non-monotonic" if not result.monotonic else "")
+            + ")"
             if result.breaking_point is not None and result.last_passing is not None
             else f"no breaking point: {result_outcome.verdict.replace('_', ' ')}"
             if result.breaking_point is None
-            else f"breaking point {format_value(result.breaking_point)} (non-monotonic)"
+            else f"breaking point at or below {format_value(result.breaking_point)} "
+            f"({result_outcome.verdict.replace('_', ' ')})"
         )
         return PhaseWork(
             summary=(
                 f"{summary} over {plan_parameter} in [{minimum:g}, {maximum:g}] "
-                f"with {used} probe(s) (bound {search.bound}); fails when "
-                + " or ".join(options.fail_when)
+                f"at resolution {format_value(search.resolution)} with {used} probe(s) "
+                f"(bound {search.bound}); fails when " + " or ".join(options.fail_when)
             ),
-            evidence=[ctx.paths.relative(artifact), *table],
+            evidence=[
+                ctx.paths.relative(artifact),
+                result.note,
+                f"confidence: {result.confidence}",
+                *table,
+            ],
             findings=findings,
             non_compliant=not duration.compliant,
             data={"breaking_point": result.model_dump(mode="json"), "table": table},

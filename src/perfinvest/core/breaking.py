@@ -1,125 +1,65 @@
-"""Breaking-point search, pure: thresholds, the binary search as a state machine, monotonicity.
+"""Breaking-point search, pure: the binary search as a state machine, monotonicity.
 
-Thresholds (``--fail-when``) are *failure conditions*: ``p95_ms>150`` means a probe fails
-when its ``p95_ms`` is above 150 (the k6 threshold ``p95_ms<150`` is the same rule written as
-the passing condition). Operators: ``>``, ``>=``, ``<``, ``<=``.
+Thresholds and the verdict of one probe live in ``core/thresholds.py``.
 
 The search works on a grid ``minimum + k * resolution`` (the maximum is the last point even
-when it is off the grid) and assumes the target passes at low values and fails at high
-ones. It spends at most ``ceil(log2(K)) + 3`` probes, ``K`` being the number of grid steps:
+when it is off the grid; without ``--resolution`` the step is 1 % of the range) and assumes
+the target passes at low values and fails at high ones. It spends at most
+``ceil(log2(K)) + 3 + RECONFIRM_LIMIT`` probes, ``K`` being the number of grid steps:
 
 1. the maximum: when it passes it is re-measured, and a second pass means "passes at every
    value" (no breaking point in the range, none invented);
 2. bisection between the last passing value (the minimum, assumed until measured) and the
-   first failing one, until they are one step apart;
+   first failing one, until they are one step apart *or* their threshold metrics are the
+   same within the measured noise (the baseline's run-to-run CV, or the spread of probes
+   re-measured at one value, whichever is larger): a probe between them would be a coin toss;
 3. confirmation: the last passing value is measured again (for the minimum: measured,
    and re-measured when it fails, to tell "fails at every value" from noise), then the first
-   failing value is measured again.
+   failing value is measured again;
+4. the answer is an interval ``[last pass, first fail]``: the highest value that passed
+   below every failure and the lowest that failed above every pass. A re-check that
+   disagrees widens it to the next value that held; an end reached that way and measured
+   once is re-measured (at most ``RECONFIRM_LIMIT`` probes).
 
-Any passing value at or above a failing one, across all probes, makes the answer
-non-monotonic; it is reported as such with the values found, never smoothed over.
+Verdicts that disagree within noise (one value passing and failing, or neighbours whose
+metrics are the same within noise) widen the interval and say so. A pass above a failure
+further apart than the noise is non-monotonic: reported as such, never smoothed over.
 """
 
 from __future__ import annotations
 
 import math
-import operator
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from perfinvest.core.errors import usage_error
-
-_OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge,
-    "<=": operator.le,
-    ">": operator.gt,
-    "<": operator.lt,
-}
-_THRESHOLD = re.compile(
-    r"^\s*([A-Za-z_][\w.:/-]*)\s*(>=|<=|>|<)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*$"
-)
-
-
-@dataclass(frozen=True)
-class Threshold:
-    """``metric op limit``: the probe fails when ``value op limit`` holds."""
-
-    metric: str
-    op: str
-    limit: float
-
-    @property
-    def text(self) -> str:
-        return f"{self.metric}{self.op}{self.limit:g}"
-
-    def crossed(self, value: float) -> bool:
-        return _OPS[self.op](value, self.limit)
-
-
-def parse_threshold(text: str) -> Threshold:
-    match = _THRESHOLD.match(text)
-    if match is None:
-        raise usage_error(
-            f"cannot read --fail-when {text!r}: write METRIC OP NUMBER, e.g. "
-            '"p95_ms>150" or "error_rate>=0.01" (OP is >, >=, < or <=; the probe fails '
-            "when it holds)"
-        )
-    limit = float(match.group(3))
-    if not math.isfinite(limit):
-        raise usage_error(f"--fail-when {text!r}: the limit must be a finite number")
-    return Threshold(match.group(1), match.group(2), limit)
-
-
-def _resolved(threshold: Threshold, names: set[str]) -> Threshold:
-    """A bare name (``p90_ms``) stands for ``scenario:p90_ms`` when exactly one scenario has it."""
-    if threshold.metric in names:
-        return threshold
-    matches = [n for n in names if n.endswith(f":{threshold.metric}")]
-    if len(matches) == 1:
-        return Threshold(matches[0], threshold.op, threshold.limit)
-    return threshold
-
-
-def parse_thresholds(texts: Iterable[str], known: Iterable[str]) -> list[Threshold]:
-    """Parse every ``--fail-when``; refuse metric names the baseline's runs never reported."""
-    names = set(known)
-    thresholds = [_resolved(parse_threshold(text), names) for text in texts]
-    unknown = sorted({t.metric for t in thresholds if t.metric not in names})
-    if unknown:
-        raise usage_error(
-            f"unknown metric(s) in --fail-when: {', '.join(unknown)}; the baseline's runs "
-            f"report: {', '.join(sorted(names)) or '(none)'}"
-        )
-    return thresholds
-
-
-@dataclass(frozen=True)
-class Judgement:
-    """A probe's metrics against the thresholds."""
-
-    crossed: tuple[str, ...]  # e.g. "p95_ms=180 > 150"
-    missing: tuple[str, ...]  # threshold metrics the probe did not report
-
-    @property
-    def failed(self) -> bool:
-        return bool(self.crossed)
-
-
-def judge(thresholds: Sequence[Threshold], metrics: Mapping[str, float]) -> Judgement:
-    crossed: list[str] = []
-    missing: list[str] = []
-    for threshold in thresholds:
-        value = metrics.get(threshold.metric)
-        if value is None:
-            missing.append(threshold.metric)
-        elif threshold.crossed(value):
-            crossed.append(f"{threshold.metric}={value:.6g} {threshold.op} {threshold.limit:g}")
-    return Judgement(tuple(crossed), tuple(dict.fromkeys(missing)))
-
+from perfinvest.core.stats import coefficient_of_variation
+from perfinvest.core.thresholds import Threshold
 
 # --- the search ----------------------------------------------------------------------------
+
+#: How ``--resolution`` is chosen when it is not given (stated in the output and the docs).
+DEFAULT_RESOLUTION_RULE = (
+    "1 % of the range, (max - min) / 100, rounded up to a whole number when --min and --max "
+    "are whole numbers"
+)
+#: Probes spent re-measuring an end of the interval that was reached by widening.
+RECONFIRM_LIMIT = 2
+#: Two measurements are the same within noise when they differ by at most NOISE_Z standard
+#: deviations of a difference of two runs: NOISE_Z x sqrt(2) x CV x value (about 95 %).
+NOISE_Z = 2.0
+
+
+def default_resolution(minimum: float, maximum: float) -> float:
+    """The resolution used without ``--resolution``: see :data:`DEFAULT_RESOLUTION_RULE`."""
+    span = maximum - minimum
+    if span <= 0:
+        return 1.0
+    step = span / 100
+    if minimum == int(minimum) and maximum == int(maximum):
+        return float(max(1, math.ceil(step - 1e-9)))
+    return float(f"{step:.3g}")
 
 
 def grid_steps(minimum: float, maximum: float, resolution: float) -> int:
@@ -128,20 +68,21 @@ def grid_steps(minimum: float, maximum: float, resolution: float) -> int:
 
 
 def probe_bound(minimum: float, maximum: float, resolution: float) -> int:
-    """The most probes a search over the range may use: ``ceil(log2(K)) + 3``."""
+    """The most probes a search may use: ``ceil(log2(K)) + 3 + RECONFIRM_LIMIT``."""
     steps = grid_steps(minimum, maximum, resolution)
-    return (math.ceil(math.log2(steps)) if steps > 1 else 0) + 3
+    return (math.ceil(math.log2(steps)) if steps > 1 else 0) + 3 + RECONFIRM_LIMIT
 
 
-def check_range(minimum: float, maximum: float, resolution: float) -> None:
-    for name, value in (("--min", minimum), ("--max", maximum), ("--resolution", resolution)):
+def check_range(minimum: float, maximum: float, resolution: float | None = None) -> None:
+    given = [("--min", minimum), ("--max", maximum)]
+    for name, value in given + ([("--resolution", resolution)] if resolution is not None else []):
         if not math.isfinite(value):
             raise usage_error(f"{name} must be a finite number, not {value}")
     if minimum > maximum:
         raise usage_error(
             f"--min {minimum:g} is above --max {maximum:g}: give the range low value first"
         )
-    if resolution <= 0:
+    if resolution is not None and resolution <= 0:
         raise usage_error(f"--resolution must be positive, not {resolution:g}")
 
 
@@ -157,19 +98,50 @@ def widens(previous: tuple[float, float], requested: tuple[float, float]) -> boo
     return requested[0] < previous[0] or requested[1] > previous[1]
 
 
+def noise_band(cv: float, a: float, b: float) -> float:
+    """How far apart two runs' values may be and still be one value within noise."""
+    return NOISE_Z * math.sqrt(2) * cv * max(abs(a), abs(b))
+
+
+def baseline_noise(values: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """Each metric's run-to-run CV over the baseline's runs (metrics with two runs or more)."""
+    noise: dict[str, float] = {}
+    for key, runs in values.items():
+        if len(runs) >= 2:
+            noise[key] = coefficient_of_variation(runs) or 0.0
+    return noise
+
+
 Stage = Literal[
-    "upper", "confirm_max", "bisect", "confirm_low", "recheck_min", "confirm_high", "done"
+    "upper",
+    "confirm_max",
+    "bisect",
+    "confirm_low",
+    "recheck_min",
+    "confirm_high",
+    "reconfirm",
+    "done",
 ]
-Verdict = Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic"]
+Verdict = Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic", "uncertain"]
+StopReason = Literal["resolution", "noise"]
 
 
 @dataclass(frozen=True)
 class SearchOutcome:
     verdict: Verdict
-    breaking_point: float | None
-    last_passing: float | None
+    breaking_point: float | None  # the interval's upper end: lowest value that always failed
+    last_passing: float | None  # its lower end: highest value that always passed
     monotonic: bool
     note: str
+    confidence: str = ""  # how sure the interval's ends are, in words
+    widened: bool = False  # a re-check disagreed: the interval was widened past it
+
+
+@dataclass(frozen=True)
+class ProbeRecord:
+    value: float
+    passed: bool
+    metrics: Mapping[str, float]
 
 
 def non_monotonic_pairs(history: Sequence[tuple[float, bool]]) -> list[tuple[float, float]]:
@@ -181,16 +153,27 @@ def non_monotonic_pairs(history: Sequence[tuple[float, bool]]) -> list[tuple[flo
 
 @dataclass
 class Search:
-    """The binary search as a state machine: ask ``next_value``, measure, ``record``."""
+    """The bisection as a state machine: ask ``next_value``, measure, ``record``.
+
+    ``thresholds`` and ``noise`` (each metric's baseline CV) make it noise-aware: bisection
+    stops once the probes either side of the bracket report threshold metrics that are
+    the same within noise, since a probe between them would be a coin toss.
+    """
 
     minimum: float
     maximum: float
     resolution: float
+    thresholds: Sequence[Threshold] = ()
+    noise: Mapping[str, float] = field(default_factory=dict)
     stage: Stage = "upper"
-    history: list[tuple[float, bool]] = field(default_factory=list)
+    records: list[ProbeRecord] = field(default_factory=list)
+    stopped_by: StopReason | None = None
+    stop_note: str = ""
     _lo: int = 0
     _hi: int = 0
     _lo_measured: bool = False
+    _extra: int = 0
+    _reconfirm: float = 0.0
     _outcome: SearchOutcome | None = None
 
     def __post_init__(self) -> None:
@@ -201,6 +184,10 @@ class Search:
     @property
     def bound(self) -> int:
         return probe_bound(self.minimum, self.maximum, self.resolution)
+
+    @property
+    def history(self) -> list[tuple[float, bool]]:
+        return [(r.value, r.passed) for r in self.records]
 
     def value_at(self, k: int) -> float:
         if k >= self.steps:
@@ -218,19 +205,26 @@ class Search:
             return self.value_at(self._lo)
         if stage == "confirm_high":
             return self.value_at(self._hi)
+        if stage == "reconfirm":
+            return self._reconfirm
         return None
 
-    def record(self, passed: bool) -> None:
-        """The verdict of the probe at ``next_value()``."""
+    def record(self, passed: bool, metrics: Mapping[str, float] | None = None) -> None:
+        """The verdict (and the metrics) of the probe at ``next_value()``."""
         value = self.next_value()
         if value is None:
             raise ValueError("the search is done: nothing to record")
-        self.history.append((value, passed))
+        self.records.append(ProbeRecord(value, passed, dict(metrics or {})))
         stage = self.stage
         if stage == "upper":
             if passed:
                 self.stage = "confirm_max"
             else:
+                self._after_bisect_step()
+        elif stage == "confirm_max":
+            if passed:
+                self._finish()
+            else:  # the maximum is not repeatable: search below it
                 self._after_bisect_step()
         elif stage == "bisect":
             mid = (self._lo + self._hi) // 2
@@ -245,16 +239,121 @@ class Search:
             else:
                 self._lo_measured = True
                 self.stage = "confirm_high"
-        else:  # confirm_max, recheck_min, confirm_high: the last probe
-            self._finish()
+        elif stage == "recheck_min":
+            if passed:
+                self.stage = "confirm_high"
+            else:
+                self._finish()
+        else:  # confirm_high, reconfirm
+            self._next_reconfirm()
 
     def _after_bisect_step(self) -> None:
         if self._hi - self._lo > 1:
-            self.stage = "bisect"
-        elif self._hi == self._lo:  # min == max, and it failed
-            self.stage = "recheck_min"
+            detail = self._bracket_within_noise()
+            if detail is None:
+                self.stage = "bisect"
+                return
+            self.stopped_by = "noise"
+            self.stop_note = (
+                f"bisection stopped at [{format_value(self.value_at(self._lo))}, "
+                f"{format_value(self.value_at(self._hi))}]: the probes either side are the "
+                f"same within noise ({detail})"
+            )
         else:
-            self.stage = "confirm_low"
+            self.stopped_by = "resolution"
+            self.stop_note = (
+                f"bisection stopped at [{format_value(self.value_at(self._lo))}, "
+                f"{format_value(self.value_at(self._hi))}]: one resolution step "
+                f"({format_value(self.resolution)}) apart"
+            )
+        self.stage = "recheck_min" if self._hi == self._lo else "confirm_low"
+
+    def _bracket_within_noise(self) -> str | None:
+        if not self._lo_measured:  # the minimum is only assumed to pass
+            return None
+        low = self._latest(self.value_at(self._lo))
+        high = self._latest(self.value_at(self._hi))
+        if low is None or high is None:
+            return None
+        return self.within_noise(low.metrics, high.metrics)
+
+    def _latest(self, value: float, passed: bool | None = None) -> ProbeRecord | None:
+        found = [r for r in self.records if r.value == value and passed in (None, r.passed)]
+        return found[-1] if found else None
+
+    def cv(self, metric: str) -> float:
+        """The noise of ``metric``: the baseline's CV or the spread of re-measured values."""
+        spreads = [self.noise.get(metric, 0.0)]
+        by_value: dict[float, list[float]] = {}
+        for r in self.records:
+            if metric in r.metrics:
+                by_value.setdefault(r.value, []).append(r.metrics[metric])
+        for values in by_value.values():
+            if len(values) >= 2:
+                spreads.append(coefficient_of_variation(values) or 0.0)
+        return max(spreads)
+
+    def within_noise(self, a: Mapping[str, float], b: Mapping[str, float]) -> str | None:
+        """Why two probes' threshold metrics are the same within noise; None when not."""
+        details: list[str] = []
+        noisy = False
+        for metric in dict.fromkeys(t.metric for t in self.thresholds):
+            x, y = a.get(metric), b.get(metric)
+            if x is None or y is None:
+                return None
+            cv = self.cv(metric)
+            band = noise_band(cv, x, y)
+            if abs(x - y) > band:
+                return None
+            noisy = noisy or cv > 0
+            details.append(
+                f"{metric} {x:.4g} vs {y:.4g}: {abs(x - y):.3g} apart, band "
+                f"{band:.3g} = {NOISE_Z * math.sqrt(2):.2f} x CV {cv:.1%}"
+            )
+        return "; ".join(details) if noisy else None
+
+    def interval(self) -> tuple[float | None, float | None]:
+        """(highest value that passed below every failure, lowest that failed above every pass)."""
+        passes = [r.value for r in self.records if r.passed]
+        fails = [r.value for r in self.records if not r.passed]
+        low = max((p for p in passes if all(f > p for f in fails)), default=None)
+        high = min((f for f in fails if all(p < f for p in passes)), default=None)
+        return low, high
+
+    def _count(self, value: float) -> int:
+        return sum(1 for r in self.records if r.value == value)
+
+    def _next_reconfirm(self) -> None:
+        """Re-measure an end of the interval measured only once (after widening), if allowed."""
+        low, high = self.interval()
+        low = self._beyond_noise(below=True) if low is None else low
+        high = self._beyond_noise(below=False) if high is None else high
+        for end in (high, low):
+            if end is not None and self._count(end) < 2 and self._extra < RECONFIRM_LIMIT:
+                self._extra += 1
+                self._reconfirm, self.stage = end, "reconfirm"
+                return
+        self._finish()
+
+    def _beyond_noise(self, *, below: bool) -> float | None:
+        """An unprobed value one noise band past the values whose verdicts disagree.
+
+        No value passed below every failure (``below``), or failed above every pass: the
+        interval's end is measured there, ``NOISE_Z x sqrt(2) x CV`` of the value (at least
+        one step) past the lowest failure (highest pass), assuming the metric grows about in
+        proportion to the parameter; the probe's verdict, not the guess, decides.
+        """
+        values = [r.value for r in self.records if r.passed != below]
+        if not values:
+            return None
+        start = min(values) if below else max(values)
+        cv = max((self.cv(t.metric) for t in self.thresholds), default=0.0)
+        step = max(self.resolution, abs(start) * NOISE_Z * math.sqrt(2) * cv)
+        target = (start - step) if below else (start + step)
+        offset = (target - self.minimum) / self.resolution
+        k = math.floor(offset + 1e-9) if below else math.ceil(offset - 1e-9)
+        value = self.value_at(min(max(k, 0), self.steps))
+        return None if value == start or self._count(value) else value
 
     def _finish(self) -> None:
         self.stage = "done"
@@ -270,85 +369,150 @@ class Search:
             raise ValueError("the search is not done yet")
         return self._outcome
 
+    def _tally(self, value: float, failed: bool = False) -> str:
+        results = [r.passed != failed for r in self.records if r.value == value]
+        return f"{sum(results)} of {len(results)}"
+
+    def _disagreements(self, pairs: Sequence[tuple[float, float]]) -> str:
+        """The verdicts that disagree within noise, in words: why there is no single point."""
+        shown = format_value
+        same = sorted({p for p, f in pairs if p == f})
+        apart = [(p, f) for p, f in pairs if p != f]
+        said = [f"the re-check at {shown(v)} disagreed (passed {self._tally(v)})" for v in same]
+        said += [f"{shown(p)} passed above {shown(f)}'s failure, within noise" for p, f in apart]
+        if len(said) > 4:
+            said = [*said[:4], f"{len(said) - 4} more"]
+        return "; ".join(said) + ", so the boundary is an interval, not a point"
+
     def _conclude(self) -> SearchOutcome:
-        pairs = non_monotonic_pairs(self.history)
-        results_at = {v: [ok for value, ok in self.history if value == v] for v, _ in self.history}
-        maximum_results = results_at.get(self.maximum, [])
-        if not pairs and maximum_results and all(maximum_results):
+        history = self.history
+        shown = format_value
+        if all(ok for _, ok in history):
             return SearchOutcome(
                 "passes_everywhere",
                 None,
                 self.maximum,
                 True,
-                f"passed at every probed value up to the maximum {format_value(self.maximum)}: "
+                f"passed at every probed value up to the maximum {shown(self.maximum)}: "
                 "no breaking point in the range (a wider range needs --approve-expansion)",
+                f"the maximum passed {self._tally(self.maximum)} probes",
             )
-        low, high = self.value_at(self._lo), self.value_at(self._hi)
-        low_results = results_at.get(low, [])
-        if not pairs and low == self.minimum and low_results and not any(low_results):
+        if not any(ok for _, ok in history):
             return SearchOutcome(
                 "fails_everywhere",
                 None,
                 None,
                 True,
-                f"failed already at the minimum {format_value(self.minimum)}: no passing value "
+                f"failed already at the minimum {shown(self.minimum)}: no passing value "
                 "in the range, so no breaking point is claimed",
+                f"the minimum failed {self._tally(self.minimum, True)} probes",
             )
-        if pairs:
-            shown = ", ".join(
-                f"{format_value(p)} passed but {format_value(f)} failed" for p, f in pairs[:3]
+        low, high = self.interval()
+        pairs = non_monotonic_pairs(history)
+        unexplained = [
+            (p, f)
+            for p, f in pairs
+            if p != f and self._pair_within_noise(p, f) is None  # same value: noise by definition
+        ]
+        if unexplained:
+            listed = ", ".join(
+                f"{shown(p)} passed but {shown(f)} failed" for p, f in unexplained[:3]
             )
             return SearchOutcome(
                 "non_monotonic",
-                high if not all(results_at.get(high, [True])) else None,
-                low if any(low_results) else None,
+                high,
+                low,
                 False,
-                f"non-monotonic: {shown}; the target does not fail steadily above one value, "
-                "so the boundary is uncertain (re-run, or look for noise or caching)",
+                f"non-monotonic: {listed}, further apart than the noise; the target does not "
+                "fail steadily above one value, so the boundary is uncertain (re-run, or look "
+                "for caching or warm-up)",
+                self._confidence(low, high),
+                bool(pairs),
+            )
+        widened = f"; widened: {self._disagreements(pairs)}" if pairs else ""
+        if low is None or high is None:
+            end, other = (self.minimum, high) if low is None else (self.maximum, low)
+            where = (
+                f"at or {'below' if low is None else 'above'} {shown(other)}"
+                if other is not None
+                else "anywhere in the range"
+            )
+            return SearchOutcome(
+                "uncertain",
+                high,
+                low,
+                True,
+                f"no clean boundary: the {'minimum' if low is None else 'maximum'} "
+                f"{shown(end)} passed {self._tally(end)} probes, so the boundary is {where}"
+                f"{widened}",
+                self._confidence(low, high),
+                bool(pairs),
             )
         return SearchOutcome(
             "found",
             high,
             low,
             True,
-            f"breaking point {format_value(high)}: {format_value(low)} passed "
-            f"({len(low_results)} of {len(low_results)} probes) and {format_value(high)} failed "
-            f"({len(results_at.get(high, []))} of {len(results_at.get(high, []))})",
+            f"breaking point in [{shown(low)}, {shown(high)}]: {shown(low)} passed "
+            f"{self._tally(low)} probes and {shown(high)} failed {self._tally(high, True)}"
+            f"{widened}",
+            self._confidence(low, high),
+            bool(pairs),
         )
 
+    def _pair_within_noise(self, passing: float, failing: float) -> str | None:
+        good = self._latest(passing, True)
+        bad = self._latest(failing, False)
+        if good is None or bad is None:
+            return None
+        return self.within_noise(good.metrics, bad.metrics)
 
-# --- judging one probe ---------------------------------------------------------------------
+    def _confidence(self, low: float | None, high: float | None) -> str:
+        parts: list[str] = []
+        for label, end in (("last pass", low), ("first fail", high)):
+            if end is None:
+                continue
+            count = self._count(end)
+            parts.append(
+                f"{label} {format_value(end)} "
+                + ("re-confirmed" if count >= 2 else "measured once (no probe left to re-check)")
+                + f" ({'failed' if end == high else 'passed'} "
+                + f"{self._tally(end, end == high)})"
+            )
+        if self.stop_note:
+            parts.append(self.stop_note)
+        return "; ".join(parts)
 
 
-def classify_probe(
-    *,
-    invalid_reason: str | None,
-    exit_code: int | None,
+def _number(value: float) -> str:
+    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4g}"
+
+
+def probe_line(
+    number: int,
+    bound: int,
+    parameter: str,
+    value: float,
     metrics: Mapping[str, float],
+    verdict: tuple[bool | None, str],
     thresholds: Sequence[Threshold],
-    allow_no_metrics: bool,
-) -> tuple[bool | None, str]:
-    """(passed, why): True passes, False fails, None is an invalid probe (not a failure).
-
-    Fails: a threshold crossed, a non-zero exit, a timeout (the target hung), or, with
-    ``allow_no_metrics``, no metrics. Invalid: interrupted, too short, or no metrics
-    without ``allow_no_metrics``.
-    """
-    reason = invalid_reason or ""
-    if reason.startswith("interrupted"):
-        return None, reason
-    if reason.startswith("timed out"):
-        return False, reason
-    if exit_code not in (0, None):
-        return False, reason or f"exit code {exit_code}"
-    if reason.startswith("no metrics"):
-        return (False, f"{reason} (counted as a failure)") if allow_no_metrics else (None, reason)
-    if reason:
-        return None, reason
-    judged = judge(thresholds, metrics)
-    if judged.crossed:
-        return False, "; ".join(judged.crossed)
-    if judged.missing:
-        why = f"did not report {', '.join(judged.missing)}"
-        return (False, f"{why} (counted as a failure)") if allow_no_metrics else (None, why)
-    return True, "within every threshold"
+    stage: str = "",
+) -> str:
+    """One probe's progress line: ``probe 3/12  PERF_PARAM_VALUE=5000  p95_ms=142.1  PASS``."""
+    passed, why = verdict
+    shown = [
+        f"{metric}={_number(metrics[metric])}"
+        for metric in dict.fromkeys(t.metric for t in thresholds)
+        if metric in metrics
+    ]
+    if passed is True:
+        state = "PASS"
+    elif passed is False:
+        crossed = [
+            t.text for t in thresholds if t.metric in metrics and t.crossed(metrics[t.metric])
+        ]
+        state = f"FAIL ({', '.join(crossed) or why})"
+    else:
+        state = f"INVALID ({why})"
+    parts = [f"probe {number}/{bound}", f"{parameter}={format_value(value)}", *shown, state]
+    return "  ".join(parts) + (f"  [{stage}]" if stage else "")

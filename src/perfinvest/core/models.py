@@ -234,7 +234,7 @@ class Probe(Model):
     value: float
     passed: bool | None = None  # None: invalid probe (too short, interrupted): not a failure
     reason: str = ""  # why it failed (thresholds crossed, exit code) or was invalid
-    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min
+    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min, reconfirm
     run_id: str | None = None
     duration_s: float | None = None
     exit_code: int | None = None
@@ -248,15 +248,21 @@ class BreakingPointResult(Model):
     minimum: float
     maximum: float
     resolution: float = 1.0
-    breaking_point: float | None = None  # first failing value; None: none found (see note)
-    last_passing: float | None = None
-    verdict: Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic"] | None = (
-        None
-    )
+    resolution_rule: str = ""  # "given" or how the default was chosen (1 % of the range)
+    breaking_point: float | None = None  # the interval's upper end: lowest value that always failed
+    last_passing: float | None = None  # its lower end: highest value that always passed
+    verdict: (
+        Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic", "uncertain"]
+        | None
+    ) = None
+    confidence: str = ""  # how sure each end is (re-confirmed or measured once), why it stopped
+    widened: bool = False  # a re-check disagreed: an interval is reported, not a point
+    stopped_by: Literal["resolution", "noise"] | None = None  # what ended the bisection
+    noise_cv: dict[str, float] = Field(default_factory=dict)  # baseline CV per threshold metric
     thresholds: list[str] = Field(default_factory=list)  # failure conditions, e.g. p95_ms>150
     probes: list[Probe] = Field(default_factory=list)  # every probe, invalid ones included
     probes_used: int = 0  # probes with a verdict (what the bound applies to)
-    probe_bound: int | None = None  # ceil(log2((max - min) / resolution)) + 3
+    probe_bound: int | None = None  # ceil(log2((max - min) / resolution)) + 5
     probe_duration_s: float | None = None
     compliant: bool = True
     compliance_note: str | None = None

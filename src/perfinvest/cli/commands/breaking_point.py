@@ -23,9 +23,10 @@ from perfinvest.cli.options import (
 @click.option(
     "--resolution",
     type=float,
-    default=1.0,
-    show_default=True,
-    help="Stop when the last passing and first failing values are this close.",
+    default=None,
+    help="Grid step: bisection stops when the last pass and first fail are this close "
+    "[default: 1 % of the range, (max - min) / 100, rounded up to a whole number when "
+    "--min and --max are whole numbers].",
 )
 @click.option(
     "--fail-when",
@@ -55,7 +56,7 @@ from perfinvest.cli.options import (
 def breaking_point(
     minimum: float | None,
     maximum: float | None,
-    resolution: float,
+    resolution: float | None,
     fail_when: tuple[str, ...],
     param_env: str | None,
     approve_expansion: str | None,
@@ -74,9 +75,15 @@ def breaking_point(
     (PERF_PARAM_VALUE unless --param-env). A probe fails when a --fail-when condition holds,
     or the command exits non-zero or times out; a probe that was too short or printed no
     metrics is invalid, measured once more, then reported. Metric names are those of the
-    baseline's runs. The last passing and first failing values are re-measured before the
-    answer is declared; a non-monotonic answer is reported as such. At most
-    ceil(log2((max-min)/resolution)) + 3 probes.
+    baseline's runs.
+
+    Noise-aware: bisection also stops when the probes either side report threshold metrics
+    that are the same within the noise (2 x sqrt(2) x CV, the CV being the baseline's
+    run-to-run CV or the spread of re-measured probes). The answer is an interval [last
+    pass, first fail], both ends re-measured; a re-check that disagrees widens it (and says
+    so) instead of reporting a point. Each probe prints one line on stderr, e.g.
+    "probe 3/12  PERF_PARAM_VALUE=5000  p95_ms=142.1  PASS". At most
+    ceil(log2((max-min)/resolution)) + 5 probes.
 
     Example: perfinvest breaking-point --min 1 --max 500 --fail-when "p95_ms>150"
     --fail-when "error_rate>0.01"
@@ -84,6 +91,10 @@ def breaking_point(
     from perfinvest.app import breaking_point as phases
 
     settings = measure_settings(duration, strict)
+
+    def on_probe(line: str) -> None:
+        click.echo(f"perfinvest: {line}", err=True)
+
     return phases.breaking_point(
         context(no_checkpoint),
         request(quote, skip_reason),
@@ -96,5 +107,6 @@ def breaking_point(
             approve_expansion=approve_expansion,
             allow_no_metrics=allow_no_metrics,
             measure=settings,
+            on_probe=on_probe,
         ),
     )
