@@ -316,3 +316,21 @@ def test_a_result_stored_before_noise_awareness_still_loads() -> None:
     loaded = BreakingPointResult.model_validate(old)
     assert loaded.breaking_point == 38 and loaded.confidence == "" and not loaded.widened
     assert loaded.stopped_by is None and loaded.noise_cv == {}
+
+
+def test_a_load_probe_with_failed_requests_is_judged_by_its_thresholds() -> None:
+    """Locust exits 1 when requests failed; the probe's error_rate threshold decides."""
+    from perfinvest.core.thresholds import classify_probe
+
+    thresholds = parse_thresholds(["error_rate>0.05"], ["error_rate"])
+    common = {"invalid_reason": None, "exit_code": 1, "thresholds": thresholds}
+    few = classify_probe(
+        **common, metrics={"error_rate": 0.01}, allow_no_metrics=False, load_errors="1% failed"
+    )
+    many = classify_probe(
+        **common, metrics={"error_rate": 0.25}, allow_no_metrics=False, load_errors="25% failed"
+    )
+    crashed = classify_probe(**common, metrics={"error_rate": 0.0}, allow_no_metrics=False)
+    assert few == (True, "within every threshold")
+    assert many[0] is False and "error_rate" in many[1]
+    assert crashed == (False, "exit code 1")

@@ -202,6 +202,7 @@ def breaking_point(
                             metrics=metrics,
                             thresholds=plan.thresholds,
                             allow_no_metrics=options.allow_no_metrics is not None,
+                            load_errors=run.load_errors,
                         )
                         outcome.probes.append(_probe_of(run, value, search.stage, passed, why))
                         say(

@@ -113,19 +113,22 @@ def classify_probe(
     metrics: Mapping[str, float],
     thresholds: Sequence[Threshold],
     allow_no_metrics: bool,
+    load_errors: str | None = None,
 ) -> tuple[bool | None, str]:
     """(passed, why): True passes, False fails, None is an invalid probe (not a failure).
 
     Fails: a threshold crossed, a non-zero exit, a timeout (the target hung), or, with
     ``allow_no_metrics``, no metrics. Invalid: interrupted, too short, or no metrics
-    without ``allow_no_metrics``.
+    without ``allow_no_metrics``. A load tool that exits non-zero because some requests
+    failed (``load_errors``) reported its metrics: the thresholds judge it (an
+    ``error_rate`` threshold is how a user says how many failures a probe may have).
     """
     reason = invalid_reason or ""
     if reason.startswith("interrupted"):
         return None, reason
     if reason.startswith("timed out"):
         return False, reason
-    if exit_code not in (0, None):
+    if exit_code not in (0, None) and load_errors is None:
         return False, reason or f"exit code {exit_code}"
     if reason.startswith("no metrics"):
         return (False, f"{reason} (counted as a failure)") if allow_no_metrics else (None, reason)
