@@ -136,14 +136,18 @@ def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
 
 
 def log(ctx: AppContext, investigation_id: str | None) -> CommandResult:
+    """The log as written, after giving it any section a killed command never appended."""
     store = ctx.store
-    inv = (
-        store.load_active()
-        if investigation_id is None
-        else _load_any(ctx, check_investigation_id(investigation_id))
-    )
-    text = store.read_log(inv.id)
+    wanted = None if investigation_id is None else check_investigation_id(investigation_id)
+    # refuse an absent investigation before the lock would create a state folder
+    store.load_active() if wanted is None else _load_any(ctx, wanted)
+    with store.locked():  # repairs the active investigation's log
+        inv = store.load_active() if wanted is None else _load_any(ctx, wanted)
+        repaired = store.repair_log(inv) or store.repaired
+        text = store.read_log(inv.id)
     result = describe("log", inv)
+    if repaired is not None:
+        result.findings.insert(0, f"log repaired from state (the short one: {repaired})")
     result.data["path"] = str(ctx.paths.log(inv.id))
     result.data["markdown"] = text
     return result

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, refused, state_error
 from perfinvest.core.ids import check_investigation_id
 from perfinvest.core.models import Baseline, Investigation
-from perfinvest.store.atomic import append_text, atomic_write_text
+from perfinvest.store.atomic import append_text, atomic_write_bytes, atomic_write_text
 from perfinvest.store.documents import read_document, write_document
 from perfinvest.store.locks import exclusive_lock
 from perfinvest.store.paths import StatePaths
@@ -45,6 +45,8 @@ class StateStore:
 
     def __init__(self, paths: StatePaths) -> None:
         self.paths = paths
+        #: Where the short log went when taking the lock last repaired the active one.
+        self.repaired: Path | None = None
 
     # --- the active investigation -----------------------------------------------------
 
@@ -69,7 +71,18 @@ class StateStore:
         with exclusive_lock(self.paths.lock):
             self._ensure_gitignore()
             self._sweep_stale_temp_files()
+            self._repair_active_log()
             yield
+
+    def _repair_active_log(self) -> None:
+        """Give the active investigation's log the sections a killed command never wrote.
+
+        An unreadable state is left to the command to report (exit 6), never repaired here.
+        """
+        if not self.paths.active.exists():
+            return
+        with contextlib.suppress(PerfError):
+            self.repaired = self.repair_log(self.load_active()) or self.repaired
 
     def _ensure_gitignore(self) -> None:
         """Keep locks, temp files and caches out of ``git status`` (our folder, our file).
@@ -170,6 +183,33 @@ class StateStore:
         path = self.paths.log(investigation_id)
         append_text(path, "\n" + section if path.exists() else header + "\n" + section)
         return path
+
+    def repair_log(self, inv: Investigation) -> Path | None:
+        """Render the log again from state when it lacks a section; caller holds the lock.
+
+        Commands save the state, then append the log: a process killed in between leaves
+        the log short. The short log is kept under ``artifacts/<id>/`` (nothing is
+        deleted) and its path returned; ``None`` when the log was complete.
+        """
+        from perfinvest.core.logbook import missing_sections, render_log
+
+        path = self.paths.log(inv.id)
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        except OSError:
+            return None
+        text = None if current is None else current.decode("utf-8", errors="replace")
+        if text is not None and not missing_sections(inv, text):
+            return None
+        kept = path
+        if current is not None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            kept = self.paths.artifacts(inv.id) / f"log-before-repair.{stamp}.md"
+            atomic_write_bytes(kept, current)
+        atomic_write_text(path, render_log(inv))
+        return kept  # the log itself when there was none
 
     def read_log(self, investigation_id: str) -> str:
         path = self.paths.log(investigation_id)
