@@ -53,6 +53,36 @@ def test_corrupt_state_is_reported_in_one_line_and_left_untouched(
     assert path.read_text() == broken
 
 
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("id", "../../etc/passwd"), ("id", "perf-1"), ("version", "../v1")],
+)
+def test_hand_edited_names_in_state_are_a_state_error_naming_the_file(
+    repo: Path, cli: Any, field: str, bad: str
+) -> None:
+    """F11: an invalid id/version in investigation.json is the file's fault (exit 6), not 2."""
+    cli(*START_ARGS, "--no-checkpoint", "--json")
+    path = active(repo)
+    data = json.loads(path.read_text())
+    if field == "id":
+        data["id"] = bad
+    else:
+        data["setup"]["version"] = bad
+    broken = json.dumps(data)
+    path.write_text(broken)
+    for command in (["status"], ["log"], ["baseline", "--skip-reason", "x"]):
+        result = cli(*command, "--json")
+        assert result.code == 6, (command, result.out)
+        message = result.json["error"]["message"]
+        assert str(path) in message and repr(bad) in message and "\n" not in message
+    listed = cli("list", "--json")
+    assert listed.code == 0
+    row = listed.json["data"]["investigations"][0]
+    assert row["status"] == "unreadable" and repr(bad) in row["problem"]
+    assert repr(bad) in cli("list").out
+    assert path.read_text() == broken
+
+
 def test_schema_invalid_baseline_is_reported(repo: Path, cli: Any, tmp_path: Path) -> None:
     from tests.conftest import SHORT
 

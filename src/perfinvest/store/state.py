@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, refused, state_error
-from perfinvest.core.ids import check_investigation_id
+from perfinvest.core.ids import check_investigation_id, check_version
 from perfinvest.core.models import Baseline, Investigation
 from perfinvest.store.atomic import append_text, atomic_write_bytes, atomic_write_text
 from perfinvest.store.documents import read_document, write_document
@@ -29,6 +29,26 @@ GITIGNORE = (
 )
 #: A temp file this old was left by a killed writer, not by a write in flight.
 STALE_TEMP_S = 600.0
+
+
+def read_investigation(path: Path) -> Investigation:
+    """Read and validate an investigation, including the names that become file names.
+
+    A hand-edited id or version would otherwise surface later as a usage error (exit 2)
+    about an argument the user never gave; it is the file that is wrong (exit 6).
+    """
+    inv = read_document(path, Investigation)
+    versions = [inv.setup.version] + ([inv.baseline.version] if inv.baseline else [])
+    try:
+        check_investigation_id(inv.id)
+        for version in versions:
+            check_version(version)
+    except PerfError as exc:
+        raise state_error(
+            f"{path} is invalid: {exc.message.split(': expected')[0].split(': use')[0]}; "
+            "fix or move the file aside (perfinvest never deletes state)"
+        ) from None
+    return inv
 
 
 @dataclass(frozen=True)
@@ -61,7 +81,7 @@ class StateStore:
                 "or resume one with `perfinvest resume <id>`",
                 needs=["an active investigation"],
             )
-        return read_document(self.paths.active, Investigation)
+        return read_investigation(self.paths.active)
 
     def save_active(self, inv: Investigation) -> None:
         write_document(self.paths.active, inv)
@@ -131,7 +151,7 @@ class StateStore:
                 f"{self.paths.investigations_dir}; see `perfinvest list`",
                 kind="not_found",
             )
-        inv = read_document(path, Investigation)
+        inv = read_investigation(path)
         if inv.id != investigation_id:
             raise state_error(f"{path} holds investigation {inv.id}, not {investigation_id}")
         return inv
@@ -170,7 +190,7 @@ class StateStore:
                 continue
             try:
                 check_investigation_id(investigation_id)
-                inv = read_document(path, Investigation)
+                inv = read_investigation(path)
                 listed.append(ListedInvestigation(inv.id, False, path, inv))
             except PerfError as exc:
                 listed.append(ListedInvestigation(investigation_id, False, path, None, exc.message))
