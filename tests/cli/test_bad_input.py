@@ -119,6 +119,21 @@ def test_resume_refuses_ids_that_could_escape(repo: Path, cli: Any, bad_id: str)
     assert result.code == 2 and "invalid investigation id" in result.json["error"]["message"]
 
 
+def test_resume_takes_a_unique_prefix_and_lists_an_ambiguous_one(repo: Path, cli: Any) -> None:
+    first = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    second = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    assert first != second
+    common = next(i for i in range(len(first)) if first[i] != second[i])
+    resumed = cli("resume", first[: common + 1], "--json")
+    assert resumed.code == 0 and resumed.json["investigation"] == first
+    assert cli("status", "--json").json["investigation"] == first
+    ambiguous = cli("resume", first[:common], "--json")
+    assert ambiguous.code == 2
+    message = ambiguous.json["error"]["message"]
+    assert "ambiguous" in message and first in message and second in message
+    assert cli("resume", "perf-19990101", "--json").code == 4  # well-formed, no match
+
+
 def test_resume_unknown_id(repo: Path, cli: Any) -> None:
     result = cli("resume", "perf-20260101-000000-0123abcd", "--json")
     assert result.code == 4

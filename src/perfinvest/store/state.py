@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, refused, state_error
-from perfinvest.core.ids import check_investigation_id, check_version
+from perfinvest.core.ids import ID_PATTERN, check_investigation_id, check_version
 from perfinvest.core.models import Baseline, Investigation
 from perfinvest.store.atomic import append_text, atomic_write_bytes, atomic_write_text
 from perfinvest.store.documents import read_document, write_document
@@ -170,6 +170,18 @@ class StateStore:
         inactive = self.paths.inactive(inv.id)
         if inactive.exists():
             inactive.unlink()
+
+    def known_ids(self) -> list[str]:
+        """Every well-formed id in the state folder (file names; the active one read)."""
+        ids: set[str] = set()
+        with contextlib.suppress(PerfError):
+            if self.paths.active.exists():
+                ids.add(self.load_active().id)
+        directory = self.paths.investigations_dir
+        for path in directory.glob("perf-*.json") if directory.is_dir() else ():
+            if ID_PATTERN.match(path.stem):
+                ids.add(path.stem)
+        return sorted(ids, reverse=True)
 
     def list_all(self) -> list[ListedInvestigation]:
         """Every investigation, active first, then inactive by id (newest first)."""

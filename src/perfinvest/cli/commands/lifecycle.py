@@ -167,7 +167,11 @@ def list_command(as_json: bool) -> Any:
 @json_option
 @command_runner("resume")
 def resume(investigation_id: str, as_json: bool) -> Any:
-    """Make investigation ID active again (the active one is archived first)."""
+    """Make investigation ID active again (the active one is archived first).
+
+    ID may be a unique prefix of the id (`perfinvest resume perf-20261123`); a prefix
+    several ids share is refused with the list of them.
+    """
     from perfinvest.app.queries import resume as resume_investigation
 
     return resume_investigation(context(), investigation_id)
