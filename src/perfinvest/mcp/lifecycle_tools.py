@@ -1,4 +1,5 @@
-"""The MCP tools outside the phases: start, status, list, resume, log, compare, recover."""
+"""The MCP tools that set up, find and read investigations: start, status, list, resume,
+log, and recover after a crash."""
 
 from __future__ import annotations
 
@@ -130,26 +131,6 @@ class LifecycleTools(ToolSet):
     ) -> PerfAnswer:
         """The reviewer's log of an investigation; the markdown is in data.markdown."""
         return await self.runner.run(Args("log").arg(id).argv(), cwd)
-
-    async def compare(
-        self,
-        version_a: Annotated[str, Field(description="The reference version (its baseline).")],
-        version_b: Annotated[str, Field(description="The version compared against it.")],
-        metrics: Annotated[
-            list[str] | None, Field(description="Only these metrics; default: all shared.")
-        ] = None,
-        force: Annotated[
-            bool, Field(description="Compare despite different environments (logged).")
-        ] = False,
-        fail_on_regression: Annotated[
-            bool, Field(description="Answer exit code 8 when the primary metric regressed.")
-        ] = False,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
-        """Compare two versions' baselines: change, CI, p-values and a verdict per metric."""
-        args = Args("compare").many("--metric", metrics).flag("--force", force)
-        args.flag("--fail-on-regression", fail_on_regression)
-        return await self.runner.run(args.arg(version_a).arg(version_b).argv(), cwd)
 
     async def recover(
         self,

@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from perfinvest.mcp.lifecycle_tools import LifecycleTools
+from perfinvest.mcp.measuring_tools import MeasuringTools
 from perfinvest.mcp.phase_tools import PhaseTools
 from perfinvest.mcp.runner import (
     DEFAULT_PROGRAM,
@@ -39,7 +40,7 @@ __all__ = [
 ]
 
 
-class PerfTools(LifecycleTools, PhaseTools):
+class PerfTools(LifecycleTools, MeasuringTools, PhaseTools):
     """Every tool, one method each; the method's docstring is the tool's description."""
 
     #: tool name -> method name
@@ -50,6 +51,8 @@ class PerfTools(LifecycleTools, PhaseTools):
         "resume": "resume",
         "log": "log",
         "compare": "compare",
+        "run": "run_command",
+        "diff": "diff",
         "baseline": "baseline",
         "breaking_point": "breaking_point",
         "constraints": "constraints",
