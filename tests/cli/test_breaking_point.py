@@ -69,7 +69,7 @@ def test_simulated_capacity_is_found_exactly_within_the_bound(repo: Path, cli: A
     assert state["breaking_point"]["breaking_point"] == 38
     assert not state["breaking_point"]["compliant"]
     log = (perf(repo) / "investigations" / f"{inv_id}.md").read_text()
-    assert "breaking point 38 \\(last passing 37\\)" in log
+    assert "breaking point 38 (last passing 37)" in log  # issue 10: no needless escapes
     assert "stage" in log and "confirm_high" in log and "FAIL" in log  # the probe table
     assert "perf(" in git(repo, "log", "-1", "--format=%s")
     assert result.json["next"] == "constraints"
