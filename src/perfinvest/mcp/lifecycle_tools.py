@@ -116,7 +116,10 @@ class LifecycleTools(ToolSet):
 
     async def resume(
         self,
-        id: Annotated[str, Field(description="The investigation id, e.g. perf-20261123-...")],
+        id: Annotated[
+            str,
+            Field(description="The investigation id (e.g. perf-20261123-...) or a unique prefix."),
+        ],
         cwd: Cwd = None,
     ) -> PerfAnswer:
         """Make an investigation active again (the active one is archived first)."""
