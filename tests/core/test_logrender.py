@@ -42,7 +42,7 @@ def test_quote_with_markdown_stays_inside_the_quote() -> None:
     text = render_attempt(investigation(), attempt)
     headings = [line for line in text.splitlines() if line.startswith("#")]
     assert headings == ["## Phase 2: baseline (attempt 1, completed) 2026-11-23 12:00:00 UTC"]
-    assert "> \\## Phase 9: decision" in text
+    assert "> \\## Phase 9: decision" in text and "\\[link\\](http://x)" in text
     assert "\\<b>html\\</b>" in text
     html = MarkdownIt("commonmark").render(text)
     assert "<b>" not in html and "<h2>Phase 9" not in html and "<a " not in html
@@ -98,7 +98,7 @@ def test_prose_is_not_over_escaped() -> None:
     assert escape_markdown("unique_words (CV 15.7%) - 3.2x faster!") == (
         "unique_words (CV 15.7%) - 3.2x faster!"
     )
-    assert escape_markdown("p95_ms < 120 [sic]") == "p95_ms < 120 \\[sic]"
+    assert escape_markdown("p95_ms < 120 [sic]") == "p95_ms < 120 \\[sic\\]"
     assert escape_markdown("_emphasis_ and *strong*") == "\\_emphasis\\_ and \\*strong\\*"
     assert escape_markdown("# heading\n1. item\n- bullet") == "\\# heading\n1\\. item\n\\- bullet"
 

@@ -14,7 +14,7 @@ from perfinvest.core.printable import visible
 
 #: Structure wherever it stands: code, emphasis, links, tables, strikethrough; ``<`` only
 #: where it opens a tag or an autolink, ``&`` an entity, ``\\`` an escape.
-_ALWAYS = re.compile(r"[`*\[|~]|<(?=[A-Za-z/!?])|\\(?=[!-/:-@\[-`{-~\n]|$)|&(?=#?[0-9A-Za-z]+;)")
+_ALWAYS = re.compile(r"[`*\[\]|~]|<(?=[A-Za-z/!?])|\\(?=[!-/:-@\[-`{-~\n]|$)|&(?=#?[0-9A-Za-z]+;)")
 #: ``_`` opens or closes emphasis unless it stands inside a word (``unique_words``).
 _UNDERSCORE = re.compile(r"(?<![^\W_])_|_(?![^\W_])")
 #: Indentation, which markdown drops from prose anyway but reads as a code block at 4 columns.
