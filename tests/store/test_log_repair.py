@@ -119,3 +119,29 @@ def test_unreadable_state_is_not_touched_by_the_repair(repo: Path, cli: Any) -> 
     result = cli("baseline", "--skip-reason", "x", "--json")
     assert result.code == 6 and "investigation.json" in result.json["error"]["message"]
     assert log_of(repo, inv_id).read_text() == log_before
+
+
+def test_notes_between_attempts_are_rendered_where_they_were_appended(repo: Path, cli: Any) -> None:
+    """A real note (a forced comparison) between phases: the state renders the very log
+    the appends wrote, so a complete log is never rewritten, and a lost note comes back
+    in its place."""
+    from tests.conftest import SHORT
+
+    cli(*START_ARGS, "--no-checkpoint", "--json")
+    assert cli("baseline", "--runs", "2", *SHORT, "--no-checkpoint", "--json").code == 0
+    args = list(START_ARGS)
+    args[args.index("--command") + 1] = f"{sys.executable} bench.py --other-config"
+    args[args.index("--version") + 1] = "v2"
+    inv_id = cli(*args, "--no-checkpoint", "--json").json["investigation"]
+    assert cli("baseline", "--runs", "2", *SHORT, "--no-checkpoint", "--json").code == 0
+    assert cli("compare", "v1", "v2", "--force", "--json").code == 0
+    assert cli("breaking-point", "--skip-reason", "later", "--no-checkpoint").code == 0
+    path = log_of(repo, inv_id)
+    text = path.read_text()
+    assert "### Note: forced comparison" in text
+    assert text == render_log(state(repo))
+    assert not list((perf_dir(repo) / "artifacts" / inv_id).glob("log-before-repair.*"))
+
+    note = text.index("### Note: forced comparison")
+    path.write_text(text[: note - 1] + text[text.index("## Phase 3", note) - 1 :])
+    assert cli("log", "--json").json["data"]["markdown"] == text
