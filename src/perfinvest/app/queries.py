@@ -184,7 +184,7 @@ def log(ctx: AppContext, investigation_id: str | None) -> CommandResult:
         text = store.read_log(inv.id)
     result = describe("log", inv)
     if repaired is not None:
-        result.findings.insert(0, f"log repaired from state (the short one: {repaired})")
+        result.findings.insert(0, f"log repaired: it lacked sections the state holds ({repaired})")
     result.data["path"] = str(ctx.paths.log(inv.id))
     result.data["markdown"] = text
     return result

@@ -220,8 +220,10 @@ class StateStore:
         """Render the log again from state when it lacks a section; caller holds the lock.
 
         Commands save the state, then append the log: a process killed in between leaves
-        the log short. The short log is kept under ``artifacts/<id>/`` (nothing is
-        deleted) and its path returned; ``None`` when the log was complete.
+        the log short (or torn). Returns the log's path when it was rewritten, else
+        ``None``. A short log that is not simply the start of the complete one (a section
+        lost in the middle, an edit) is first kept under ``artifacts/<id>/``: nothing is
+        deleted.
         """
         from perfinvest.core.logbook import missing_sections, render_log
 
@@ -235,13 +237,13 @@ class StateStore:
         text = None if current is None else current.decode("utf-8", errors="replace")
         if text is not None and not missing_sections(inv, text):
             return None
-        kept = path
-        if current is not None:
+        complete = render_log(inv)
+        if current is not None and not complete.encode("utf-8").startswith(current):
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
             kept = self.paths.artifacts(inv.id) / f"log-before-repair.{stamp}.md"
             atomic_write_bytes(kept, current)
-        atomic_write_text(path, render_log(inv))
-        return kept  # the log itself when there was none
+        atomic_write_text(path, complete)
+        return path
 
     def read_log(self, investigation_id: str) -> str:
         path = self.paths.log(investigation_id)
