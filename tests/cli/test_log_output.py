@@ -44,10 +44,13 @@ def test_log_prints_the_log_and_nothing_else(repo: Path) -> None:
     assert json.loads(as_json.stdout)["data"]["markdown"] == shown.stdout
 
 
-def test_log_of_an_unknown_id_still_fails_clearly(repo: Path, cli: Any) -> None:
+def test_log_of_an_unknown_id_fails_on_stderr_leaving_stdout_empty(repo: Path, cli: Any) -> None:
     start_with_scenario(cli, "s")
     result = cli("log", "perf-20200101-000000-00000000")
     assert result.code == 4 and "unknown investigation" in result.err
+    assert result.out == ""  # `log ID > review.md` does not fill review.md with an answer
+    as_json = cli("log", "perf-20200101-000000-00000000", "--json")
+    assert as_json.code == 4 and as_json.json["error"]["kind"] == "not_found"
 
 
 def test_log_escapes_only_what_markdown_needs(repo: Path, cli: Any) -> None:

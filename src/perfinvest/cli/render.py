@@ -36,8 +36,11 @@ def emit_text(result: CommandResult, body: str | None = None) -> None:
     Everything passes through :func:`visible`: user words may hold ESC/BEL/CR, which a
     terminal would obey.
     """
-    if isinstance(body, Document) and result.ok:
-        sys.stdout.write(visible(body.rstrip("\n")) + "\n")
+    if isinstance(body, Document):  # stdout is the document or nothing (`log > review.md`)
+        if result.ok:
+            sys.stdout.write(visible(body.rstrip("\n")) + "\n")
+        elif result.error is not None:
+            sys.stderr.write(f"perfinvest: error: {visible(str(result.error['message']))}\n")
         return
     if body:
         sys.stdout.write(visible(body.rstrip("\n")) + "\n")

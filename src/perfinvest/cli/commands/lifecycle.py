@@ -187,7 +187,12 @@ def log(investigation_id: str | None, as_json: bool) -> Any:
     Only the log is printed (`perfinvest log > review.md`); --json wraps it in the answer.
     """
     from perfinvest.app.queries import log as log_of
+    from perfinvest.app.result import CommandResult
     from perfinvest.cli.render import Document
+    from perfinvest.core.errors import PerfError
 
-    result = log_of(context(), investigation_id)
+    try:
+        result = log_of(context(), investigation_id)
+    except PerfError as error:  # the error on stderr, nothing in `log > review.md`
+        return CommandResult.failure("log", error), Document("")
     return result, Document(result.data["markdown"])
