@@ -53,6 +53,36 @@ def test_corrupt_state_is_reported_in_one_line_and_left_untouched(
     assert path.read_text() == broken
 
 
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("id", "../../etc/passwd"), ("id", "perf-1"), ("version", "../v1")],
+)
+def test_hand_edited_names_in_state_are_a_state_error_naming_the_file(
+    repo: Path, cli: Any, field: str, bad: str
+) -> None:
+    """F11: an invalid id/version in investigation.json is the file's fault (exit 6), not 2."""
+    cli(*START_ARGS, "--no-checkpoint", "--json")
+    path = active(repo)
+    data = json.loads(path.read_text())
+    if field == "id":
+        data["id"] = bad
+    else:
+        data["setup"]["version"] = bad
+    broken = json.dumps(data)
+    path.write_text(broken)
+    for command in (["status"], ["log"], ["baseline", "--skip-reason", "x"]):
+        result = cli(*command, "--json")
+        assert result.code == 6, (command, result.out)
+        message = result.json["error"]["message"]
+        assert str(path) in message and repr(bad) in message and "\n" not in message
+    listed = cli("list", "--json")
+    assert listed.code == 0
+    row = listed.json["data"]["investigations"][0]
+    assert row["status"] == "unreadable" and repr(bad) in row["problem"]
+    assert repr(bad) in cli("list").out
+    assert path.read_text() == broken
+
+
 def test_schema_invalid_baseline_is_reported(repo: Path, cli: Any, tmp_path: Path) -> None:
     from tests.conftest import SHORT
 
@@ -87,6 +117,21 @@ def test_schema_invalid_baseline_is_reported(repo: Path, cli: Any, tmp_path: Pat
 def test_resume_refuses_ids_that_could_escape(repo: Path, cli: Any, bad_id: str) -> None:
     result = cli("resume", bad_id, "--json")
     assert result.code == 2 and "invalid investigation id" in result.json["error"]["message"]
+
+
+def test_resume_takes_a_unique_prefix_and_lists_an_ambiguous_one(repo: Path, cli: Any) -> None:
+    first = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    second = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    assert first != second
+    common = next(i for i in range(len(first)) if first[i] != second[i])
+    resumed = cli("resume", first[: common + 1], "--json")
+    assert resumed.code == 0 and resumed.json["investigation"] == first
+    assert cli("status", "--json").json["investigation"] == first
+    ambiguous = cli("resume", first[:common], "--json")
+    assert ambiguous.code == 2
+    message = ambiguous.json["error"]["message"]
+    assert "ambiguous" in message and first in message and second in message
+    assert cli("resume", "perf-19990101", "--json").code == 4  # well-formed, no match
 
 
 def test_resume_unknown_id(repo: Path, cli: Any) -> None:

@@ -90,7 +90,8 @@ def test_simulated_capacity_is_found_exactly_within_the_bound(repo: Path, cli: A
     assert state["breaking_point"]["breaking_point"] == 38
     assert not state["breaking_point"]["compliant"]
     log = (perf(repo) / "investigations" / f"{inv_id}.md").read_text()
-    assert "breaking point in \\[37, 38\\] \\(last pass 37, first fail 38\\)" in log
+    # issue 10: no needless escapes (markdown needs only the brackets escaped)
+    assert "breaking point in \\[37, 38\\] (last pass 37, first fail 38)" in log
     assert "stage" in log and "confirm_high" in log and "FAIL" in log  # the probe table
     assert "confidence: last pass 37 re-confirmed (passed 2 of 2)" in log
     assert "p95_ms=200; p95_ms=200 > 150" in log  # the table shows the metric judged

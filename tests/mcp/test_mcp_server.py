@@ -32,6 +32,8 @@ EXPECTED_TOOLS = {
     "resume",
     "log",
     "compare",
+    "run",
+    "diff",
     "baseline",
     "breaking_point",
     "constraints",
@@ -464,6 +466,30 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
+        "run_command",
+        {
+            "command": ["python", "-m", "bench", "--fast"],
+            "mode": "duration",
+            "runs": 2,
+            "allow_short": "r",
+            "metrics_format": "perf-metrics",
+            "export": "runs.json",
+            "shell": True,
+            "duration": 0.3,
+            "strict": True,
+        },
+    ),
+    (
+        "diff",
+        {
+            "baseline_file": "a.json",
+            "current_file": "b.json",
+            "metrics": ["wall_ms"],
+            "force": True,
+            "fail_on_regression": True,
+        },
+    ),
+    (
         "baseline",
         {
             "runs": 2,
@@ -599,9 +625,20 @@ def test_tool_parameters_are_options_the_cli_accepts(method: str, params: dict[s
     command, rest = command_of(argv)
     # parsing alone (no invocation): an unknown option or a bad choice raises UsageError
     with command.make_context(command.name or "", rest) as parsed:
-        for name in ("id", "statement", "version_a", "version_b", "a", "b", "number"):
+        for name in (
+            "id",
+            "statement",
+            "version_a",
+            "version_b",
+            "a",
+            "b",
+            "number",
+            "baseline_file",
+            "current_file",
+        ):
             if name in params:  # positional values arrive as values, not as options
-                assert params[name] in parsed.params.values(), parsed.params
+                values = [str(v) if isinstance(v, Path) else v for v in parsed.params.values()]
+                assert params[name] in values, parsed.params
 
 
 def test_every_tool_has_a_method_and_extra_args_pass_through() -> None:

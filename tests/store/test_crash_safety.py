@@ -63,6 +63,7 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime
     from pathlib import Path
 
+    from perfinvest.core.logrender import render_event, render_header
     from perfinvest.core.models import Event
     from perfinvest.store.documents import dump_document
     from perfinvest.store.paths import StatePaths
@@ -76,9 +77,10 @@ WRITER = textwrap.dedent(
     print("ready", flush=True)
     for i in range(writes):
         with store.transaction() as inv:
-            inv.events.append(
-                Event(at=datetime.now(UTC), kind="crash-test", message=f"run {run} write {i}")
-            )
+            event = Event(at=datetime.now(UTC), kind="crash-test", message=f"run {run} write {i}")
+            inv.events.append(event)
+            # the note goes to the reviewer's log as a command's would (compare's order)
+            store.append_log(inv.id, render_header(inv), render_event(event))
             count = len(inv.events)
         # Only now is the write committed (renamed into place): report it.
         print(f"committed {count}", flush=True)
@@ -254,3 +256,6 @@ def test_sigkill_during_writes_never_leaves_an_unreadable_state_file(
     )
     assert cli.returncode == 0, cli.stdout + cli.stderr
     assert '"ok": true' in cli.stdout
+    # every committed note is in the reviewer's log (a lost one is rendered from state)
+    log = paths.log(read_document(paths.active, Investigation).id).read_text(encoding="utf-8")
+    assert all(message in log for message in final)

@@ -17,7 +17,7 @@ from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
 from perfinvest.core.baselines import resolve_key, summarize_runs
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
-from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation
+from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation, Run
 from perfinvest.core.phases import Phase
 
 MIN_RUNS = 2
@@ -36,6 +36,15 @@ class _Outcome:
     measurement: Measurement
     events: list[Event] = field(default_factory=list)
     interrupted: bool = False
+    reported: list[str] | None = None  # set when a valid run lacked the primary metric
+
+
+class _PrimaryMissingError(Exception):
+    """A valid run reported metrics, but not the primary one: stop before the next run."""
+
+    def __init__(self, reported: list[str]) -> None:
+        super().__init__(", ".join(reported))
+        self.reported = reported
 
 
 def _describe_invalid(measurement: Measurement) -> str:
@@ -61,6 +70,12 @@ def baseline(
 
     def execute(plan: _Plan) -> _Outcome:
         outcome = _Outcome(Measurement(runs=[]))
+
+        def on_run(run: Run) -> None:
+            outcome.measurement.runs.append(run)
+            if run.valid and run.metric(plan.metric) is None:  # a typo costs one run, not all
+                raise _PrimaryMissingError([m.key for m in run.metrics])
+
         try:
             with benchmark_lock(ctx, plan.session.investigation_id, "baseline", outcome.events):
                 outcome.measurement = measure(
@@ -69,8 +84,10 @@ def baseline(
                     label="baseline",
                     runs=plan.runs,
                     primary_metric=plan.metric,
-                    on_run=outcome.measurement.runs.append,
+                    on_run=on_run,
                 )
+        except _PrimaryMissingError as missing:
+            outcome.reported = missing.reported
         except KeyboardInterrupt:
             outcome.interrupted = True
         return outcome
@@ -89,6 +106,23 @@ def baseline(
                     "interrupted: the run was stopped, its processes killed, the lock released",
                     ExitCode.INTERRUPTED,
                     kind="interrupted",
+                ),
+            )
+        if outcome.reported is not None:
+            same_name = [k for k in outcome.reported if k.rsplit(":", 1)[-1] == metric.name]
+            problem = (
+                f"{metric.name!r} is reported by several scenarios ({', '.join(same_name)})"
+                if same_name
+                else f"it reported no {metric.name!r}, only: {', '.join(outcome.reported)}"
+            )
+            return PhaseWork(
+                summary=f"baseline stopped: run 1 did not report {metric.name}",
+                outcome="failed",
+                evidence=[r.run_id for r in measurement.runs],
+                non_compliant=not compliant,
+                error=benchmark_failed(
+                    f"baseline stopped after the first run: {problem}; start again with "
+                    "`--metric` set to one of those"
                 ),
             )
         if len(values) < MIN_RUNS:

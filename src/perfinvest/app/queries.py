@@ -5,7 +5,8 @@ from __future__ import annotations
 from perfinvest.app.answers import base_result
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
-from perfinvest.core.ids import check_investigation_id
+from perfinvest.core.errors import PerfError, usage_error
+from perfinvest.core.ids import ID_PATTERN, check_investigation_id
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import PHASE_ORDER
 
@@ -114,9 +115,45 @@ def list_investigations(ctx: AppContext) -> CommandResult:
     return result
 
 
+#: The shape of an id, one class per character: a prefix must follow it that far.
+_ID_SHAPE = "perf-" + "d" * 8 + "-" + "d" * 6 + "-" + "h" * 8
+_SHAPE_CLASSES = {"d": "0123456789", "h": "0123456789abcdef"}
+
+
+def _is_id_prefix(value: str) -> bool:
+    if not 0 < len(value) < len(_ID_SHAPE):
+        return False
+    shapes = _ID_SHAPE[: len(value)]
+    return all(c in _SHAPE_CLASSES.get(s, s) for c, s in zip(value, shapes, strict=True))
+
+
+def resolve_id(ctx: AppContext, given: str) -> str:
+    """A full id as given, or the one id that starts with ``given`` (a unique prefix).
+
+    Nothing that is not the start of a well-formed id is looked up (exit 2); no match is
+    an unknown investigation (exit 4); several are listed so the user can pick (exit 2).
+    """
+    if ID_PATTERN.match(given) or not _is_id_prefix(given):
+        return check_investigation_id(given)
+    matches = [i for i in ctx.store.known_ids() if i.startswith(given)]
+    if not matches:
+        raise PerfError(
+            f"unknown investigation {given}: no investigation id starts with it in "
+            f"{ctx.paths.perf_dir}; see `perfinvest list`",
+            kind="not_found",
+        )
+    if len(matches) > 1:
+        raise usage_error(
+            f"ambiguous investigation id prefix {given!r}: {len(matches)} ids start with it "
+            f"({', '.join(matches)}); give more of the id"
+        )
+    return matches[0]
+
+
 def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
-    """Make ``investigation_id`` active again; the currently active one is archived first."""
-    check_investigation_id(investigation_id)
+    """Make ``investigation_id`` (or the one id it is a unique prefix of) active again; the
+    currently active one is archived first."""
+    investigation_id = resolve_id(ctx, investigation_id)
     store = ctx.store
     with store.locked():
         if store.has_active() and store.load_active().id == investigation_id:
@@ -136,14 +173,18 @@ def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
 
 
 def log(ctx: AppContext, investigation_id: str | None) -> CommandResult:
+    """The log as written, after giving it any section a killed command never appended."""
     store = ctx.store
-    inv = (
-        store.load_active()
-        if investigation_id is None
-        else _load_any(ctx, check_investigation_id(investigation_id))
-    )
-    text = store.read_log(inv.id)
+    wanted = None if investigation_id is None else check_investigation_id(investigation_id)
+    # refuse an absent investigation before the lock would create a state folder
+    store.load_active() if wanted is None else _load_any(ctx, wanted)
+    with store.locked():  # repairs the active investigation's log
+        inv = store.load_active() if wanted is None else _load_any(ctx, wanted)
+        repaired = store.repair_log(inv) or store.repaired
+        text = store.read_log(inv.id)
     result = describe("log", inv)
+    if repaired is not None:
+        result.findings.insert(0, f"log repaired: it lacked sections the state holds ({repaired})")
     result.data["path"] = str(ctx.paths.log(inv.id))
     result.data["markdown"] = text
     return result

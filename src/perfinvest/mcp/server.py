@@ -35,6 +35,9 @@ INSTRUCTIONS = (
 
 #: Tools that only read state.
 READ_ONLY = frozenset({"status", "list", "log", "hypotheses_list"})
+#: Tools that change the user's working tree (an experiment edits and restores it,
+#: recover puts it back): clients should confirm them.
+DESTRUCTIVE = frozenset({"experiment", "recover"})
 
 logger = logging.getLogger("perfinvest.mcp")
 
@@ -52,7 +55,9 @@ def build_server(runner: Runner) -> FastMCP:
     tools = PerfTools(runner)
     for name, method in PerfTools.NAMES.items():
         annotations = ToolAnnotations(
-            readOnlyHint=name in READ_ONLY, destructiveHint=False, openWorldHint=False
+            readOnlyHint=name in READ_ONLY,
+            destructiveHint=name in DESTRUCTIVE,
+            openWorldHint=False,
         )
         server.add_tool(
             getattr(tools, method), name=name, annotations=annotations, structured_output=True

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, refused, state_error
-from perfinvest.core.ids import check_investigation_id
+from perfinvest.core.ids import ID_PATTERN, check_investigation_id, check_version
 from perfinvest.core.models import Baseline, Investigation
-from perfinvest.store.atomic import append_text, atomic_write_text
+from perfinvest.store.atomic import append_text, atomic_write_bytes, atomic_write_text
 from perfinvest.store.documents import read_document, write_document
 from perfinvest.store.locks import exclusive_lock
 from perfinvest.store.paths import StatePaths
@@ -29,6 +29,26 @@ GITIGNORE = (
 )
 #: A temp file this old was left by a killed writer, not by a write in flight.
 STALE_TEMP_S = 600.0
+
+
+def read_investigation(path: Path) -> Investigation:
+    """Read and validate an investigation, including the names that become file names.
+
+    A hand-edited id or version would otherwise surface later as a usage error (exit 2)
+    about an argument the user never gave; it is the file that is wrong (exit 6).
+    """
+    inv = read_document(path, Investigation)
+    versions = [inv.setup.version] + ([inv.baseline.version] if inv.baseline else [])
+    try:
+        check_investigation_id(inv.id)
+        for version in versions:
+            check_version(version)
+    except PerfError as exc:
+        raise state_error(
+            f"{path} is invalid: {exc.message.split(': expected')[0].split(': use')[0]}; "
+            "fix or move the file aside (perfinvest never deletes state)"
+        ) from None
+    return inv
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,8 @@ class StateStore:
 
     def __init__(self, paths: StatePaths) -> None:
         self.paths = paths
+        #: Where the short log went when taking the lock last repaired the active one.
+        self.repaired: Path | None = None
 
     # --- the active investigation -----------------------------------------------------
 
@@ -59,7 +81,7 @@ class StateStore:
                 "or resume one with `perfinvest resume <id>`",
                 needs=["an active investigation"],
             )
-        return read_document(self.paths.active, Investigation)
+        return read_investigation(self.paths.active)
 
     def save_active(self, inv: Investigation) -> None:
         write_document(self.paths.active, inv)
@@ -69,7 +91,18 @@ class StateStore:
         with exclusive_lock(self.paths.lock):
             self._ensure_gitignore()
             self._sweep_stale_temp_files()
+            self._repair_active_log()
             yield
+
+    def _repair_active_log(self) -> None:
+        """Give the active investigation's log the sections a killed command never wrote.
+
+        An unreadable state is left to the command to report (exit 6), never repaired here.
+        """
+        if not self.paths.active.exists():
+            return
+        with contextlib.suppress(PerfError):
+            self.repaired = self.repair_log(self.load_active()) or self.repaired
 
     def _ensure_gitignore(self) -> None:
         """Keep locks, temp files and caches out of ``git status`` (our folder, our file).
@@ -118,7 +151,7 @@ class StateStore:
                 f"{self.paths.investigations_dir}; see `perfinvest list`",
                 kind="not_found",
             )
-        inv = read_document(path, Investigation)
+        inv = read_investigation(path)
         if inv.id != investigation_id:
             raise state_error(f"{path} holds investigation {inv.id}, not {investigation_id}")
         return inv
@@ -137,6 +170,18 @@ class StateStore:
         inactive = self.paths.inactive(inv.id)
         if inactive.exists():
             inactive.unlink()
+
+    def known_ids(self) -> list[str]:
+        """Every well-formed id in the state folder (file names; the active one read)."""
+        ids: set[str] = set()
+        with contextlib.suppress(PerfError):
+            if self.paths.active.exists():
+                ids.add(self.load_active().id)
+        directory = self.paths.investigations_dir
+        for path in directory.glob("perf-*.json") if directory.is_dir() else ():
+            if ID_PATTERN.match(path.stem):
+                ids.add(path.stem)
+        return sorted(ids, reverse=True)
 
     def list_all(self) -> list[ListedInvestigation]:
         """Every investigation, active first, then inactive by id (newest first)."""
@@ -157,7 +202,7 @@ class StateStore:
                 continue
             try:
                 check_investigation_id(investigation_id)
-                inv = read_document(path, Investigation)
+                inv = read_investigation(path)
                 listed.append(ListedInvestigation(inv.id, False, path, inv))
             except PerfError as exc:
                 listed.append(ListedInvestigation(investigation_id, False, path, None, exc.message))
@@ -169,6 +214,35 @@ class StateStore:
         """Append a section; a new log starts with the investigation's header."""
         path = self.paths.log(investigation_id)
         append_text(path, "\n" + section if path.exists() else header + "\n" + section)
+        return path
+
+    def repair_log(self, inv: Investigation) -> Path | None:
+        """Render the log again from state when it lacks a section; caller holds the lock.
+
+        Commands save the state, then append the log: a process killed in between leaves
+        the log short (or torn). Returns the log's path when it was rewritten, else
+        ``None``. A short log that is not simply the start of the complete one (a section
+        lost in the middle, an edit) is first kept under ``artifacts/<id>/``: nothing is
+        deleted.
+        """
+        from perfinvest.core.logbook import missing_sections, render_log
+
+        path = self.paths.log(inv.id)
+        try:
+            current = path.read_bytes()
+        except FileNotFoundError:
+            current = None
+        except OSError:
+            return None
+        text = None if current is None else current.decode("utf-8", errors="replace")
+        if text is not None and not missing_sections(inv, text):
+            return None
+        complete = render_log(inv)
+        if current is not None and not complete.encode("utf-8").startswith(current):
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+            kept = self.paths.artifacts(inv.id) / f"log-before-repair.{stamp}.md"
+            atomic_write_bytes(kept, current)
+        atomic_write_text(path, complete)
         return path
 
     def read_log(self, investigation_id: str) -> str:

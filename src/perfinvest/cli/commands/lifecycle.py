@@ -128,7 +128,9 @@ def status(as_json: bool) -> Any:
         result = status_of(ctx)
     if as_json:
         return result
-    lines = [f"investigation {result.investigation}: {result.data['scenario']}"]
+    from perfinvest.core.printable import one_line
+
+    lines = [f"investigation {result.investigation}: {one_line(result.data['scenario'])}"]
     for row in result.data["phases"]:
         mark = "x" if row["done"] else " "
         detail = (
@@ -137,7 +139,7 @@ def status(as_json: bool) -> Any:
             else ""
         )
         lines.append(f"  [{mark}] {row['number']:>2} {row['phase']}{detail}")
-    lines.extend(f"- {f}" for f in result.findings)
+    lines.extend(f"- {one_line(f)}" for f in result.findings)
     return result, "\n".join(lines)
 
 
@@ -147,11 +149,14 @@ def status(as_json: bool) -> Any:
 def list_command(as_json: bool) -> Any:
     """List every investigation in the state folder, the active one first."""
     from perfinvest.app.queries import list_investigations
+    from perfinvest.core.printable import one_line
 
     result = list_investigations(context())
     lines = [
-        f"{'*' if r['active'] else ' '} {r['id']}  {r['status']:<11} "
-        f"{r['version'] or '-':<12} {r['scenario'] or r['problem']}"
+        one_line(
+            f"{'*' if r['active'] else ' '} {r['id']}  {r['status']:<11} "
+            f"{r['version'] or '-':<12} {r['scenario'] or r['problem']}"
+        )
         for r in result.data["investigations"]
     ]
     return result, "\n".join(lines) or "no investigations yet: `perfinvest start`"
@@ -162,7 +167,11 @@ def list_command(as_json: bool) -> Any:
 @json_option
 @command_runner("resume")
 def resume(investigation_id: str, as_json: bool) -> Any:
-    """Make investigation ID active again (the active one is archived first)."""
+    """Make investigation ID active again (the active one is archived first).
+
+    ID may be a unique prefix of the id (`perfinvest resume perf-20261123`); a prefix
+    several ids share is refused with the list of them.
+    """
     from perfinvest.app.queries import resume as resume_investigation
 
     return resume_investigation(context(), investigation_id)
@@ -173,8 +182,17 @@ def resume(investigation_id: str, as_json: bool) -> Any:
 @json_option
 @command_runner("log")
 def log(investigation_id: str | None, as_json: bool) -> Any:
-    """Print the reviewer's log (markdown) of the active investigation or of ID."""
-    from perfinvest.app.queries import log as log_of
+    """Print the reviewer's log (markdown) of the active investigation or of ID.
 
-    result = log_of(context(), investigation_id)
-    return result, result.data["markdown"]
+    Only the log is printed (`perfinvest log > review.md`); --json wraps it in the answer.
+    """
+    from perfinvest.app.queries import log as log_of
+    from perfinvest.app.result import CommandResult
+    from perfinvest.cli.render import Document
+    from perfinvest.core.errors import PerfError
+
+    try:
+        result = log_of(context(), investigation_id)
+    except PerfError as error:  # the error on stderr, nothing in `log > review.md`
+        return CommandResult.failure("log", error), Document("")
+    return result, Document(result.data["markdown"])

@@ -1,0 +1,108 @@
+"""The MCP tools that measure outside the phases: compare, run, diff (as the CLI's
+``cli/commands/measuring.py``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from perfinvest.mcp.models import PerfAnswer
+from perfinvest.mcp.params import Cwd, Duration, ExtraArgs, Strict, ToolSet
+from perfinvest.mcp.runner import Args
+
+Metrics = Annotated[list[str] | None, Field(description="Only these metrics; default: all shared.")]
+Force = Annotated[bool, Field(description="Compare despite different environments (logged).")]
+FailOnRegression = Annotated[
+    bool,
+    Field(description="Answer exit code 8 when the primary metric (or a metric) regressed."),
+]
+
+
+class MeasuringTools(ToolSet):
+    """Comparing baselines and result files; measuring a command outside any investigation."""
+
+    async def compare(
+        self,
+        version_a: Annotated[str, Field(description="The reference version (its baseline).")],
+        version_b: Annotated[str, Field(description="The version compared against it.")],
+        metrics: Metrics = None,
+        force: Force = False,
+        fail_on_regression: FailOnRegression = False,
+        cwd: Cwd = None,
+    ) -> PerfAnswer:
+        """Compare two versions' baselines: change, CI, p-values and a verdict per metric."""
+        args = Args("compare").many("--metric", metrics).flag("--force", force)
+        args.flag("--fail-on-regression", fail_on_regression)
+        return await self.runner.run(args.arg(version_a).arg(version_b).argv(), cwd)
+
+    async def run_command(
+        self,
+        command: Annotated[
+            list[str],
+            Field(
+                description="The command as argv words, e.g. ['python', 'bench.py'] (with "
+                "shell: the words are joined into one /bin/sh command line)."
+            ),
+        ],
+        mode: Annotated[
+            Literal["repeat", "duration"] | None,
+            Field(
+                description="repeat (default): re-run a short command to fill the duration, "
+                "like hyperfine; duration: one long run that prints its metrics."
+            ),
+        ] = None,
+        runs: Annotated[int | None, Field(description="Sequential runs (default 1).")] = None,
+        allow_short: Annotated[
+            str | None,
+            Field(
+                description="A reason to allow a duration under 60 s; the run is marked "
+                "non-compliant with it."
+            ),
+        ] = None,
+        metrics_format: Annotated[
+            str | None, Field(description="Metric format of the output (duration mode).")
+        ] = None,
+        export: Annotated[
+            str | None,
+            Field(
+                description="Write the runs as JSON to this file (relative to cwd), for a "
+                "later diff."
+            ),
+        ] = None,
+        shell: Annotated[bool, Field(description="Run the command through /bin/sh.")] = False,
+        duration: Duration = None,
+        strict: Strict = False,
+        extra_args: ExtraArgs = None,
+        cwd: Cwd = None,
+    ) -> PerfAnswer:
+        """Measure a command outside any investigation (like hyperfine, with the same rules):
+        valid runs only, statistics per metric; nothing is written to an investigation."""
+        args = Args("run").opt("--mode", mode).opt("--runs", runs)
+        args.opt("--allow-short", allow_short).opt("--format", metrics_format)
+        args.opt("--export", export).flag("--shell", shell).opt("--duration", duration)
+        args.flag("--strict", strict).extra(extra_args)
+        for word in command:
+            args.arg(word)
+        return await self.runner.run(args.argv(), cwd)
+
+    async def diff(
+        self,
+        baseline_file: Annotated[
+            str,
+            Field(
+                description="The reference result file: a baselines/<version>.json or a "
+                "run export (relative to cwd)."
+            ),
+        ],
+        current_file: Annotated[str, Field(description="The result file compared against it.")],
+        metrics: Metrics = None,
+        force: Force = False,
+        fail_on_regression: FailOnRegression = False,
+        cwd: Cwd = None,
+    ) -> PerfAnswer:
+        """Compare two result files (baselines, or runs exported by the run tool): change,
+        CI, p-values and a verdict per metric."""
+        args = Args("diff").many("--metric", metrics).flag("--force", force)
+        args.flag("--fail-on-regression", fail_on_regression)
+        return await self.runner.run(args.arg(baseline_file).arg(current_file).argv(), cwd)
