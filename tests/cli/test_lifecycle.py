@@ -107,6 +107,10 @@ def test_status_start_resume_restores_the_first_exactly(repo: Path, cli: Any) ->
         (first, True),
         (second["investigation"], False),
     ]
+    # issue 10: the swap is a state change, so it ends in a checkpoint: nothing left pending
+    assert resumed.json["data"]["checkpoint"]["committed"] is True
+    assert f"perf({first}): resume" in git(repo, "log", "-1", "--format=%s")
+    assert git(repo, "status", "--porcelain", "--", ".claude") == ""
 
 
 def test_phase_out_of_order_is_refused_naming_what_is_missing(repo: Path, cli: Any) -> None:
@@ -349,7 +353,8 @@ def test_start_killed_before_its_log_gets_the_log_and_the_checkpoint(repo: Path,
     answer = cli("baseline", "--skip-reason", "next command", "--json")
 
     assert answer.code == 0 and answer.json["investigation"] == new
-    assert f"wrote the missing log of {new} from its recorded attempts" in answer.json["findings"]
+    said = f"wrote the missing log sections of {new} from its recorded attempts"
+    assert said in answer.json["findings"]
     log = (perf_dir(repo) / "investigations" / f"{new}.md").read_text()
     assert log.startswith(f"# Performance investigation {new}")
     assert "## Phase 1: setup (attempt 1, completed)" in log

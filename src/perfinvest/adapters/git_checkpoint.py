@@ -177,13 +177,20 @@ def _identity_overrides(top: Path) -> list[str]:
 
 
 def checkpoint_commit(
-    repo_root: Path, paths: Sequence[Path], message: str, trailers: Mapping[str, str]
+    repo_root: Path,
+    paths: Sequence[Path],
+    message: str,
+    trailers: Mapping[str, str],
+    moved_away: Sequence[Path] = (),
 ) -> CheckpointResult:
     """Commit exactly ``paths``' current contents on top of HEAD, touching nothing else.
 
     Paths that do not exist are left out (perf files are never deleted, so a missing
-    one was simply never written). Raises PerfError only for caller mistakes (empty
-    message, bad trailer, a directory among ``paths``) and for git failing unexpectedly.
+    one was simply never written). ``moved_away`` are state files a command moved
+    elsewhere (``resume`` turns an archived copy into the active file): their absence
+    is committed too, so the move leaves nothing pending in ``git status``. Raises
+    PerfError only for caller mistakes (empty message, bad trailer, a directory among
+    ``paths``) and for git failing unexpectedly.
     """
     full_message = _message_with_trailers(message, trailers)
     try:
@@ -198,14 +205,29 @@ def checkpoint_commit(
     rels = _relative_paths(top, paths, repo_root)
     if isinstance(rels, str):
         return _skip(rels)
+    gone = _moved_away(top, moved_away, repo_root)
     repaired = repair(top, git_dir)
-    result = _checkpoint(top, git_dir, rels, full_message)
+    result = _checkpoint(top, git_dir, rels, full_message, gone)
     if repaired is None:
         return result
     return replace(result, notes=(repaired, *result.notes))
 
 
-def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) -> CheckpointResult:
+def _moved_away(top: Path, paths: Sequence[Path], base: Path) -> list[str]:
+    """Repo-relative paths of the moved-away files that are really gone."""
+    real_top = top.resolve()
+    rels = []
+    for path in paths:
+        full = path if path.is_absolute() else base / path
+        located = full.parent.resolve() / full.name
+        if located.is_relative_to(real_top) and not (located.exists() or located.is_symlink()):
+            rels.append(located.relative_to(real_top).as_posix())
+    return sorted(rels)
+
+
+def _checkpoint(
+    top: Path, git_dir: Path, rels: list[str], full_message: str, gone: Sequence[str] = ()
+) -> CheckpointResult:
     operation = operation_in_progress(git_dir)
     if operation is not None:
         return _skip(f"{operation} is in progress")
@@ -218,7 +240,7 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
     if head.returncode != 0:
         return _skip("repository has no commits yet")
     old = head.stdout.strip()
-    if not rels:
+    if not rels and not gone:
         return _skip("nothing new to checkpoint")
     refusal = git_policy.disabled(top) or git_policy.ignored(top, rels)
     if refusal is not None:
@@ -229,7 +251,11 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
         _git(top, "read-tree", old, env=temp_env)
         # Untracked git-ignored paths were refused above (the policy honours .gitignore);
         # -f only lets tracked files in an ignored folder be updated, as `commit -a` would.
-        _git(top, "--literal-pathspecs", "add", "-f", "--", *rels, env=temp_env)
+        if rels:
+            _git(top, "--literal-pathspecs", "add", "-f", "--", *rels, env=temp_env)
+        if gone:
+            _git(top, "--literal-pathspecs", "rm", "-q", "--cached", "--ignore-unmatch",
+                 "--", *gone, env=temp_env)  # fmt: skip
         tree = _git(top, "write-tree", env=temp_env)
         if tree == _git(top, "rev-parse", f"{old}^{{tree}}"):
             return _skip("nothing new to checkpoint")
@@ -245,11 +271,10 @@ def _checkpoint(top: Path, git_dir: Path, rels: list[str], full_message: str) ->
         new = _checked(made, "commit-tree")
         # The temp index's entries for our paths, NUL-terminated ls-files --stage lines:
         # exactly the input `update-index --index-info` takes for the real index.
-        entries = _git(
-            top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels, env=temp_env
-        )
+        every = sorted({*rels, *gone})
+        entries = _index_entries(top, every, env=temp_env)  # a removal line for each gone
     subject = full_message.splitlines()[0]
-    pending = _Pending(old=old, new=new, subject=subject, entries=entries, rels=tuple(rels))
+    pending = _Pending(old=old, new=new, subject=subject, entries=entries, rels=tuple(every))
     result = _move(top, git_dir, pending)
     hooks = git_policy.hooks_not_run(top) if result.committed else []
     notes = (*result.notes, git_policy.hooks_note(hooks)) if hooks else result.notes
@@ -285,9 +310,10 @@ def _journal(git_dir: Path) -> Path:
     return git_dir / JOURNAL_NAME
 
 
-def _index_entries(top: Path, rels: Sequence[str]) -> str:
-    """The real index's stage lines for ``rels``, plus a removal line for each absent one."""
-    present = _git(top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels)
+def _index_entries(top: Path, rels: Sequence[str], env: Mapping[str, str] | None = None) -> str:
+    """An index's stage lines for ``rels`` (the real one unless ``env`` names another),
+    plus a removal line for each absent one: ``update-index -z --index-info`` input."""
+    present = _git(top, "--literal-pathspecs", "ls-files", "-s", "-z", "--", *rels, env=env)
     listed = {line.split("\t", 1)[1] for line in present.split("\0") if "\t" in line}
     removals = "".join(f"0 {'0' * 40}\t{rel}\0" for rel in rels if rel not in listed)
     return (present + "\0" if present and not present.endswith("\0") else present) + removals

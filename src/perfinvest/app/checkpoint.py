@@ -89,6 +89,7 @@ def checkpoint_change(
     *,
     phase: Phase | None = None,
     delta: str | None = None,
+    moved_away: tuple[Path, ...] = (),
 ) -> CheckpointResult:
     """Commit a change of ``inv``'s state as ``perf(<id>): <change>``, or say why not.
 
@@ -116,7 +117,7 @@ def checkpoint_change(
         "Perf-Delta": delta or "n/a",
     }
     return checkpoint_commit(
-        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers
+        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers, moved_away
     )
 
 

@@ -152,23 +152,36 @@ def resolve_id(ctx: AppContext, given: str) -> str:
 
 def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
     """Make ``investigation_id`` (or the one id it is a unique prefix of) active again; the
-    currently active one is archived first."""
+    currently active one is archived first, and the swap ends in a checkpoint."""
+    from perfinvest.app.checkpoint import checkpoint_change, checkpoint_data, checkpoint_findings
+
     investigation_id = resolve_id(ctx, investigation_id)
     store = ctx.store
     with store.locked():
+        swapped = False
         if store.has_active() and store.load_active().id == investigation_id:
             inv = store.load_active()
             archived = None
         else:
+            swapped = True
             inv = store.load_inactive(investigation_id)
             archived = store.archive_active()
             store.activate(inv)
         remember_status(ctx, inv)
+        # issue 10: the swap changed state files; it ends in a checkpoint like any change
+        committed = (  # the archived copy became the active file: commit the move
+            checkpoint_change(ctx, inv, "resume", moved_away=(ctx.paths.inactive(inv.id),))
+            if swapped
+            else None
+        )
     result = describe("resume", inv)
     if archived is not None:
         result.findings.insert(0, f"archived the previously active investigation {archived.id}")
     result.findings.insert(0, f"resumed {inv.id}")
     result.data["archived"] = archived.id if archived else None
+    if committed is not None:
+        result.data["checkpoint"] = checkpoint_data(committed)
+        result.findings.extend(checkpoint_findings(committed))
     return result
 
 

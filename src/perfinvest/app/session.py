@@ -87,7 +87,7 @@ def run_phase_steps(
     store = ctx.store
     started = ctx.now()
     with store.locked():
-        healed = heal_interrupted_switch(ctx)
+        healed = heal_interrupted_switch(ctx, store)
         inv = store.load_active()
         with _located(inv, phase):
             if request.skip_reason is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shlex
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
@@ -17,6 +18,9 @@ from perfinvest.core.ids import check_version, new_investigation_id
 from perfinvest.core.logrender import render_attempt, render_header
 from perfinvest.core.models import Investigation, MetricSpec, Setup, ShortRunPolicy
 from perfinvest.core.phases import Phase
+
+if TYPE_CHECKING:
+    from perfinvest.store.state import StateStore
 
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _METRIC_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$")
@@ -131,7 +135,7 @@ def _checked_format(name: str | None) -> str | None:
         ) from None
 
 
-def heal_interrupted_switch(ctx: AppContext) -> list[str]:
+def heal_interrupted_switch(ctx: AppContext, store: StateStore | None = None) -> list[str]:
     """Repair what a start or resume killed half-way left behind; caller holds the lock.
 
     A start archives the active investigation, activates the new one, then writes its log
@@ -141,7 +145,7 @@ def heal_interrupted_switch(ctx: AppContext) -> list[str]:
     (the active file holds the same investigation, newer) and the log is written from
     the recorded attempts; the caller's checkpoint then commits it all. Returns findings.
     """
-    store = ctx.store
+    store = store or ctx.store  # the caller's: the one whose lock repaired a short log
     try:
         active = store.load_active() if store.has_active() else None
     except PerfError:  # an unreadable active file is the command's own error to report
@@ -162,6 +166,9 @@ def heal_interrupted_switch(ctx: AppContext) -> list[str]:
         for attempt in active.attempts:
             store.append_log(active.id, render_header(active), render_attempt(active, attempt))
         healed.append(f"wrote the missing log of {active.id} from its recorded attempts")
+    elif store.repaired is not None:  # taking the lock re-rendered a short log (F7)
+        healed.append(f"wrote the missing log sections of {active.id} from its recorded attempts")
+        store.repaired = None
     return healed
 
 
@@ -178,7 +185,7 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
     store = ctx.store
     findings: list[str] = []
     with store.locked():
-        findings.extend(heal_interrupted_switch(ctx))
+        findings.extend(heal_interrupted_switch(ctx, store))
         archived = store.archive_active()
         now = ctx.now()
         inv = Investigation(
