@@ -55,7 +55,8 @@ class PhaseTools(ToolSet):
             float | None,
             Field(
                 description="Stop when the last passing and first failing values are this "
-                "close (default 1)."
+                "close (default: 1 % of the range; the search also stops when neighbouring "
+                "probes are within the baseline's noise)."
             ),
         ] = None,
         param_env: Annotated[
@@ -129,7 +130,12 @@ class PhaseTools(ToolSet):
     async def hypotheses_gather(
         self,
         since: Annotated[
-            str | None, Field(description="Start of the history window (a git revision).")
+            str | None,
+            Field(
+                description="Start of the history window (a git revision; REV~N counts your "
+                "commits, never checkpoints). Default: since the previous version tag, "
+                "else your last 50 commits."
+            ),
         ] = None,
         paths: Annotated[
             list[str] | None, Field(description="Only commits touching these paths.")
