@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,10 @@ def test_baseline_measures_real_runs_marked_non_compliant(repo: Path, cli: Any) 
         assert {m["name"] for m in run["metrics"]} >= {"p95_ms", "requests"}
         assert run["environment"]["git_commit"] == git(repo, "rev-parse", "HEAD~1").strip()
     assert doc["summaries"]["p95_ms"]["runs"]["n"] == 2
+    # issue 10: the summary reads in the metric's unit, never `12 ± 0` nor `1.2e+01`
+    summary = answer["findings"][0]
+    assert re.search(r"p95_ms 12\.\d+ ± 0\.\d+ \(CV \d+\.\d% over 2 runs\)", summary), summary
+    assert "e+" not in summary and "e-" not in summary
     log = (perf(repo) / "investigations" / f"{inv_id}.md").read_text()
     assert "**Non-compliant:**" in log
     stdout_artifacts = [a for r in doc["runs"] for a in r["artifacts"] if "stdout" in a["path"]]

@@ -19,6 +19,7 @@ from perfinvest.core.baselines import resolve_key, summarize_runs
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
 from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation, Run
 from perfinvest.core.phases import Phase
+from perfinvest.core.quantities import format_quantity
 
 MIN_RUNS = 2
 
@@ -164,7 +165,6 @@ def baseline(
             primary_value=primary["mean"],
         )
         cv = primary["cv"]
-        unit = f" {metric.unit}" if metric.unit else ""
         findings = [*measurement.warnings, *measurement.flags]
         findings.extend(event.message for event in outcome.events)  # e.g. a lock takeover
         findings.extend(
@@ -174,10 +174,13 @@ def baseline(
             findings.append(f"non-compliant runs: {measurement.runs[0].compliance_note}")
         return PhaseWork(
             summary=(
-                f"baseline {inv.setup.version}: {metric.name} {primary['mean']:.6g}{unit} "
-                f"± {primary['stddev']:.3g} (CV {cv:.1%} over {len(values)} runs)"
+                f"baseline {inv.setup.version}: {metric.name} "
+                f"{format_quantity(primary['mean'], metric.unit)} "
+                f"± {format_quantity(primary['stddev'], metric.unit, 2)} "
+                f"(CV {cv:.1%} over {len(values)} runs)"
                 if cv is not None
-                else f"baseline {inv.setup.version}: {metric.name} {primary['mean']:.6g}{unit}"
+                else f"baseline {inv.setup.version}: {metric.name} "
+                f"{format_quantity(primary['mean'], metric.unit)}"
             ),
             evidence=[ctx.paths.relative(path), " ".join(inv.setup.command)],
             findings=findings,
