@@ -122,7 +122,11 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
             raise usage_error("--release: there is no experiment journal to release")
         actions.extend(_stale_worktrees(ctx, None))
         actions.extend(_cleanup_stale_constraints())
-        result.findings = ["nothing to recover: no unfinished experiment", *actions]
+        result.findings = (
+            [*actions, "no unfinished experiment to restore"]
+            if actions
+            else ["nothing to recover: no unfinished experiment, no orphaned benchmark"]
+        )
         result.data = {"actions": actions, "journal": None}
         return result
     if journal.busy and journal.owner_alive() and journal.pid != os.getpid():
