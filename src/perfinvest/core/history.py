@@ -64,7 +64,7 @@ class Judgement:
     metric: str
     direction: Direction
     model: HistoryModel
-    current: float | None
+    current: float
     points: int
     needed: int
     threshold: Threshold | None = None
@@ -78,6 +78,11 @@ class Judgement:
         out = asdict(self)
         out["threshold"] = self.threshold.to_json() if self.threshold else None
         return out
+
+
+def shown(value: float) -> str:
+    """A value for people: counts in full (an exact gate moves by one), others in 6 digits."""
+    return f"{value:,.0f}" if value.is_integer() and abs(value) >= 1e4 else f"{value:.6g}"
 
 
 def t_quantile(confidence: float, dof: int) -> float:
@@ -173,7 +178,11 @@ def judge(
     status: HistoryStatus = "breach" if too_high or too_low else "within"
     side = "above the upper" if too_high else "below the lower" if too_low else "within the"
     bound = limits.upper if too_high else limits.lower if too_low else None
-    shown = f" {bound:.6g}" if bound is not None else f" [{limits.lower:.6g}, {limits.upper:.6g}]"
+    limit = (
+        f" {shown(bound)}"
+        if bound is not None
+        else f" [{shown(limits.lower)}, {shown(limits.upper)}]"
+    )
     return Judgement(
         status,
         metric,
@@ -183,7 +192,7 @@ def judge(
         limits.points,
         needed,
         limits,
-        f"{metric} {current:.6g} is {side} limit{shown} ({model} over {limits.points} points)",
+        f"{metric} {shown(current)} is {side} limit{limit} ({model} over {limits.points} points)",
     )
 
 
@@ -238,3 +247,18 @@ def trend(
         verdict = judge(past, point.mean, metric=metric, direction=direction, model=model, k=k)
         rows.append(TrendRow(point, change, verdict.status, verdict.threshold))
     return rows
+
+
+def summary_key(keys: Sequence[str], metric: str, scenario: str | None = None) -> str | None:
+    """The summary key of ``metric`` (``scenario:metric`` with a scenario) among ``keys``.
+
+    Without a scenario, a bare name also finds the one scenario that reports it; two
+    scenarios reporting it is ambiguous (``None``: the caller names both).
+    """
+    if scenario:
+        wanted = f"{scenario}:{metric}"
+        return wanted if wanted in keys else None
+    if metric in keys:
+        return metric
+    scoped = [key for key in keys if key.rsplit(":", 1)[-1] == metric]
+    return scoped[0] if len(scoped) == 1 else None
