@@ -82,6 +82,7 @@ def test_trend_over_archived_and_current_baselines(repo: Path, cli: Any) -> None
     rows = trend.json["data"]["rows"]
     assert [r["archived"] for r in rows] == [True, True, False]  # oldest first
     assert trend.json["data"]["metric"] == "p95_ms"
+    assert not any("mixes" in f for f in trend.json["findings"])  # one host, one setup
     assert rows[0]["change"] is None and rows[1]["change"] is not None
     assert [r["status"] for r in rows] == ["insufficient_history"] * 3  # t needs 3 before
     document = json.loads((repo / ".claude/perf/baselines/v1.json").read_text())

@@ -44,6 +44,28 @@ class _Series:
     direction: Direction
     points: list[TrendPoint]
     skipped: list[str]  # baselines without the metric, files unreadable
+    hosts: list[str]  # per point: the host it was measured on
+    configs: list[str]  # per point: its configuration hash
+
+
+def _mixed(series: _Series, window: int, current_host: str | None = None) -> list[str]:
+    """Findings when the window is not one machine's one setup (Bencher's testbed)."""
+    hosts = set(series.hosts[-window:])
+    configs = set(series.configs[-window:])
+    notes = []
+    if len(hosts) > 1:
+        notes.append(
+            f"the window mixes {len(hosts)} hosts ({', '.join(sorted(hosts))}): its spread "
+            "includes the machines' difference, not only their noise"
+        )
+    if len(configs) > 1:
+        notes.append(
+            f"the window mixes {len(configs)} benchmark configurations (command, mode, "
+            "environment): compare like with like"
+        )
+    if current_host and hosts and current_host not in hosts:
+        notes.append(f"the checked result was measured on {current_host}, the window on others")
+    return notes
 
 
 def _check_options(options: HistoryOptions) -> None:
@@ -89,6 +111,8 @@ def _series(
     direction: Direction = None
     points: list[TrendPoint] = []
     skipped = list(history.unreadable)
+    hosts: list[str] = []
+    configs: list[str] = []
     for kept in entries:
         summaries = kept.baseline.summaries
         key = summary_key(list(summaries), name, options.scenario)
@@ -97,7 +121,9 @@ def _series(
             continue
         direction = summaries[key].get("direction") or direction
         points.append(_point(kept, key))
-    return _Series(name, direction, points, skipped)
+        hosts.append(kept.baseline.environment.host)
+        configs.append(kept.baseline.config_hash)
+    return _Series(name, direction, points, skipped, hosts, configs)
 
 
 def _no_points(ctx: AppContext, series: _Series, options: HistoryOptions) -> None:
@@ -157,6 +183,7 @@ def history_trend(ctx: AppContext, options: HistoryOptions) -> CommandResult:
             "of the results before it"
             for r in breaches
         ),
+        *_mixed(series, len(series.points)),
         *series.skipped,
     ]
     markdown = trend_markdown(series.metric, rows)
@@ -237,7 +264,9 @@ def history_check(
         k=options.k,
     )
     result = CommandResult(command="history check")
-    result.findings = [verdict.message, *series.skipped]
+    current_host = next((r.environment.host for r in runs if r.environment.host), None)
+    mixed = _mixed(series, options.window, current_host)
+    result.findings = [verdict.message, *mixed, *series.skipped]
     result.data = {
         "current": str(current),
         "verdict": verdict.to_json(),
