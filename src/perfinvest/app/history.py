@@ -119,8 +119,13 @@ def _series(
         if key is None:
             skipped.append(f"{kept.relative} has no {name!r}")
             continue
+        try:
+            point = _point(kept, key)
+        except (KeyError, TypeError, ValueError, AttributeError):
+            skipped.append(f"{kept.relative} has no readable summary of {key!r}")
+            continue
         direction = summaries[key].get("direction") or direction
-        points.append(_point(kept, key))
+        points.append(point)
         hosts.append(kept.baseline.environment.host)
         configs.append(kept.baseline.config_hash)
     return _Series(name, direction, points, skipped, hosts, configs)
