@@ -133,3 +133,23 @@ def test_instruction_history_gates_a_planted_slowdown_exactly(repo: Path, cli: A
     # the current baseline checked against the history leaves itself out of its window
     own = cli("history", "check", ".claude/perf/baselines/v1.json", "--json")
     assert own.json["data"]["verdict"]["points"] == 2
+
+
+def test_history_window_is_what_other_gates_judge_with(repo: Path, cli: Any) -> None:
+    from perfinvest.app.context import AppContext
+    from perfinvest.app.history import HistoryOptions, history_window
+    from perfinvest.core.history import judge
+
+    start(cli)
+    for _ in range(2):
+        assert cli("baseline", "--runs", "2", *SHORT, "--no-checkpoint", "--json").code == 0
+    ctx = AppContext.discover(checkpoint=False)
+    points, direction, _ = history_window(ctx, "p95_ms", HistoryOptions(window=1))
+    assert len(points) == 1 and direction == "lower"
+    document = json.loads((repo / ".claude/perf/baselines/v1.json").read_text())
+    assert points[0].mean == document["summaries"]["p95_ms"]["runs"]["mean"]
+    current = repo / ".claude/perf/baselines/v1.json"
+    left, _, _ = history_window(ctx, "p95_ms", HistoryOptions(), exclude=current)
+    assert len(left) == 1 and left[0].archived
+    verdict = judge([p.mean for p in left], 1.0, metric="p95_ms", direction=direction)
+    assert verdict.status == "insufficient_history" and verdict.needed == 3

@@ -242,6 +242,23 @@ def _same_result(kept: Kept, path: Path, baseline: Baseline | None) -> bool:
     )
 
 
+def history_window(
+    ctx: AppContext, metric: str, options: HistoryOptions, *, exclude: Path | None = None
+) -> tuple[list[TrendPoint], Direction, list[str]]:
+    """The last ``options.window`` points of ``metric`` in the baselines history, its
+    direction and findings (skipped files, mixed hosts): what a budget check or a diff
+    passes to :func:`perfinvest.core.history.judge`. Refuses (exit 4) an empty history.
+    ``exclude``: a result file that must not be part of its own window."""
+    _check_options(options)
+    history = read_history(ctx.paths)
+    entries = [k for k in history.entries if exclude is None or not _same_result(k, exclude, None)]
+    _empty(ctx, History(entries, history.unreadable))
+    series = _series(entries, metric, options, history)
+    _no_points(ctx, series, options)
+    notes = [*_mixed(series, options.window), *series.skipped]
+    return series.points[-options.window :], series.direction, notes
+
+
 def history_check(
     ctx: AppContext, current: Path, options: HistoryOptions, *, enforce: bool
 ) -> CommandResult:
