@@ -149,3 +149,18 @@ def test_out_file_parsing_reads_ir_from_events_and_summary() -> None:
     assert parse_out_file(text) == 7127043
     with pytest.raises(ValueError, match="no summary"):
         parse_out_file("events: Ir\nfn=main\n0 5\n")
+
+
+def test_the_benchmark_is_told_it_runs_once(
+    repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    line = 'echo "$PERF_RUN_MODE $PYTHONHASHSEED" > seen.txt'
+    result = cli(
+        "run", "--meter", "instructions", "--mode", "duration", "--shell", "--json", "--", line
+    )
+    assert result.code == 0, result.out
+    assert (repo / "seen.txt").read_text().split() == ["oneshot", "0"]
+    monkeypatch.setenv("PYTHONHASHSEED", "7")  # the user's seed is kept
+    assert cli("run", "--meter", "instructions", "--shell", "--json", "--", line).code == 0
+    assert (repo / "seen.txt").read_text().split() == ["oneshot", "7"]

@@ -99,3 +99,14 @@ def test_trend_rows_carry_change_and_status_against_the_points_before() -> None:
     # the window is the last N points only: with 3, the breach row sees v1..v3
     narrow = trend(points, metric="m", direction="lower", window=3)
     assert narrow[4].limits is not None and narrow[4].limits.points == 3
+
+
+def test_summary_key_finds_bare_and_scenario_metrics() -> None:
+    from perfinvest.core.history import summary_key
+
+    keys = ["p95_ms", "checkout:rps", "search:rps", "login:errors"]
+    assert summary_key(keys, "p95_ms") == "p95_ms"
+    assert summary_key(keys, "errors") == "login:errors"  # one scenario reports it
+    assert summary_key(keys, "rps") is None  # two do: ambiguous without --scenario
+    assert summary_key(keys, "rps", "search") == "search:rps"
+    assert summary_key(keys, "rps", "cart") is None
