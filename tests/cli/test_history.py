@@ -130,6 +130,12 @@ def test_instruction_history_gates_a_planted_slowdown_exactly(repo: Path, cli: A
     # without --enforce a breach is reported, not failed
     report = cli("history", "check", str(slow), "--json")
     assert report.code == 0 and report.json["data"]["verdict"]["status"] == "breach"
+    # --per-run: every run is a point, so 3 baselines of 2 runs feed the IQR model's 4
+    runs = cli("history", "--per-run", "--json")
+    assert len(runs.json["data"]["rows"]) == 6
+    per_run = cli("history", "check", str(same), "--per-run", "--model", "iqr", "--json")
+    assert per_run.json["data"]["verdict"]["status"] == "within"
+    assert per_run.json["data"]["verdict"]["points"] == 6
     # the current baseline checked against the history leaves itself out of its window
     own = cli("history", "check", ".claude/perf/baselines/v1.json", "--json")
     assert own.json["data"]["verdict"]["points"] == 2

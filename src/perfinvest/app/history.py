@@ -36,6 +36,7 @@ class HistoryOptions:
     window: int = DEFAULT_WINDOW
     model: HistoryModel = "t"
     k: float = DEFAULT_IQR_K
+    per_run: bool = False  # one point per valid run instead of one per baseline
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,24 @@ def _point(kept: Kept, key: str) -> TrendPoint:
     )
 
 
+def _run_points(kept: Kept, key: str) -> list[TrendPoint]:
+    """``--per-run``: each valid run of the baseline is a point (more points, sooner)."""
+    return [
+        TrendPoint(
+            label=f"{kept.baseline.version} {run.run_id}",
+            at=run.started_at.isoformat(),
+            mean=metric.value,
+            runs=1,
+            source=kept.relative,
+            archived=kept.archived,
+        )
+        for run in kept.baseline.runs
+        if run.valid
+        for metric in run.metrics
+        if metric.key == key
+    ]
+
+
 def _series(
     entries: list[Kept], metric: str | None, options: HistoryOptions, history: History
 ) -> _Series:
@@ -120,14 +139,14 @@ def _series(
             skipped.append(f"{kept.relative} has no {name!r}")
             continue
         try:
-            point = _point(kept, key)
+            found = _run_points(kept, key) if options.per_run else [_point(kept, key)]
         except (KeyError, TypeError, ValueError, AttributeError):
             skipped.append(f"{kept.relative} has no readable summary of {key!r}")
             continue
         direction = summaries[key].get("direction") or direction
-        points.append(point)
-        hosts.append(kept.baseline.environment.host)
-        configs.append(kept.baseline.config_hash)
+        points.extend(found)
+        hosts.extend([kept.baseline.environment.host] * len(found))
+        configs.extend([kept.baseline.config_hash] * len(found))
     return _Series(name, direction, points, skipped, hosts, configs)
 
 

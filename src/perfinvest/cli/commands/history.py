@@ -14,6 +14,12 @@ from perfinvest.cli.options import F, command_runner, context, json_option
 def window_options(func: F) -> F:
     """What chooses the series and its threshold, for the trend and for ``check``."""
     func = click.option(
+        "--per-run",
+        is_flag=True,
+        help="One point per run of each baseline instead of one per baseline (its mean): "
+        "more points from fewer baselines; the spread is then the runs' noise.",
+    )(func)
+    func = click.option(
         "--k",
         type=float,
         default=1.5,
@@ -45,10 +51,12 @@ def window_options(func: F) -> F:
     )(func)
 
 
-def _options(metric: str | None, scenario: str | None, window: int, model: str, k: float) -> Any:
+def _options(
+    metric: str | None, scenario: str | None, window: int, model: str, k: float, per_run: bool
+) -> Any:
     from perfinvest.app.history import HistoryOptions
 
-    return HistoryOptions(metric, scenario, window, model, k)  # type: ignore[arg-type]
+    return HistoryOptions(metric, scenario, window, model, k, per_run)  # type: ignore[arg-type]
 
 
 @cli.group(invoke_without_command=True)
@@ -62,6 +70,7 @@ def history(
     window: int,
     model: str,
     k: float,
+    per_run: bool,
     as_json: bool,
 ) -> Any:
     """The trend of a metric over the baselines history (every baseline kept, archived ones
@@ -75,17 +84,30 @@ def history(
     if click_ctx.invoked_subcommand is not None:
         return None
     return _trend(
-        metric=metric, scenario=scenario, window=window, model=model, k=k, as_json=as_json
+        metric=metric,
+        scenario=scenario,
+        window=window,
+        model=model,
+        k=k,
+        per_run=per_run,
+        as_json=as_json,
     )
 
 
 @command_runner("history")
 def _trend(
-    *, metric: str | None, scenario: str | None, window: int, model: str, k: float, as_json: bool
+    *,
+    metric: str | None,
+    scenario: str | None,
+    window: int,
+    model: str,
+    k: float,
+    per_run: bool,
+    as_json: bool,
 ) -> Any:
     from perfinvest.app.history import history_trend
 
-    result = history_trend(context(), _options(metric, scenario, window, model, k))
+    result = history_trend(context(), _options(metric, scenario, window, model, k, per_run))
     return result, result.data.get("markdown")
 
 
@@ -102,6 +124,7 @@ def check(
     window: int,
     model: str,
     k: float,
+    per_run: bool,
     enforce: bool,
     as_json: bool,
 ) -> Any:
@@ -115,6 +138,6 @@ def check(
     from perfinvest.app.history import history_check
 
     result = history_check(
-        context(), current, _options(metric, scenario, window, model, k), enforce=enforce
+        context(), current, _options(metric, scenario, window, model, k, per_run), enforce=enforce
     )
     return result, result.data.get("markdown")
