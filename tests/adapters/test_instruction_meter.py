@@ -164,3 +164,14 @@ def test_the_benchmark_is_told_it_runs_once(
     monkeypatch.setenv("PYTHONHASHSEED", "7")  # the user's seed is kept
     assert cli("run", "--meter", "instructions", "--shell", "--json", "--", line).code == 0
     assert (repo / "seen.txt").read_text().split() == ["oneshot", "7"]
+
+
+def test_a_missing_program_under_the_meter_leaves_no_run_folder(repo: Path, cli: Any) -> None:
+    args = list(START_ARGS)
+    args[args.index("--command") + 1] = "./no-such-program"
+    assert cli(*args, "--no-checkpoint", "--json").code == 0
+    result = cli("baseline", "--meter", "instructions", "--runs", "2", "--no-checkpoint", "--json")
+    assert result.code == 5, result.out
+    assert "command not found: ./no-such-program" in result.json["error"]["message"]
+    artifacts = repo / ".claude" / "perf" / "artifacts"
+    assert not [p for p in artifacts.rglob("baseline-*") if p.is_dir()]

@@ -273,7 +273,12 @@ def run_once(
     )
     meter = _meter(benchmark, run_dir)
     if meter is not None:
-        spec = meter.wrap(spec)
+        try:
+            spec = meter.wrap(spec)
+        except PerfError:  # the command is not there: leave no empty run folder
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+            raise
     session.progress.run_started(label, index, total, duration.duration_s)
     try:
         outcome = run_command(
