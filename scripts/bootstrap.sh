@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 # linux-perf, gcc, nodejs, universal-ctags: the profiling tests (perf on a C program built
 # in the test, a real .cpuprofile, ctags symbols); golang-go and openjdk-17-jdk-headless
 # make the Go and Java profiler tests run instead of skipping (install them yourself).
-APT_PACKAGES=(git hyperfine wrk docker.io busybox-static linux-perf gcc nodejs universal-ctags)
+APT_PACKAGES=(git hyperfine wrk docker.io busybox-static linux-perf gcc nodejs universal-ctags valgrind)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -47,7 +47,10 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
         env_allow_short=ctx.environ.get("PERF_ALLOW_SHORT") == "1",
         allow_flag="--allow-short REASON",
     )
-    if options.duration_s is None:  # say it before a minute of silence, not after
+    from perfinvest.adapters.meters import INSTRUCTIONS, require_meter
+
+    require_meter(options.meter)
+    if options.duration_s is None and options.meter is None:  # say it before a minute of silence
         total = duration.duration_s * request.runs
         options.progress.note(
             f"no --duration given: {request.runs} run(s) of {duration.duration_s:g} s "
@@ -62,6 +65,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
         cwd=Path.cwd(),
         mode=request.mode,
         metrics_format=request.metrics_format,
+        meter=options.meter,
     )
     events: list[Event] = []
     with tempfile.TemporaryDirectory(prefix="perfinvest-run-") as scratch:
@@ -82,7 +86,11 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
                     session,
                     label="run",
                     runs=request.runs,
-                    primary_metric="wall_ms" if request.mode == "repeat" else None,
+                    primary_metric=INSTRUCTIONS
+                    if options.meter
+                    else "wall_ms"
+                    if request.mode == "repeat"
+                    else None,
                 )
         except KeyboardInterrupt:
             raise PerfError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from perfinvest.app.benchmarking import (
     MeasureOptions,
@@ -17,7 +17,7 @@ from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
 from perfinvest.core.baselines import resolve_key, summarize_runs
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, usage_error
-from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation, Run
+from perfinvest.core.models import Baseline, BaselineRef, Event, Investigation, MetricSpec, Run
 from perfinvest.core.phases import Phase
 from perfinvest.core.quantities import format_quantity
 
@@ -59,14 +59,23 @@ def baseline(
     """Measure ``runs`` sequential runs and write ``baselines/<version>.json``."""
     if runs < MIN_RUNS:
         raise usage_error(f"--runs must be at least {MIN_RUNS} (a baseline needs a spread)")
+    from perfinvest.adapters.meters import require_meter
+
+    require_meter(options.meter)
+
+    def primary_spec(inv: Investigation) -> MetricSpec:
+        """Under the instruction meter the baseline is of instructions, whatever the setup."""
+        if options.meter is None:
+            return inv.setup.metric
+        return MetricSpec(name=options.meter, direction="lower", unit="count")
 
     def prepare(inv: Investigation) -> _Plan:
         duration = duration_for(ctx, inv, options)
         return _Plan(
-            benchmark_of(ctx, inv),
+            replace(benchmark_of(ctx, inv), meter=options.meter),
             session_for(ctx, inv, options, duration),
             runs,
-            inv.setup.metric.name,
+            primary_spec(inv).name,
         )
 
     def execute(plan: _Plan) -> _Outcome:
@@ -96,7 +105,7 @@ def baseline(
     def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
         inv.events.extend(outcome.events)
         measurement = outcome.measurement
-        metric = inv.setup.metric
+        metric = primary_spec(inv)
         values = primary_values(measurement.runs, metric.name)
         compliant = all(r.compliant for r in measurement.runs)
         if outcome.interrupted:

@@ -21,6 +21,7 @@ class MeasureOptions:
     strict: bool = False
     progress: Progress = field(default_factory=Progress)
     stop: threading.Event | None = None
+    meter: str | None = None  # "instructions": count under cachegrind instead of timing
 
 
 def benchmark_of(ctx: AppContext, inv: Investigation) -> Benchmark:

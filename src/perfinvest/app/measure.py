@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
@@ -25,6 +26,9 @@ from perfinvest.app.load_errors import failed_requests
 from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
 from perfinvest.core.policy import DurationDecision
+
+if TYPE_CHECKING:
+    from perfinvest.adapters.meters import InstructionMeter
 
 CV_THRESHOLD = 0.05
 
@@ -57,6 +61,7 @@ class Benchmark:
     metrics_file: str | None = None  # relative to cwd, read after each run
     env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
     cgroup_procs: Sequence[Path] = ()  # cgroup.procs files the process joins before exec
+    meter: str | None = None  # "instructions": once per run under cachegrind (adapters/meters)
 
 
 @dataclass(frozen=True)
@@ -237,8 +242,13 @@ def run_once(
             )
         session.progress.note(f"machine not quiet: {quiet.describe()}")
     env = contract_env(benchmark, session, run_dir, label)
+    # a metered run is another measurement than a timed one: never merged or compared as one
     configuration = fingerprint.config_hash(
-        benchmark.command, benchmark.mode, benchmark.shell, str(benchmark.cwd), benchmark.env
+        benchmark.command,
+        f"meter:{benchmark.meter}" if benchmark.meter else benchmark.mode,
+        benchmark.shell,
+        str(benchmark.cwd),
+        benchmark.env,
     )
     environment = fingerprint.capture(
         session.repo_root,
@@ -261,6 +271,14 @@ def run_once(
         artifact_dir=run_dir,
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
+    meter = _meter(benchmark, run_dir)
+    if meter is not None:
+        try:
+            spec = meter.wrap(spec)
+        except PerfError:  # the command is not there: leave no empty run folder
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
+            raise
     session.progress.run_started(label, index, total, duration.duration_s)
     try:
         outcome = run_command(
@@ -283,7 +301,11 @@ def run_once(
             "measure a short command in repeat mode (--mode repeat)"
         )
     load_errors: str | None = None
-    if benchmark.mode == "repeat":
+    if meter is not None:
+        metrics, missing = meter.metrics()
+        if reason is None and missing is not None:
+            reason = f"no metrics: {missing}"
+    elif benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:
         metrics, missing, fmt = _read_output_metrics(benchmark, outcome)
@@ -310,24 +332,42 @@ def run_once(
         run_id=run_id,
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
-        mode=benchmark.mode,
+        mode=spec.mode,  # a metered run is one process, whatever the benchmark's mode
         requested_duration_s=duration.duration_s,
         duration_s=outcome.wall_s,
         exit_code=outcome.exit_code,
         valid=reason is None,
         invalid_reason=reason,
         compliant=duration.compliant,
-        compliance_note=duration.note,
+        compliance_note=_compliance_note(duration.note, meter is not None),
         metrics=metrics,
         environment=environment,
         artifacts=artifacts,
         survivors_killed=outcome.survivors_killed,
         load_errors=load_errors,
+        meter=benchmark.meter,
     )
     session.progress.run_finished(run)
     for note in run_notes(run):
         session.progress.note(note)
     return run
+
+
+def _meter(benchmark: Benchmark, run_dir: Path) -> InstructionMeter | None:
+    """The run's meter when it is not timed (``--meter instructions``), else ``None``."""
+    if benchmark.meter is None:
+        return None
+    from perfinvest.adapters.meters import InstructionMeter
+
+    return InstructionMeter(run_dir / "cachegrind")
+
+
+def _compliance_note(note: str | None, metered: bool) -> str | None:
+    if not metered:
+        return note
+    from perfinvest.adapters.meters.cachegrind import NOTE
+
+    return f"{note}; {NOTE}" if note else NOTE
 
 
 def run_notes(run: Run) -> list[str]:

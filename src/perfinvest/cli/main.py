@@ -22,6 +22,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     decide,
     demo,
     experiment,
+    history,
     hypotheses,
     lifecycle,
     mcp,

@@ -111,8 +111,18 @@ def measure_options(func: F) -> F:
     )(func)
 
 
-def measure_settings(duration: float | None, strict: bool) -> Any:
+def meter_option(func: F) -> F:
+    """``--meter instructions``: count instructions under cachegrind instead of timing."""
+    return click.option(
+        "--meter",
+        type=click.Choice(["instructions"]),
+        help="instructions: run the command once per run under valgrind (cachegrind) and "
+        "report its instruction count, exact where wall time is noise (docs/measuring.md).",
+    )(func)
+
+
+def measure_settings(duration: float | None, strict: bool, meter: str | None = None) -> Any:
     from perfinvest.app.benchmarking import MeasureOptions
     from perfinvest.cli.progress import make_progress
 
-    return MeasureOptions(duration_s=duration, strict=strict, progress=make_progress())
+    return MeasureOptions(duration_s=duration, strict=strict, progress=make_progress(), meter=meter)

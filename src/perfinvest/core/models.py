@@ -153,6 +153,9 @@ class Run(Model):
     survivors_killed: int = 0
     #: A load tool exited non-zero because requests failed: kept, the errors are metrics.
     load_errors: str | None = None
+    #: ``instructions``: the command ran once under cachegrind and ``instructions`` is its
+    #: count (docs/measuring.md); ``None``: timed as ``mode`` says.
+    meter: str | None = None
 
     @model_validator(mode="after")
     def _samples_once(self) -> Run:

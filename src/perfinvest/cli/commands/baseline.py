@@ -12,6 +12,7 @@ from perfinvest.cli.options import (
     context,
     measure_options,
     measure_settings,
+    meter_option,
     phase_options,
     request,
 )
@@ -22,12 +23,14 @@ from perfinvest.cli.options import (
     "--runs", type=int, default=3, show_default=True, help="Sequential runs (at least 2)."
 )
 @measure_options
+@meter_option
 @phase_options
 @command_runner("baseline")
 def baseline(
     runs: int,
     duration: float | None,
     strict: bool,
+    meter: str | None,
     quote: str | None,
     skip_reason: str | None,
     no_checkpoint: bool,
@@ -38,6 +41,8 @@ def baseline(
     Runs the benchmark --runs times, one after another under the host-wide benchmark lock,
     each for --duration seconds (60 by default). When the primary metric's CV across runs
     exceeds 5 %, up to two more runs are made and the baseline is flagged (rule 5).
+    With --meter instructions each run is the command once under cachegrind and the
+    baseline's primary metric is `instructions` (docs/measuring.md).
     """
     from perfinvest.app.baseline import baseline as measure_baseline
 
@@ -45,5 +50,5 @@ def baseline(
         context(no_checkpoint),
         request(quote, skip_reason),
         runs,
-        measure_settings(duration, strict),
+        measure_settings(duration, strict, meter),
     )

@@ -15,6 +15,7 @@ from perfinvest.cli.options import (
     json_option,
     measure_options,
     measure_settings,
+    meter_option,
 )
 
 
@@ -45,6 +46,7 @@ from perfinvest.cli.options import (
     "e.g. --shell -- 'sleep 1; echo x'.",
 )
 @measure_options
+@meter_option
 @json_option
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @command_runner("run")
@@ -57,6 +59,7 @@ def run(
     shell: bool,
     duration: float | None,
     strict: bool,
+    meter: str | None,
     as_json: bool,
     command: tuple[str, ...],
 ) -> Any:
@@ -67,6 +70,7 @@ def run(
     \b
       perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
       perfinvest run --shell --allow-short "quick look" --duration 5 -- 'make -s; ./app'
+      perfinvest run --meter instructions --runs 2 -- ./app   # exact, under cachegrind
     """
     from perfinvest.app.adhoc import AdhocRequest, run_adhoc
     from perfinvest.app.context import AppContext
@@ -81,7 +85,7 @@ def run(
         shell=shell,
     )
     return run_adhoc(
-        AppContext.discover(checkpoint=False), request, measure_settings(duration, strict)
+        AppContext.discover(checkpoint=False), request, measure_settings(duration, strict, meter)
     )
 
 
