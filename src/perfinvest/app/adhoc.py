@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfinvest.app.benchmarking import MeasureOptions, benchmark_lock
@@ -26,12 +26,37 @@ from perfinvest.store.atomic import atomic_write_text
 @dataclass(frozen=True)
 class AdhocRequest:
     command: tuple[str, ...]
-    mode: RunMode = "repeat"
+    mode: RunMode | None = None  # None: repeat, or tool-driven for a recognised tool
     runs: int = 1
     allow_short: str | None = None
     metrics_format: str | None = None
     export: Path | None = None
     shell: bool = False
+    tool: str | None = None  # --tool NAME: tool-driven mode for this tool
+
+
+def _adhoc_benchmark(request: AdhocRequest, argv: list[str], options: MeasureOptions) -> Benchmark:
+    """The benchmark; without --mode, a recognised tool is driven instead of timed."""
+    from perfinvest.app.measure import resolve_tool_mode
+    from perfinvest.core.tools import resolve_tool
+
+    tool = resolve_tool(request.tool) if request.tool else None
+    if tool is not None and request.mode not in (None, "tool"):
+        raise usage_error(f"--tool drives the tool itself: drop --mode {request.mode} or --tool")
+    mode: RunMode = request.mode or ("tool" if tool else "repeat")
+    benchmark = Benchmark(
+        command=argv,
+        shell=request.shell,
+        cwd=Path.cwd(),
+        mode=mode,
+        metrics_format=request.metrics_format,
+        tool=tool,
+    )
+    if request.mode is None:
+        probe = resolve_tool_mode(replace(benchmark, mode="duration"), options.progress)
+        if probe.mode == "tool":
+            return probe
+    return resolve_tool_mode(benchmark, options.progress)
 
 
 def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -> CommandResult:
@@ -47,13 +72,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
         env_allow_short=ctx.environ.get("PERF_ALLOW_SHORT") == "1",
     )
     argv = [shlex.join(request.command)] if request.shell else list(request.command)
-    benchmark = Benchmark(
-        command=argv,
-        shell=request.shell,
-        cwd=Path.cwd(),
-        mode=request.mode,
-        metrics_format=request.metrics_format,
-    )
+    benchmark = _adhoc_benchmark(request, argv, options)
     events: list[Event] = []
     with tempfile.TemporaryDirectory(prefix="perfinvest-run-") as scratch:
         session = Session(
@@ -73,7 +92,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
                     session,
                     label="run",
                     runs=request.runs,
-                    primary_metric="wall_ms" if request.mode == "repeat" else None,
+                    primary_metric="wall_ms" if benchmark.mode == "repeat" else None,
                 )
         except KeyboardInterrupt:
             raise PerfError(

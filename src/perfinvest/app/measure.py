@@ -55,6 +55,7 @@ class Benchmark:
     metrics_file: str | None = None  # relative to cwd, read after each run
     env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
     cgroup_procs: Sequence[Path] = ()  # cgroup.procs files the process joins before exec
+    tool: str | None = None  # mode "tool": the benchmark tool perfinvest drives (core/tools.py)
 
 
 @dataclass(frozen=True)
@@ -246,17 +247,41 @@ def run_once(
         shell=benchmark.shell,
         cwd=benchmark.cwd,
         env=env,
-        mode=benchmark.mode,
+        mode="duration" if benchmark.mode == "tool" else benchmark.mode,
         duration_s=duration.duration_s,
         min_duration_s=duration.valid_after_s if benchmark.mode == "duration" else 0.0,
         artifact_dir=run_dir,
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
     session.progress.run_started(label, index, total, duration.duration_s)
-    outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)
+    tool_run = None
+    if benchmark.mode == "tool" and benchmark.tool is not None:
+        from perfinvest.adapters.tools.run import run_tool
+
+        tool_run = run_tool(
+            benchmark.tool,
+            replace(spec, mode="duration"),
+            needed_s=duration.valid_after_s,
+            on_progress=session.progress.run_progress,
+            stop=session.stop,
+        )
+        outcome = tool_run.outcome
+        if index == 1:
+            session.progress.note(f"tool-driven run, {tool_run.call.describe()}")
+    else:
+        outcome = run_command(spec, on_progress=session.progress.run_progress, stop=session.stop)
     metrics: list[Metric]
     reason = outcome.invalid_reason
-    if benchmark.mode == "repeat":
+    if tool_run is not None:
+        metrics = _parsed_metrics(tool_run.parsed) if tool_run.parsed is not None else []
+        metrics.extend(
+            Metric(name="measured_s", value=seconds, unit="s", scenario=scenario)
+            for scenario, seconds in tool_run.measured_s.items()
+        )
+        reason = reason or tool_run.reason
+        for message in tool_run.notes:
+            session.progress.note(message)
+    elif benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:
         metrics, missing = _read_output_metrics(benchmark, outcome)
@@ -268,6 +293,9 @@ def run_once(
         for a in (
             _artifact(outcome.stdout_path, session, "stdout (capped)"),
             _artifact(outcome.stderr_path, session, "stderr (capped)"),
+            _artifact(tool_run.export_path, session, f"{benchmark.tool} export")
+            if tool_run is not None
+            else None,
         )
         if a is not None
     ]
@@ -317,6 +345,7 @@ def measure(
     on_run: Callable[[Run], None] | None = None,
 ) -> Measurement:
     """``runs`` sequential runs; rule 5 adds up to ``max_reruns`` when the CV is too high."""
+    benchmark = resolve_tool_mode(benchmark, session.progress)
     result = Measurement(runs=[])
     total = runs
     index = 0
@@ -345,6 +374,35 @@ def measure(
                 "runs (rule 5); treat comparisons with care"
             )
     return result
+
+
+def resolve_tool_mode(benchmark: Benchmark, progress: Progress | None = None) -> Benchmark:
+    """Duration mode on a recognised tool becomes tool-driven; ``mode="tool"`` needs a tool.
+
+    A tool exits when it has measured what it was told to, so in duration mode it would end
+    early (an invalid run); perfinvest drives it instead and says so (``progress.note``).
+    """
+    if benchmark.mode == "repeat" or (benchmark.mode == "tool" and benchmark.tool):
+        return benchmark
+    from perfinvest.adapters.tools.run import detect
+
+    tool = benchmark.tool or detect(benchmark.command, benchmark.shell, benchmark.cwd)
+    if tool is None:
+        if benchmark.mode == "tool":
+            from perfinvest.core.errors import usage_error
+            from perfinvest.core.tools import TOOLS
+
+            raise usage_error(
+                "tool-driven mode: the command is not one of "
+                f"{', '.join(TOOLS)} as perfinvest recognises them; name it with --tool NAME"
+            )
+        return benchmark
+    if progress is not None and benchmark.mode == "duration":
+        progress.note(
+            f"{tool} recognised: tool-driven mode (the tool fills the duration with its own "
+            "options and perfinvest reads its export; --mode repeat times it as one command)"
+        )
+    return replace(benchmark, mode="tool", tool=tool)
 
 
 def with_env(benchmark: Benchmark, extra: Mapping[str, str]) -> Benchmark:
