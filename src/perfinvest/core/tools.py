@@ -68,6 +68,7 @@ PYPERF_VALUES = 3
 PYTEST_ROUNDS = 1000
 
 _SHELL_EXPANSION = re.compile(r"[$`*?]")
+_PYTHON_VALUE_OPTIONS = ("-X", "-W", "--check-hash-based-pycs")
 _PYTHON = re.compile(r"python(\d+(\.\d+)*)?")
 _BENCH_FIXTURE = re.compile(r"def\s+test\w*\s*\([^)]*\bbenchmark\b")
 _PYPERF_RUNNER = re.compile(r"\bpyperf\b[\s\S]*\bRunner\s*\(")
@@ -119,7 +120,7 @@ def _python_module(argv: Sequence[str]) -> tuple[str, int] | None:
             return word[2:], index + 1
         if not word.startswith("-"):
             return None
-        index += 1
+        index += 2 if word in _PYTHON_VALUE_OPTIONS else 1
     return None
 
 
@@ -131,11 +132,14 @@ def _python_script(argv: Sequence[str]) -> int | None:
         return 0
     if _PYTHON.fullmatch(_base(argv[0])) is None:
         return None
-    for index, word in enumerate(argv[1:], start=1):
+    index = 1
+    while index < len(argv):
+        word = argv[index]
         if word in ("-c", "-m"):
             return None
         if not word.startswith("-"):
             return index if word.endswith(".py") else None
+        index += 2 if word in _PYTHON_VALUE_OPTIONS else 1
     return None
 
 
@@ -426,6 +430,22 @@ _PP_FIGHTING = (
 _PP_OUTPUT = (_Option(("-o", "--output")), _Option(("--append",)))
 
 
+_PP_VALUE_OPTIONS = frozenset(
+    ["-p", "--processes", "-n", "--values", "-w", "--warmups", "-l", "--loops", "-o", "--output", "--append", "--min-time", "--timeout", "--pipe", "--worker-task", "--affinity", "--inherit-environ", "--python", "--compare-to", "--python-names", "--profile", "--hook", "--name"]
+)
+
+
+def _pyperf_program(words: Sequence[str]) -> int:
+    """Index of the program in ``pyperf command [options] PROGRAM ARGS``."""
+    index = 0
+    while index < len(words):
+        word = words[index]
+        if not word.startswith("-"):
+            return index
+        index += 2 if word in _PP_VALUE_OPTIONS else 1
+    return len(words)
+
+
 def _int_option(values: Sequence[str], default: int, name: str) -> int:
     if not values:
         return default
@@ -451,9 +471,7 @@ def pyperf_call(
         insert = script + 1 if script is not None else len(argv)
     head, tail = list(argv[:insert]), list(argv[insert:])
     # ``pyperf command PROGRAM ...``: only options before the program are pyperf's
-    stop = next((i for i, w in enumerate(tail) if not w.startswith("-")), len(tail))
-    if "command" not in head[-1:]:
-        stop = len(tail)
+    stop = _pyperf_program(tail) if head[-1:] == ["command"] else len(tail)
     opts, rest = tail[:stop], tail[stop:]
     changes: list[str] = []
     removed: list[str] = []
