@@ -431,7 +431,31 @@ _PP_OUTPUT = (_Option(("-o", "--output")), _Option(("--append",)))
 
 
 _PP_VALUE_OPTIONS = frozenset(
-    ["-p", "--processes", "-n", "--values", "-w", "--warmups", "-l", "--loops", "-o", "--output", "--append", "--min-time", "--timeout", "--pipe", "--worker-task", "--affinity", "--inherit-environ", "--python", "--compare-to", "--python-names", "--profile", "--hook", "--name"]
+    [
+        "-p",
+        "--processes",
+        "-n",
+        "--values",
+        "-w",
+        "--warmups",
+        "-l",
+        "--loops",
+        "-o",
+        "--output",
+        "--append",
+        "--min-time",
+        "--timeout",
+        "--pipe",
+        "--worker-task",
+        "--affinity",
+        "--inherit-environ",
+        "--python",
+        "--compare-to",
+        "--python-names",
+        "--profile",
+        "--hook",
+        "--name",
+    ]
 )
 
 
