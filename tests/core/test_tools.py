@@ -158,7 +158,18 @@ def test_pyperf_script_options_go_after_the_script() -> None:
 
 
 def test_go_call_benchtime_count_timeout() -> None:
-    argv = ["go", "test", "-bench", ".", "-benchtime=100x", "-timeout", "1m", "./...", "-args", "-x"]
+    argv = [
+        "go",
+        "test",
+        "-bench",
+        ".",
+        "-benchtime=100x",
+        "-timeout",
+        "1m",
+        "./...",
+        "-args",
+        "-x",
+    ]
     call = tools.go_call(argv, 60)
     assert call.argv == (
         "go",

@@ -86,6 +86,15 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
     if request.mode not in ("duration", "repeat", "tool"):
         raise usage_error(f"--mode must be duration, repeat or tool, not {request.mode!r}")
     tool = _checked_tool(request)
+    if request.mode == "tool" and tool is None:
+        from perfinvest.adapters.tools.run import detect
+
+        command = _parse_command(request.command, request.shell)
+        if detect(command, request.shell, ctx.repo_root) is None:
+            raise usage_error(
+                "--mode tool: the command is not a hyperfine, pytest-benchmark, pyperf or "
+                "go test -bench command perfinvest recognises; name the tool with --tool NAME"
+            )
     if not _METRIC_NAME.match(request.metric):
         raise usage_error(
             f"invalid --metric {request.metric!r}: start with a letter or _, then letters, "
