@@ -1,12 +1,14 @@
 """go test -json parsing and the measured-time readers, on real tool output.
 
-The go fixtures are real output (see tests/fixtures/tools/README.md); the other exports are
-produced here by running the real tool briefly (marked slow).
+The go fixtures are real output of the same benchmarks with and without ``-json`` (see
+tests/fixtures/formats/README.md); the other exports are produced here by running the real
+tool briefly (marked slow).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -20,25 +22,29 @@ from perfinvest.adapters.formats.registry import detect, parse
 from perfinvest.adapters.tools import measured
 from perfinvest.adapters.tools.run import detect as detect_tool
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tools"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+JSON_EVENTS = FIXTURES / "gotest_json.jsonl"
+TEXT = FIXTURES / "gobench.txt"
+RESULT = re.compile(r"^(Benchmark\S*?)-\d+\s+(\d+)\s+(\S+) ns/op", re.MULTILINE)
 
 
 def test_go_test_json_is_detected_and_carries_the_bench_lines() -> None:
-    text = (FIXTURES / "gotest.jsonl").read_text()
+    text = JSON_EVENTS.read_text()
     assert detect(text) == gotest_json.NAME
     result = parse(text)
     assert result.format == gotest_json.NAME
     plain = gotest_json.output_text(text)
-    assert "BenchmarkFib10-2" in plain and "PASS" in plain
+    assert "pkg: example.com/fixturebench" in plain and "PASS" in plain
+    assert len(RESULT.findall(plain)) == len(RESULT.findall(TEXT.read_text()))
     # exactly what the go-bench parser reads from the same text
     assert result.metrics == gobench.parse(plain).metrics
-    fib15 = result.get("allocs_per_op", "BenchmarkFib15")
-    assert fib15 is not None and len(fib15.samples) == 3
+    allocs = [m for m in result.metrics if m.name == "allocs_per_op"]
+    assert allocs and all(len(m.samples) == 3 for m in allocs)  # -count 3
 
 
 def test_go_json_and_text_give_the_same_metric_shape() -> None:
-    from_json = parse((FIXTURES / "gotest.jsonl").read_text(), "go-json")
-    from_text = parse((FIXTURES / "gotest.txt").read_text(), "go")
+    from_json = parse(JSON_EVENTS.read_text(), "go-json")
+    from_text = parse(TEXT.read_text(), "go")
     shape = [(m.name, m.scenario, len(m.samples)) for m in from_json.metrics]
     assert shape == [(m.name, m.scenario, len(m.samples)) for m in from_text.metrics]
 
@@ -58,11 +64,12 @@ def test_go_test_json_bad_input_is_one_clear_error(text: str, message: str) -> N
 
 
 def test_go_measured_time_sums_iterations_times_ns_per_op() -> None:
-    text = (FIXTURES / "gotest.txt").read_text()
-    seconds = measured.go_test(text)
-    assert seconds["BenchmarkFib10"] == pytest.approx(2000 * (343.6 + 342.0 + 327.3) * 1e-9)
-    json_seconds = measured.go_test((FIXTURES / "gotest.jsonl").read_text())
-    assert set(json_seconds) == {"BenchmarkFib10", "BenchmarkFib15"}
+    text = TEXT.read_text()
+    expected: dict[str, float] = {}
+    for name, iterations, ns_per_op in RESULT.findall(text):
+        expected[name] = expected.get(name, 0.0) + int(iterations) * float(ns_per_op) * 1e-9
+    assert expected and measured.go_test(text) == pytest.approx(expected)
+    assert set(measured.go_test(JSON_EVENTS.read_text())) == set(expected)
 
 
 def test_detect_peeks_at_files_in_the_working_folder(tmp_path: Path) -> None:
