@@ -18,6 +18,7 @@ ALLOW = ("--allow-short", "tests", "--duration", "1")
         (("--mode", "tool", "--", sys.executable, "bench.py"), "name it with --tool"),
         (("--tool", "k6", "--", "k6", "run", "x.js"), "known tools: hyperfine"),
         (("--tool", "hyperfine", "--mode", "repeat", "--", "hyperfine", "true"), "drop --mode"),
+        (("--mode", "repeat", "--format", "go", "--", "go", "version"), "only times each"),
     ],
 )
 def test_run_tool_option_errors(repo: Path, cli: Any, args: tuple[str, ...], message: str) -> None:
@@ -51,3 +52,13 @@ def test_a_shell_pipeline_is_not_rewritten(repo: Path, cli: Any) -> None:
     result = cli("baseline", "--duration", "1", "--json")
     assert result.code == 2, result.out
     assert "cannot rewrite the --shell command" in result.json["error"]["message"]
+
+
+def test_run_format_without_mode_reads_the_output(repo: Path, cli: Any) -> None:
+    result = cli(
+        "run", "--allow-short", "tests", "--duration", "0.3", "--format", "perf", "--json",
+        "--", sys.executable, "bench.py",
+    )  # fmt: skip
+    assert result.code == 0, result.out
+    run = result.json["data"]["runs"][0]
+    assert run["mode"] == "duration" and any(m["name"] == "p95_ms" for m in run["metrics"])

@@ -36,14 +36,22 @@ class AdhocRequest:
 
 
 def _adhoc_benchmark(request: AdhocRequest, argv: list[str], options: MeasureOptions) -> Benchmark:
-    """The benchmark; without --mode, a recognised tool is driven instead of timed."""
+    """The benchmark. Without --mode: a recognised tool is driven, --format reads the output
+    (duration mode), anything else is timed (repeat mode)."""
     from perfinvest.app.measure import resolve_tool_mode
     from perfinvest.core.tools import resolve_tool
 
     tool = resolve_tool(request.tool) if request.tool else None
     if tool is not None and request.mode not in (None, "tool"):
         raise usage_error(f"--tool drives the tool itself: drop --mode {request.mode} or --tool")
-    mode: RunMode = request.mode or ("tool" if tool else "repeat")
+    if request.mode == "repeat" and request.metrics_format:
+        raise usage_error(
+            "--format reads the command's output, but --mode repeat only times each "
+            "iteration: use --mode duration (or tool), or drop --format"
+        )
+    mode: RunMode = request.mode or (
+        "tool" if tool else "duration" if request.metrics_format else "repeat"
+    )
     benchmark = Benchmark(
         command=argv,
         shell=request.shell,

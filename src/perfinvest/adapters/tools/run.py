@@ -97,7 +97,7 @@ def _calibrate_hyperfine(
     outcome = _run_command(
         replace(
             _spec_for(spec, argv, duration_s),
-            timeout_s=CALIBRATION_TIMEOUT_S,
+            timeout_s=max(CALIBRATION_TIMEOUT_S, 3 * duration_s),
             artifact_dir=calibration_dir,
             sample_hz=0.0,
         ),

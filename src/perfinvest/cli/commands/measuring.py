@@ -22,9 +22,9 @@ from perfinvest.cli.options import (
 @click.option(
     "--mode",
     type=click.Choice(["repeat", "duration", "tool"]),
-    help="repeat (default): re-run a short command to fill the duration; duration: one long "
-    "run; tool: hyperfine, pytest-benchmark, pyperf or go test -bench fills the duration "
-    "itself (the default for those commands).",
+    help="repeat (default; duration with --format): re-run a short command to fill the "
+    "duration; duration: one long run; tool: hyperfine, pytest-benchmark, pyperf or go test "
+    "-bench fills the duration itself (the default for those commands).",
 )
 @click.option(
     "--tool",
