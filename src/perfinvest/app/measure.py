@@ -56,6 +56,7 @@ class Benchmark:
     env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
     cgroup_procs: Sequence[Path] = ()  # cgroup.procs files the process joins before exec
     tool: str | None = None  # mode "tool": the benchmark tool perfinvest drives (core/tools.py)
+    tool_prefix: int = 0  # leading words of ``command`` that wrap the tool (taskset, prlimit)
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,7 @@ def run_once(
             benchmark.tool,
             replace(spec, mode="duration"),
             needed_s=duration.valid_after_s,
+            prefix_words=benchmark.tool_prefix,
             on_progress=session.progress.run_progress,
             stop=session.stop,
         )
@@ -386,7 +388,8 @@ def resolve_tool_mode(benchmark: Benchmark, progress: Progress | None = None) ->
         return benchmark
     from perfinvest.adapters.tools.run import detect
 
-    tool = benchmark.tool or detect(benchmark.command, benchmark.shell, benchmark.cwd)
+    command = benchmark.command[benchmark.tool_prefix :]
+    tool = benchmark.tool or detect(command, benchmark.shell, benchmark.cwd)
     if tool is None:
         if benchmark.mode == "tool":
             from perfinvest.core.errors import usage_error

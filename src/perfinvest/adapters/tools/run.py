@@ -75,8 +75,11 @@ class ToolRun:
     notes: list[str] = field(default_factory=list)
 
 
-def _spec_for(spec: RunSpec, words: list[str] | tuple[str, ...], duration_s: float) -> RunSpec:
-    argv = [shlex.join(words)] if spec.shell else list(words)
+def _spec_for(
+    spec: RunSpec, words: Sequence[str], duration_s: float, prefix: Sequence[str] = ()
+) -> RunSpec:
+    """``spec`` running ``words`` (under the wrapper ``prefix``), as one long run."""
+    argv = [shlex.join(words)] if spec.shell else [*prefix, *words]
     return replace(
         spec,
         argv=argv,
@@ -87,7 +90,12 @@ def _spec_for(spec: RunSpec, words: list[str] | tuple[str, ...], duration_s: flo
 
 
 def _calibrate_hyperfine(
-    spec: RunSpec, words: list[str], run_dir: Path, duration_s: float, stop: threading.Event | None
+    spec: RunSpec,
+    words: list[str],
+    run_dir: Path,
+    duration_s: float,
+    stop: threading.Event | None,
+    prefix: Sequence[str],
 ) -> list[float]:
     """hyperfine has no time-based option: a short run gives each command's mean time."""
     export = run_dir / "hyperfine-calibration.json"
@@ -96,7 +104,7 @@ def _calibrate_hyperfine(
     argv = tools.hyperfine_calibration(words, str(export))
     outcome = _run_command(
         replace(
-            _spec_for(spec, argv, duration_s),
+            _spec_for(spec, argv, duration_s, prefix),
             timeout_s=max(CALIBRATION_TIMEOUT_S, 3 * duration_s),
             artifact_dir=calibration_dir,
             sample_hz=0.0,
@@ -140,14 +148,17 @@ def run_tool(
     spec: RunSpec,
     *,
     needed_s: float,
+    prefix_words: int = 0,
     on_progress: ProgressCallback | None = None,
     stop: threading.Event | None = None,
 ) -> ToolRun:
     """Run ``spec``'s command as a driven ``tool``: fill ``spec.duration_s``, read the export.
 
-    ``needed_s`` is the measured time each scenario must reach for the run to be valid.
+    ``needed_s`` is the measured time each scenario must reach for the run to be valid;
+    the first ``prefix_words`` of the command are a wrapper (taskset, prlimit) kept as is.
     """
-    words = command_words(list(spec.argv), spec.shell)
+    prefix = () if spec.shell else tuple(spec.argv[:prefix_words])
+    words = command_words(list(spec.argv[len(prefix) :]), spec.shell)
     if not words:
         raise usage_error(
             f"tool-driven mode cannot rewrite the --shell command {spec.argv[0]!r}: run the "
@@ -158,7 +169,7 @@ def run_tool(
     means: list[float] = []
     if tool == tools.HYPERFINE:
         try:
-            means = _calibrate_hyperfine(spec, words, run_dir, duration_s, stop)
+            means = _calibrate_hyperfine(spec, words, run_dir, duration_s, stop, prefix)
         except _CalibrationError as failed:
             call = tools.hyperfine_call(words, "", 0)
             return ToolRun(failed.outcome, call, reason=failed.message)
@@ -167,7 +178,9 @@ def run_tool(
     while True:
         runs = max((tools.hyperfine_runs(target_s, mean) for mean in means), default=0)
         call = plan(tool, words, target_s, run_dir, spec.cwd, runs)
-        result = _attempt(tool, spec, call, needed_s, on_progress, stop)
+        result = _attempt(
+            tool, replace(spec, argv=[*prefix, *call.argv]), call, needed_s, on_progress, stop
+        )
         result.notes[:0] = retried
         lacking = [s for s in result.measured_s.values() if s < needed_s]
         if not lacking or result.parsed is None or len(retried) >= MAX_REFILLS:
@@ -192,7 +205,9 @@ def _attempt(
 ) -> ToolRun:
     """One run of the rewritten call, its export read and its measured time checked."""
     outcome = _run_command(
-        _spec_for(spec, call.argv, spec.duration_s), on_progress=on_progress, stop=stop
+        _spec_for(spec, spec.argv, spec.duration_s),
+        on_progress=on_progress,
+        stop=stop,
     )
     result = ToolRun(outcome, call)
     export_path = Path(call.export) if call.export else None
