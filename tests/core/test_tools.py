@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from perfinvest.core import tools
+from perfinvest.core import tool_calls, tools
 from perfinvest.core.errors import PerfError
 
 
@@ -64,15 +64,15 @@ def test_split_shell_only_plain_commands() -> None:
 
 
 def test_hyperfine_runs_fill_the_duration_with_margin() -> None:
-    assert tools.hyperfine_runs(60, 0.1) == 720  # 60 s * 1.2 / 0.1 s
-    assert tools.hyperfine_runs(60, 0.1) * 0.1 >= 60
-    assert tools.hyperfine_runs(1, 10.0) == 2  # never fewer than two runs
-    assert tools.hyperfine_runs(60, 0.0) == 2
+    assert tool_calls.hyperfine_runs(60, 0.1) == 720  # 60 s * 1.2 / 0.1 s
+    assert tool_calls.hyperfine_runs(60, 0.1) * 0.1 >= 60
+    assert tool_calls.hyperfine_runs(1, 10.0) == 2  # never fewer than two runs
+    assert tool_calls.hyperfine_runs(60, 0.0) == 2
 
 
 def test_hyperfine_call_replaces_run_counts_and_export() -> None:
     argv = ["hyperfine", "-N", "--runs", "10", "-m5", "--export-json", "mine.json", "sleep 0.1"]
-    call = tools.hyperfine_call(argv, "/run/hyperfine.json", 720)
+    call = tool_calls.hyperfine_call(argv, "/run/hyperfine.json", 720)
     assert call.argv == (
         "hyperfine",
         "--runs",
@@ -86,14 +86,14 @@ def test_hyperfine_call_replaces_run_counts_and_export() -> None:
     assert call.export == "/run/hyperfine.json"
     assert call.export_format == "hyperfine-json"
     assert "replaced --runs 10, --min-runs 5 by --runs 720" in call.changes
-    calibration = tools.hyperfine_calibration(argv, "/run/cal.json")
+    calibration = tool_calls.hyperfine_calibration(argv, "/run/cal.json")
     assert calibration[:3] == ["hyperfine", "--runs", str(tools.CALIBRATION_RUNS)]
     assert "mine.json" not in calibration and calibration[-1] == "sleep 0.1"
 
 
 def test_pytest_call_sets_max_time_min_time_and_json() -> None:
     argv = ["pytest", "-q", "b.py", "--benchmark-max-time=1", "--benchmark-json", "mine.json"]
-    call = tools.pytest_call(argv, 60, "/run/pb.json")
+    call = tool_calls.pytest_call(argv, 60, "/run/pb.json")
     assert call.argv == (
         "pytest",
         "-q",
@@ -105,14 +105,14 @@ def test_pytest_call_sets_max_time_min_time_and_json() -> None:
     assert call.user_exports == ("mine.json",)
     assert "replaced --benchmark-max-time=1 by --benchmark-max-time=72" in call.changes
     # the user's longer rounds are kept
-    kept = tools.pytest_call(["pytest", "--benchmark-min-time=0.5"], 60, "/x.json")
+    kept = tool_calls.pytest_call(["pytest", "--benchmark-min-time=0.5"], 60, "/x.json")
     assert "--benchmark-min-time=0.5" in kept.argv
     with pytest.raises(PerfError, match="pytest command"):
-        tools.pytest_call(["python", "bench.py"], 60, "/x.json")
+        tool_calls.pytest_call(["python", "bench.py"], 60, "/x.json")
 
 
 def test_pyperf_call_spreads_the_duration_over_processes_and_values() -> None:
-    call = tools.pyperf_call(["python", "-m", "pyperf", "timeit", "1+1"], 60, "/run/p.json")
+    call = tool_calls.pyperf_call(["python", "-m", "pyperf", "timeit", "1+1"], 60, "/run/p.json")
     assert call.argv[:4] == ("python", "-m", "pyperf", "timeit")
     assert call.argv[4:12] == (
         "--processes",
@@ -129,22 +129,22 @@ def test_pyperf_call_spreads_the_duration_over_processes_and_values() -> None:
 
 def test_pyperf_call_keeps_user_counts_and_folds_fast() -> None:
     argv = ["python", "-m", "pyperf", "timeit", "-p", "4", "-l", "100", "-o", "mine.json", "1+1"]
-    call = tools.pyperf_call(argv, 10, "/run/p.json")
+    call = tool_calls.pyperf_call(argv, 10, "/run/p.json")
     words = list(call.argv)
     assert words[words.index("--processes") + 1] == "4"
     assert words[words.index("--min-time") + 1] == "1"  # 10 * 1.2 / (4 * 3)
     assert "-l" not in words and "100" not in words and "mine.json" not in words
     assert call.user_exports == ("mine.json",)
-    fast = tools.pyperf_call(["python", "-m", "pyperf", "timeit", "--fast", "1"], 10, "/p")
+    fast = tool_calls.pyperf_call(["python", "-m", "pyperf", "timeit", "--fast", "1"], 10, "/p")
     assert "--fast" not in fast.argv
     assert list(fast.argv)[list(fast.argv).index("--processes") + 1] == "10"
     with pytest.raises(PerfError, match="whole number"):
-        tools.pyperf_call(["python", "-m", "pyperf", "timeit", "-p", "x", "1"], 10, "/p")
+        tool_calls.pyperf_call(["python", "-m", "pyperf", "timeit", "-p", "x", "1"], 10, "/p")
 
 
 def test_pyperf_command_program_arguments_are_not_touched() -> None:
     argv = ["python", "-m", "pyperf", "command", "-p", "2", "prog", "-p", "9", "--loops", "3"]
-    call = tools.pyperf_call(argv, 6, "/run/p.json")
+    call = tool_calls.pyperf_call(argv, 6, "/run/p.json")
     assert call.argv[-5:] == ("prog", "-p", "9", "--loops", "3")
     words = list(call.argv)
     assert words[words.index("--processes") + 1] == "2"
@@ -152,7 +152,7 @@ def test_pyperf_command_program_arguments_are_not_touched() -> None:
 
 def test_pyperf_script_options_go_after_the_script() -> None:
     files = _files({"bench.py": "import pyperf\npyperf.Runner().timeit('a', '1')\n"})
-    call = tools.pyperf_call(["python", "bench.py", "--quiet"], 6, "/p.json", files)
+    call = tool_calls.pyperf_call(["python", "bench.py", "--quiet"], 6, "/p.json", files)
     assert call.argv[:3] == ("python", "bench.py", "--processes")
     assert call.argv[-1] == "--quiet"
 
@@ -170,7 +170,7 @@ def test_go_call_benchtime_count_timeout() -> None:
         "-args",
         "-x",
     ]
-    call = tools.go_call(argv, 60)
+    call = tool_calls.go_call(argv, 60)
     assert call.argv == (
         "go",
         "test",
@@ -185,10 +185,10 @@ def test_go_call_benchtime_count_timeout() -> None:
     )
     assert call.export is None and call.export_format == "go-bench"
     assert "replaced -benchtime=100x by -benchtime=14.4s" in call.changes
-    own = tools.go_call(["go", "test", "-bench=.", "-count", "3", "-json"], 6)
+    own = tool_calls.go_call(["go", "test", "-bench=.", "-count", "3", "-json"], 6)
     assert "-count=3" in own.argv and "-benchtime=2.4s" in own.argv and "-json" in own.argv
     assert own.export_format == "go-test-json"
-    assert tools.go_benchtime_count(own) == 3
+    assert tool_calls.go_benchtime_count(own) == 3
 
 
 def test_resolve_tool_and_shortfalls() -> None:

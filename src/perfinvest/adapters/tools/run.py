@@ -22,7 +22,7 @@ from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import ProgressCallback, RunOutcome, RunSpec, captured_stdout
 from perfinvest.adapters.runner import run_command as _run_command
 from perfinvest.adapters.tools import measured as measured_time
-from perfinvest.core import tools
+from perfinvest.core import tool_calls, tools
 from perfinvest.core.errors import usage_error
 
 _PEEK_LIMIT = 1 << 20
@@ -101,7 +101,7 @@ def _calibrate_hyperfine(
     export = run_dir / "hyperfine-calibration.json"
     calibration_dir = run_dir / "calibration"
     calibration_dir.mkdir(parents=True, exist_ok=True)
-    argv = tools.hyperfine_calibration(words, str(export))
+    argv = tool_calls.hyperfine_calibration(words, str(export))
     outcome = _run_command(
         replace(
             _spec_for(spec, argv, duration_s, prefix),
@@ -133,13 +133,13 @@ def plan(
     """The rewritten call for ``tool`` (hyperfine needs its calibrated ``runs``)."""
     export = str(run_dir / tools.EXPORT_NAMES[tool]) if tool in tools.EXPORT_NAMES else ""
     if tool == tools.HYPERFINE:
-        return tools.hyperfine_call(words, export, runs)
+        return tool_calls.hyperfine_call(words, export, runs)
     if tool == tools.PYTEST_BENCHMARK:
-        return tools.pytest_call(words, duration_s, export)
+        return tool_calls.pytest_call(words, duration_s, export)
     if tool == tools.PYPERF:
-        return tools.pyperf_call(words, duration_s, export, peek(cwd))
+        return tool_calls.pyperf_call(words, duration_s, export, peek(cwd))
     if tool == tools.GO_TEST:
-        return tools.go_call(words, duration_s)
+        return tool_calls.go_call(words, duration_s)
     raise usage_error(f"unknown tool {tool!r}; known tools: {', '.join(tools.TOOLS)}")
 
 
@@ -171,12 +171,12 @@ def run_tool(
         try:
             means = _calibrate_hyperfine(spec, words, run_dir, duration_s, stop, prefix)
         except _CalibrationError as failed:
-            call = tools.hyperfine_call(words, "", 0)
+            call = tool_calls.hyperfine_call(words, "", 0)
             return ToolRun(failed.outcome, call, reason=failed.message)
     target_s = duration_s
     retried: list[str] = []
     while True:
-        runs = max((tools.hyperfine_runs(target_s, mean) for mean in means), default=0)
+        runs = max((tool_calls.hyperfine_runs(target_s, mean) for mean in means), default=0)
         call = plan(tool, words, target_s, run_dir, spec.cwd, runs)
         result = _attempt(
             tool, replace(spec, argv=[*prefix, *call.argv]), call, needed_s, on_progress, stop
