@@ -177,6 +177,7 @@ def test_go_call_benchtime_count_timeout() -> None:
         "-benchtime=14.4s",  # 60 s * 1.2 / 5
         "-count=5",
         "-timeout=0",
+        "-p=1",
         "-bench",
         ".",
         "./...",
@@ -188,7 +189,8 @@ def test_go_call_benchtime_count_timeout() -> None:
     own = tool_calls.go_call(["go", "test", "-bench=.", "-count", "3", "-json"], 6)
     assert "-count=3" in own.argv and "-benchtime=2.4s" in own.argv and "-json" in own.argv
     assert own.export_format == "go-test-json"
-    assert tool_calls.go_benchtime_count(own) == 3
+    assert "-p=1" in own.argv
+    assert "-p=1" not in tool_calls.go_call(["go", "test", "-p", "4", "-bench=."], 6).argv
 
 
 def test_resolve_tool_and_shortfalls() -> None:

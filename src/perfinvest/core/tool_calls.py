@@ -358,16 +358,13 @@ def go_call(argv: Sequence[str], duration_s: float) -> ToolCall:
         changes, [f"-timeout={v}" for v in timeouts], "-timeout=0 (perfinvest's timeout applies)"
     )
     added = [f"-benchtime={benchtime}", f"-count={count}", "-timeout=0"]
+    stop = words.index("-args") if "-args" in words[start:] else len(words)
+    if not any(w in ("-p", "--p") or w.startswith(("-p=", "--p=")) for w in words[start:stop]):
+        # go runs several packages' test binaries at once: benchmarks one at a time (rule 1)
+        added.append("-p=1")
+        changes.append("added -p=1 (one package's benchmarks at a time)")
     if json_flags:
         added.append("-json")
     new = [*words[:start], *added, *words[start:]]
     fmt = "go-test-json" if json_flags else EXPORT_FORMATS[GO_TEST]
     return ToolCall(GO_TEST, tuple(new), None, fmt, tuple(changes))
-
-
-def go_benchtime_count(call: ToolCall) -> int:
-    """The ``-count`` a go call runs with (each benchmark's number of samples)."""
-    for word in call.argv:
-        if word.startswith("-count="):
-            return int(word.split("=", 1)[1])
-    return 1

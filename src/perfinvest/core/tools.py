@@ -60,7 +60,7 @@ EXPORT_NAMES = {
 #: Aim this far above the duration: tools size their runs from cold first iterations.
 FILL_MARGIN = 1.2
 #: hyperfine calibration: runs per command before the real run is sized.
-CALIBRATION_RUNS = 3
+CALIBRATION_RUNS = 2
 GO_DEFAULT_COUNT = 5
 PYPERF_PROCESSES = 20
 PYPERF_VALUES = 3
