@@ -19,12 +19,13 @@ from pathlib import Path
 
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
-from perfinvest.adapters.runner import ProgressCallback, RunOutcome, RunSpec, captured_stdout
-from perfinvest.adapters.runner import run_command as _run_command
+from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
 from perfinvest.adapters.tools import measured as measured_time
 from perfinvest.core import tool_calls, tools
 from perfinvest.core.errors import usage_error
 
+#: ``on_progress(elapsed_s, iterations)``, as the runner calls it.
+ProgressCallback = Callable[[float, int], None]
 _PEEK_LIMIT = 1 << 20
 #: A tool-driven run is stopped after this many durations (many scenarios take longer).
 TIMEOUT_DURATIONS = 20
@@ -102,7 +103,7 @@ def _calibrate_hyperfine(
     calibration_dir = run_dir / "calibration"
     calibration_dir.mkdir(parents=True, exist_ok=True)
     argv = tool_calls.hyperfine_calibration(words, str(export))
-    outcome = _run_command(
+    outcome = run_command(
         replace(
             _spec_for(spec, argv, duration_s, prefix),
             timeout_s=max(CALIBRATION_TIMEOUT_S, 3 * duration_s),
@@ -204,7 +205,7 @@ def _attempt(
     stop: threading.Event | None,
 ) -> ToolRun:
     """One run of the rewritten call, its export read and its measured time checked."""
-    outcome = _run_command(
+    outcome = run_command(
         _spec_for(spec, spec.argv, spec.duration_s),
         on_progress=on_progress,
         stop=stop,
