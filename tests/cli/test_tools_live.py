@@ -256,3 +256,26 @@ def test_go_bench_that_cannot_fill_the_duration_is_invalid(
     assert "did not fill the duration (rule 2)" in run["invalid_reason"]
     assert "BenchmarkIgnoresN" in run["invalid_reason"]
     assert "re-run asking for" in result.err  # it was asked for more, twice, in vain
+
+
+# --- other phases -------------------------------------------------------------------------
+
+
+def test_hyperfine_under_constraints_is_driven_through_the_wrapper(repo: Path, cli: Any) -> None:
+    need("hyperfine")
+    need("taskset")
+    baseline_runs(repo, cli, "hyperfine -N 'sleep 0.02'", "mean_s")
+    assert cli("breaking-point", "--skip-reason", "not this time", "--json").code == 0
+    result = cli(
+        "constraints", "--cpu", "1", "--backend", "fallback", "--runs", "1", *SHORT, "--json"
+    )
+    assert result.code == 0, result.out + result.err
+    [record] = result.json["data"]["constraints"]
+    assert record["approximate"] and record["valid_runs"] == 1, record
+    [run_id] = record["runs"]
+    artifacts = next((repo / ".claude" / "perf" / "artifacts").iterdir()) / run_id
+    times = json.loads((artifacts / "hyperfine.json").read_text())["results"][0]["times"]
+    assert sum(times) >= NEEDED  # hyperfine filled the duration under taskset
+    means = [v for k, v in record["metrics"].items() if k.endswith(":mean_s")]
+    assert means == [pytest.approx(sum(times) / len(times))]
+    assert "tool-driven run, hyperfine" in result.err

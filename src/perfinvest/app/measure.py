@@ -215,6 +215,7 @@ def run_once(
     git: tuple[str | None, bool | None] | None = None,
 ) -> Run:
     """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
+    benchmark = resolve_tool_mode(benchmark, session.progress if index == 1 else None)
     started = datetime.now(UTC)
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
