@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import START_ARGS
+from tests.conftest import START_ARGS, git
 
 from perfinvest.core.policy import VALID_SHARE
 
@@ -279,3 +279,41 @@ def test_hyperfine_under_constraints_is_driven_through_the_wrapper(repo: Path, c
     means = [v for k, v in record["metrics"].items() if k.endswith(":mean_s")]
     assert means == [pytest.approx(sum(times) / len(times))]
     assert "tool-driven run, hyperfine" in result.err
+
+
+WORK = "def compute():\n    return sum(range(200))\n"
+SLOWER = "def compute():\n    return sum(sum(range(200)) for _ in range(50))\n"
+PYTEST_WORK = """\
+from work import compute
+
+
+def test_compute(benchmark):
+    benchmark(compute)
+"""
+
+
+def test_pytest_benchmark_experiment_sees_the_regression(repo: Path, cli: Any) -> None:
+    (repo / "work.py").write_text(WORK)
+    (repo / "test_speed.py").write_text(PYTEST_WORK)
+    git(repo, "add", "work.py", "test_speed.py")
+    git(repo, "commit", "-q", "-m", "pytest-benchmark benchmark")
+    # experiments compare a metric by its key: scenario (the pytest node id) and name
+    baseline_runs(repo, cli, " ".join(pytest_command()), "test_speed.py::test_compute:mean_s")
+    for phase in ("breaking-point", "constraints", "hypotheses", "code-paths", "profile"):
+        assert cli(phase, "--skip-reason", "not needed here", "--json").code == 0, phase
+    assert cli("experiment", "start", "--change", "slower", "--files", "work.py").code == 0
+    (repo / "work.py").write_text(SLOWER)
+    done = cli("experiment", "run", "--runs", "2", *SHORT, "--json")
+    assert done.code == 0, done.out + done.err
+    experiment = done.json["data"]["experiment"]
+    assert experiment["verdict"] == "regressed"
+    assert (repo / "work.py").read_text() == WORK  # reverted and verified
+    runs = json.loads((repo / ".claude" / "perf" / experiment["runs"]["path"]).read_text())
+    sides = runs["baseline"] + runs["candidate"]
+    assert len(sides) >= 4 and all(r["mode"] == "tool" and r["valid"] for r in sides)
+    for run in sides:  # each side's samples are its own export's rounds
+        [path] = [
+            a["path"] for a in run["artifacts"] if a["description"] == "pytest-benchmark export"
+        ]
+        stats = json.loads((repo / ".claude" / "perf" / path).read_text())["benchmarks"][0]["stats"]
+        assert metric(run, "mean_s")["samples"] == stats["data"]
