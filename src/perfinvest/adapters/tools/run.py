@@ -179,9 +179,8 @@ def run_tool(
     while True:
         runs = max((tool_calls.hyperfine_runs(target_s, mean) for mean in means), default=0)
         call = plan(tool, words, target_s, run_dir, spec.cwd, runs)
-        result = _attempt(
-            tool, replace(spec, argv=[*prefix, *call.argv]), call, needed_s, on_progress, stop
-        )
+        attempt = replace(spec, argv=[*prefix, *call.argv], duration_s=target_s)  # its timeout
+        result = _attempt(tool, attempt, call, needed_s, on_progress, stop)
         result.notes[:0] = retried
         lacking = [s for s in result.measured_s.values() if s < needed_s]
         if not lacking or result.parsed is None or len(retried) >= MAX_REFILLS:
