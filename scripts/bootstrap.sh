@@ -5,11 +5,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# python3-venv: `python3 -m venv .venv` below (Debian splits it out of python3)
+# hyperfine, wrk, golang-go: the benchmark tools perfinvest parses and drives (tool-driven
+# runs of hyperfine and `go test -bench`; pytest-benchmark and pyperf come with the dev extras)
 # docker.io + busybox-static: the Docker constraint backend's engine and its test image
 # linux-perf, gcc, nodejs, universal-ctags: the profiling tests (perf on a C program built
-# in the test, a real .cpuprofile, ctags symbols); golang-go and openjdk-17-jdk-headless
-# make the Go and Java profiler tests run instead of skipping (install them yourself).
-APT_PACKAGES=(git hyperfine wrk docker.io busybox-static linux-perf gcc nodejs universal-ctags valgrind)
+# in the test, a real .cpuprofile, ctags symbols); golang-go also runs the Go profiler tests.
+# openjdk-17-jdk-headless: the Java profiler tests (JFR). valgrind: `--meter instructions`
+# (cachegrind). chromium: the HTML report's browser test. k6 has no Debian or npm package:
+# its parser is tested on documented output.
+APT_PACKAGES=(git python3-venv hyperfine wrk golang-go docker.io busybox-static linux-perf gcc
+  nodejs universal-ctags openjdk-17-jdk-headless valgrind chromium)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from perfinvest.app.benchmarking import MeasureOptions, benchmark_lock
@@ -26,12 +26,56 @@ from perfinvest.store.atomic import atomic_write_text
 @dataclass(frozen=True)
 class AdhocRequest:
     command: tuple[str, ...]
-    mode: RunMode = "repeat"
+    mode: RunMode | None = None  # None: repeat, or tool-driven for a recognised tool
     runs: int = 1
     allow_short: str | None = None
     metrics_format: str | None = None
     export: Path | None = None
     shell: bool = False
+    tool: str | None = None  # --tool NAME: tool-driven mode for this tool
+
+
+def _adhoc_benchmark(request: AdhocRequest, argv: list[str], options: MeasureOptions) -> Benchmark:
+    """The benchmark. Without --mode: a recognised tool is driven, --format reads the output
+    (duration mode), anything else is timed (repeat mode)."""
+    from perfinvest.app.measure import resolve_tool_mode
+    from perfinvest.core.tools import resolve_tool
+
+    if options.meter is not None:  # counted once per run under the meter, never tool-driven
+        if request.tool:
+            raise usage_error("--meter counts the command itself: drop --tool or --meter")
+        return Benchmark(
+            command=argv,
+            shell=request.shell,
+            cwd=Path.cwd(),
+            mode=request.mode or "repeat",
+            metrics_format=request.metrics_format,
+            meter=options.meter,
+        )
+    tool = resolve_tool(request.tool) if request.tool else None
+    if tool is not None and request.mode not in (None, "tool"):
+        raise usage_error(f"--tool drives the tool itself: drop --mode {request.mode} or --tool")
+    if request.mode == "repeat" and request.metrics_format:
+        raise usage_error(
+            "--format reads the command's output, but --mode repeat only times each "
+            "iteration: use --mode duration (or tool), or drop --format"
+        )
+    mode: RunMode = request.mode or (
+        "tool" if tool else "duration" if request.metrics_format else "repeat"
+    )
+    benchmark = Benchmark(
+        command=argv,
+        shell=request.shell,
+        cwd=Path.cwd(),
+        mode=mode,
+        metrics_format=request.metrics_format,
+        tool=tool,
+    )
+    if request.mode is None:
+        probe = resolve_tool_mode(replace(benchmark, mode="duration"), options.progress)
+        if probe.mode == "tool":
+            return probe
+    return resolve_tool_mode(benchmark, options.progress)
 
 
 def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -> CommandResult:
@@ -59,14 +103,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
     # --shell: the words are one command line for /bin/sh -c, joined like "$*" (not quoted:
     # quoting would turn "sleep 1; echo x" into the name of one command, exit 127)
     argv = [" ".join(request.command)] if request.shell else list(request.command)
-    benchmark = Benchmark(
-        command=argv,
-        shell=request.shell,
-        cwd=Path.cwd(),
-        mode=request.mode,
-        metrics_format=request.metrics_format,
-        meter=options.meter,
-    )
+    benchmark = _adhoc_benchmark(request, argv, options)
     events: list[Event] = []
     with tempfile.TemporaryDirectory(prefix="perfinvest-run-") as scratch:
         session = Session(
@@ -89,7 +126,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
                     primary_metric=INSTRUCTIONS
                     if options.meter
                     else "wall_ms"
-                    if request.mode == "repeat"
+                    if benchmark.mode == "repeat"
                     else None,
                 )
         except KeyboardInterrupt:

@@ -33,6 +33,7 @@ def benchmark_of(ctx: AppContext, inv: Investigation) -> Benchmark:
         mode=setup.mode,
         metrics_format=setup.metrics_format,
         metrics_file=setup.metrics_file,
+        tool=setup.tool,
     )
 
 

@@ -112,7 +112,10 @@ def _wrapped(benchmark: Benchmark, placement_prefix: tuple[str, ...]) -> Benchma
     if not placement_prefix:
         return benchmark
     command = ["/bin/sh", "-c", *benchmark.command] if benchmark.shell else list(benchmark.command)
-    return replace(benchmark, command=[*placement_prefix, *command], shell=False)
+    wrapped = len(placement_prefix) if not benchmark.shell else 0  # a tool stays recognisable
+    return replace(
+        benchmark, command=[*placement_prefix, *command], shell=False, tool_prefix=wrapped
+    )
 
 
 @dataclass(frozen=True)

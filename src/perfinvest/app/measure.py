@@ -62,6 +62,8 @@ class Benchmark:
     env: Mapping[str, str] = field(default_factory=dict)  # PERF_PARAM_VALUE, PERF_EXPERIMENT, ...
     cgroup_procs: Sequence[Path] = ()  # cgroup.procs files the process joins before exec
     meter: str | None = None  # "instructions": once per run under cachegrind (adapters/meters)
+    tool: str | None = None  # mode "tool": the benchmark tool perfinvest drives (core/tools.py)
+    tool_prefix: int = 0  # leading words of ``command`` that wrap the tool (taskset, prlimit)
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ def run_once(
     git: tuple[str | None, bool | None] | None = None,
 ) -> Run:
     """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
+    benchmark = resolve_tool_mode(benchmark, session.progress if index == 1 else None)
     started = datetime.now(UTC)
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
@@ -265,7 +268,7 @@ def run_once(
         shell=benchmark.shell,
         cwd=benchmark.cwd,
         env=env,
-        mode=benchmark.mode,
+        mode="duration" if benchmark.mode == "tool" else benchmark.mode,
         duration_s=duration.duration_s,
         min_duration_s=duration.valid_after_s if benchmark.mode == "duration" else 0.0,
         artifact_dir=run_dir,
@@ -280,13 +283,30 @@ def run_once(
                 run_dir.rmdir()
             raise
     session.progress.run_started(label, index, total, duration.duration_s)
+    tool_run = None
     try:
-        outcome = run_command(
-            spec,
-            on_progress=session.progress.run_progress,
-            stop=session.stop,
-            on_spawn=hostlock.note_benchmark,
-        )
+        if benchmark.mode == "tool" and benchmark.tool is not None and meter is None:
+            from perfinvest.adapters.tools.run import run_tool
+
+            tool_run = run_tool(
+                benchmark.tool,
+                replace(spec, mode="duration"),
+                needed_s=duration.valid_after_s,
+                prefix_words=benchmark.tool_prefix,
+                on_progress=session.progress.run_progress,
+                stop=session.stop,
+                on_spawn=hostlock.note_benchmark,
+            )
+            outcome = tool_run.outcome
+            if index == 1:
+                session.progress.note(f"tool-driven run, {tool_run.call.describe()}")
+        else:
+            outcome = run_command(
+                spec,
+                on_progress=session.progress.run_progress,
+                stop=session.stop,
+                on_spawn=hostlock.note_benchmark,
+            )
     except PerfError:
         # a run that could not be made leaves no folder (unless the benchmark wrote there)
         with contextlib.suppress(OSError):
@@ -294,14 +314,23 @@ def run_once(
         raise
     metrics: list[Metric]
     reason = outcome.invalid_reason
-    if outcome.ended_early:
+    if outcome.ended_early and tool_run is None:
         reason = (
             f"{reason}: a duration-mode benchmark must keep running for PERF_RUN_DURATION "
             f"seconds ({env['PERF_RUN_DURATION']} here); make it honour the variable, or "
             "measure a short command in repeat mode (--mode repeat)"
         )
     load_errors: str | None = None
-    if meter is not None:
+    if tool_run is not None:
+        metrics = _parsed_metrics(tool_run.parsed) if tool_run.parsed is not None else []
+        metrics.extend(
+            Metric(name="measured_s", value=seconds, unit="s", scenario=scenario)
+            for scenario, seconds in tool_run.measured_s.items()
+        )
+        reason = reason or tool_run.reason
+        for message in tool_run.notes:
+            session.progress.note(message)
+    elif meter is not None:
         metrics, missing = meter.metrics()
         if reason is None and missing is not None:
             reason = f"no metrics: {missing}"
@@ -325,6 +354,9 @@ def run_once(
         for a in (
             _artifact(outcome.stdout_path, session, "stdout (capped)"),
             _artifact(outcome.stderr_path, session, "stderr (capped)"),
+            _artifact(tool_run.export_path, session, f"{benchmark.tool} export")
+            if tool_run is not None
+            else None,
         )
         if a is not None
     ]
@@ -332,7 +364,7 @@ def run_once(
         run_id=run_id,
         started_at=outcome.started_at,
         ended_at=outcome.ended_at,
-        mode=spec.mode,  # a metered run is one process, whatever the benchmark's mode
+        mode=spec.mode if meter is not None else benchmark.mode,  # a metered run is oneshot
         requested_duration_s=duration.duration_s,
         duration_s=outcome.wall_s,
         exit_code=outcome.exit_code,
@@ -414,6 +446,7 @@ def measure(
     on_run: Callable[[Run], None] | None = None,
 ) -> Measurement:
     """``runs`` sequential runs; rule 5 adds up to ``max_reruns`` when the CV is too high."""
+    benchmark = resolve_tool_mode(benchmark, session.progress)
     result = Measurement(runs=[])
     total = runs
     index = 0
@@ -443,6 +476,36 @@ def measure(
                 "runs (rule 5); treat comparisons with care"
             )
     return result
+
+
+def resolve_tool_mode(benchmark: Benchmark, progress: Progress | None = None) -> Benchmark:
+    """Duration mode on a recognised tool becomes tool-driven; ``mode="tool"`` needs a tool.
+
+    A tool exits when it has measured what it was told to, so in duration mode it would end
+    early (an invalid run); perfinvest drives it instead and says so (``progress.note``).
+    """
+    if benchmark.mode == "repeat" or (benchmark.mode == "tool" and benchmark.tool):
+        return benchmark
+    from perfinvest.adapters.tools.run import detect
+
+    command = benchmark.command[benchmark.tool_prefix :]
+    tool = benchmark.tool or detect(command, benchmark.shell, benchmark.cwd)
+    if tool is None:
+        if benchmark.mode == "tool":
+            from perfinvest.core.errors import usage_error
+            from perfinvest.core.tools import TOOLS
+
+            raise usage_error(
+                "tool-driven mode: the command is not one of "
+                f"{', '.join(TOOLS)} as perfinvest recognises them; name it with --tool NAME"
+            )
+        return benchmark
+    if progress is not None and benchmark.mode == "duration":
+        progress.note(
+            f"{tool} recognised: tool-driven mode (the tool fills the duration with its own "
+            "options and perfinvest reads its export; --mode repeat times it as one command)"
+        )
+    return replace(benchmark, mode="tool", tool=tool)
 
 
 def with_env(benchmark: Benchmark, extra: Mapping[str, str]) -> Benchmark:

@@ -44,6 +44,7 @@ class SetupRequest:
     unit: str = ""
     metrics_format: str | None = None
     metrics_file: str | None = None
+    tool: str | None = None
 
 
 #: Each required item, and how to give it: the ``needs`` list an agent acts on.
@@ -86,8 +87,18 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
     assert request.scenario and request.command and request.metric and request.version
     if request.direction not in ("lower", "higher"):
         raise usage_error(f"--direction must be lower or higher, not {request.direction!r}")
-    if request.mode not in ("duration", "repeat"):
-        raise usage_error(f"--mode must be duration or repeat, not {request.mode!r}")
+    if request.mode not in ("duration", "repeat", "tool"):
+        raise usage_error(f"--mode must be duration, repeat or tool, not {request.mode!r}")
+    tool = _checked_tool(request)
+    if request.mode == "tool" and tool is None:
+        from perfinvest.adapters.tools.run import detect
+
+        command = _parse_command(request.command, request.shell)
+        if detect(command, request.shell, ctx.repo_root) is None:
+            raise usage_error(
+                "--mode tool: the command is not a hyperfine, pytest-benchmark, pyperf or "
+                "go test -bench command perfinvest recognises; name the tool with --tool NAME"
+            )
     if not _METRIC_NAME.match(request.metric):
         raise usage_error(
             f"invalid --metric {request.metric!r}: start with a letter or _, then letters, "
@@ -112,13 +123,25 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
         metric=MetricSpec(name=request.metric, direction=request.direction, unit=request.unit),
         success_criteria=[s.strip() for s in request.success if s.strip()],
         version=check_version(request.version),
-        mode=request.mode,
+        mode="tool" if request.tool else request.mode,
         param_env=request.param_env,
         quotes=list(request.quotes),
         short_run_policy=policy,
         metrics_format=metrics_format,
         metrics_file=request.metrics_file,
+        tool=tool,
     )
+
+
+def _checked_tool(request: SetupRequest) -> str | None:
+    """``--tool`` as a canonical name; it implies (and needs) tool-driven mode."""
+    if request.tool is None:
+        return None
+    from perfinvest.core.tools import resolve_tool
+
+    if request.mode == "repeat":
+        raise usage_error("--tool drives the tool itself: drop --mode repeat or --tool")
+    return resolve_tool(request.tool)
 
 
 def _checked_format(name: str | None) -> str | None:

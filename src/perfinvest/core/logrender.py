@@ -67,7 +67,7 @@ def render_header(inv: Investigation) -> str:
         + (" (shell)" if setup.shell else ""),
         f"- Primary metric: {inline_code(setup.metric.name)} ({setup.metric.direction} is better)",
         f"- Version: {inline_code(setup.version)}",
-        f"- Mode: {setup.mode}",
+        f"- Mode: {setup.mode}" + (f" ({setup.tool})" if setup.tool else ""),
     ]
     for criterion in setup.success_criteria:
         lines.append(f"- Success: {escape_markdown(criterion)}")

@@ -21,7 +21,7 @@ from perfinvest.core.phases import PHASE_ORDER, Phase
 FORMAT_VERSION = 1
 
 Direction = Literal["lower", "higher"]
-RunMode = Literal["duration", "repeat"]
+RunMode = Literal["duration", "repeat", "tool"]  # tool: hyperfine, pyperf... fill it
 InvestigationStatus = Literal["in_progress", "blocked", "complete"]
 AttemptOutcome = Literal["completed", "skipped", "progress", "failed"]
 Confidence = Literal["low", "medium", "high"]
@@ -229,6 +229,7 @@ class Setup(Model):
     workdir: str = "."  # relative to the repository root
     metrics_format: str | None = None  # None: detected from the output
     metrics_file: str | None = None  # relative to workdir; read instead of stdout
+    tool: str | None = None  # tool-driven mode forced for this tool (core/tools.py)
 
 
 class Probe(Model):

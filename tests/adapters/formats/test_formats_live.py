@@ -107,6 +107,18 @@ def test_go(generator: ModuleType, tmp_path: Path) -> None:
     assert items is not None and len(items.samples) == 3
 
 
+def test_go_json(generator: ModuleType, tmp_path: Path) -> None:
+    result = _generate(generator, "gotest_json.jsonl", tmp_path, "go-test-json")
+    assert result.scenarios == (
+        "BenchmarkSum",
+        "BenchmarkJoin",
+        "BenchmarkSort/n=16",
+        "BenchmarkSort/n=256",
+    )
+    items = result.get("items_per_s", "BenchmarkSort/n=16")
+    assert items is not None and len(items.samples) == 3
+
+
 @pytest.mark.parametrize("fixture", ["k6_summary_export.json", "k6_handle_summary.json"])
 def test_k6(fixture: str, generator: ModuleType, tmp_path: Path) -> None:
     result = _generate(generator, fixture, tmp_path, "k6-summary")

@@ -20,6 +20,7 @@ FIXTURE_FORMATS = {
     "wrk_errors.txt": "wrk",
     "pytest_benchmark.json": "pytest-benchmark-json",
     "gobench.txt": "go-bench",
+    "gotest_json.jsonl": "go-test-json",
     "criterion.jsonl": "cargo-criterion-json",
     "locust_stats.csv": "locust-csv",
     "pyperf_timeit.json": "pyperf-json",

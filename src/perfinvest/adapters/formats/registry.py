@@ -8,6 +8,7 @@ Format names (``--format``; the short aliases in :data:`ALIASES` work too)::
     wrk                     wrk [--latency] text report (wrk2 percentiles too)
     pytest-benchmark-json   pytest --benchmark-json [--benchmark-save-data]
     go-bench                go test -bench [-benchmem] [-count N]
+    go-test-json            go test -json -bench ... (test2json events around go-bench lines)
     cargo-criterion-json    cargo criterion --message-format=json
     locust-csv              locust --csv PREFIX: the PREFIX_stats.csv file
     pyperf-json             pyperf -o / --output JSON
@@ -51,6 +52,7 @@ from collections.abc import Callable
 from perfinvest.adapters.formats import (
     criterion,
     gobench,
+    gotest_json,
     hyperfine,
     k6,
     locust,
@@ -73,6 +75,7 @@ FORMATS: dict[str, Parser] = {
     locust.NAME: locust.parse,
     wrk.NAME: wrk.parse,
     gobench.NAME: gobench.parse,
+    gotest_json.NAME: gotest_json.parse,
 }
 
 #: Short names people type, each mapping to a canonical name.
@@ -84,6 +87,7 @@ ALIASES: dict[str, str] = {
     "pytest-benchmark": pytest_benchmark.NAME,
     "go": gobench.NAME,
     "gobench": gobench.NAME,
+    "go-json": gotest_json.NAME,
     "criterion": criterion.NAME,
     "cargo-criterion": criterion.NAME,
     "locust": locust.NAME,
@@ -95,6 +99,7 @@ _JSON_SNIFFERS: tuple[tuple[str, Callable[[dict[str, object]], bool]], ...] = (
     (pytest_benchmark.NAME, pytest_benchmark.sniff),
     (pyperf.NAME, pyperf.sniff),
     (k6.NAME, k6.sniff),
+    (gotest_json.NAME, gotest_json.sniff),
 )
 _TEXT_SNIFFERS: tuple[tuple[str, Callable[[str], bool]], ...] = (
     (criterion.NAME, criterion.sniff),

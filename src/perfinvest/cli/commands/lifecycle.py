@@ -28,10 +28,17 @@ from perfinvest.cli.options import (
 @click.option("--version", "version_", metavar="V", help="The version being measured.")
 @click.option(
     "--mode",
-    type=click.Choice(["duration", "repeat"]),
+    type=click.Choice(["duration", "repeat", "tool"]),
     default="duration",
     show_default=True,
-    help="duration: the command runs for the duration; repeat: re-run a short command.",
+    help="duration: the command runs for the duration (a recognised hyperfine, pytest-benchmark, "
+    "pyperf or go test -bench command is tool-driven); repeat: re-run a short command; tool: "
+    "the tool fills the duration with its own options (docs/measuring.md).",
+)
+@click.option(
+    "--tool",
+    metavar="NAME",
+    help="Force tool-driven mode for this tool: hyperfine, pytest-benchmark, pyperf, go-test.",
 )
 @click.option(
     "--param-env",
@@ -72,6 +79,7 @@ def start(
     success: tuple[str, ...],
     version_: str | None,
     mode: str,
+    tool: str | None,
     param_env: str,
     shell: bool,
     metrics_format: str | None,
@@ -109,6 +117,7 @@ def start(
         unit=unit,
         metrics_format=metrics_format,
         metrics_file=metrics_file,
+        tool=tool,
     )
     return start_investigation(context(no_checkpoint), request)
 

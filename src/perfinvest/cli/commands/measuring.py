@@ -22,10 +22,15 @@ from perfinvest.cli.options import (
 @cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option(
     "--mode",
-    type=click.Choice(["repeat", "duration"]),
-    default="repeat",
-    show_default=True,
-    help="repeat: re-run a short command to fill the duration; duration: one long run.",
+    type=click.Choice(["repeat", "duration", "tool"]),
+    help="repeat (default; duration with --format): re-run a short command to fill the "
+    "duration; duration: one long run; tool: hyperfine, pytest-benchmark, pyperf or go test "
+    "-bench fills the duration itself (the default for those commands).",
+)
+@click.option(
+    "--tool",
+    metavar="NAME",
+    help="Force tool-driven mode for this tool: hyperfine, pytest-benchmark, pyperf, go-test.",
 )
 @click.option("--runs", type=int, default=1, show_default=True, help="Sequential runs.")
 @click.option(
@@ -51,7 +56,8 @@ from perfinvest.cli.options import (
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 @command_runner("run")
 def run(
-    mode: str,
+    mode: str | None,
+    tool: str | None,
     runs: int,
     allow_short: str | None,
     metrics_format: str | None,
@@ -71,6 +77,7 @@ def run(
       perfinvest run --allow-short "quick look" --duration 5 -- python bench.py
       perfinvest run --shell --allow-short "quick look" --duration 5 -- 'make -s; ./app'
       perfinvest run --meter instructions --runs 2 -- ./app   # exact, under cachegrind
+      perfinvest run -- hyperfine 'sleep 0.1'     # hyperfine fills the 60 s itself
     """
     from perfinvest.app.adhoc import AdhocRequest, run_adhoc
     from perfinvest.app.context import AppContext
@@ -83,6 +90,7 @@ def run(
         metrics_format=metrics_format,
         export=export,
         shell=shell,
+        tool=tool,
     )
     return run_adhoc(
         AppContext.discover(checkpoint=False), request, measure_settings(duration, strict, meter)
