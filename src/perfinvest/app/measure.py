@@ -21,6 +21,7 @@ from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
+from perfinvest.adapters.spans_reader import read_span_metrics
 from perfinvest.app.load_errors import failed_requests
 from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
@@ -283,6 +284,7 @@ def run_once(
             "measure a short command in repeat mode (--mode repeat)"
         )
     load_errors: str | None = None
+    missing: str | None = None
     if benchmark.mode == "repeat":
         metrics = _timing_metrics(outcome)
     else:
@@ -297,15 +299,25 @@ def run_once(
         ):
             load_errors = failed_requests(outcome.exit_code, fmt, metrics)
             reason = None if load_errors is not None else reason
+    spans = read_span_metrics(run_dir)  # perfinvest.spans artifacts are metrics too
+    metrics.extend(spans.metrics)
+    if spans.metrics and reason == f"no metrics: {missing}":
+        reason = None
     metrics.extend(_resource_metrics(outcome))
     artifacts = [
         a
         for a in (
             _artifact(outcome.stdout_path, session, "stdout (capped)"),
             _artifact(outcome.stderr_path, session, "stderr (capped)"),
+            *(_artifact(p, session, "span summary (perfinvest.spans)") for p in spans.files),
         )
         if a is not None
     ]
+    for problem in spans.problems:
+        session.progress.note(f"span artifact ignored: {problem}")
+    if spans.unclosed:
+        names = ", ".join(f"{n} ({c}x)" for n, c in sorted(spans.unclosed.items()))
+        session.progress.note(f"spans never ended (not measured): {names}")
     run = Run(
         run_id=run_id,
         started_at=outcome.started_at,
