@@ -124,7 +124,7 @@ def test_bad_arguments_are_clear() -> None:
     async def coro() -> None:
         return None
 
-    with pytest.raises(TypeError, match="is async; use `await .arun"):
+    with pytest.raises(TypeError, match=r"is async; use `await \.arun"):
         Benchmark("a", report=False).run(coro)
     pending = coro()
     with pytest.raises(TypeError, match="not a coroutine"):

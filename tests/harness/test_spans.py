@@ -51,12 +51,17 @@ def test_enabled_spans_aggregate_per_name(recording: None, tmp_path: Path) -> No
     parse = doc["spans"]["parse"]  # type: ignore[index]
     assert parse["count"] == 20 and parse["p50_ms"] >= 0.9 and len(parse["samples_ms"]) == 20
     written = spans.write(tmp_path)
-    assert {p.name for p in written} == {f"spans-{os.getpid()}.json", f"spans-{os.getpid()}.trace.json"}
+    assert {p.name for p in written} == {
+        f"spans-{os.getpid()}.json",
+        f"spans-{os.getpid()}.trace.json",
+    }
     reading = read_span_metrics(tmp_path)
     values = {m.name: m for m in reading.metrics}
     assert values["span:parse:count"].value == 20
     assert values["span:parse:p95_ms"].value >= values["span:parse:p50_ms"].value >= 0.9
-    assert values["span:load:max_ms"].unit == "ms" and values["span:load:max_ms"].direction == "lower"
+    assert (
+        values["span:load:max_ms"].unit == "ms" and values["span:load:max_ms"].direction == "lower"
+    )
 
 
 def test_ending_twice_or_ending_garbage_is_a_clear_error(recording: None) -> None:
@@ -132,7 +137,9 @@ def test_unclosed_spans_are_reported_at_exit(tmp_path: Path) -> None:
     env = {**os.environ, "PERFINVEST_PROFILING": "", "PROFILING_ENABLED": "true",
            "PERF_ARTIFACT_DIR": str(tmp_path / "out"), "PERF_RUN_DURATION": "0.1",
            "LEAVE_OPEN": "1", "PYTHONPATH": os.pathsep.join(sys.path)}  # fmt: skip
-    done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(script)], check=False, env=env, capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
     assert "spans never ended: never-ended (1x)" in done.stderr
     reading = read_span_metrics(tmp_path / "out")
