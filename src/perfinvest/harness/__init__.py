@@ -258,11 +258,6 @@ class Benchmark:
         self.gc: GcMode = gc
         self.report = under_perfinvest() if report is None else report
 
-    def _done(self, count: int, started_ns: int, now_ns: int) -> bool:
-        if count >= self.max_iterations:
-            return True
-        return count >= self.iterations and (now_ns - started_ns) >= self.min_time * 1e9
-
     def _begin(self) -> tuple[_GcWatch, bool]:
         was_enabled = gc.isenabled()
         gc.collect()
@@ -317,19 +312,31 @@ class Benchmark:
             watch, was_enabled = self._begin()
             raw: list[int] = []
             phase, count, gc_iterations = "measured", 0, 0
+            target, cap, one, append = (
+                self.iterations,
+                self.max_iterations,
+                self.loops == 1,
+                raw.append,
+            )
             started = timer()
+            deadline = started + int(self.min_time * 1e9)
             try:
-                while True:
+                while True:  # kept lean: this loop is what the harness costs per iteration
                     before = watch.count
-                    t0 = timer()
-                    for _ in loops:
+                    if one:
+                        t0 = timer()
                         fn(*args, **kwargs)
-                    t1 = timer()
-                    raw.append(t1 - t0)
+                        t1 = timer()
+                    else:
+                        t0 = timer()
+                        for _ in loops:
+                            fn(*args, **kwargs)
+                        t1 = timer()
+                    append(t1 - t0)
                     count += 1
                     if watch.count != before:
                         gc_iterations += 1
-                    if self._done(count, started, t1):
+                    if (count >= target and t1 >= deadline) or count >= cap:
                         break
             except BaseException:
                 gc.callbacks.remove(watch)
@@ -361,19 +368,31 @@ class Benchmark:
             watch, was_enabled = self._begin()
             raw: list[int] = []
             phase, count, gc_iterations = "measured", 0, 0
+            target, cap, one, append = (
+                self.iterations,
+                self.max_iterations,
+                self.loops == 1,
+                raw.append,
+            )
             started = timer()
+            deadline = started + int(self.min_time * 1e9)
             try:
-                while True:
+                while True:  # kept lean: this loop is what the harness costs per iteration
                     before = watch.count
-                    t0 = timer()
-                    for _ in loops:
+                    if one:
+                        t0 = timer()
                         await coro_fn(*args, **kwargs)
-                    t1 = timer()
-                    raw.append(t1 - t0)
+                        t1 = timer()
+                    else:
+                        t0 = timer()
+                        for _ in loops:
+                            await coro_fn(*args, **kwargs)
+                        t1 = timer()
+                    append(t1 - t0)
                     count += 1
                     if watch.count != before:
                         gc_iterations += 1
-                    if self._done(count, started, t1):
+                    if (count >= target and t1 >= deadline) or count >= cap:
                         break
             except BaseException:
                 gc.callbacks.remove(watch)
