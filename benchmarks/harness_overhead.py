@@ -85,8 +85,17 @@ def in_pytest(iterations: int) -> dict[str, float]:
         )  # fmt: skip
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
         subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "perfinvest.harness.pytest_plugin",
-             "-p", "no:cacheprovider", "--benchmark-disable-gc", str(test)],  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "perfinvest.harness.pytest_plugin",
+                "-p",
+                "no:cacheprovider",
+                str(test),
+            ],
             cwd=folder,
             env=env,
             check=True,

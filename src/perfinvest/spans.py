@@ -59,20 +59,17 @@ class SpanError(RuntimeError):
 
 
 class _NoSpan:
-    """The disabled span: one shared instance, nothing recorded."""
+    """The disabled span: one shared instance, nothing recorded.
+
+    Its ``__enter__`` / ``__exit__`` are C callables, not Python methods (neither binds as
+    a method): ``NoneType()`` returns None, ``"".format(exc_type, exc, tb)`` returns ""
+    (falsy, so exceptions propagate). That takes a disabled ``with span(...)`` from about
+    110 ns to about 70 ns (benchmarks/spans_disabled.py).
+    """
 
     __slots__ = ()
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        return None
+    __enter__ = type(None)
+    __exit__ = "".format
 
 
 _NO_SPAN = _NoSpan()
