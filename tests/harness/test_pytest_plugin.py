@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,14 @@ import pytest
 from tests.conftest import SHORT, START_ARGS
 
 from perfinvest.adapters.formats.perfmetrics import parse
+
+# once the package is installed its pytest11 entry point loads the plugin; naming it again
+# with -p would register it twice (pytest refuses), so -p only when it is not installed
+PLUGIN = (
+    ()
+    if any(ep.value == "perfinvest.harness.pytest_plugin" for ep in entry_points(group="pytest11"))
+    else ("-p", "perfinvest.harness.pytest_plugin")
+)
 
 TESTS = """\
 import asyncio
@@ -43,8 +52,7 @@ def _pytest(folder: Path, n: int, *options: str) -> subprocess.CompletedProcess[
             sys.executable,
             "-m",
             "pytest",
-            "-p",
-            "perfinvest.harness.pytest_plugin",
+            *PLUGIN,
             "-q",
             "-p",
             "no:cacheprovider",
