@@ -88,8 +88,7 @@ class Span:
         self.task = _task_name()
         self.ended = False
         self._token = _CURRENT.set(self)
-        with _LOCK:
-            _OPEN[id(self)] = self
+        _OPEN[id(self)] = self  # one dict store is atomic under the GIL: no lock needed
         self.start_ns = time.perf_counter_ns()
 
     def __enter__(self) -> Span:
@@ -171,8 +170,8 @@ def end_span(started: Span | None) -> float | None:
         _CURRENT.set(started.parent)
     elapsed = end_ns - started.start_ns
     name = started.name
+    _OPEN.pop(id(started), None)
     with _LOCK:
-        _OPEN.pop(id(started), None)
         totals = _TOTALS.get(name)
         if totals is None:
             _TOTALS[name] = [1, elapsed, elapsed]
@@ -209,7 +208,7 @@ def summary() -> dict[str, object]:
         totals = {name: list(values) for name, values in _TOTALS.items()}
         durations = {name: list(values) for name, values in _DURATIONS.items()}
         unclosed: dict[str, int] = {}
-        for open_span in _OPEN.values():
+        for open_span in list(_OPEN.values()):  # copied in one C call, under the GIL
             unclosed[open_span.name] = unclosed.get(open_span.name, 0) + 1
     spans: dict[str, object] = {}
     for name, (count, total_ns, max_ns) in totals.items():
@@ -293,7 +292,7 @@ def _at_exit() -> None:
         return
     doc_unclosed: dict[str, int] = {}
     with _LOCK:
-        for open_span in _OPEN.values():
+        for open_span in list(_OPEN.values()):
             doc_unclosed[open_span.name] = doc_unclosed.get(open_span.name, 0) + 1
     if doc_unclosed:
         names = ", ".join(f"{name} ({count}x)" for name, count in sorted(doc_unclosed.items()))
