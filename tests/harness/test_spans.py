@@ -174,4 +174,5 @@ def test_spans_of_a_threaded_program_become_baseline_metrics(repo: Path, cli: An
         assert metrics["span:parse:count"]["value"] > 10
         assert metrics["span:parse:p95_ms"]["value"] >= 0.9
         assert metrics["span:request:p50_ms"]["value"] > metrics["span:parse:p50_ms"]["value"]
-        assert any(a["description"].startswith("span summary") for a in run["artifacts"])
+        described = {a["description"] for a in run["artifacts"]}
+        assert {"span summary (perfinvest.spans)", "span timeline (Chrome trace)"} <= described

@@ -26,6 +26,7 @@ class SpanReading:
 
     metrics: list[Metric] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    traces: list[Path] = field(default_factory=list)  # the Chrome traces beside them
     problems: list[str] = field(default_factory=list)
     unclosed: dict[str, int] = field(default_factory=dict)
 
@@ -68,6 +69,9 @@ def read_span_metrics(run_dir: Path) -> SpanReading:
             )
             continue
         reading.files.append(path)
+        trace = path.with_name(path.name.removesuffix(".json") + ".trace.json")
+        if trace.is_file():
+            reading.traces.append(trace)
         unclosed = doc.get("unclosed")
         if isinstance(unclosed, dict):
             for name, count in unclosed.items():

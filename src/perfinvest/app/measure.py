@@ -301,7 +301,7 @@ def run_once(
             reason = None if load_errors is not None else reason
     spans = read_span_metrics(run_dir)  # perfinvest.spans artifacts are metrics too
     metrics.extend(spans.metrics)
-    if spans.metrics and reason == f"no metrics: {missing}":
+    if spans.metrics and missing is not None and reason == f"no metrics: {missing}":
         reason = None
     metrics.extend(_resource_metrics(outcome))
     artifacts = [
@@ -310,6 +310,7 @@ def run_once(
             _artifact(outcome.stdout_path, session, "stdout (capped)"),
             _artifact(outcome.stderr_path, session, "stderr (capped)"),
             *(_artifact(p, session, "span summary (perfinvest.spans)") for p in spans.files),
+            *(_artifact(p, session, "span timeline (Chrome trace)") for p in spans.traces),
         )
         if a is not None
     ]
