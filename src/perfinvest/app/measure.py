@@ -22,6 +22,7 @@ from perfinvest.adapters import fingerprint, hostlock
 from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
+from perfinvest.adapters.spans_reader import read_span_metrics
 from perfinvest.app.load_errors import failed_requests
 from perfinvest.core.errors import PerfError, environment_error, refused
 from perfinvest.core.models import ArtifactRef, Metric, Run, RunMode
@@ -321,6 +322,7 @@ def run_once(
             "measure a short command in repeat mode (--mode repeat)"
         )
     load_errors: str | None = None
+    missing: str | None = None
     if tool_run is not None:
         metrics = _parsed_metrics(tool_run.parsed) if tool_run.parsed is not None else []
         metrics.extend(
@@ -348,6 +350,10 @@ def run_once(
         ):
             load_errors = failed_requests(outcome.exit_code, fmt, metrics)
             reason = None if load_errors is not None else reason
+    spans = read_span_metrics(run_dir)  # perfinvest.spans artifacts are metrics too
+    metrics.extend(spans.metrics)
+    if spans.metrics and missing is not None and reason == f"no metrics: {missing}":
+        reason = None
     metrics.extend(_resource_metrics(outcome))
     artifacts = [
         a
@@ -357,9 +363,16 @@ def run_once(
             _artifact(tool_run.export_path, session, f"{benchmark.tool} export")
             if tool_run is not None
             else None,
+            *(_artifact(p, session, "span summary (perfinvest.spans)") for p in spans.files),
+            *(_artifact(p, session, "span timeline (Chrome trace)") for p in spans.traces),
         )
         if a is not None
     ]
+    for problem in spans.problems:
+        session.progress.note(f"span artifact ignored: {problem}")
+    if spans.unclosed:
+        names = ", ".join(f"{n} ({c}x)" for n, c in sorted(spans.unclosed.items()))
+        session.progress.note(f"spans never ended (not measured): {names}")
     run = Run(
         run_id=run_id,
         started_at=outcome.started_at,

@@ -1,0 +1,404 @@
+"""In-process benchmarks: ``Benchmark(name).run(fn)`` and ``await Benchmark(name).arun(coro_fn)``.
+
+A harness script is a perfinvest benchmark command with no glue: run under perfinvest
+(``PERF_RUN_MODE`` set) every result prints its ``PERF_METRICS_START/END`` block, and in
+duration mode ``min_time`` defaults to ``PERF_RUN_DURATION`` so the script fills the run.
+
+Measured honestly, nothing hidden:
+
+* warmup iterations run first and are not recorded;
+* the timer's own cost (median of back-to-back ``perf_counter_ns`` reads) is measured
+  and subtracted from every sample, as pyperf does, and reported;
+* the garbage collector stays on by default (``gc="disable"`` turns it off, as timeit
+  does); collections during measured iterations are counted, timed and reported;
+* outliers (Tukey fences, 1.5 IQR) are counted and reported, never dropped.
+
+Imports only the standard library (statistics are pure Python): importing the harness
+costs microseconds, not the CLI's start-up.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import time
+import types
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Literal, TextIO
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+from perfinvest.harness._stats import summarize
+
+__all__ = ["Benchmark", "BenchmarkError", "Result", "write_metrics"]
+
+GcMode = Literal["enable", "disable"]
+DEFAULT_ITERATIONS = 100
+DEFAULT_WARMUP = 3
+MAX_BLOCK_SAMPLES = 10_000  # samples printed per result; statistics use all of them
+
+
+class BenchmarkError(RuntimeError):
+    """The benchmarked function raised: which benchmark, which iteration, what error."""
+
+    def __init__(self, name: str, phase: str, iteration: int, error: BaseException) -> None:
+        self.name, self.phase, self.iteration, self.error = name, phase, iteration, error
+        super().__init__(
+            f"benchmark {name!r}: {phase} iteration {iteration} raised "
+            f"{type(error).__name__}: {error}"
+        )
+
+
+def under_perfinvest() -> bool:
+    """Whether perfinvest runs this process (the benchmark contract's variables are set)."""
+    return bool(os.environ.get("PERF_RUN_MODE"))
+
+
+def _contract_min_time() -> float | None:
+    if os.environ.get("PERF_RUN_MODE") != "duration":
+        return None
+    try:
+        duration = float(os.environ.get("PERF_RUN_DURATION", ""))
+    except ValueError:
+        return None
+    return duration if duration > 0 else None
+
+
+def timer_overhead_ns(reads: int = 501) -> float:
+    """The median cost of one ``perf_counter_ns`` read, measured back to back."""
+    timer = time.perf_counter_ns
+    costs = []
+    for _ in range(reads):
+        t0 = timer()
+        t1 = timer()
+        costs.append(t1 - t0)
+    costs.sort()
+    return float(costs[len(costs) // 2])
+
+
+_CO_COROUTINE = 0x80  # inspect.CO_COROUTINE, without importing inspect (milliseconds)
+
+
+class Result:
+    """One benchmark's samples (ms per call, timer cost subtracted) and what shaped them.
+
+    A plain class, not a dataclass: dataclasses import inspect, which costs milliseconds.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        samples_ms: list[float],
+        warmup: int = 0,
+        loops: int = 1,
+        timer_overhead_ns: float = 0.0,
+        gc_mode: GcMode = "enable",
+        gc_collections: int = 0,
+        gc_iterations: int = 0,
+        gc_ms: float = 0.0,
+        elapsed_s: float = 0.0,
+    ) -> None:
+        if not samples_ms:
+            raise ValueError(f"result {name!r}: no samples")
+        self.name = name
+        self.samples_ms = samples_ms
+        self.warmup = warmup
+        self.loops = loops
+        self.timer_overhead_ns = timer_overhead_ns
+        self.gc_mode: GcMode = gc_mode
+        self.gc_collections = gc_collections
+        self.gc_iterations = gc_iterations  # measured iterations during which a GC ran
+        self.gc_ms = gc_ms
+        self.elapsed_s = elapsed_s
+        self.stats: dict[str, float] = summarize(samples_ms)
+
+    def __repr__(self) -> str:
+        return f"<Result {self.describe()}>"
+
+    @property
+    def iterations(self) -> int:
+        return len(self.samples_ms)
+
+    def metrics(self) -> dict[str, object]:
+        """The ``PERF_METRICS`` block object: this result as one scenario named ``name``."""
+        s = self.stats
+        samples = self.samples_ms
+        if len(samples) > MAX_BLOCK_SAMPLES:  # evenly strided, so drift stays visible
+            step = len(samples) / MAX_BLOCK_SAMPLES
+            samples = [samples[int(i * step)] for i in range(MAX_BLOCK_SAMPLES)]
+
+        def ms(value: float, **extra: object) -> dict[str, object]:
+            return {"value": value, "unit": "ms", "direction": "lower", **extra}
+
+        mean = s["mean"]
+        return {
+            "scenario": self.name,
+            "mean_ms": ms(mean, samples=samples),
+            "stddev_ms": ms(s["stddev"]),
+            "min_ms": ms(s["min"]),
+            "max_ms": ms(s["max"]),
+            "p50_ms": ms(s["p50"]),
+            "p95_ms": ms(s["p95"]),
+            "p99_ms": ms(s["p99"]),
+            "ops_per_s": {
+                "value": 1000.0 / mean if mean > 0 else 0.0,
+                "unit": "/s",
+                "direction": "higher",
+            },
+            "iterations": float(self.iterations),
+            "outliers": float(s["outliers_low"] + s["outliers_high"]),
+            "gc_collections": float(self.gc_collections),
+            "gc_ms": ms(self.gc_ms),
+            "timer_overhead_ns": {"value": self.timer_overhead_ns, "unit": "ns"},
+        }
+
+    def block(self) -> str:
+        """The metrics between ``PERF_METRICS_START`` and ``PERF_METRICS_END`` lines."""
+        import json
+
+        return f"PERF_METRICS_START\n{json.dumps(self.metrics())}\nPERF_METRICS_END\n"
+
+    def print_metrics(self, file: TextIO | None = None) -> None:
+        out = file if file is not None else sys.stdout
+        out.write(self.block())
+        out.flush()
+
+    def describe(self) -> str:
+        """One human line: mean ± stddev, percentiles, and what to be wary of."""
+        s = self.stats
+        notes = []
+        outliers = int(s["outliers_low"] + s["outliers_high"])
+        if outliers:
+            notes.append(f"{outliers} outliers kept")
+        if self.gc_collections:
+            notes.append(
+                f"{self.gc_collections} GC collections in {self.gc_iterations} iterations "
+                f"({self.gc_ms:.3g} ms)"
+            )
+        tail = f" [{'; '.join(notes)}]" if notes else ""
+        return (
+            f"{self.name}: {s['mean']:.6g} ms ± {s['stddev']:.3g} (n={self.iterations}, "
+            f"p50 {s['p50']:.6g}, p95 {s['p95']:.6g}, p99 {s['p99']:.6g}, "
+            f"min {s['min']:.6g}, max {s['max']:.6g}){tail}"
+        )
+
+
+def write_metrics(path: str | Path, results: list[Result]) -> Path:
+    """Write results as a PerfMetrics file (``--metrics-file``, format ``perf-metrics``)."""
+    from pathlib import Path
+
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(target.name + ".tmp")
+    temp.write_text("".join(r.block() for r in results), encoding="utf-8")
+    temp.replace(target)
+    return target
+
+
+class _GcWatch:
+    """Counts and times collections through ``gc.callbacks`` while measuring."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.ns = 0
+        self._start = 0
+
+    def __call__(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._start = time.perf_counter_ns()
+        else:
+            self.count += 1
+            self.ns += time.perf_counter_ns() - self._start
+
+
+class Benchmark:
+    """A named benchmark: how many iterations, how long, and how the GC is treated.
+
+    It stops once it has at least ``iterations`` samples *and* ``min_time`` seconds of
+    measuring (either may be ``None``), or at ``max_iterations``. With neither given it
+    runs ``DEFAULT_ITERATIONS``, or fills ``PERF_RUN_DURATION`` under perfinvest's
+    duration mode. ``loops`` calls per sample suit sub-microsecond functions.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        iterations: int | None = None,
+        warmup: int = DEFAULT_WARMUP,
+        min_time: float | None = None,
+        *,
+        loops: int = 1,
+        max_iterations: int = 1_000_000,
+        gc: GcMode = "enable",
+        report: bool | None = None,
+    ) -> None:
+        if not name:
+            raise ValueError("Benchmark needs a non-empty name (it names the scenario)")
+        for what, value in (("iterations", iterations), ("loops", loops)):
+            if value is not None and value < 1:
+                raise ValueError(f"Benchmark {name!r}: {what} must be >= 1, got {value}")
+        if warmup < 0:
+            raise ValueError(f"Benchmark {name!r}: warmup must be >= 0, got {warmup}")
+        if min_time is not None and min_time < 0:
+            raise ValueError(f"Benchmark {name!r}: min_time must be >= 0, got {min_time}")
+        if gc not in ("enable", "disable"):
+            raise ValueError(f"Benchmark {name!r}: gc must be 'enable' or 'disable', not {gc!r}")
+        self.name = name
+        if iterations is None and min_time is None:
+            min_time = _contract_min_time()
+            if min_time is None:
+                iterations = DEFAULT_ITERATIONS
+        self.iterations = iterations or 2
+        self.min_time = min_time or 0.0
+        self.warmup = warmup
+        self.loops = loops
+        self.max_iterations = max(max_iterations, self.iterations)
+        self.gc: GcMode = gc
+        self.report = under_perfinvest() if report is None else report
+
+    def _begin(self) -> tuple[_GcWatch, bool]:
+        was_enabled = gc.isenabled()
+        gc.collect()
+        if self.gc == "disable":
+            gc.disable()
+        watch = _GcWatch()
+        gc.callbacks.append(watch)
+        return watch, was_enabled
+
+    def _finish(
+        self,
+        raw_ns: list[int],
+        overhead: float,
+        watch: _GcWatch,
+        was_enabled: bool,
+        gc_iterations: int,
+        elapsed_ns: int,
+    ) -> Result:
+        gc.callbacks.remove(watch)
+        if was_enabled:
+            gc.enable()
+        loops = self.loops
+        result = Result(
+            name=self.name,
+            samples_ms=[max(ns - overhead, 0.0) / loops / 1e6 for ns in raw_ns],
+            warmup=self.warmup,
+            loops=loops,
+            timer_overhead_ns=overhead,
+            gc_mode=self.gc,
+            gc_collections=watch.count,
+            gc_iterations=gc_iterations,
+            gc_ms=watch.ns / 1e6,
+            elapsed_s=elapsed_ns / 1e9,
+        )
+        if self.report:
+            result.print_metrics()
+        return result
+
+    def run(self, fn: Callable[..., object], *args: object, **kwargs: object) -> Result:
+        """Benchmark a synchronous callable; a raised error names its iteration."""
+        code = getattr(fn, "__code__", None)
+        if code is not None and code.co_flags & _CO_COROUTINE:
+            raise TypeError(f"benchmark {self.name!r}: {fn!r} is async; use `await .arun(fn)`")
+        timer = time.perf_counter_ns
+        loops = range(self.loops)
+        phase, count = "warmup", 0
+        try:
+            for count in range(1, self.warmup + 1):  # noqa: B007 - reported on error
+                for _ in loops:
+                    fn(*args, **kwargs)
+            overhead = timer_overhead_ns()
+            watch, was_enabled = self._begin()
+            raw: list[int] = []
+            phase, count, gc_iterations = "measured", 0, 0
+            target, cap, one, append = (
+                self.iterations,
+                self.max_iterations,
+                self.loops == 1,
+                raw.append,
+            )
+            started = timer()
+            deadline = started + int(self.min_time * 1e9)
+            try:
+                while True:  # kept lean: this loop is what the harness costs per iteration
+                    before = watch.count
+                    if one:
+                        t0 = timer()
+                        fn(*args, **kwargs)
+                        t1 = timer()
+                    else:
+                        t0 = timer()
+                        for _ in loops:
+                            fn(*args, **kwargs)
+                        t1 = timer()
+                    append(t1 - t0)
+                    count += 1
+                    if watch.count != before:
+                        gc_iterations += 1
+                    if (count >= target and t1 >= deadline) or count >= cap:
+                        break
+            except BaseException:
+                gc.callbacks.remove(watch)
+                if was_enabled:
+                    gc.enable()
+                raise
+        except Exception as exc:
+            raise BenchmarkError(self.name, phase, count + (phase == "measured"), exc) from exc
+        return self._finish(raw, overhead, watch, was_enabled, gc_iterations, t1 - started)
+
+    async def arun(
+        self, coro_fn: Callable[..., Awaitable[object]], *args: object, **kwargs: object
+    ) -> Result:
+        """Benchmark an async function: each sample awaits ``coro_fn(*args, **kwargs)``."""
+        if isinstance(coro_fn, types.CoroutineType):
+            coro_fn.close()
+            raise TypeError(
+                f"benchmark {self.name!r}: pass the async function, not a coroutine "
+                "(`arun(fetch)`, not `arun(fetch())`): each iteration needs a new one"
+            )
+        timer = time.perf_counter_ns
+        loops = range(self.loops)
+        phase, count = "warmup", 0
+        try:
+            for count in range(1, self.warmup + 1):  # noqa: B007 - reported on error
+                for _ in loops:
+                    await coro_fn(*args, **kwargs)
+            overhead = timer_overhead_ns()
+            watch, was_enabled = self._begin()
+            raw: list[int] = []
+            phase, count, gc_iterations = "measured", 0, 0
+            target, cap, one, append = (
+                self.iterations,
+                self.max_iterations,
+                self.loops == 1,
+                raw.append,
+            )
+            started = timer()
+            deadline = started + int(self.min_time * 1e9)
+            try:
+                while True:  # kept lean: this loop is what the harness costs per iteration
+                    before = watch.count
+                    if one:
+                        t0 = timer()
+                        await coro_fn(*args, **kwargs)
+                        t1 = timer()
+                    else:
+                        t0 = timer()
+                        for _ in loops:
+                            await coro_fn(*args, **kwargs)
+                        t1 = timer()
+                    append(t1 - t0)
+                    count += 1
+                    if watch.count != before:
+                        gc_iterations += 1
+                    if (count >= target and t1 >= deadline) or count >= cap:
+                        break
+            except BaseException:
+                gc.callbacks.remove(watch)
+                if was_enabled:
+                    gc.enable()
+                raise
+        except Exception as exc:
+            raise BenchmarkError(self.name, phase, count + (phase == "measured"), exc) from exc
+        return self._finish(raw, overhead, watch, was_enabled, gc_iterations, t1 - started)
