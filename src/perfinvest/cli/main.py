@@ -16,6 +16,7 @@ import click
 from perfinvest.cli.commands import (  # noqa: F401  (importing registers the commands)
     baseline,
     breaking_point,
+    budget,
     code_paths,
     consolidate,
     constraints,
