@@ -129,3 +129,22 @@ def test_budget_bad_input(cli: Any, repo: Path, tmp_path: Path) -> None:
     bad.write_text(json.dumps({"kind": "nothing"}))
     answer = cli("budget", "check", str(bad), "--budgets", str(unit), "--json")
     assert answer.code == 2
+
+
+def test_diff_report_dir_is_byte_identical(cli: Any, repo: Path, tmp_path: Path) -> None:
+    base = _export(cli, tmp_path, "base", 1.0)
+    slow = _export(cli, tmp_path, "slow", 1.3)
+    one, two = tmp_path / "r1", tmp_path / "r2"
+    for out in (one, two):
+        answer = cli("diff", str(base), str(slow), "--report-dir", str(out), "--force", "--json")
+        assert answer.code == 0, answer.out
+    for name in ("diff.json", "diff.md"):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+    report = json.loads((one / "diff.json").read_text())
+    assert report["metrics"][0]["metric"] == "latency_ms"
+    assert report["metrics"][0]["verdict"] == "regressed"
+    assert report["regressions"][0] == "latency_ms"
+    assert (
+        "1 regression(s)" in (one / "diff.md").read_text()
+        or "regression(s)" in (one / "diff.md").read_text()
+    )
