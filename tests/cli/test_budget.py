@@ -148,3 +148,29 @@ def test_diff_report_dir_is_byte_identical(cli: Any, repo: Path, tmp_path: Path)
         "1 regression(s)" in (one / "diff.md").read_text()
         or "regression(s)" in (one / "diff.md").read_text()
     )
+
+
+def test_metrics_export_validates_and_bad_file_is_listed(
+    cli: Any, repo: Path, tmp_path: Path
+) -> None:
+    from perfinvest.core.perfmetrics import SCHEMA
+
+    committed = Path(__file__).parents[2] / "schemas/perf/PerfMetrics.v0.1.json"
+    assert json.loads(committed.read_text()) == SCHEMA
+    base = _export(cli, tmp_path, "base", 1.0)
+    out = tmp_path / "pm.json"
+    answer = cli("metrics", "export", str(base), "-o", str(out), "--json")
+    assert answer.code == 0, answer.out
+    doc = json.loads(out.read_text())
+    assert doc["latency"]["metric"] == "latency_ms"
+    assert doc["latency"]["p50"] <= doc["latency"]["p95"] <= doc["latency"]["p99"]
+    assert cli("metrics", "validate", str(out), "--json").code == 0
+    del doc["environment"]
+    doc["metrics"][0]["value"] = "fast"
+    out.write_text(json.dumps(doc))
+    bad = cli("metrics", "validate", str(out), "--json")
+    assert bad.code == 2
+    problems = bad.json["data"]["problems"]
+    assert len(problems) == 2
+    assert any("environment" in p for p in problems)
+    assert any(p.startswith("metrics/0/value:") for p in problems)

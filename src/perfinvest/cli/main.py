@@ -28,6 +28,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     lifecycle,
     mcp,
     measuring,
+    metrics,
     profile,
     recover,
     schemas,
