@@ -106,25 +106,38 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
         )
         verdicts += extra
         result.findings += notes
-    markdown = render_markdown(verdicts, options.enforce)
+    done = _finish("budget check", verdicts, options.enforce, options.junit, options.summary)
+    done.findings += result.findings
+    return done
+
+
+def _finish(
+    command: str,
+    verdicts: list[BudgetVerdict],
+    enforce: bool,
+    junit: Path | None,
+    summary: Path | None,
+) -> CommandResult:
+    result = CommandResult(command=command)
+    markdown = render_markdown(verdicts, enforce)
     breaches = [v for v in verdicts if v.status == "breach"]
     result.findings = [
         ("BREACH: " if v.status == "breach" else f"{v.status}: ") + v.message
         for v in sorted(verdicts, key=lambda v: (v.status != "breach", v.metric, v.limit))
-    ] + result.findings
+    ]
     result.data = {
-        "enforce": options.enforce,
+        "enforce": enforce,
         "breaches": len(breaches),
         "verdicts": [v.to_json() for v in verdicts],
         "markdown": markdown,
     }
-    if options.junit is not None:
-        options.junit.parent.mkdir(parents=True, exist_ok=True)
-        options.junit.write_text(render_junit(verdicts), encoding="utf-8")
-    if options.summary is not None:
-        with options.summary.open("a", encoding="utf-8") as out:
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(render_junit(verdicts), encoding="utf-8")
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as out:
             out.write(markdown)
-    if breaches and options.enforce:
+    if breaches and enforce:
         result.ok = False
         result.exit_code = int(ExitCode.REGRESSION)
         result.error = {
@@ -136,3 +149,23 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
     elif breaches:
         result.next = "warn-only: pass --enforce to fail the job on a breach (exit 8)"
     return result
+
+
+def query_check(
+    ctx: AppContext, stats_path: Path, budgets: Path | None, enforce: bool, junit: Path | None
+) -> CommandResult:
+    """Query budgets against a stats file; warn-only unless ``enforce`` (exit 8)."""
+    import json
+
+    from perfinvest.core.query_budgets import check_queries, parse_stats
+
+    path = budgets or ctx.repo_root / "perf/query-budgets.yaml"
+    try:
+        raw = json.loads(stats_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise usage_error(f"cannot read {stats_path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise usage_error(f"{stats_path} is not JSON (line {exc.lineno}: {exc.msg})") from None
+    stats = parse_stats(raw, str(stats_path))
+    verdicts = check_queries(read_yaml(path, "query budgets file"), stats, str(path))
+    return _finish("budget queries", verdicts, enforce, junit, None)

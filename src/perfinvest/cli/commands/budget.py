@@ -64,3 +64,22 @@ def check(
         BudgetOptions(budgets, baseline, version, enforce, junit, summary, history),
     )
     return result, result.data.get("markdown")
+
+
+@budget.command(name="queries")
+@click.argument("stats", type=_FILE)
+@click.option("--budgets", type=_FILE, help="Default: perf/query-budgets.yaml.")
+@click.option("--enforce", is_flag=True, help="Exit 8 on a breach (default: warn-only).")
+@click.option("--junit", type=_FILE, help="Also write JUnit XML here.")
+@json_option
+@command_runner("budget queries")
+def queries(
+    stats: Path, budgets: Path | None, enforce: bool, junit: Path | None, as_json: bool
+) -> Any:
+    """Check a query stats file (docs/guardrails.md: from pg_stat_statements or a timed
+    SQLite run) against query budgets: p95_ms_budget and max_rows per query_name.
+    Exit 0 (warn-only or no breach), 8 (breach with --enforce), 2 (bad file, unknown query)."""
+    from perfinvest.app.guardrails import query_check
+
+    result = query_check(context(), stats, budgets, enforce, junit)
+    return result, result.data.get("markdown")
