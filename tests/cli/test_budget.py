@@ -174,3 +174,14 @@ def test_metrics_export_validates_and_bad_file_is_listed(
     assert len(problems) == 2
     assert any("environment" in p for p in problems)
     assert any(p.startswith("metrics/0/value:") for p in problems)
+
+
+def test_budget_missing_version_and_empty_history(cli: Any, repo: Path, tmp_path: Path) -> None:
+    budgets = tmp_path / "budgets.yaml"
+    budgets.write_text(BUDGETS)
+    base = _export(cli, tmp_path, "base", 1.0)
+    answer = cli("budget", "check", str(base), "--version", "nope", "--budgets", str(budgets))
+    assert answer.code == 4, answer.out
+    empty = cli("budget", "check", str(base), "--budgets", str(budgets), "--history", "5")
+    assert empty.code == 4, empty.out
+    assert "perfinvest baseline" in empty.out
