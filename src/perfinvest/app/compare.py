@@ -23,6 +23,7 @@ class CompareOptions:
     metrics: tuple[str, ...] = ()
     force: bool = False
     fail_on_regression: bool = False
+    report_dir: Path | None = None  # diff: write diff.json + diff.md here
 
 
 def _check_fingerprints(
@@ -153,4 +154,17 @@ def diff_files(
         primary=primary,
     )
     compliance = _compliance(path_a.name, runs_a) + _compliance(path_b.name, runs_b)
-    return _answer("diff", table, forced, options, primary, compliance)
+    result = _answer("diff", table, forced, options, primary, compliance)
+    if options.report_dir is not None:
+        from perfinvest.core.diffreport import report_json, report_markdown
+
+        try:
+            options.report_dir.mkdir(parents=True, exist_ok=True)
+            (options.report_dir / "diff.json").write_text(report_json(table), encoding="utf-8")
+            (options.report_dir / "diff.md").write_text(report_markdown(table), encoding="utf-8")
+        except OSError as exc:
+            raise usage_error(
+                f"cannot write the report to {options.report_dir}: {exc.strerror or exc}"
+            ) from None
+        result.data["report_dir"] = str(options.report_dir)
+    return result

@@ -16,6 +16,8 @@ import click
 from perfinvest.cli.commands import (  # noqa: F401  (importing registers the commands)
     baseline,
     breaking_point,
+    budget,
+    ci,
     code_paths,
     consolidate,
     constraints,
@@ -27,6 +29,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     lifecycle,
     mcp,
     measuring,
+    metrics,
     profile,
     recover,
     schemas,

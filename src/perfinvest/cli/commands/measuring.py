@@ -129,7 +129,10 @@ def compare(
     from perfinvest.app.compare import CompareOptions, compare_versions
 
     result = compare_versions(
-        context(), version_a, version_b, CompareOptions(metrics, force, fail_on_regression)
+        context(),
+        version_a,
+        version_b,
+        CompareOptions(metrics, force, fail_on_regression),
     )
     return result, result.data["markdown"]
 
@@ -138,6 +141,11 @@ def compare(
 @click.argument("baseline_file", type=click.Path(path_type=Path))
 @click.argument("current_file", type=click.Path(path_type=Path))
 @compare_options
+@click.option(
+    "--report-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write diff.json and diff.md here (regressions first, byte-identical per input).",
+)
 @json_option
 @command_runner("diff")
 def diff(
@@ -146,12 +154,18 @@ def diff(
     metrics: tuple[str, ...],
     force: bool,
     fail_on_regression: bool,
+    report_dir: Path | None,
     as_json: bool,
 ) -> Any:
-    """Compare two result files (baselines, or runs exported by `perfinvest run`)."""
+    """Compare two result files (baselines, or runs exported by `perfinvest run`).
+
+    --report-dir DIR writes diff.json + diff.md (change, CI, p-values, verdict per metric)."""
     from perfinvest.app.compare import CompareOptions, diff_files
 
     result = diff_files(
-        context(), baseline_file, current_file, CompareOptions(metrics, force, fail_on_regression)
+        context(),
+        baseline_file,
+        current_file,
+        CompareOptions(metrics, force, fail_on_regression, report_dir),
     )
     return result, result.data["markdown"]

@@ -1,0 +1,147 @@
+"""``perfinvest ci init``: write the CI workflow templates and starter budget files.
+
+Never overwrites a user's file unless forced (exit 2 names the first one that exists).
+The workflows are validated against the GitHub workflow schema in the tests
+(``check-jsonschema --builtin-schema vendor.github-workflows``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.core.errors import usage_error
+
+PR_WORKFLOW = """\
+# Written by `perfinvest ci init`: performance budgets on every pull request.
+# Warn-only: breaches are marked in the step summary and the artifacts, the job stays
+# green. Set the repository variable PERF_ENFORCE=1 to fail on a breach (exit 8).
+name: perf-budgets
+on:
+  pull_request:
+permissions:
+  contents: read
+jobs:
+  budgets:
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+        with:
+          fetch-depth: 0
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install perfinvest
+        run: pip install perfinvest
+      - name: Measure the pull request
+        env:
+          BENCH: ${{ vars.PERF_BENCH_COMMAND || './bench' }}
+        run: perfinvest run --runs 5 --export perf-current.json --shell -- "$BENCH"
+      - name: Check budgets
+        run: |
+          enforce=""
+          if [ "${{ vars.PERF_ENFORCE }}" = "1" ]; then enforce="--enforce"; fi
+          perfinvest budget check perf-current.json --baseline perf/baseline.json \\
+            --budgets perf/budgets.yaml --junit perf-junit.xml \\
+            --summary "$GITHUB_STEP_SUMMARY" $enforce
+      - name: Diff report
+        if: always()
+        run: perfinvest diff perf/baseline.json perf-current.json --report-dir perf-report || true
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: perf-budgets
+          path: |
+            perf-current.json
+            perf-junit.xml
+            perf-report/
+"""
+
+NIGHTLY_WORKFLOW = """\
+# Written by `perfinvest ci init`: the nightly run on fixed fixtures, against the history.
+name: perf-nightly
+on:
+  schedule:
+    - cron: "17 3 * * *"
+  workflow_dispatch:
+permissions:
+  contents: read
+jobs:
+  nightly:
+    runs-on: ubuntu-latest
+    timeout-minutes: 60
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install perfinvest
+        run: pip install perfinvest
+      - name: Measure the fixed fixtures
+        env:
+          BENCH: ${{ vars.PERF_NIGHTLY_COMMAND || './bench --fixtures perf/fixtures' }}
+        run: perfinvest run --runs 10 --export perf-nightly.json --shell -- "$BENCH"
+      - name: Export PerfMetrics
+        run: perfinvest metrics export perf-nightly.json -o perf-nightly.perfmetrics.json
+      - name: Budgets and history
+        run: |
+          enforce=""
+          if [ "${{ vars.PERF_ENFORCE }}" = "1" ]; then enforce="--enforce"; fi
+          perfinvest budget check perf-nightly.json --baseline perf/baseline.json \\
+            --junit perf-nightly-junit.xml --summary "$GITHUB_STEP_SUMMARY" $enforce
+      - uses: actions/upload-artifact@v4
+        if: always()
+        with:
+          name: perf-nightly
+          path: |
+            perf-nightly.json
+            perf-nightly.perfmetrics.json
+            perf-nightly-junit.xml
+"""
+
+BUDGETS = """\
+# Performance budgets (docs/guardrails.md). Per metric (and scenario):
+#   max: absolute ceiling on the mean (a floor for higher-is-better metrics), in its unit
+#   max_regression_pct: largest significant regression against the baseline
+budgets:
+  - metric: wall_ms
+    unit: ms
+    max_regression_pct: 20   # SPEC-940: fail on a significant regression of more than 20 %
+"""
+
+QUERY_BUDGETS = """\
+# Query budgets (docs/guardrails.md): checked by `perfinvest budget queries STATS.json`.
+queries:
+  - query_name: example_lookup
+    p95_ms_budget: 50
+    max_rows: 100
+    notes: replace with your queries
+"""
+
+FILES = {
+    ".github/workflows/perf-budgets.yml": PR_WORKFLOW,
+    ".github/workflows/perf-nightly.yml": NIGHTLY_WORKFLOW,
+    "perf/budgets.yaml": BUDGETS,
+    "perf/query-budgets.yaml": QUERY_BUDGETS,
+}
+
+
+def ci_init(ctx: AppContext, force: bool, root: Path | None = None) -> CommandResult:
+    base = root or ctx.repo_root
+    existing = [name for name in FILES if (base / name).exists()]
+    if existing and not force:
+        raise usage_error(
+            f"{existing[0]} already exists; not overwriting it (pass --force to replace "
+            f"{', '.join(existing)})"
+        )
+    for name, text in FILES.items():
+        path = base / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    result = CommandResult(command="ci init")
+    result.findings = [f"wrote {name}" for name in FILES]
+    result.data = {"files": sorted(FILES), "overwritten": existing}
+    result.next = "commit perf/baseline.json (perfinvest baseline / metrics export), then the files"
+    return result

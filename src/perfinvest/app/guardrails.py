@@ -1,0 +1,171 @@
+"""CI guardrails: ``budget check`` (budgets against a result, a baseline, the history)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from perfinvest.app.compare import load_runs
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.core.budgets import (
+    BudgetStatus,
+    BudgetVerdict,
+    check_budgets,
+    parse_budgets,
+    render_junit,
+    render_markdown,
+)
+from perfinvest.core.errors import ExitCode, usage_error
+from perfinvest.core.models import Run
+
+DEFAULT_BUDGETS = Path("perf/budgets.yaml")
+
+
+@dataclass(frozen=True)
+class BudgetOptions:
+    budgets: Path | None = None  # default: perf/budgets.yaml under the repo root
+    baseline: Path | None = None
+    version: str | None = None
+    enforce: bool = False
+    junit: Path | None = None
+    summary: Path | None = None  # markdown appended here (e.g. $GITHUB_STEP_SUMMARY)
+    history: int | None = None  # also judge each budget's metric against the last N
+
+
+def read_yaml(path: Path, what: str) -> Any:
+    import yaml
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise usage_error(
+            f"cannot read {what} {path}: {exc.strerror or exc} (write one, see docs/guardrails.md)"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise usage_error(
+            f"{path} is not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from None
+
+
+def _baseline(ctx: AppContext, options: BudgetOptions) -> tuple[list[Run] | None, str]:
+    if options.baseline is not None and options.version is not None:
+        raise usage_error("give --baseline FILE or --version V, not both")
+    if options.baseline is not None:
+        runs, _ = load_runs(options.baseline)
+        return runs, options.baseline.name
+    if options.version is not None:
+        return list(ctx.store.load_baseline(options.version).runs), options.version
+    return None, "baseline"
+
+
+def _history(
+    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], window: int
+) -> tuple[list[BudgetVerdict], list[str]]:
+    from perfinvest.app.history import HistoryOptions, history_window
+    from perfinvest.core.baselines import run_values
+    from perfinvest.core.history import judge
+
+    values = run_values(runs)
+    units = {m.key: m.unit for r in runs for m in r.metrics}
+    out, notes = [], []
+    for key in metrics:
+        points, direction, findings = history_window(
+            ctx, key, HistoryOptions(metric=key, window=window), exclude=current
+        )
+        notes += findings
+        mean = sum(values[key]) / len(values[key])
+        j = judge([p.mean for p in points], mean, metric=key, direction=direction)
+        status: BudgetStatus = "breach" if j.breach else "ok" if j.status == "within" else "skipped"
+        out.append(
+            BudgetVerdict(key, "history", float(window), mean, units[key], status, j.message)
+        )
+    return out, notes
+
+
+def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> CommandResult:
+    """Warn-only by default: breaches are reported, exit 0; ``enforce`` makes them exit 8."""
+    budgets_path = options.budgets or ctx.repo_root / DEFAULT_BUDGETS
+    budgets = parse_budgets(read_yaml(budgets_path, "budgets file"), str(budgets_path))
+    runs, _ = load_runs(current)
+    baseline, label = _baseline(ctx, options)
+    verdicts = check_budgets(
+        budgets, runs, baseline, current_label=current.name, baseline_label=label
+    )
+    result = CommandResult(command="budget check")
+    if options.history is not None:
+        if options.history < 2:
+            raise usage_error(f"--history must be at least 2, got {options.history}")
+        extra, notes = _history(
+            ctx, current, runs, sorted({b.metric for b in budgets}), options.history
+        )
+        verdicts += extra
+        result.findings += notes
+    done = _finish("budget check", verdicts, options.enforce, options.junit, options.summary)
+    done.findings += result.findings
+    return done
+
+
+def _finish(
+    command: str,
+    verdicts: list[BudgetVerdict],
+    enforce: bool,
+    junit: Path | None,
+    summary: Path | None,
+) -> CommandResult:
+    result = CommandResult(command=command)
+    markdown = render_markdown(verdicts, enforce)
+    breaches = [v for v in verdicts if v.status == "breach"]
+    result.findings = [
+        ("BREACH: " if v.status == "breach" else f"{v.status}: ") + v.message
+        for v in sorted(verdicts, key=lambda v: (v.status != "breach", v.metric, v.limit))
+    ]
+    result.data = {
+        "enforce": enforce,
+        "breaches": len(breaches),
+        "verdicts": [v.to_json() for v in verdicts],
+        "markdown": markdown,
+    }
+    if junit is not None:
+        junit.parent.mkdir(parents=True, exist_ok=True)
+        junit.write_text(render_junit(verdicts), encoding="utf-8")
+    if summary is not None:
+        with summary.open("a", encoding="utf-8") as out:
+            out.write(markdown)
+    if breaches and enforce:
+        result.ok = False
+        result.exit_code = int(ExitCode.REGRESSION)
+        result.error = {
+            "code": int(ExitCode.REGRESSION),
+            "kind": "regression",
+            "message": f"budget breached: {', '.join(sorted({v.metric for v in breaches}))}",
+            "needs": [],
+        }
+    elif breaches:
+        result.next = "warn-only: pass --enforce to fail the job on a breach (exit 8)"
+    return result
+
+
+def query_check(
+    ctx: AppContext, stats_path: Path, budgets: Path | None, enforce: bool, junit: Path | None
+) -> CommandResult:
+    """Query budgets against a stats file; warn-only unless ``enforce`` (exit 8)."""
+    import json
+
+    from perfinvest.core.query_budgets import check_queries, parse_stats
+
+    path = budgets or ctx.repo_root / "perf/query-budgets.yaml"
+    try:
+        raw = json.loads(stats_path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise usage_error(f"cannot read {stats_path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise usage_error(f"{stats_path} is not JSON (line {exc.lineno}: {exc.msg})") from None
+    stats = parse_stats(raw, str(stats_path))
+    verdicts = check_queries(read_yaml(path, "query budgets file"), stats, str(path))
+    return _finish("budget queries", verdicts, enforce, junit, None)
