@@ -24,6 +24,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     experiment,
     hypotheses,
     lifecycle,
+    load,
     mcp,
     measuring,
     profile,
