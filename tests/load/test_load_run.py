@@ -1,0 +1,214 @@
+"""`perfinvest load run/suite` against a real threaded HTTP server on 127.0.0.1.
+
+Every run is a real Locust subprocess, 2-4 s long, a few users; load only goes to loopback.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from perfinvest.core.slo import merge_histograms, percentile
+from tests.load.server import Behaviour, serve
+
+SHORT = ("--allow-short", "tests use short runs")
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[str, Behaviour]]:
+    behaviour = Behaviour(
+        routes={
+            "/fast": (0.002, 200),
+            "/slow": (0.15, 200),
+            "/health": (0.0, 200),
+            "/broken": (0.0, 500),
+        }
+    )
+    with serve(behaviour) as url:
+        yield url, behaviour
+
+
+def write_targets(path: Path, url: str, routes: str) -> Path:
+    path.write_text(
+        f"base_url: {url}\nslo_defaults: ['p95_ms <= 80', 'error_rate < 0.01']\nroutes:\n{routes}"
+    )
+    return path
+
+
+ROUTES = (
+    "  - {name: fast, path: /fast, weight: 3}\n"
+    "  - {name: slow, path: /slow}\n"
+    "  - {name: health, path: /health, health: true}\n"
+)
+
+
+def verdicts(answer: dict[str, Any]) -> dict[tuple[str, str], str]:
+    return {(v["route"], v["metric"]): v["verdict"] for v in answer["data"]["verdicts"]}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("profile", ["smoke", "ramp", "spike"])
+def test_slow_route_fails_its_slo_the_others_pass(
+    profile: str, server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    url, behaviour = server
+    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    result = cli(
+        "load",
+        "run",
+        "--profile",
+        profile,
+        "--targets",
+        str(targets),
+        "--users",
+        "2",
+        "--duration",
+        "3",
+        *SHORT,
+        "--json",
+    )
+    assert result.code == 0, result.out
+    answer = result.json
+    v = verdicts(answer)
+    assert v[("slow", "p95_ms")] == "FAIL"
+    assert v[("fast", "p95_ms")] == "PASS" and v[("health", "p95_ms")] == "PASS"
+    assert all(v[(r, "error_rate")] == "PASS" for r in ("fast", "slow", "health"))
+    assert answer["data"]["passed"] is False
+    out = Path(answer["data"]["output_dir"])
+    matrix = (out / "slo_matrix.md").read_text()
+    assert "| slow |" in matrix and "`p95_ms <= 80` | 150 | FAIL |" in matrix
+    # every request the server saw is counted (nothing lost), per route
+    routes = answer["data"]["routes"]
+    assert routes["fast"]["requests"] == behaviour.hits["/fast"]
+    assert routes["slow"]["requests"] == behaviour.hits["/slow"]
+    header, *rows = (out / "latency.csv").read_text().splitlines()
+    assert header.startswith("second,route,users,requests,failures,p50_ms")
+    assert sum(int(r.split(",")[3]) for r in rows if ",all," in r) == routes["all"]["requests"]
+    (run,) = json.loads((out / "runs.json").read_text())
+    assert run["valid"] and not run["compliant"]
+    assert {m["name"] for m in run["metrics"]} >= {"p95_ms", "p999_ms", "throughput_rps"}
+    if profile == "spike":
+        assert answer["data"]["peak_users"] == 20
+
+
+@pytest.mark.slow
+def test_route_returning_500s_is_a_fail_row_not_a_broken_run(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    url, behaviour = server
+    targets = write_targets(
+        repo / "t.yaml", url, "  - {name: broken, path: /broken}\n  - {name: fast, path: /fast}\n"
+    )
+    result = cli(
+        "load",
+        "run",
+        "--profile",
+        "smoke",
+        "--targets",
+        str(targets),
+        "--duration",
+        "2",
+        *SHORT,
+        "--json",
+    )
+    assert result.code == 0, result.out
+    data = result.json["data"]
+    assert verdicts(result.json)[("broken", "error_rate")] == "FAIL"
+    assert verdicts(result.json)[("fast", "error_rate")] == "PASS"
+    assert data["routes"]["broken"]["error_rate"] == 1.0
+    assert data["routes"]["broken"]["statuses"] == {"500": behaviour.hits["/broken"]}
+    (run,) = data["runs"]
+    assert run["valid"] and "requests failed" in run["load_errors"]
+
+
+@pytest.mark.slow
+def test_two_workers_merge_exactly(server: tuple[str, Behaviour], repo: Path, cli: Any) -> None:
+    url, behaviour = server
+    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    result = cli(
+        "load",
+        "run",
+        "--profile",
+        "baseline",
+        "--targets",
+        str(targets),
+        "--users",
+        "4",
+        "--duration",
+        "3",
+        "--workers",
+        "2",
+        *SHORT,
+        "--json",
+    )
+    assert result.code == 0, result.out
+    data = result.json["data"]
+    assert data["workers"] == 2
+    total = data["routes"]["all"]["requests"]
+    assert total == sum(data["worker_requests"]) == sum(behaviour.hits.values())
+    assert all(n > 0 for n in data["worker_requests"])
+    dump = json.loads((Path(data["output_dir"]) / "locust-dump.json").read_text())
+    merged = merge_histograms(
+        {float(k): v for k, v in r["histogram"].items()} for r in dump["routes"].values()
+    )
+    assert data["routes"]["all"]["p95_ms"] == percentile(merged, 95)
+    assert data["routes"]["all"]["p99_ms"] == percentile(merged, 99)
+
+
+@pytest.mark.slow
+def test_suite_halts_when_the_health_gate_fails(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    url, _ = server
+    targets = write_targets(
+        repo / "t.yaml",
+        url,
+        "  - {name: health, path: /broken, health: true}\n  - {name: fast, path: /fast}\n",
+    )
+    result = cli(
+        "load",
+        "suite",
+        "--profiles",
+        "smoke,baseline",
+        "--targets",
+        str(targets),
+        "--duration",
+        "2",
+        *SHORT,
+        "--json",
+    )
+    assert result.code == 0, result.out
+    data = result.json["data"]
+    assert [p["profile"] for p in data["profiles"]] == ["smoke"]
+    assert "halted after smoke" in data["halted"] and data["passed"] is False
+
+
+def test_unreachable_host_is_a_clear_error(repo: Path, cli: Any) -> None:
+    targets = write_targets(repo / "t.yaml", "http://127.0.0.1:9", ROUTES)
+    result = cli("load", "run", "--targets", str(targets), "--duration", "2", *SHORT, "--json")
+    assert result.code == 5
+    assert "http://127.0.0.1:9 is unreachable" in result.json["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("url", "extra", "code", "needle"),
+    [
+        ("http://10.255.255.1:80", (), 3, "outside loopback and allow_hosts"),
+        ("http://127.0.0.1:9", ("--users", "61"), 3, "61 users (more than 60)"),
+        ("http://127.0.0.1:9", ("--profile", "nope"), 2, "unknown profile 'nope'"),
+        ("http://127.0.0.1:9", ("--duration", "2"), 4, "below the 60 s minimum"),
+    ],
+)
+def test_gates_and_bad_input_refuse_before_any_load(
+    url: str, extra: tuple[str, ...], code: int, needle: str, repo: Path, cli: Any
+) -> None:
+    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    short = () if "--duration" in extra else ("--duration", "2", *SHORT)
+    result = cli("load", "run", "--targets", str(targets), *short, *extra, "--json")
+    assert result.code == code, result.out
+    assert needle in result.json["error"]["message"]
+    assert not (repo / ".claude" / "perf" / "load").exists()  # nothing half-written
