@@ -91,3 +91,15 @@ def test_init_writes_a_file_check_accepts(
     assert checked.code == 0, checked.out
     assert set(checked.json["data"]["profiles"]) >= {"smoke", "ramp", "spike", "soak", "burst"}
     assert cli("load", "init", "--json").code == 2  # never overwrites without --force
+
+
+def test_the_init_template_validates_against_the_committed_schema() -> None:
+    import json
+
+    import jsonschema
+    import yaml
+
+    from perfinvest.adapters.load.targets_file import TEMPLATE
+
+    schema = json.loads((Path(__file__).parents[2] / "schemas" / "targets.schema.json").read_text())
+    jsonschema.validate(yaml.safe_load(TEMPLATE), schema)

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.load.server import Behaviour, serve
 
 from perfinvest.core.slo import merge_histograms, percentile
-from tests.load.server import Behaviour, serve
 
 SHORT = ("--allow-short", "tests use short runs")
 

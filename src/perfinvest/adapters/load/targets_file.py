@@ -10,6 +10,7 @@ from perfinvest.core.load_targets import Targets
 
 TEMPLATE = """\
 # perfinvest load targets (docs/load-testing.md). Check it: perfinvest load check
+# yaml-language-server: $schema=https://perfinvest.dev/schemas/targets.schema.json
 version: 1
 # Where the load goes. Only loopback (127.0.0.0/8, ::1, localhost) unless a host is in
 # allow_hosts, and even then every run needs --approve "reason" (recorded in the log).
