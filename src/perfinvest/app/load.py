@@ -47,6 +47,24 @@ class LoadRequest:
     bench: bool = False  # inside a measured run: no lock of its own, metrics on stdout
 
 
+def bench_command(command: str | None, profile: str | None, targets: str | None) -> str:
+    """The benchmark command of ``start --load-profile``: this perfinvest's ``load bench``."""
+    import shlex
+    import sys
+
+    if command is not None:
+        raise usage_error("give either --command or --load-profile, not both")
+    if profile is None:
+        raise usage_error("--targets goes with --load-profile NAME (e.g. --load-profile baseline)")
+    path = targets or str(DEFAULT_TARGETS)
+    from perfinvest.adapters.load.targets_file import load_targets
+    from perfinvest.core.load_profiles import resolve_profile
+
+    resolve_profile(load_targets(Path(path)), profile)  # refuse a bad file or profile now
+    argv = [sys.executable, "-m", "perfinvest", "load", "bench", "--profile", profile]
+    return shlex.join([*argv, "--targets", path])
+
+
 def _targets_path(ctx: AppContext, path: Path) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path)
 
@@ -341,7 +359,7 @@ def _finish(
     result.data = {k: v for k, v in document.items() if k != "run"}
     result.data["matrix"] = matrix
     result.data["runs"] = [run.model_dump(mode="json")]
-    if inv_id is not None:
+    if inv_id is not None and not request.bench:  # a bench run is logged by its phase
         _log(ctx, inv_id, request, matrix)
     if request.bench:
         result.data["perf_metrics"] = _perf_metrics_block(run)
