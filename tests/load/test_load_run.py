@@ -212,3 +212,71 @@ def test_gates_and_bad_input_refuse_before_any_load(
     assert result.code == code, result.out
     assert needle in result.json["error"]["message"]
     assert not (repo / ".claude" / "perf" / "load").exists()  # nothing half-written
+
+
+@pytest.mark.slow
+def test_master_and_a_worker_process_as_across_machines(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    url, behaviour = server
+    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = str(probe.getsockname()[1])
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perfinvest",
+            "load",
+            "run",
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            port,
+            "--targets",
+            str(targets),
+            "--duration",
+            "3",
+            *SHORT,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        result = cli(
+            "load",
+            "run",
+            "--master",
+            "--expect-workers",
+            "1",
+            "--master-port",
+            port,
+            "--targets",
+            str(targets),
+            "--users",
+            "2",
+            "--duration",
+            "3",
+            *SHORT,
+            "--json",
+        )
+        out, err = worker.communicate(timeout=60)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    assert result.code == 0, result.out
+    assert worker.returncode == 0, out + err
+    data = result.json["data"]
+    assert data["routes"]["all"]["requests"] == sum(behaviour.hits.values()) > 0
+    assert data["workers"] == 1
+    sent = json.loads(out)["data"]
+    assert sent["requests"] == data["routes"]["all"]["requests"]
+    assert sent["failures"] == 0

@@ -182,7 +182,10 @@ def _run_profile(
     out_dir = _output_dir(ctx, inv_id, request, started.strftime("%Y%m%dT%H%M%S"))
     events: list[Event] = []
     try:
-        if request.bench or ctx.environ.get("PERFINVEST_RUN_TOKEN"):
+        # a bench run is inside a measuring phase (it holds the lock); a remote worker
+        # generates load for a master that holds it on its own machine
+        worker = request.distribution.master_host is not None
+        if request.bench or worker or ctx.environ.get("PERFINVEST_RUN_TOKEN"):
             engine = _engine(document, the_plan, out_dir, request, options, on_progress)
         else:
             label = f"load {request.profile}: {', '.join(targets.urls)}"
@@ -196,8 +199,14 @@ def _run_profile(
         ) from None
     if request.distribution.master_host is not None:
         result = CommandResult(command="load run", investigation=inv_id)
-        result.findings = [f"worker finished (exit {engine.exit_code}): {engine.workers}"]
-        result.data = {"worker": True, "exit_code": engine.exit_code}
+        sent = sum(int(w.get("requests", 0)) for w in engine.workers)
+        result.findings = [f"worker finished (exit {engine.exit_code}): sent {sent} requests"]
+        result.data = {
+            "worker": True,
+            "exit_code": engine.exit_code,
+            "requests": sent,
+            "failures": sum(int(w.get("failures", 0)) for w in engine.workers),
+        }
         return _Outcome(result, True, True)
     return _finish(ctx, request, targets, the_plan, duration, engine, out_dir, events, inv_id)
 
@@ -317,7 +326,8 @@ def _finish(
         "peak_users": the_plan.peak_users,
         "steady_window_s": [the_plan.steady_start_s, the_plan.steady_end_s],
         "urls": targets.urls,
-        "workers": len(engine.workers),
+        "workers": len(engine.workers)
+        or (request.distribution.expect_workers if request.distribution.master else 0),
         "worker_requests": [w.get("requests", 0) for w in engine.workers],
         "passed": passed,
         "health_passed": health_passed,

@@ -201,8 +201,8 @@ def run_locust(
         "PYTHONUNBUFFERED": "1",
     }
     deadline_s = plan.duration_s + GRACE_S
-    if distribution.master:
-        deadline_s += 300.0  # waiting for remote workers
+    if distribution.master or distribution.master_host is not None:
+        deadline_s += 300.0  # waiting for the other side
     started = time.monotonic()
     with (out_dir / "locust-stderr.log").open("wb") as err:
         proc = subprocess.Popen(
