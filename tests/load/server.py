@@ -17,6 +17,8 @@ class Behaviour:
     routes: dict[str, tuple[float, int]] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     capacity: threading.Semaphore | None = None  # at most N requests served at a time
+    leak_paths: set[str] = field(default_factory=set)  # each request keeps 1 MB forever
+    leaked: list[bytes] = field(default_factory=list)
 
 
 @contextmanager
@@ -36,6 +38,8 @@ def serve(behaviour: Behaviour) -> Iterator[str]:
             delay, status = behaviour.routes.get(path, (0.0, 404))
             with lock:
                 behaviour.hits[path] = behaviour.hits.get(path, 0) + 1
+                if path in behaviour.leak_paths:
+                    behaviour.leaked.append(b"x" * 1_000_000)  # resident, unlike calloc
             if behaviour.capacity is not None:
                 with behaviour.capacity:
                     time.sleep(delay)

@@ -280,3 +280,58 @@ def test_master_and_a_worker_process_as_across_machines(
     sent = json.loads(out)["data"]
     assert sent["requests"] == data["routes"]["all"]["requests"]
     assert sent["failures"] == 0
+
+
+@pytest.mark.slow
+def test_soak_leak_check_fails_a_leaking_target(repo: Path, cli: Any) -> None:
+    import os
+
+    behaviour = Behaviour(routes={"/leak": (0.01, 200)}, leak_paths={"/leak"})
+    with serve(behaviour) as url:  # the server runs in this process: watch our own pid
+        targets = write_targets(repo / "t.yaml", url, "  - {name: leak, path: /leak}\n")
+        text = targets.read_text() + f"profiles:\n  soak: {{users: 2, pid: {os.getpid()}}}\n"
+        targets.write_text(text)
+        result = cli(
+            "load",
+            "run",
+            "--profile",
+            "soak",
+            "--targets",
+            str(targets),
+            "--duration",
+            "3",
+            *SHORT,
+            "--json",
+        )
+    assert result.code == 0, result.out
+    (row,) = [v for v in result.json["data"]["verdicts"] if v["route"] == "target"]
+    assert row["metric"] == "rss_growth_mb_per_min" and row["verdict"] == "FAIL"
+    # about 1 MB per request: the slope is of the order of requests per minute
+    assert row["measured"] > 5.0
+    assert (Path(result.json["data"]["output_dir"]) / "rss.csv").is_file()
+
+
+@pytest.mark.slow
+def test_burst_that_cannot_keep_its_arrival_rate_fails(repo: Path, cli: Any) -> None:
+    behaviour = Behaviour(routes={"/slowish": (0.3, 200)})
+    with serve(behaviour) as url:  # 2 users x 0.3 s: at most ~6.7 rps, not 10
+        targets = write_targets(repo / "t.yaml", url, "  - {name: s, path: /slowish}\n")
+        result = cli(
+            "load",
+            "run",
+            "--profile",
+            "burst",
+            "--rate",
+            "10",
+            "--users",
+            "2",
+            "--targets",
+            str(targets),
+            "--duration",
+            "3",
+            *SHORT,
+            "--json",
+        )
+    assert result.code == 0, result.out
+    (row,) = [v for v in result.json["data"]["verdicts"] if v["metric"] == "arrival_rps"]
+    assert row["verdict"] == "FAIL" and row["measured"] < 9.5

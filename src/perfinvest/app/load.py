@@ -220,15 +220,25 @@ def _engine(
     on_progress: ProgressLine | None,
 ) -> Any:
     from perfinvest.adapters.load.engine import run_locust
+    from perfinvest.adapters.load.rss import RssSampler, container_pid
 
-    return run_locust(
-        document,
-        the_plan,
-        out_dir,
-        distribution=request.distribution,
-        on_progress=on_progress,
-        stop=options.stop,
-    )
+    sampler = None
+    if the_plan.shape == "soak" and (the_plan.pid or the_plan.container):
+        sampler = RssSampler(the_plan.pid or container_pid(the_plan.container))
+        sampler.start()
+    try:
+        engine = run_locust(
+            document,
+            the_plan,
+            out_dir,
+            distribution=request.distribution,
+            on_progress=on_progress,
+            stop=options.stop,
+        )
+    finally:
+        samples = sampler.stop() if sampler is not None else []
+    engine.rss = samples
+    return engine
 
 
 def _output_dir(ctx: AppContext, inv_id: str | None, request: LoadRequest, stamp: str) -> Path:
@@ -270,6 +280,7 @@ def _finish(
         if route.name not in stats:  # never requested: every SLO fails on "no data"
             values[route.name] = {}
         verdicts.extend(judge(route.name, targets.route_slos(route), values[route.name]))
+    verdicts.extend(_extra_verdicts(the_plan, values[ALL], engine.rss, out_dir))
     health = [r.name for r in targets.routes if r.health]
     health_passed = all(v.passed for v in verdicts if v.route in health) and all(
         values.get(name, {}).get("error_rate", 1.0) < HEALTH_MAX_ERROR_RATE for name in health
@@ -374,6 +385,46 @@ def _finish(
     if request.bench:
         result.data["perf_metrics"] = _perf_metrics_block(run)
     return _Outcome(result, passed, health_passed)
+
+
+#: A burst must sustain this share of its arrival rate (else requests were lost).
+BURST_SHARE = 0.95
+
+
+def _extra_verdicts(
+    the_plan: Any, total: dict[str, float], rss: list[tuple[float, int]], out_dir: Path
+) -> list[Any]:
+    """Burst: the arrival rate sustained; soak: the target's RSS growth (the leak check)."""
+    from perfinvest.core.slo import Verdict, growth_per_minute
+
+    extra = []
+    if the_plan.rate_rps is not None:
+        floor = BURST_SHARE * the_plan.rate_rps
+        rps = total.get("rps", math.nan)
+        extra.append(
+            Verdict(
+                "all",
+                f"arrival_rps >= {floor:g}",
+                "arrival_rps",
+                rps,
+                not math.isnan(rps) and rps >= floor,
+            )
+        )
+    if rss:
+        lines = ["second,rss_bytes", *(f"{t:.2f},{b}" for t, b in rss)]
+        (out_dir / "rss.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        growth = growth_per_minute([(t, float(b)) for t, b in rss])
+        limit = the_plan.leak_mb_per_min
+        extra.append(
+            Verdict(
+                "target",
+                f"rss_growth_mb_per_min <= {limit:g}",
+                "rss_growth_mb_per_min",
+                growth,
+                not math.isnan(growth) and growth <= limit,
+            )
+        )
+    return extra
 
 
 def _log(ctx: AppContext, inv_id: str, request: LoadRequest, matrix: str) -> None:

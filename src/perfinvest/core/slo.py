@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 #: Metrics an SLO may name (per route and phase).
@@ -165,3 +165,17 @@ def _fmt(value: float | None) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     return f"{value:.4g}"
+
+
+def growth_per_minute(samples: Sequence[tuple[float, float]]) -> float:
+    """Least-squares slope of (seconds, bytes) samples, in MB per minute; NaN under 3."""
+    if len(samples) < 3:
+        return math.nan
+    n = len(samples)
+    mx = sum(t for t, _ in samples) / n
+    my = sum(v for _, v in samples) / n
+    var = sum((t - mx) ** 2 for t, _ in samples)
+    if var == 0:
+        return math.nan
+    slope = sum((t - mx) * (v - my) for t, v in samples) / var  # bytes per second
+    return slope * 60.0 / 1e6

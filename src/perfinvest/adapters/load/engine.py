@@ -40,6 +40,7 @@ class EngineResult:
     workers: list[dict[str, Any]] = field(default_factory=list)  # each worker's own counts
     stderr_tail: str = ""
     command: list[str] = field(default_factory=list)
+    rss: list[tuple[float, int]] = field(default_factory=list)  # soak: (s, bytes) of the target
 
 
 @dataclass(frozen=True)
