@@ -335,3 +335,30 @@ def test_burst_that_cannot_keep_its_arrival_rate_fails(repo: Path, cli: Any) -> 
     assert result.code == 0, result.out
     (row,) = [v for v in result.json["data"]["verdicts"] if v["metric"] == "arrival_rps"]
     assert row["verdict"] == "FAIL" and row["measured"] < 9.5
+
+
+@pytest.mark.slow
+def test_in_an_investigation_runs_land_in_its_artifacts_approvals_in_its_log(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    from tests.conftest import START_ARGS
+
+    url, _ = server
+    assert cli(*START_ARGS, "--json").code == 0
+    targets = write_targets(repo / "t.yaml", url, "  - {name: fast, path: /fast}\n")
+    common = ("load", "run", "--profile", "smoke", "--targets", str(targets), "--duration", "2")
+    refused = cli(*common, "--users", "61", "--json")
+    assert refused.code == 3 and refused.json["error"]["needs"] == ['--approve "reason"']
+    first = cli(*common, "--users", "61", "--approve", "loopback, checking the gate", "--json")
+    assert first.code == 0, first.out
+    second = cli(*common, "--json")  # the investigation's short-run policy applies
+    assert second.code == 0, second.out
+    inv = first.json["investigation"]
+    out = Path(first.json["data"]["output_dir"])
+    assert out.parent == repo / ".claude" / "perf" / "artifacts" / inv
+    log = (repo / ".claude" / "perf" / "investigations" / f"{inv}.md").read_text()
+    assert "Approved: loopback, checking the gate" in log and "# SLO matrix: smoke" in log
+    other = Path(second.json["data"]["output_dir"])
+    diffed = cli("diff", str(out / "runs.json"), str(other / "runs.json"), "--json")
+    assert diffed.code == 0, diffed.out
+    assert "p95_ms" in json.dumps(diffed.json["data"])
