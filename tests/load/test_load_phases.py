@@ -46,6 +46,7 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
         assert started.code == 0, started.out
         base = cli("baseline", "--runs", "2", "--duration", "2", "--json")
         assert base.code == 0, base.out
+        # no --fail-when: the targets' default SLO (p95_ms <= 100) is the failure condition
         broke = cli(
             "breaking-point",
             "--min",
@@ -54,14 +55,13 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
             "6",
             "--resolution",
             "1",
-            "--fail-when",
-            THRESHOLD,
             "--duration",
             "2",
             "--json",
         )
         assert broke.code == 0, broke.out
         found = broke.json["data"]["breaking_point"]["breaking_point"]
+        assert broke.json["data"]["breaking_point"]["thresholds"] == [THRESHOLD]
         # the same server swept directly, users 1..6, with `perfinvest load run`
         slo = parse_slo("p95_ms <= 100")
         first_fail = None

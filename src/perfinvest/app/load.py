@@ -65,6 +65,32 @@ def bench_command(command: str | None, profile: str | None, targets: str | None)
     return shlex.join([*argv, "--targets", path])
 
 
+_NEGATE = {"<=": ">", "<": ">=", ">=": "<", ">": "<="}
+_RUN_METRIC = {"rps": "throughput_rps"}
+
+
+def slo_fail_when(command: Sequence[str], cwd: Path) -> tuple[str, ...]:
+    """For a ``load bench`` benchmark: its targets' default SLOs as failure conditions.
+
+    ``p95_ms <= 150`` becomes ``p95_ms>150``: breaking point's ``--fail-when`` default when
+    the investigation measures a load profile. Empty for any other command.
+    """
+    from perfinvest.adapters.load.targets_file import load_targets
+    from perfinvest.core.slo import parse_slo
+
+    argv = list(command)
+    if "load" not in argv or "bench" not in argv:
+        return ()
+    path = Path(argv[argv.index("--targets") + 1]) if "--targets" in argv else DEFAULT_TARGETS
+    targets = load_targets(path if path.is_absolute() else cwd / path)
+    out = []
+    for text in targets.slo_defaults:
+        slo = parse_slo(text)
+        if slo.op in _NEGATE and slo.metric != "requests":
+            out.append(f"{_RUN_METRIC.get(slo.metric, slo.metric)}{_NEGATE[slo.op]}{slo.limit:g}")
+    return tuple(out)
+
+
 def _targets_path(ctx: AppContext, path: Path) -> Path:
     return path if path.is_absolute() else (Path.cwd() / path)
 
