@@ -362,3 +362,37 @@ def test_in_an_investigation_runs_land_in_its_artifacts_approvals_in_its_log(
     diffed = cli("diff", str(out / "runs.json"), str(other / "runs.json"), "--json")
     assert diffed.code == 0, diffed.out
     assert "p95_ms" in json.dumps(diffed.json["data"])
+
+
+@pytest.mark.slow
+def test_a_data_file_is_cycled_and_its_mistakes_are_named(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    url, behaviour = server
+    rows = [{"path": "/fast", "body": {"sku": 1}}, {"path": "/health", "body": "raw"}]
+    (repo / "data.jsonl").write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    targets = write_targets(
+        repo / "t.yaml", url, "  - {name: mixed, method: POST, path: /fast, data: data.jsonl}\n"
+    )
+    assert cli("load", "check", "--targets", str(targets), "--json").code == 0
+    result = cli(
+        "load",
+        "run",
+        "--profile",
+        "smoke",
+        "--targets",
+        str(targets),
+        "--duration",
+        "2",
+        *SHORT,
+        "--json",
+    )
+    assert result.code == 0, result.out
+    assert (
+        behaviour.hits["/fast"] > 0
+        and abs(behaviour.hits["/fast"] - behaviour.hits["/health"]) <= 2
+    )
+    assert result.json["data"]["routes"]["mixed"]["requests"] == sum(behaviour.hits.values())
+    (repo / "data.jsonl").write_text('{"path": "/fast"}\nnot json\n')
+    bad = cli("load", "check", "--targets", str(targets), "--json")
+    assert bad.code == 2 and "data.jsonl:2: not JSON" in bad.json["error"]["message"]
