@@ -122,7 +122,7 @@ def breaking_point(
 ) -> CommandResult:
     """Search ``[minimum, maximum]`` for the first failing value and record it."""
     if not options.fail_when and ctx.store.has_active():  # a load investigation: its SLOs
-        from perfinvest.app.load import slo_fail_when
+        from perfinvest.app.load_targets import slo_fail_when
 
         setup = ctx.store.load_active().setup
         fail_when = slo_fail_when(setup.command, ctx.repo_root / setup.workdir)

@@ -111,7 +111,7 @@ def plan(
             Segment(down, d, low, low),
         )
         spawn = rate or float(peak)
-        steady = (min(down, up + peak / spawn), down)
+        steady = (min((up + down) / 2, up + peak / spawn), down)  # the peak, once spawned
     elif shape == "burst":
         burst_rate = pick("rate_rps", rate_rps)
         n = int(users or profile.users or max(1, min(math.ceil(burst_rate), 50)))

@@ -29,7 +29,11 @@ def _hist(raw: Mapping[str, int]) -> dict[float, int]:
 def route_stats(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, RouteStats]:
     """Per route and the aggregate (``all``), from the master's exact histograms."""
     t0 = float(dump.get("started_at") or 0.0)
-    lo, hi = math.floor(t0 + plan.steady_start_s), math.floor(t0 + plan.steady_end_s)
+    # the whole seconds inside the steady window; a window shorter than that (a short
+    # test's spike) takes the seconds it touches
+    lo, hi = math.ceil(t0 + plan.steady_start_s), math.floor(t0 + plan.steady_end_s)
+    if hi <= lo:
+        lo, hi = math.floor(t0 + plan.steady_start_s), math.ceil(t0 + plan.steady_end_s)
     steady_s = max(hi - lo, 0)
     out: dict[str, RouteStats] = {}
     statuses: Mapping[str, Mapping[str, int]] = dump.get("status", {})

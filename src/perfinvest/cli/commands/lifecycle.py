@@ -108,7 +108,7 @@ def start(
     from perfinvest.app.setup import start as start_investigation
 
     if load_profile is not None or targets is not None:
-        from perfinvest.app.load import bench_command
+        from perfinvest.app.load_targets import bench_command
 
         command_, metrics_format = bench_command(command_, load_profile, targets), "perf-metrics"
         metric, direction = metric or "p95_ms", direction or "lower"

@@ -134,7 +134,7 @@ def _ctx() -> Any:
 @command_runner("load init")
 def load_init(targets: Path, force: bool, as_json: bool) -> Any:
     """Write a commented targets file to edit."""
-    from perfinvest.app.load import load_init as run
+    from perfinvest.app.load_targets import load_init as run
 
     return run(_ctx(), targets, force)
 
@@ -145,7 +145,7 @@ def load_init(targets: Path, force: bool, as_json: bool) -> Any:
 @command_runner("load check")
 def load_check(targets: Path, as_json: bool) -> Any:
     """Validate the targets file: every mistake with its line and field, exit 2."""
-    from perfinvest.app.load import load_check as run
+    from perfinvest.app.load_targets import load_check as run
 
     return run(_ctx(), targets)
 
