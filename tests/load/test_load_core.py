@@ -69,6 +69,11 @@ def test_shapes_follow_their_plans() -> None:
             "t.yaml:5: routes.0.slo: SLO 'p97_ms < 3': unknown metric",
         ),
         ("base_url: ftp://x\nroutes: [{name: a, path: /a}]\n", "t.yaml:1: base_url"),
+        (
+            "base_url: http://127.0.0.1:1\nroutes: [{name: a, path: /a}]\n"
+            "profiles:\n  custom: {users: 3}\n",
+            "t.yaml:3: profiles: profile 'custom' needs a shape",
+        ),
     ],
 )
 def test_load_check_names_line_and_field(

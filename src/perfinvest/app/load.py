@@ -166,12 +166,11 @@ def _engine(
 
 
 def _output_dir(ctx: AppContext, inv_id: str | None, request: LoadRequest, stamp: str) -> Path:
-    from perfinvest.core.ids import check_version
 
     if request.bench and ctx.environ.get("PERF_ARTIFACT_DIR"):
         return Path(ctx.environ["PERF_ARTIFACT_DIR"]) / f"load-{request.profile}"
     root = ctx.paths.artifacts(inv_id) if inv_id else ctx.paths.perf_dir / "load"
-    name = f"load-{check_version(request.profile)}-{stamp}"
+    name = f"load-{request.profile}-{stamp}"  # a built-in or validated profile name
     path, n = root / name, 1
     while path.exists():
         n += 1

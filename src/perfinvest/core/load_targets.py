@@ -8,6 +8,7 @@ load check`` can name the line and field of every problem. Schema: ``schemas/tar
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -18,6 +19,7 @@ from perfinvest.core.slo import parse_slo
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Shape = Literal["smoke", "baseline", "ramp", "spike", "soak", "burst"]
 BUILTIN_SHAPES: tuple[Shape, ...] = ("smoke", "baseline", "ramp", "spike", "soak", "burst")
+PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def _check_slos(value: list[str]) -> list[str]:
@@ -86,6 +88,20 @@ class Targets(Model):
                 raise ValueError(f"{url!r} is not an http:// or https:// URL")
         return value
 
+    @field_validator("profiles")
+    @classmethod
+    def _profiles(cls, value: dict[str, Profile]) -> dict[str, Profile]:
+        for name, profile in value.items():
+            if not PROFILE_NAME.match(name):
+                raise ValueError(
+                    f"profile name {name!r}: use letters, digits, . _ - (it names a folder)"
+                )
+            if profile.shape is None and name not in BUILTIN_SHAPES:
+                raise ValueError(
+                    f"profile {name!r} needs a shape (one of {', '.join(BUILTIN_SHAPES)})"
+                )
+        return value
+
     @model_validator(mode="after")
     def _consistent(self) -> Targets:
         if not self.base_url and not self.base_urls:
@@ -94,11 +110,6 @@ class Targets(Model):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"route names must be unique: {', '.join(dupes)}")
-        for name, profile in self.profiles.items():
-            if profile.shape is None and name not in BUILTIN_SHAPES:
-                raise ValueError(
-                    f"profile {name!r} needs a shape (one of {', '.join(BUILTIN_SHAPES)})"
-                )
         return self
 
     @property
