@@ -409,3 +409,48 @@ def test_a_data_file_is_cycled_and_its_mistakes_are_named(
     (repo / "data.jsonl").write_text('{"path": "/fast"}\nnot json\n')
     bad = cli("load", "check", "--targets", str(targets), "--json")
     assert bad.code == 2 and "data.jsonl:2: not JSON" in bad.json["error"]["message"]
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_locust_and_frees_the_lock(server: tuple[str, Behaviour], repo: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    url, _ = server
+    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "perfinvest",
+            "load",
+            "run",
+            "--targets",
+            str(targets),
+            "--users",
+            "2",
+            "--duration",
+            "30",
+            *SHORT,
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not list(repo.glob(".claude/perf/load/*/plan.json")):
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err
+    assert json.loads(out)["error"]["kind"] == "interrupted"
+    left = subprocess.run(
+        ["pgrep", "-f", str(repo / ".claude")], capture_output=True, text=True, check=False
+    )
+    assert left.stdout.strip() == ""  # no locust (master or worker) left behind
