@@ -213,13 +213,17 @@ def test_unreachable_host_is_a_clear_error(repo: Path, cli: Any) -> None:
         ("http://10.255.255.1:80", (), 3, "outside loopback and allow_hosts"),
         ("http://127.0.0.1:9", ("--users", "61"), 3, "61 users (more than 60)"),
         ("http://127.0.0.1:9", ("--profile", "nope"), 2, "unknown profile 'nope'"),
+        ("http://127.0.0.1:9", ("--fault",), 3, "route chaos injects errors"),
         ("http://127.0.0.1:9", ("--duration", "2"), 4, "below the 60 s minimum"),
     ],
 )
 def test_gates_and_bad_input_refuse_before_any_load(
     url: str, extra: tuple[str, ...], code: int, needle: str, repo: Path, cli: Any
 ) -> None:
-    targets = write_targets(repo / "t.yaml", url, ROUTES)
+    routes = ROUTES
+    if extra == ("--fault",):
+        routes, extra = ROUTES + "  - {name: chaos, path: /chaos, fault: true}\n", ()
+    targets = write_targets(repo / "t.yaml", url, routes)
     short = () if "--duration" in extra else ("--duration", "2", *SHORT)
     result = cli("load", "run", "--targets", str(targets), *short, *extra, "--json")
     assert result.code == code, result.out

@@ -89,7 +89,8 @@ def _run_profile(
         duration_s=request.duration_s or options.duration_s,
         rate_rps=request.rate_rps,
     )
-    reasons = approvals_needed(targets.urls, targets.allow_hosts, the_plan)
+    faults = [r.name for r in targets.routes if r.fault]
+    reasons = approvals_needed(targets.urls, targets.allow_hosts, the_plan, faults)
     if reasons and request.approve is None:
         raise needs_input(
             f'this load run needs approval: {"; ".join(reasons)}; pass --approve "reason" '

@@ -116,10 +116,13 @@ def is_loopback(url: str) -> bool:
         return False
 
 
-def approvals_needed(urls: Iterable[str], allow_hosts: Iterable[str], plan: LoadPlan) -> list[str]:
-    """Why this run needs ``--approve``: many users, or a host outside loopback/allow-list."""
+def approvals_needed(
+    urls: Iterable[str], allow_hosts: Iterable[str], plan: LoadPlan, faults: Iterable[str] = ()
+) -> list[str]:
+    """Why this run needs ``--approve``: many users, error injection, or a host outside
+    loopback and the allow-list."""
     allowed = set(allow_hosts)
-    reasons = []
+    reasons = [f"route {name} injects errors (fault: true)" for name in faults]
     if plan.peak_users > APPROVAL_USERS:
         reasons.append(f"{plan.peak_users} users (more than {APPROVAL_USERS})")
     for url in urls:

@@ -40,6 +40,7 @@ class Route(Model):
     weight: int = Field(default=1, ge=1)
     expect_status: int = Field(default=200, ge=100, le=599)
     health: bool = False  # part of the health gate of `perfinvest load suite`
+    fault: bool = False  # injects errors into the target (a chaos endpoint): needs --approve
     slo: list[str] = Field(default_factory=list)  # overrides the defaults metric by metric
 
     _slos = field_validator("slo")(_check_slos)

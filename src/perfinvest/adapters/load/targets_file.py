@@ -26,6 +26,9 @@ routes:
   - name: health
     path: /health
     health: true            # part of the health gate of `perfinvest load suite`
+  # - name: chaos           # fault: true marks a route that injects errors into the
+  #   path: /admin/fault    #   target (a chaos endpoint): every run needs --approve
+  #   fault: true
   - name: home
     method: GET
     path: /
