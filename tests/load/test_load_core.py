@@ -108,3 +108,18 @@ def test_the_init_template_validates_against_the_committed_schema() -> None:
 
     schema = json.loads((Path(__file__).parents[2] / "schemas" / "targets.schema.json").read_text())
     jsonschema.validate(yaml.safe_load(TEMPLATE), schema)
+
+
+def test_start_with_a_load_profile_refuses_bad_combinations(repo: Path, cli: Any) -> None:
+    base = ("start", "--scenario", "s", "--success", "p95_ms < 100", "--version", "v1")
+    both = cli(*base, "--command", "true", "--load-profile", "baseline", "--json")
+    assert both.code == 2 and "not both" in both.json["error"]["message"]
+    missing = cli(*base, "--load-profile", "baseline", "--targets", "nope.yaml", "--json")
+    assert missing.code == 2 and "nope.yaml not found" in missing.json["error"]["message"]
+    (repo / "t.yaml").write_text("base_url: http://127.0.0.1:1\nroutes: [{name: a, path: /a}]\n")
+    unknown = cli(*base, "--load-profile", "nope", "--targets", "t.yaml", "--json")
+    assert unknown.code == 2 and "unknown profile 'nope'" in unknown.json["error"]["message"]
+    ok = cli(*base, "--load-profile", "smoke", "--targets", "t.yaml", "--json")
+    assert ok.code == 0, ok.out
+    assert ok.json["data"]["command"][-5:] == ["bench", "--profile", "smoke", "--targets", "t.yaml"]
+    assert not (repo / ".claude" / "perf" / "load").exists()
