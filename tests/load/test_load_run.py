@@ -87,6 +87,15 @@ def test_slow_route_fails_its_slo_the_others_pass(
     assert "| slow |" in matrix and f"`p95_ms <= 80` | {slow['measured']:.4g} | FAIL |" in matrix
     if profile == "spike":
         assert answer["data"]["routes"]["all"]["rps"] > 0  # measured over the peak
+    phases = {(r["phase"], r["route"], r["metric"]): r for r in answer["data"]["phase_verdicts"]}
+    if profile == "smoke":
+        assert phases == {}
+    else:  # judged per phase too: the slow route fails in each, the fast one passes
+        names = {"ramp": {"ramp", "hold"}, "spike": {"low", "peak", "recovery"}}[profile]
+        assert {p for p, _, _ in phases} == names
+        assert all(phases[(p, "slow", "p95_ms")]["verdict"] == "FAIL" for p in names)
+        assert all(phases[(p, "fast", "p95_ms")]["verdict"] == "PASS" for p in names)
+        assert "## By phase" in matrix
     # every request the server saw is counted (nothing lost), per route
     routes = answer["data"]["routes"]
     assert routes["fast"]["requests"] == behaviour.hits["/fast"]

@@ -41,7 +41,13 @@ def finish(
 ) -> Outcome:
     from datetime import UTC, datetime
 
-    from perfinvest.core.load_results import ALL, csv_rows, route_stats, run_metrics
+    from perfinvest.core.load_results import (
+        ALL,
+        csv_rows,
+        phase_values,
+        route_stats,
+        run_metrics,
+    )
     from perfinvest.core.models import ArtifactRef
     from perfinvest.core.slo import judge, render_matrix
 
@@ -60,6 +66,33 @@ def finish(
     )
     passed = all(v.passed for v in verdicts)
     matrix = render_matrix(request.profile, verdicts, values)
+    phases = phase_values(dump, the_plan) if len(the_plan.segments) > 1 else {}
+    judged = [
+        (phase, v)
+        for phase, routes in phases.items()
+        for route in targets.routes
+        for v in judge(route.name, targets.route_slos(route), routes.get(route.name, {}))
+    ]
+    phase_rows = [
+        {
+            "phase": phase,
+            "route": v.route,
+            "slo": v.slo,
+            "metric": v.metric,
+            "measured": _num(v.value),
+            "verdict": "PASS" if v.passed else "FAIL",
+        }
+        for phase, v in judged
+    ]
+    if judged:
+        matrix += (
+            "\n## By phase\n\n| phase | route | SLO | measured | verdict |\n|---|---|---|---|---|\n"
+        )
+        matrix += "".join(
+            f"| {phase} | {v.route} | `{v.slo}` | {_show(v.value)} | "
+            f"{'PASS' if v.passed else 'FAIL'} |\n"
+            for phase, v in judged
+        )
     (out_dir / "slo_matrix.md").write_text(matrix, encoding="utf-8")
     (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
     metrics = run_metrics(stats)
@@ -122,6 +155,7 @@ def finish(
             if name in stats
         },
         "verdicts": rows,
+        "phase_verdicts": phase_rows,
         "errors": dump.get("errors", []),
         "compliant": duration.compliant,
         "compliance_note": duration.note,
@@ -224,5 +258,5 @@ def _num(value: float) -> float | None:
     return None if math.isnan(value) else round(value, 6)  # NaN: no data
 
 
-def _show(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.4g}"
+def _show(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.4g}"

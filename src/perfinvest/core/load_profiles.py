@@ -29,6 +29,7 @@ class Segment:
     end_s: float
     users_from: int
     users_to: int  # linear in between (equal: a plateau)
+    name: str = "steady"  # the phase of the profile it is (matrix per route and phase)
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def plan(
     if shape == "ramp":
         a = int(pick("from_users")) or 1
         top = 0.8 * d
-        segments = (Segment(0, top, a, n), Segment(top, d, n, n))
+        segments = (Segment(0, top, a, n, "ramp"), Segment(top, d, n, n, "hold"))
         spawn = rate or max(float(n), 1.0)
         steady = (top, d)
     elif shape == "spike":
@@ -106,9 +107,9 @@ def plan(
         peak = int(profile.peak_users or (users * 10 if users else base["peak_users"]))
         up, down = 0.3 * d, 0.6 * d
         segments = (
-            Segment(0, up, low, low),
-            Segment(up, down, peak, peak),
-            Segment(down, d, low, low),
+            Segment(0, up, low, low, "low"),
+            Segment(up, down, peak, peak, "peak"),
+            Segment(down, d, low, low, "recovery"),
         )
         spawn = rate or float(peak)
         steady = (min((up + down) / 2, up + peak / spawn), down)  # the peak, once spawned

@@ -160,3 +160,45 @@ def csv_rows(dump: Mapping[str, Any]) -> list[str]:
 
 def _csv_name(name: str) -> str:
     return '"' + name.replace('"', '""') + '"' if any(c in name for c in ',"\n') else name
+
+
+def phase_values(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, dict[str, dict[str, float]]]:
+    """Per phase (the plan's segments) and route: percentiles, error rate, rps.
+
+    From the per-second histograms (the same rounding as Locust's, merged across workers),
+    so a spike's peak and its recovery are judged apart. Phase → route → values.
+    """
+    t0 = float(dump.get("started_at") or 0.0)
+    cells: dict[str, list[tuple[int, int, int, dict[float, int]]]] = {}
+    for key, (n, f, hist) in dump.get("seconds", {}).items():
+        name, _, second = key.rpartition("|")
+        cells.setdefault(name, []).append((int(second), int(n), int(f), _hist(hist)))
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    for seg in plan.segments:
+        # a second belongs to the phase holding its middle; a phase shorter than a second
+        # (a short test's) takes the second holding its own middle
+        chosen = {
+            s
+            for rows in cells.values()
+            for s, *_ in rows
+            if seg.start_s <= s + 0.5 - t0 < seg.end_s
+        } or {math.floor(t0 + (seg.start_s + seg.end_s) / 2)}
+        span = len(chosen)
+        routes: dict[str, dict[str, float]] = {}
+        for name, rows in sorted(cells.items()):
+            inside = [r for r in rows if r[0] in chosen]
+            if not inside:
+                continue
+            hist = merge_histograms(r[3] for r in inside)
+            n, f = sum(r[1] for r in inside), sum(r[2] for r in inside)
+            values = {key: percentile(hist, pct) for key, pct in PERCENTILES.items()}
+            values.update(
+                error_rate=f / n if n else 0.0,
+                requests=float(n),
+                rps=n / span,
+                max_ms=max(hist) if hist else math.nan,
+                mean_ms=sum(v * c for v, c in hist.items()) / n if n else math.nan,
+            )
+            routes[name] = values
+        out[seg.name] = routes
+    return out
