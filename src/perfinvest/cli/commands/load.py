@@ -12,7 +12,7 @@ import click
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import F, command_runner, json_option, measure_settings
 
-TARGETS_HELP = "The targets file (default perf/targets.yaml)."
+TARGETS_HELP = "The targets file."
 
 
 @cli.group()
@@ -39,7 +39,11 @@ def _targets_option(func: F) -> F:
 
 def _run_options(func: F) -> F:
     options: list[Callable[[F], F]] = [
-        click.option("--users", type=click.IntRange(min=1), help="Override the users (peak)."),
+        click.option(
+            "--users",
+            type=click.IntRange(min=1),
+            help="Override the users (ramp: the top; spike: the low level, peak 10x).",
+        ),
         click.option("--duration", type=float, metavar="S", help="Override the duration (s)."),
         click.option("--rate", "rate_rps", type=float, metavar="RPS", help="burst: arrival rate."),
         click.option(
@@ -50,7 +54,8 @@ def _run_options(func: F) -> F:
         click.option(
             "--approve",
             metavar="REASON",
-            help="Approve a run past a gate (over 60 users, a host outside loopback/allow_hosts).",
+            help="Approve a run past a gate (over 60 users, a fault: route, a host outside "
+            "loopback/allow_hosts); the reason is logged.",
         ),
         click.option(
             "--workers",
