@@ -24,7 +24,7 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
     behaviour = Behaviour(routes={"/work": (0.06, 200)}, capacity=threading.Semaphore(2))
     with serve(behaviour) as url:
         (repo / "t.yaml").write_text(
-            f"base_url: {url}\nroutes: [{{name: work, path: /work}}]\n"
+            f"base_url: {url}\nroutes: [{{name: work, path: /work, slo: ['error_rate < 0.5']}}]\n"
             "slo_defaults: ['p95_ms <= 100']\n"
         )
         started = cli(
@@ -61,7 +61,10 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
         )
         assert broke.code == 0, broke.out
         found = broke.json["data"]["breaking_point"]["breaking_point"]
-        assert broke.json["data"]["breaking_point"]["thresholds"] == [THRESHOLD]
+        assert broke.json["data"]["breaking_point"]["thresholds"] == [
+            THRESHOLD,
+            "work:error_rate>=0.5",
+        ]
         # the same server swept directly, users 1..6, with `perfinvest load run`
         slo = parse_slo("p95_ms <= 100")
         first_fail = None

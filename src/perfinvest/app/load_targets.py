@@ -54,10 +54,14 @@ def slo_fail_when(command: Sequence[str], cwd: Path) -> tuple[str, ...]:
     path = Path(argv[argv.index("--targets") + 1]) if "--targets" in argv else DEFAULT_TARGETS
     targets = load_targets(path if path.is_absolute() else cwd / path)
     out = []
-    for text in targets.slo_defaults:
+    scoped: list[tuple[str | None, str]] = [(None, text) for text in targets.slo_defaults]
+    scoped += [(route.name, text) for route in targets.routes for text in route.slo]
+    for scope, text in scoped:  # the defaults on the aggregate, exceptions on their route
         slo = parse_slo(text)
         if slo.op in _NEGATE and slo.metric != "requests":
-            out.append(f"{_RUN_METRIC.get(slo.metric, slo.metric)}{_NEGATE[slo.op]}{slo.limit:g}")
+            name = _RUN_METRIC.get(slo.metric, slo.metric)
+            prefix = f"{scope}:" if scope else ""
+            out.append(f"{prefix}{name}{_NEGATE[slo.op]}{slo.limit:g}")
     return tuple(out)
 
 
