@@ -385,7 +385,10 @@ def test_in_an_investigation_runs_land_in_its_artifacts_approvals_in_its_log(
     log = (repo / ".claude" / "perf" / "investigations" / f"{inv}.md").read_text()
     assert "Approved: loopback, checking the gate" in log and "# SLO matrix: smoke" in log
     other = Path(second.json["data"]["output_dir"])
-    diffed = cli("diff", str(out / "runs.json"), str(other / "runs.json"), "--json")
+    pair = (str(out / "runs.json"), str(other / "runs.json"))
+    refused_diff = cli("diff", *pair, "--json")  # 61 users vs 2: not the same experiment
+    assert refused_diff.code == 4 and "config_hash" in refused_diff.json["error"]["message"]
+    diffed = cli("diff", *pair, "--force", "--json")
     assert diffed.code == 0, diffed.out
     assert "p95_ms" in json.dumps(diffed.json["data"])
 

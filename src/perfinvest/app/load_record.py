@@ -99,8 +99,28 @@ def finish(
     failures = stats[ALL].failures
     started_at = datetime.fromtimestamp(float(dump.get("started_at") or 0), UTC)
     ended_at = datetime.fromtimestamp(float(dump.get("ended_at") or 0), UTC)
+    from perfinvest.adapters.fingerprint import capture, config_hash
+
+    # what makes two load runs the same experiment: the targets and the plan, not the time
+    setup = json.dumps(
+        {
+            "urls": targets.urls,
+            "routes": [r.model_dump() for r in targets.routes],
+            "plan": the_plan.__dict__ | {"segments": None},
+        },
+        sort_keys=True,
+        default=str,
+    )
+    environment = capture(
+        ctx.repo_root,
+        [*engine.command[:3], request.profile],
+        {},
+        config_hash(["load", setup], "duration", False, ".", {}),
+        ctx.paths.state_dir,
+    )
     run = Run(
         run_id=f"load-{request.profile}-{started_at:%Y%m%dT%H%M%S%f}-1",
+        environment=environment,
         started_at=started_at,
         ended_at=ended_at,
         mode="duration",
