@@ -123,3 +123,17 @@ def test_start_with_a_load_profile_refuses_bad_combinations(repo: Path, cli: Any
     assert ok.code == 0, ok.out
     assert ok.json["data"]["command"][-5:] == ["bench", "--profile", "smoke", "--targets", "t.yaml"]
     assert not (repo / ".claude" / "perf" / "load").exists()
+
+
+def test_load_bench_takes_users_and_approval_from_the_phase_environment(
+    repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (repo / "t.yaml").write_text("base_url: http://127.0.0.1:9\nroutes: [{name: a, path: /a}]\n")
+    monkeypatch.setenv("PERF_RUN_DURATION", "2")
+    monkeypatch.setenv("PERF_PARAM_VALUE", "61")
+    gated = cli("load", "bench", "--targets", "t.yaml", "--json")
+    assert gated.code == 3 and "61 users" in gated.json["error"]["message"]
+    monkeypatch.setenv("PERFINVEST_LOAD_APPROVE", "searching past 60 on loopback")
+    passed_gate = cli("load", "bench", "--targets", "t.yaml", "--json")
+    assert passed_gate.code == 5  # past the gate: now the (closed) port is what stops it
+    assert "unreachable" in passed_gate.json["error"]["message"]

@@ -220,6 +220,8 @@ def load_bench(profile: str, as_json: bool, **kwargs: Any) -> Any:
         kwargs["duration"] = float(os.environ["PERF_RUN_DURATION"])
     if kwargs["users"] is None and os.environ.get("PERF_PARAM_VALUE"):
         kwargs["users"] = max(1, round(float(os.environ["PERF_PARAM_VALUE"])))
+    if kwargs["approve"] is None and os.environ.get("PERFINVEST_LOAD_APPROVE"):
+        kwargs["approve"] = os.environ["PERFINVEST_LOAD_APPROVE"]  # a phase cannot pass flags
     result = run(_ctx(), _request(profile, kwargs, bench=True), measure_settings(None, False))
     if not as_json:
         click.echo(result.data.get("perf_metrics", ""))
