@@ -470,3 +470,23 @@ def test_ctrl_c_stops_locust_and_frees_the_lock(server: tuple[str, Behaviour], r
         ["pgrep", "-f", str(repo / ".claude")], capture_output=True, text=True, check=False
     )
     assert left.stdout.strip() == ""  # no locust (master or worker) left behind
+
+
+@pytest.mark.slow
+def test_bench_of_a_burst_takes_its_arrival_rate_from_the_parameter(
+    server: tuple[str, Behaviour], repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, behaviour = server
+    targets = write_targets(repo / "t.yaml", url, "  - {name: fast, path: /fast}\n")
+    monkeypatch.setenv("PERF_RUN_DURATION", "3")
+    monkeypatch.setenv("PERF_PARAM_VALUE", "8")
+    result = cli("load", "bench", "--profile", "burst", "--targets", str(targets), "--json")
+    assert result.code == 0, result.out
+    data = result.json["data"]
+    assert data["rate_rps"] == 8.0 and data["peak_users"] == 8
+    (row,) = [v for v in data["verdicts"] if v["metric"] == "arrival_rps"]
+    assert row["slo"] == "arrival_rps >= 7.6"
+    # paced at 8 rps for about 3 s: the server saw roughly that many, all counted
+    assert 8 <= behaviour.hits["/fast"] <= 8 * 3 + 8
+    assert data["routes"]["fast"]["requests"] == behaviour.hits["/fast"]
+    assert "PERF_METRICS_START" in data["perf_metrics"]

@@ -41,6 +41,7 @@ class LoadRequest:
     approve: str | None = None
     distribution: Distribution = field(default_factory=Distribution)
     bench: bool = False  # inside a measured run: no lock of its own, metrics on stdout
+    param_value: float | None = None  # PERF_PARAM_VALUE: users, or a burst's rate
 
 
 def _duration(ctx: AppContext, request: LoadRequest, seconds: float) -> DurationDecision:
@@ -82,12 +83,19 @@ def _run_profile(
         raise usage_error('--approve needs a reason, e.g. --approve "staging, agreed with ops"')
     path = targets_path(ctx, request.targets)
     targets = load_targets(path)
+    profile = resolve_profile(targets, request.profile)
+    users, rate = request.users, request.rate_rps
+    if request.param_value is not None:  # breaking point: a burst searches its arrival rate
+        if (profile.shape or request.profile) == "burst":
+            rate = rate if rate is not None else request.param_value
+        elif users is None:
+            users = max(1, round(request.param_value))
     the_plan = plan(
         request.profile,
-        resolve_profile(targets, request.profile),
-        users=request.users,
+        profile,
+        users=users,
         duration_s=request.duration_s or options.duration_s,
-        rate_rps=request.rate_rps,
+        rate_rps=rate,
     )
     faults = [r.name for r in targets.routes if r.fault]
     reasons = approvals_needed(targets.urls, targets.allow_hosts, the_plan, faults)

@@ -161,6 +161,7 @@ def finish(
         "shape": the_plan.shape,
         "duration_s": the_plan.duration_s,
         "peak_users": the_plan.peak_users,
+        "rate_rps": the_plan.rate_rps,
         "steady_window_s": [the_plan.steady_start_s, the_plan.steady_end_s],
         "urls": targets.urls,
         "workers": len(engine.workers)

@@ -218,11 +218,20 @@ def load_bench(profile: str, as_json: bool, **kwargs: Any) -> Any:
 
     if kwargs["duration"] is None and os.environ.get("PERF_RUN_DURATION"):
         kwargs["duration"] = float(os.environ["PERF_RUN_DURATION"])
-    if kwargs["users"] is None and os.environ.get("PERF_PARAM_VALUE"):
-        kwargs["users"] = max(1, round(float(os.environ["PERF_PARAM_VALUE"])))
     if kwargs["approve"] is None and os.environ.get("PERFINVEST_LOAD_APPROVE"):
         kwargs["approve"] = os.environ["PERFINVEST_LOAD_APPROVE"]  # a phase cannot pass flags
-    result = run(_ctx(), _request(profile, kwargs, bench=True), measure_settings(None, False))
+    request = _request(profile, kwargs, bench=True)
+    param = os.environ.get("PERF_PARAM_VALUE")
+    if param:
+        from dataclasses import replace
+
+        from perfinvest.core.errors import usage_error
+
+        try:
+            request = replace(request, param_value=float(param))
+        except ValueError:
+            raise usage_error(f"PERF_PARAM_VALUE={param!r} is not a number") from None
+    result = run(_ctx(), request, measure_settings(None, False))
     if not as_json:
         click.echo(result.data.get("perf_metrics", ""))
     return result, result.data.get("matrix")
