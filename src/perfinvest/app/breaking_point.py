@@ -11,7 +11,7 @@ verdict goes to ``on_probe`` as one line (the CLI prints it on stderr).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from perfinvest.app.benchmarking import (
     MeasureOptions,
@@ -121,6 +121,12 @@ def breaking_point(
     ctx: AppContext, request: PhaseRequest, options: BreakingPointOptions
 ) -> CommandResult:
     """Search ``[minimum, maximum]`` for the first failing value and record it."""
+    if not options.fail_when and ctx.store.has_active():  # a load investigation: its SLOs
+        from perfinvest.app.load_targets import slo_fail_when
+
+        setup = ctx.store.load_active().setup
+        fail_when = slo_fail_when(setup.command, ctx.repo_root / setup.workdir)
+        options = replace(options, fail_when=fail_when)
     if request.skip_reason is not None:
         return skip_phase(ctx, "breaking-point", Phase.BREAKING_POINT, request)
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from pydantic import BaseModel
+
 from perfinvest.core.models import SCHEMA_MODELS
 from perfinvest.store.atomic import atomic_write_text
 
 
 def render_schemas() -> dict[str, str]:
     """File name → schema text, deterministic so a test can detect drift byte for byte."""
+    from perfinvest.core.load_targets import Targets  # the targets file of `perfinvest load`
+
+    models: dict[str, type[BaseModel]] = {**SCHEMA_MODELS, "targets": Targets}
     rendered = {}
-    for name, model in SCHEMA_MODELS.items():
+    for name, model in models.items():
         schema = model.model_json_schema(mode="serialization")
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://perfinvest.dev/schemas/{name}.schema.json"

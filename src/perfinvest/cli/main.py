@@ -27,6 +27,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     history,
     hypotheses,
     lifecycle,
+    load,
     mcp,
     measuring,
     metrics,

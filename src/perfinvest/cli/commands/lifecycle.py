@@ -67,6 +67,17 @@ from perfinvest.cli.options import (
     metavar="REASON",
     help="Allow runs shorter than 60 s (tests, demos); every such run is marked non-compliant.",
 )
+@click.option(
+    "--load-profile",
+    metavar="NAME",
+    help="Measure a load profile of `perfinvest load` instead of --command (with --targets); "
+    "the metric defaults to p95_ms, lower; breaking-point searches its users.",
+)
+@click.option(
+    "--targets",
+    metavar="FILE",
+    help="The targets file for --load-profile (default perf/targets.yaml).",
+)
 @click.option("--no-checkpoint", is_flag=True, help="Do not make the checkpoint commit.")
 @json_option
 @command_runner("start")
@@ -86,6 +97,8 @@ def start(
     metrics_file: str | None,
     quote: tuple[str, ...],
     allow_short_runs: str | None,
+    load_profile: str | None,
+    targets: str | None,
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
@@ -101,6 +114,13 @@ def start(
     """
     from perfinvest.app.setup import SetupRequest
     from perfinvest.app.setup import start as start_investigation
+
+    if load_profile is not None or targets is not None:
+        from perfinvest.app.load_targets import bench_command
+
+        command_, metrics_format = bench_command(command_, load_profile, targets), "perf-metrics"
+        metric, direction = metric or "p95_ms", direction or "lower"
+        unit = unit or ("ms" if metric.endswith("_ms") else unit)
 
     request = SetupRequest(
         scenario=scenario,
