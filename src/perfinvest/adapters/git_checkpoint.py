@@ -30,6 +30,7 @@ from pathlib import Path
 
 from perfinvest.adapters import git_policy
 from perfinvest.adapters.git_markers import index_locked, operation_in_progress
+from perfinvest.adapters.git_run import run_git as _run
 from perfinvest.core.errors import environment_error, usage_error
 from perfinvest.store.atomic import atomic_write_text
 
@@ -53,22 +54,6 @@ class CheckpointResult:
 
 def _skip(reason: str, notes: Sequence[str] = ()) -> CheckpointResult:
     return CheckpointResult(committed=False, sha=None, reason=reason, files=(), notes=tuple(notes))
-
-
-def _run(
-    repo: Path, *args: str, env: Mapping[str, str] | None = None, stdin: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run git in ``repo``; never reads the terminal, so it can never hang on a prompt."""
-    return subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-        env=dict(env) if env is not None else None,
-    )
 
 
 def _git(

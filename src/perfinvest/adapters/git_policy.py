@@ -16,24 +16,13 @@ The policy, in one place (docs/checkpoints.md explains it to users):
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from perfinvest.adapters.git_run import run_git as _run
+
 #: Hooks ``git commit`` would run and a checkpoint (``commit-tree``) does not.
 COMMIT_HOOKS = ("pre-commit", "prepare-commit-msg", "commit-msg", "post-commit")
-
-
-def _run(top: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["git", "-C", str(top), *args],
-        check=False,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        input=stdin,
-        stdin=None if stdin is not None else subprocess.DEVNULL,
-    )
 
 
 def _config_bool(top: Path, key: str) -> bool | None:
