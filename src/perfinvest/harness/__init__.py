@@ -267,6 +267,13 @@ class Benchmark:
         gc.callbacks.append(watch)
         return watch, was_enabled
 
+    @staticmethod
+    def _end(watch: _GcWatch, was_enabled: bool) -> None:
+        """Undo :meth:`_begin`: the GC watch removed, the collector as it was."""
+        gc.callbacks.remove(watch)
+        if was_enabled:
+            gc.enable()
+
     def _finish(
         self,
         raw_ns: list[int],
@@ -276,9 +283,7 @@ class Benchmark:
         gc_iterations: int,
         elapsed_ns: int,
     ) -> Result:
-        gc.callbacks.remove(watch)
-        if was_enabled:
-            gc.enable()
+        self._end(watch, was_enabled)
         loops = self.loops
         result = Result(
             name=self.name,
@@ -339,9 +344,7 @@ class Benchmark:
                     if (count >= target and t1 >= deadline) or count >= cap:
                         break
             except BaseException:
-                gc.callbacks.remove(watch)
-                if was_enabled:
-                    gc.enable()
+                self._end(watch, was_enabled)
                 raise
         except Exception as exc:
             raise BenchmarkError(self.name, phase, count + (phase == "measured"), exc) from exc
@@ -395,9 +398,7 @@ class Benchmark:
                     if (count >= target and t1 >= deadline) or count >= cap:
                         break
             except BaseException:
-                gc.callbacks.remove(watch)
-                if was_enabled:
-                    gc.enable()
+                self._end(watch, was_enabled)
                 raise
         except Exception as exc:
             raise BenchmarkError(self.name, phase, count + (phase == "measured"), exc) from exc
