@@ -24,6 +24,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     decide,
     demo,
     experiment,
+    export,
     history,
     hypotheses,
     lifecycle,

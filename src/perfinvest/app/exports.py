@@ -1,0 +1,153 @@
+"""What ``perfinvest export`` reads: an investigation's (or a version's) results, read-only.
+
+:func:`gather` is the one entry point every exporter (and the HTML report bundle) uses:
+baselines from the history (``store/history.py``: current and archived, the archived ones
+marked superseded), and the load runs under the investigation's artifacts with their
+``latency.csv``. It never writes to the state folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+from perfinvest.app.context import AppContext
+from perfinvest.core.errors import refused
+from perfinvest.core.exports import (
+    ExportBaseline,
+    ExportData,
+    ExportRun,
+    LatencyRow,
+    baseline_runs,
+)
+from perfinvest.core.ids import check_investigation_id, check_version
+from perfinvest.core.models import Investigation, Run
+
+
+def _investigation(ctx: AppContext, investigation_id: str | None) -> Investigation:
+    store = ctx.store
+    if investigation_id is None:
+        return store.load_active()
+    check_investigation_id(investigation_id)
+    if store.has_active():
+        active = store.load_active()
+        if active.id == investigation_id:
+            return active
+    return store.load_inactive(investigation_id)
+
+
+def _float(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _latencies(path: Path, investigation: str, run_id: str, profile: str) -> list[LatencyRow]:
+    """A load run's ``latency.csv`` (core/load_results.py writes it) as rows."""
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+    except OSError:
+        return []
+    out = []
+    for row in rows:
+        try:
+            out.append(
+                LatencyRow(
+                    investigation=investigation,
+                    run_id=run_id,
+                    profile=profile,
+                    second=int(row["second"]),
+                    route=row["route"],
+                    users=int(row["users"]) if row["users"] else None,
+                    requests=int(row["requests"]),
+                    failures=int(row["failures"]),
+                    p50_ms=_float(row["p50_ms"]),
+                    p95_ms=_float(row["p95_ms"]),
+                    p99_ms=_float(row["p99_ms"]),
+                    max_ms=_float(row["max_ms"]),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue  # a torn or foreign row: the run's own numbers stay in runs.csv
+    return out
+
+
+def _load_runs(
+    ctx: AppContext, inv: Investigation, notes: list[str]
+) -> tuple[list[ExportRun], list[LatencyRow]]:
+    """Each ``load-<profile>-<time>/result.json`` under the investigation's artifacts."""
+    root = ctx.paths.artifacts(inv.id)
+    runs: list[ExportRun] = []
+    latencies: list[LatencyRow] = []
+    for path in sorted(root.glob("load-*/result.json")) if root.is_dir() else []:
+        relative = ctx.paths.relative(path)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            run = Run.model_validate(document["run"])
+            profile = str(document.get("profile", ""))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            notes.append(f"{relative} skipped: not a readable load result ({type(exc).__name__})")
+            continue
+        runs.append(
+            ExportRun(
+                investigation=inv.id,
+                version=inv.setup.version,
+                phase="load",
+                run=run,
+                source=relative,
+                profile=profile,
+            )
+        )
+        latencies += _latencies(path.parent / "latency.csv", inv.id, run.run_id, profile)
+    return runs, latencies
+
+
+def gather(
+    ctx: AppContext, investigation_id: str | None = None, version: str | None = None
+) -> ExportData:
+    """The results of one investigation (the active one by default), or of every
+    baseline of ``version`` when only a version is given; both: that investigation's
+    baselines of that version. Refuses (exit 4) an unknown id and nothing measured yet."""
+    from perfinvest.store.history import read_history
+
+    if version is not None:
+        check_version(version)
+    inv = None
+    if investigation_id is not None or version is None:
+        inv = _investigation(ctx, investigation_id)
+    history = read_history(ctx.paths)
+    notes = list(history.unreadable)
+    ref = inv.baseline.path if inv is not None and inv.baseline is not None else None
+    baselines = [
+        ExportBaseline(k.baseline, k.relative, k.archived)
+        for k in history.entries
+        if (inv is None or k.baseline.investigation_id == inv.id or k.relative == ref)
+        and (version is None or k.baseline.version == version)
+    ]
+    runs = [er for kept in baselines for er in baseline_runs(kept)]
+    latencies: list[LatencyRow] = []
+    if inv is not None and version in (None, inv.setup.version):
+        load, latencies = _load_runs(ctx, inv, notes)
+        runs += load
+    label = inv.id if inv is not None else f"version {version}"
+    if not runs:
+        raise refused(_nothing(label, inv, version), needs=["perfinvest baseline"])
+    return ExportData(label, baselines, runs, latencies, notes)
+
+
+def _nothing(label: str, inv: Investigation | None, version: str | None) -> str:
+    if inv is None:
+        return (
+            f"no baseline of version {version!r} in the history (current or archived); "
+            "build one with `perfinvest baseline`"
+        )
+    of_version = f" of version {version!r}" if version is not None else ""
+    return (
+        f"investigation {label} has no runs{of_version} yet (no baseline, no load run): "
+        "nothing to export; measure first with `perfinvest baseline` or `perfinvest load run`"
+    )
