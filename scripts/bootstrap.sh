@@ -14,8 +14,12 @@ cd "$(dirname "$0")/.."
 # openjdk-17-jdk-headless: the Java profiler tests (JFR). valgrind: `--meter instructions`
 # (cachegrind). chromium: the HTML report's browser test. k6 has no Debian or npm package:
 # its parser is tested on documented output.
+# prometheus-pushgateway: `export openmetrics --push` is tested against a real Pushgateway;
+# prometheus: its promtool lints the Prometheus-format export and backfills the OpenMetrics one
+# (`promtool tsdb create-blocks-from openmetrics`) in the export tests.
 APT_PACKAGES=(git python3-venv hyperfine wrk golang-go docker.io busybox-static linux-perf gcc
-  nodejs universal-ctags openjdk-17-jdk-headless valgrind chromium)
+  nodejs universal-ctags openjdk-17-jdk-headless valgrind chromium prometheus-pushgateway
+  prometheus)
 
 sudo_cmd=()
 if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
