@@ -45,4 +45,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[dev]'
+# typescript + @grafana/schema (Apache-2.0, from npm): the export tests type-check the Grafana
+# dashboard against the types Grafana publishes for its dashboard JSON model (no Grafana
+# server is installable here). Kept out of git under .cache/.
+if command -v npm >/dev/null 2>&1 && [ ! -x .cache/grafana-schema/node_modules/.bin/tsc ]; then
+  echo "bootstrap: installing typescript and @grafana/schema into .cache/grafana-schema" >&2
+  npm install --prefix .cache/grafana-schema --no-audit --no-fund --silent \
+    typescript@5 @grafana/schema@13.2.3 >/dev/null ||
+    echo "bootstrap: npm install failed; the dashboard type-check test will be skipped" >&2
+fi
 echo "bootstrap: ready (.venv/bin/perfinvest)" >&2

@@ -30,6 +30,8 @@ from tests.conftest import SHORT, START_ARGS
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD_SCHEMA = ROOT / "schemas" / "grafana" / "dashboard.schema.json"
 PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
+GRAFANA_TYPES = ROOT / ".cache" / "grafana-schema" / "node_modules"  # scripts/bootstrap.sh
+DASHBOARD_TYPE = "@grafana/schema/dist/types/raw/dashboard/x/types.gen"
 MEASURED = ("environment", "config_hash")  # every measured sample carries them
 
 
@@ -280,6 +282,43 @@ def test_grafana_dashboard_validates_and_queries_only_metrics_the_export_emits(
     load_only = {n for n in queried if n.startswith("perfinvest_load_")}
     assert queried - load_only <= emitted  # the load families: see the slow test below
     assert load_only and not load_only & emitted
+
+
+def _typescript(name: str, board: dict[str, Any]) -> str:
+    """A module that assigns the dashboard (less the sharing wrapper, which is not part of
+    the model) to Grafana's own ``Dashboard`` type: tsc checks every nested field."""
+    model = {k: v for k, v in board.items() if k not in ("__inputs", "__requires")}
+    return (
+        f'import type {{ Dashboard }} from "{DASHBOARD_TYPE}";\n'
+        f"const {name}: Dashboard = {json.dumps(model, indent=1)};\nexport default {name};\n"
+    )
+
+
+def test_dashboard_type_checks_against_the_types_grafana_publishes(tmp_path: Path) -> None:
+    from perfinvest.core.grafana import dashboard
+
+    tsc = GRAFANA_TYPES / ".bin" / "tsc"
+    if not tsc.exists() or shutil.which("node") is None:
+        pytest.skip("typescript and @grafana/schema not installed (scripts/bootstrap.sh)")
+    (tmp_path / "node_modules").symlink_to(GRAFANA_TYPES)
+    board = dashboard()
+    (tmp_path / "good.ts").write_text(_typescript("good", board))
+    broken = json.loads(json.dumps(board))
+    broken["panels"][1]["targets"] = broken["panels"][1]["targets"][0]  # an object, not a list
+    broken["templating"]["list"][0]["multiselect"] = True  # no such field
+    (tmp_path / "broken.ts").write_text(_typescript("broken", broken))
+    done = subprocess.run(
+        [str(tsc), "--noEmit", "--strict", "--moduleResolution", "node", "--target", "es2020"]
+        + ["good.ts", "broken.ts"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    errors = [line for line in done.stdout.splitlines() if "error TS" in line]
+    assert not [e for e in errors if e.startswith("good.ts")], done.stdout
+    assert any("multiselect" in e for e in errors), done.stdout  # the check can fail
+    assert any("Record<string, unknown>[]" in e for e in errors), done.stdout  # targets
 
 
 def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:

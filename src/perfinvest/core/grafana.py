@@ -27,14 +27,12 @@ def _variable(name: str, label: str, query: str, *, multi: bool = True) -> dict[
         "label": label,
         "type": "query",
         "datasource": DATASOURCE,
-        "definition": query,
         "query": {"query": query, "refId": f"PrometheusVariableQueryEditor-{name}"},
         "refresh": 2,  # on time range change: new investigations appear
         "sort": 1,
         "multi": multi,
         "includeAll": multi,
         **({"allValue": ".*"} if multi else {}),  # ".*" also matches an empty label
-        "current": {},
         "options": [],
         "hide": 0,
     }
