@@ -377,6 +377,36 @@ def test_csv_round_trips_runs_and_samples_exactly(repo: Path, cli: Any) -> None:
     assert Path(default.json["data"]["directory"]).parent == perf(repo) / "exports"
 
 
+def test_experiment_runs_are_exported_with_their_number_and_side(repo: Path, cli: Any) -> None:
+    from tests.cli.test_experiment import to_phase_8
+
+    inv = to_phase_8(cli)
+    assert cli("experiment", "start", "--change", "c", "--files", "app.py", "--json").code == 0
+    (repo / "app.py").write_text("print('changed')\n")
+    done = cli("experiment", "run", "--runs", "2", *SHORT, "--no-checkpoint", "--json")
+    assert done.code == 0, done.out
+    source = done.json["data"]["experiment"]["runs"]["path"]
+    stored = json.loads((perf(repo) / source).read_text())
+    families = families_by_name(cli("export", "openmetrics", inv).out)
+    values = [
+        s for s in families["perfinvest_run_value"].samples if s.labels["phase"] == "experiment"
+    ]
+    for side in ("baseline", "candidate"):
+        want = {(r["run_id"], m["name"]): m["value"] for r in stored[side] for m in r["metrics"]}
+        got = {
+            (s.labels["run_id"], s.labels["metric"]): s.value
+            for s in values
+            if s.labels["side"] == side
+        }
+        assert got == want and want
+    assert {s.labels["experiment"] for s in values} == {"1"}
+    assert {s.labels["source"] for s in values} == {source}
+    assert cli("export", "csv", "-o", str(repo / "csv")).code == 0
+    _, rows = _read_csv(repo / "csv" / "runs.csv")
+    sides = {(r["experiment"], r["side"]) for r in rows if r["phase"] == "experiment"}
+    assert sides == {("1", "baseline"), ("1", "candidate")}
+
+
 def test_bad_input_is_one_line_and_a_documented_code(repo: Path, cli: Any, tmp_path: Path) -> None:
     for kind in ("openmetrics", "csv"):
         none = cli("export", kind, "--json")

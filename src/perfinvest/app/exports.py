@@ -2,8 +2,8 @@
 
 :func:`gather` is the one entry point every exporter (and the HTML report bundle) uses:
 baselines from the history (``store/history.py``: current and archived, the archived ones
-marked superseded), and the load runs under the investigation's artifacts with their
-``latency.csv``. It never writes to the state folder.
+marked superseded), both sides of each measured experiment, and the load runs under the
+investigation's artifacts with their ``latency.csv``. It never writes to the state folder.
 """
 
 from __future__ import annotations
@@ -107,6 +107,38 @@ def _load_runs(
     return runs, latencies
 
 
+def _experiment_runs(ctx: AppContext, inv: Investigation, notes: list[str]) -> list[ExportRun]:
+    """Both sides of every measured experiment (``experiment-<n>/runs.json``)."""
+    runs: list[ExportRun] = []
+    for exp in inv.experiments:
+        if exp.runs is None:
+            continue
+        path = ctx.paths.perf_dir / exp.runs.path
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            sides = [
+                (side, [Run.model_validate(raw) for raw in document.get(side, [])])
+                for side in ("baseline", "candidate")
+            ]
+        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            notes.append(f"{exp.runs.path} skipped: not readable runs ({type(exc).__name__})")
+            continue
+        runs += [
+            ExportRun(
+                investigation=inv.id,
+                version=inv.setup.version,
+                phase="experiment",
+                run=run,
+                source=exp.runs.path,
+                experiment=str(exp.number),
+                side=side,
+            )
+            for side, side_runs in sides
+            for run in side_runs
+        ]
+    return runs
+
+
 def gather(
     ctx: AppContext, investigation_id: str | None = None, version: str | None = None
 ) -> ExportData:
@@ -133,7 +165,7 @@ def gather(
     latencies: list[LatencyRow] = []
     if inv is not None and version in (None, inv.setup.version):
         load, latencies = _load_runs(ctx, inv, notes)
-        runs += load
+        runs += _experiment_runs(ctx, inv, notes) + load
     label = inv.id if inv is not None else f"version {version}"
     if not runs:
         raise refused(_nothing(label, inv, version), needs=["perfinvest baseline"])
@@ -148,6 +180,7 @@ def _nothing(label: str, inv: Investigation | None, version: str | None) -> str:
         )
     of_version = f" of version {version!r}" if version is not None else ""
     return (
-        f"investigation {label} has no runs{of_version} yet (no baseline, no load run): "
-        "nothing to export; measure first with `perfinvest baseline` or `perfinvest load run`"
+        f"investigation {label} has no runs{of_version} yet (no baseline, experiment or load "
+        "run): nothing to export; measure first with `perfinvest baseline` or `perfinvest load "
+        "run`"
     )

@@ -4,7 +4,7 @@ Pure and read-only: the app layer gathers these from the state (baselines, curre
 archived, and load runs under the investigation's artifacts); every exporter renders the
 same :class:`ExportData`, so the formats never disagree on what was measured. Superseded
 results (archived baselines) are kept and marked, never dropped (DESIGN.md: nothing is
-deleted).
+deleted). Experiment runs (both sides of phase 8) are runs too.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Literal
 
 from perfinvest.core.models import Baseline, EnvironmentFingerprint, Run
 
-ExportPhase = Literal["baseline", "load"]
+ExportPhase = Literal["baseline", "load", "experiment"]
 
 #: The machine-fingerprint fields whose hash is the ``environment`` label.
 ENVIRONMENT_FIELDS = ("host", "cpu_model", "cpu_count", "kernel")
@@ -43,6 +43,8 @@ class ExportRun:
     source: str  # the file it was read from, relative to perf/
     superseded: bool = False  # its baseline was replaced (archived), kept as history
     profile: str = ""  # load runs: the load profile (smoke, ramp, ...)
+    experiment: str = ""  # experiment runs: its number
+    side: str = ""  # experiment runs: baseline or candidate
     fallback_environment: EnvironmentFingerprint | None = None  # the baseline's
     fallback_config_hash: str = ""
 

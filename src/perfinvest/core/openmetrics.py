@@ -137,6 +137,8 @@ def run_labels(er: ExportRun) -> dict[str, str]:
         "source": er.source,
         "compliant": _flag(er.run.compliant),
         "valid": _flag(er.run.valid),
+        "experiment": er.experiment,
+        "side": er.side,
     }
 
 
