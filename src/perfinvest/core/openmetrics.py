@@ -226,7 +226,10 @@ def _baseline(families: dict[str, Family], kept: ExportBaseline) -> None:
     runs = list(baseline.runs)
     units = {metric_key(m): (m.unit, m.scenario, m.name) for r in runs for m in r.metrics}
     pooled = run_samples(runs)
-    for key, values in sorted(run_values(runs).items()):
+    for key, all_values in sorted(run_values(runs).items()):
+        values = [v for v in all_values if math.isfinite(v)]  # a NaN run value: no statistic
+        if not values:
+            continue
         unit, scenario, name = units[key]
         labels = {**common, "scenario": scenario or "", "metric": name, "unit": unit}
         summary = summarize(values, key)
@@ -237,7 +240,8 @@ def _baseline(families: dict[str, Family], kept: ExportBaseline) -> None:
                 families[f"{PREFIX}_baseline_value"].add(
                     "", {**labels, "stat": stat, "unit": unit_of}, float(value), at
                 )
-        basis, data = ("samples", pooled[key]) if key in pooled else ("runs", values)
+        finite = [v for v in pooled.get(key, []) if math.isfinite(v)]
+        basis, data = ("samples", finite) if finite else ("runs", values)
         spread = summarize(data, key) if basis == "samples" else summary
         labels["basis"] = basis
         samples = families[f"{PREFIX}_baseline_samples"]
