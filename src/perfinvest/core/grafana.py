@@ -99,7 +99,7 @@ def _panels() -> list[dict[str, Any]]:
             [
                 _target(
                     f'perfinvest_run_value{{{RUNS},metric="$metric"}}',
-                    "{{version}} {{run_id}} {{scenario}}",
+                    "{{version}} {{run_id}} {{scenario}} {{route}}",
                 )
             ],
             (0, 1, 12, 8),
