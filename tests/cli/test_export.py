@@ -1,8 +1,9 @@
 """`perfinvest export openmetrics|grafana|csv` over real investigations made by real runs.
 
-The exposition is read back by prometheus_client's own parsers (and promtool when it is
-installed), pushed to a real Pushgateway, the dashboard checked against the committed
-schema, the CSV files read back with the csv module and compared with the state exactly.
+The exposition is read back by prometheus_client's own parsers and promtool, pushed to a
+real Pushgateway, backfilled into a real Prometheus that answers every dashboard query; the
+dashboard is checked against the committed schema and type-checked against Grafana's
+published types; the CSV files are read back with the csv module and compared exactly.
 """
 
 from __future__ import annotations
@@ -15,8 +16,10 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -171,32 +174,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def pushgateway(tmp_path: Path) -> Iterator[str]:
-    """A real Pushgateway on a free loopback port, no persistence file."""
-    if not Path(PUSHGATEWAY).exists():
-        pytest.skip("prometheus-pushgateway not installed (scripts/bootstrap.sh installs it)")
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = (tmp_path / "pushgateway.log").open("w")
-    process = subprocess.Popen(
-        [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"], stdout=log, stderr=log
-    )
+@contextmanager
+def serving(argv: list[str], url: str, log_path: Path) -> Iterator[str]:
+    """A real server process until the block ends, once its ``/-/ready`` answers."""
+    log = log_path.open("w")
+    process = subprocess.Popen(argv, stdout=log, stderr=log)
     try:
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 30
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/-/ready", timeout=1):
                     break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError((tmp_path / "pushgateway.log").read_text()) from None
+                    raise AssertionError(log_path.read_text()) from None
                 time.sleep(0.1)
         yield url
     finally:
         process.terminate()
         process.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def pushgateway(tmp_path: Path) -> Iterator[str]:
+    """A real Pushgateway on a free loopback port, no persistence file."""
+    if not Path(PUSHGATEWAY).exists():
+        pytest.skip("prometheus-pushgateway not installed (scripts/bootstrap.sh installs it)")
+    port = _free_port()
+    argv = [PUSHGATEWAY, f"--web.listen-address=127.0.0.1:{port}"]
+    with serving(argv, f"http://127.0.0.1:{port}", tmp_path / "pushgateway.log") as url:
+        yield url
 
 
 def test_push_lands_in_a_real_pushgateway_grouped_by_investigation_and_version(
@@ -490,3 +498,49 @@ def test_load_runs_export_latency_quantiles_and_latency_csv(repo: Path, cli: Any
         assert float(mine["p95_ms"]) == float(theirs["p95_ms"])
     _, runs = _read_csv(csv_dir / "runs.csv")
     assert {r["phase"] for r in runs} == {"baseline", "load"}
+    _query_like_grafana(repo, cli, inv)
+
+
+#: What Grafana puts for the dashboard's variables: every value, one metric, the range.
+VARIABLES = {"investigation": ".*", "version": ".*", "scenario": ".*", "route": ".*"}
+
+
+def _query_like_grafana(repo: Path, cli: Any, inv: str) -> None:
+    """Backfill the export into a real Prometheus and run every query of the dashboard:
+    each must parse and return data for this investigation (baseline and load)."""
+    from perfinvest.core.grafana import dashboard, promql_expressions
+
+    prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+    if prometheus is None or promtool is None:
+        pytest.skip("prometheus and promtool (Debian package prometheus) not installed")
+    exposition, db = repo / "perf.om", repo / "tsdb"
+    assert cli("export", "openmetrics", inv, "-o", str(exposition)).code == 0
+    subprocess.run(
+        [promtool, "tsdb", "create-blocks-from", "openmetrics", str(exposition), str(db)],
+        check=True,
+        capture_output=True,
+    )
+    (repo / "prometheus.yml").write_text("global: {}\n")
+    port = _free_port()
+    argv = [
+        prometheus,
+        f"--config.file={repo / 'prometheus.yml'}",
+        f"--storage.tsdb.path={db}",
+        f"--web.listen-address=127.0.0.1:{port}",
+    ]
+    with serving(argv, f"http://127.0.0.1:{port}", repo / "prometheus.log") as url:
+        for expr in promql_expressions(dashboard()):
+            query = re.sub(r'"\$(\w+)"', lambda m: f'"{VARIABLES.get(m[1], "p95_ms")}"', expr)
+            query = query.replace("$__range", "30d")
+            if query.startswith("label_values("):  # a Grafana function: the label API
+                selector, label = query[len("label_values(") : -1].rsplit(", ", 1)
+                address = f"{url}/api/v1/label/{label}/values?" + urllib.parse.urlencode(
+                    {"match[]": selector}
+                )
+            else:
+                address = f"{url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+            with urllib.request.urlopen(address, timeout=10) as answer:
+                body = json.loads(answer.read())
+            assert body["status"] == "success", (query, body)
+            result = body["data"] if query.startswith("label_values(") else body["data"]["result"]
+            assert result, f"no data for {query}"
