@@ -46,6 +46,8 @@ class Benchmark:
     meter: str | None = None  # "instructions": once per run under cachegrind (adapters/meters)
     tool: str | None = None  # mode "tool": the benchmark tool perfinvest drives (core/tools.py)
     tool_prefix: int = 0  # leading words of ``command`` that wrap the tool (taskset, prlimit)
+    #: ``resolve_tool_mode`` ran: ``mode`` and ``tool`` are final, runs use them as they are
+    mode_resolved: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,9 +81,13 @@ def resolve_tool_mode(benchmark: Benchmark, progress: Progress | None = None) ->
 
     A tool exits when it has measured what it was told to, so in duration mode it would end
     early (an invalid run); perfinvest drives it instead and says so (``progress.note``).
+    Resolve once per measurement and hand the result down: detection reads the command's
+    folder, and a resolved benchmark is returned as it is.
     """
-    if benchmark.mode == "repeat" or (benchmark.mode == "tool" and benchmark.tool):
+    if benchmark.mode_resolved:
         return benchmark
+    if benchmark.mode == "repeat" or (benchmark.mode == "tool" and benchmark.tool):
+        return replace(benchmark, mode_resolved=True)
     from perfinvest.adapters.tools.run import detect
 
     command = benchmark.command[benchmark.tool_prefix :]
@@ -95,13 +101,13 @@ def resolve_tool_mode(benchmark: Benchmark, progress: Progress | None = None) ->
                 "tool-driven mode: the command is not one of "
                 f"{', '.join(TOOLS)} as perfinvest recognises them; name it with --tool NAME"
             )
-        return benchmark
+        return replace(benchmark, mode_resolved=True)
     if progress is not None and benchmark.mode == "duration":
         progress.note(
             f"{tool} recognised: tool-driven mode (the tool fills the duration with its own "
             "options and perfinvest reads its export; --mode repeat times it as one command)"
         )
-    return replace(benchmark, mode="tool", tool=tool)
+    return replace(benchmark, mode="tool", tool=tool, mode_resolved=True)
 
 
 def with_env(benchmark: Benchmark, extra: Mapping[str, str]) -> Benchmark:

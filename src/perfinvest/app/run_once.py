@@ -81,8 +81,13 @@ def run_once(
     total: int,
     git: tuple[str | None, bool | None] | None = None,
 ) -> Run:
-    """One run: quiet check, fingerprint, the command, its metrics, its artifacts."""
-    benchmark = resolve_tool_mode(benchmark, session.progress if index == 1 else None)
+    """One run: quiet check, fingerprint, the command, its metrics, its artifacts.
+
+    ``benchmark`` is best resolved by the caller (:func:`resolve_tool_mode`, once for all
+    its runs); an unresolved one is resolved here, for this run only.
+    """
+    if not benchmark.mode_resolved:  # measure() and the phases' loops resolve it once
+        benchmark = resolve_tool_mode(benchmark, session.progress if index == 1 else None)
     started = datetime.now(UTC)
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
