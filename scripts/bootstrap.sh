@@ -38,6 +38,34 @@ else
   echo "bootstrap: no apt-get here; install these yourself: ${APT_PACKAGES[*]}" >&2
 fi
 
+# Claude Code: tests/test_agent_files.py runs its own plugin validator (`claude plugin
+# validate`, a local marketplace install), which needs neither an API key nor the network;
+# without `claude` those tests skip. Installed only when missing, with npm (Debian's `npm`
+# package, not in APT_PACKAGES: it pulls in hundreds of packages) and a reachable registry;
+# a failure is a warning, never a failed bootstrap.
+install_claude_code() {
+  if command -v claude >/dev/null 2>&1; then
+    return 0
+  fi
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "bootstrap: warning: no npm, so no Claude Code: its validator tests will skip" >&2
+    return 0
+  fi
+  if ! timeout 30 npm ping >/dev/null 2>&1; then
+    echo "bootstrap: warning: the npm registry is unreachable, so no Claude Code:" \
+      "its validator tests will skip" >&2
+    return 0
+  fi
+  echo "bootstrap: installing Claude Code (npm install -g @anthropic-ai/claude-code)" >&2
+  if ! timeout 600 "${sudo_cmd[@]}" npm install -g --no-fund --no-audit \
+    @anthropic-ai/claude-code >/dev/null 2>&1; then
+    echo "bootstrap: warning: npm install -g @anthropic-ai/claude-code failed:" \
+      "its validator tests will skip" >&2
+  fi
+  return 0
+}
+install_claude_code
+
 PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   echo "bootstrap: creating .venv with $("$PYTHON" --version)" >&2

@@ -180,8 +180,9 @@ def test_marketplace_lists_this_plugin() -> None:
 CLAUDE = shutil.which("claude")
 NEEDS_CLAUDE = pytest.mark.skipif(
     CLAUDE is None,
-    reason="Claude Code is not installed (npm install -g @anthropic-ai/claude-code): "
-    "its own validator cannot run; the schema-level tests above still apply",
+    reason="Claude Code is not installed (scripts/bootstrap.sh installs it when npm and its "
+    "registry are there; else npm install -g @anthropic-ai/claude-code): its own validator "
+    "cannot run; the schema-level tests above still apply",
 )
 
 

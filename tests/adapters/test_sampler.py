@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from perfinvest.adapters import sampler as sampler_mod
+from perfinvest.adapters import proctree
 from perfinvest.adapters.sampler import (
     Backend,
     ProcessTree,
@@ -89,7 +89,7 @@ def test_orphans_in_the_session_stay_members(spawn: Spawn) -> None:
 def test_full_scan_when_many_pids_were_created(
     spawn: Spawn, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(sampler_mod, "_MAX_RANGE", 0)
+    monkeypatch.setattr(proctree, "_MAX_RANGE", 0)
     proc = spawn("sh", "-c", "sleep 3 & sleep 3 & wait")
     time.sleep(0.2)
     tree = ProcessTree(proc.pid, backend="procfs")

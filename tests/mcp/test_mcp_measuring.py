@@ -34,7 +34,14 @@ def test_hints_mark_the_tools_that_change_the_tree(repo: Path) -> None:
     destructive = {n for n, t in listed.items() if t.annotations.destructiveHint}
     assert destructive == {"experiment", "recover"}
     read_only = {n for n, t in listed.items() if t.annotations.readOnlyHint}
-    assert read_only == {"status", "list", "log", "hypotheses_list"}
+    assert read_only == {
+        "status",
+        "list",
+        "log",
+        "hypotheses_list",
+        "history_check",
+        "budget_check",
+    }
     assert {"run", "diff"} <= set(listed)
     assert listed["run"].inputSchema["required"] == ["command"]
     assert listed["diff"].inputSchema["required"] == ["baseline_file", "current_file"]

@@ -47,6 +47,9 @@ EXPECTED_TOOLS = {
     "decide",
     "consolidate",
     "recover",
+    "history_check",
+    "budget_check",
+    "load",
 }
 
 SETUP = {
@@ -451,6 +454,7 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
             "no_checkpoint": True,
         },
     ),
+    ("start", {**SETUP, "mode": "tool", "tool": "hyperfine", "extra_args": ["--shell"]}),
     ("status", {}),
     ("list_investigations", {}),
     ("resume", {"id": "perf-20260101-000000-00000000"}),
@@ -609,6 +613,46 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
     ),
     ("consolidate", {"quote": "q", "skip_reason": "r", "no_checkpoint": True}),
     ("recover", {"release": True}),
+    (
+        "history_check",
+        {
+            "current": "now.json",
+            "metric": "p95_ms",
+            "scenario": "s",
+            "window": 5,
+            "model": "iqr",
+            "k": 3,
+            "per_run": True,
+            "extra_args": ["--window=6"],
+        },
+    ),
+    (
+        "budget_check",
+        {
+            "current": "now.json",
+            "baseline": "then.json",
+            "version": "v1",
+            "budgets": "b.yaml",
+            "history": 5,
+        },
+    ),
+    ("load", {"action": "check", "targets": "t.yaml"}),
+    ("load", {"action": "init", "targets": "t.yaml", "extra_args": ["--force"]}),
+    (
+        "load",
+        {
+            "action": "run",
+            "profile": "smoke",
+            "users": 2,
+            "rate": 5,
+            "allow_short": "r",
+            "approve": "r",
+            "workers": 2,
+            "targets": "t.yaml",
+            "duration": 3,
+        },
+    ),
+    ("load", {"action": "suite", "profiles": ["smoke", "baseline"], "duration": 3}),
 ]
 
 
@@ -635,6 +679,7 @@ def test_tool_parameters_are_options_the_cli_accepts(method: str, params: dict[s
             "number",
             "baseline_file",
             "current_file",
+            "current",
         ):
             if name in params:  # positional values arrive as values, not as options
                 values = [str(v) if isinstance(v, Path) else v for v in parsed.params.values()]
@@ -658,3 +703,32 @@ def test_every_tool_has_a_method_and_extra_args_pass_through() -> None:
         ["experiment", "show", "--json", "--", "2"],
         ["recover", "--release", "--json"],
     ]
+
+
+def test_shared_parameters_have_one_shape_in_every_tool() -> None:
+    """``command_tool`` appends the shared parameters: one description, one default each."""
+    from perfinvest.mcp.params import SHARED, command_tool
+    from perfinvest.mcp.server import build_server
+
+    listed = anyio.run(build_server(Runner(Path.cwd())).list_tools)
+    schemas = {tool.name: tool.inputSchema["properties"] for tool in listed}
+    assert all("cwd" in properties for properties in schemas.values())
+    for name in SHARED:
+        shapes = {
+            json.dumps(properties[name], sort_keys=True)
+            for tool, properties in schemas.items()
+            # start's quote is a list; a load profile has its own duration
+            if name in properties and (tool, name) not in {("start", "quote"), ("load", "duration")}
+        }
+        assert len(shapes) == 1, (name, shapes)
+    measuring = {t for t, p in schemas.items() if "strict" in p}
+    assert measuring == {
+        "baseline",
+        "breaking_point",
+        "constraints",
+        "profile",
+        "experiment",
+        "run",
+    }
+    with pytest.raises(ValueError, match="no shared parameter nope"):
+        command_tool("nope")

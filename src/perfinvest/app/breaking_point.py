@@ -21,7 +21,7 @@ from perfinvest.app.benchmarking import (
     session_for,
 )
 from perfinvest.app.context import AppContext
-from perfinvest.app.measure import Benchmark, Session, run_once, with_env
+from perfinvest.app.measure import Benchmark, Session, resolve_tool_mode, run_once, with_env
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, skip_phase
 from perfinvest.core.baselines import metric_key, run_values
@@ -192,9 +192,11 @@ def breaking_point(
         try:
             with benchmark_lock(ctx, session.investigation_id, "breaking-point", outcome.events):
                 git = fingerprint.git_state(session.repo_root, session.state_dir)
+                # the parameter is an environment variable: the tool mode holds for every probe
+                probed = resolve_tool_mode(plan.benchmark, session.progress)
                 while (value := search.next_value()) is not None:
                     shown = format_value(value)
-                    benchmark = with_env(plan.benchmark, {plan.parameter: shown})
+                    benchmark = with_env(probed, {plan.parameter: shown})
                     passed: bool | None = None
                     for _attempt in range(1 + INVALID_RETRIES):
                         number = len(outcome.probes) + 1

@@ -290,6 +290,7 @@ def constraints(
                                 placement.argv_prefix,
                             )
                             benchmark = replace(benchmark, cgroup_procs=placement.cgroup_procs)
+                            # resolved by run_once per run: the wrapper is the slot's own
                             index = sum(len(m.runs) for m in outcome.measured) + 1
                             run = run_once(benchmark, session, "constrained", index, total, git)
                             measured.runs.append(run)

@@ -68,7 +68,7 @@ def _next_number(inv: Investigation, root: Path) -> int:
 
 
 def _sha256(path: Path) -> str:
-    from perfinvest.app.measure import _sha256 as digest
+    from perfinvest.app.run_once import sha256_file as digest
 
     return digest(path)
 

@@ -191,9 +191,10 @@ def log(ctx: AppContext, investigation_id: str | None) -> CommandResult:
     wanted = None if investigation_id is None else check_investigation_id(investigation_id)
     # refuse an absent investigation before the lock would create a state folder
     store.load_active() if wanted is None else _load_any(ctx, wanted)
-    with store.locked():  # repairs the active investigation's log
+    with store.locked():  # loading the active investigation repairs its log
         inv = store.load_active() if wanted is None else _load_any(ctx, wanted)
-        repaired = store.repair_log(inv) or store.repaired
+        repaired = store.repair_log(inv) if wanted is not None else None
+        repaired = repaired or store.repaired
         text = store.read_log(inv.id)
     result = describe("log", inv)
     if repaired is not None:

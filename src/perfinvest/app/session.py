@@ -87,8 +87,8 @@ def run_phase_steps(
     store = ctx.store
     started = ctx.now()
     with store.locked():
-        healed = heal_interrupted_switch(ctx, store)
-        inv = store.load_active()
+        inv = store.load_active()  # the one load: the lock's log repair uses it too
+        healed = heal_interrupted_switch(ctx, store, inv)
         with _located(inv, phase):
             if request.skip_reason is not None:
                 machine.require_skippable(inv, phase)

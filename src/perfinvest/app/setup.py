@@ -158,7 +158,9 @@ def _checked_format(name: str | None) -> str | None:
         ) from None
 
 
-def heal_interrupted_switch(ctx: AppContext, store: StateStore | None = None) -> list[str]:
+def heal_interrupted_switch(
+    ctx: AppContext, store: StateStore | None = None, active: Investigation | None = None
+) -> list[str]:
     """Repair what a start or resume killed half-way left behind; caller holds the lock.
 
     A start archives the active investigation, activates the new one, then writes its log
@@ -167,12 +169,14 @@ def heal_interrupted_switch(ctx: AppContext, store: StateStore | None = None) ->
     killed after the activation, the new investigation has no log. The copy is removed
     (the active file holds the same investigation, newer) and the log is written from
     the recorded attempts; the caller's checkpoint then commits it all. Returns findings.
+    ``active``: the active investigation the caller already loaded under this lock.
     """
     store = store or ctx.store  # the caller's: the one whose lock repaired a short log
-    try:
-        active = store.load_active() if store.has_active() else None
-    except PerfError:  # an unreadable active file is the command's own error to report
-        return []
+    if active is None:
+        try:
+            active = store.load_active() if store.has_active() else None
+        except PerfError:  # an unreadable active file is the command's own error to report
+            return []
     if active is None:
         return []
     healed: list[str] = []

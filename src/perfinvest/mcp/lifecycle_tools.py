@@ -7,20 +7,15 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.models import PerfAnswer
-from perfinvest.mcp.params import (
-    Cwd,
-    ExtraArgs,
-    NoCheckpoint,
-    ToolSet,
-)
+from perfinvest.mcp.params import ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 
 class LifecycleTools(ToolSet):
     """Setting up, finding and reading investigations; recovering after a crash."""
 
-    async def start(
+    @command_tool("no_checkpoint", "extra_args")
+    def start(
         self,
         scenario: Annotated[
             str | None, Field(description="The scenario under investigation, in one sentence.")
@@ -48,10 +43,20 @@ class LifecycleTools(ToolSet):
         ] = None,
         unit: Annotated[str | None, Field(description="The metric's unit (ms, rps...).")] = None,
         mode: Annotated[
-            Literal["duration", "repeat"] | None,
+            Literal["duration", "repeat", "tool"] | None,
             Field(
-                description="duration (default): the command runs for PERF_RUN_DURATION; "
-                "repeat: a short command is re-run until the duration is filled."
+                description="duration (default): the command runs for PERF_RUN_DURATION (a "
+                "recognised hyperfine, pytest-benchmark, pyperf or go test -bench command is "
+                "tool-driven); repeat: a short command is re-run until the duration is "
+                "filled; tool: perfinvest drives the benchmark tool (see tool)."
+            ),
+        ] = None,
+        tool: Annotated[
+            str | None,
+            Field(
+                description="Force tool-driven mode for this tool: hyperfine, "
+                "pytest-benchmark, pyperf, go-test (perfinvest fills the duration with the "
+                "tool's own options and reads its export)."
             ),
         ] = None,
         param_env: Annotated[
@@ -87,10 +92,7 @@ class LifecycleTools(ToolSet):
                 "such run is marked non-compliant."
             ),
         ] = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 1, setup: start a new investigation (an active one is archived, never lost).
 
         Everything must be stated; nothing is guessed. When anything is missing the answer
@@ -100,42 +102,44 @@ class LifecycleTools(ToolSet):
         args = Args("start").opt("--scenario", scenario).opt("--command", command)
         args.opt("--metric", metric).opt("--direction", direction)
         args.many("--success", success).opt("--version", version).opt("--unit", unit)
-        args.opt("--mode", mode).opt("--param-env", param_env).flag("--shell", shell)
-        args.opt("--format", metrics_format).opt("--metrics-file", metrics_file)
-        args.many("--quote", quote).opt("--allow-short-runs", allow_short_runs)
-        args.flag("--no-checkpoint", no_checkpoint).extra(extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        args.opt("--mode", mode).opt("--tool", tool).opt("--param-env", param_env)
+        args.flag("--shell", shell).opt("--format", metrics_format)
+        args.opt("--metrics-file", metrics_file).many("--quote", quote)
+        return args.opt("--allow-short-runs", allow_short_runs)
 
-    async def status(self, cwd: Cwd = None) -> PerfAnswer:
+    @command_tool()
+    def status(self) -> Args:
         """Where the active investigation stands: phases done, next step, policy in force."""
-        return await self.runner.run(Args("status").argv(), cwd)
+        return Args("status")
 
-    async def list_investigations(self, cwd: Cwd = None) -> PerfAnswer:
+    @command_tool()
+    def list_investigations(self) -> Args:
         """Every investigation in the state folder (data.investigations), the active first."""
-        return await self.runner.run(Args("list").argv(), cwd)
+        return Args("list")
 
-    async def resume(
+    @command_tool()
+    def resume(
         self,
         id: Annotated[
             str,
             Field(description="The investigation id (e.g. perf-20261123-...) or a unique prefix."),
         ],
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Make an investigation active again (the active one is archived first)."""
-        return await self.runner.run(Args("resume").arg(id).argv(), cwd)
+        return Args("resume").arg(id)
 
-    async def log(
+    @command_tool()
+    def log(
         self,
         id: Annotated[
             str | None, Field(description="An investigation id; default: the active one.")
         ] = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """The reviewer's log of an investigation; the markdown is in data.markdown."""
-        return await self.runner.run(Args("log").arg(id).argv(), cwd)
+        return Args("log").arg(id)
 
-    async def recover(
+    @command_tool("extra_args")
+    def recover(
         self,
         release: Annotated[
             bool,
@@ -144,13 +148,10 @@ class LifecycleTools(ToolSet):
                 "recorded tree stays under refs/perfinvest/snapshots/)."
             ),
         ] = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Restore the tree after a crashed experiment; clean up what a killed run left.
 
         Worktrees, cgroups and locks a killed run left are removed; the answer reports
         exactly what was done. Other commands refuse to run until this has been done.
         """
-        args = Args("recover").flag("--release", release).extra(extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("recover").flag("--release", release)

@@ -7,8 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.models import PerfAnswer
-from perfinvest.mcp.params import Cwd, Duration, ExtraArgs, Strict, ToolSet
+from perfinvest.mcp.params import MEASURING, ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 Metrics = Annotated[list[str] | None, Field(description="Only these metrics; default: all shared.")]
@@ -22,21 +21,21 @@ FailOnRegression = Annotated[
 class MeasuringTools(ToolSet):
     """Comparing baselines and result files; measuring a command outside any investigation."""
 
-    async def compare(
+    @command_tool()
+    def compare(
         self,
         version_a: Annotated[str, Field(description="The reference version (its baseline).")],
         version_b: Annotated[str, Field(description="The version compared against it.")],
         metrics: Metrics = None,
         force: Force = False,
         fail_on_regression: FailOnRegression = False,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Compare two versions' baselines: change, CI, p-values and a verdict per metric."""
         args = Args("compare").many("--metric", metrics).flag("--force", force)
-        args.flag("--fail-on-regression", fail_on_regression)
-        return await self.runner.run(args.arg(version_a).arg(version_b).argv(), cwd)
+        return args.flag("--fail-on-regression", fail_on_regression).arg(version_a).arg(version_b)
 
-    async def run_command(
+    @command_tool(*MEASURING, "extra_args")
+    def run_command(
         self,
         command: Annotated[
             list[str],
@@ -71,22 +70,18 @@ class MeasuringTools(ToolSet):
             ),
         ] = None,
         shell: Annotated[bool, Field(description="Run the command through /bin/sh.")] = False,
-        duration: Duration = None,
-        strict: Strict = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Measure a command outside any investigation (like hyperfine, with the same rules):
         valid runs only, statistics per metric; nothing is written to an investigation."""
         args = Args("run").opt("--mode", mode).opt("--runs", runs)
         args.opt("--allow-short", allow_short).opt("--format", metrics_format)
-        args.opt("--export", export).flag("--shell", shell).opt("--duration", duration)
-        args.flag("--strict", strict).extra(extra_args)
+        args.opt("--export", export).flag("--shell", shell)
         for word in command:
             args.arg(word)
-        return await self.runner.run(args.argv(), cwd)
+        return args
 
-    async def diff(
+    @command_tool()
+    def diff(
         self,
         baseline_file: Annotated[
             str,
@@ -99,10 +94,9 @@ class MeasuringTools(ToolSet):
         metrics: Metrics = None,
         force: Force = False,
         fail_on_regression: FailOnRegression = False,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Compare two result files (baselines, or runs exported by the run tool): change,
         CI, p-values and a verdict per metric."""
         args = Args("diff").many("--metric", metrics).flag("--force", force)
         args.flag("--fail-on-regression", fail_on_regression)
-        return await self.runner.run(args.arg(baseline_file).arg(current_file).argv(), cwd)
+        return args.arg(baseline_file).arg(current_file)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
 
 from pydantic import Field
 
-from perfinvest.mcp.runner import Runner
+from perfinvest.mcp.models import PerfAnswer
+from perfinvest.mcp.runner import Args, Runner
 
 Cwd = Annotated[
     str | None,
@@ -45,3 +49,68 @@ class ToolSet:
 
     def __init__(self, runner: Runner) -> None:
         self.runner = runner
+
+
+#: The shared parameters, in the order they close a tool's signature: (type, default).
+SHARED: dict[str, tuple[object, object]] = {
+    "duration": (Duration, None),
+    "strict": (Strict, False),
+    "quote": (Quote, None),
+    "skip_reason": (SkipReason, None),
+    "no_checkpoint": (NoCheckpoint, False),
+    "extra_args": (ExtraArgs, None),
+    "cwd": (Cwd, None),
+}
+#: What a measuring phase shares, and what every phase command shares.
+MEASURING = ("duration", "strict")
+PHASE = ("quote", "skip_reason", "no_checkpoint", "extra_args")
+
+Build = Callable[..., Args]
+Tool = Callable[..., Awaitable[PerfAnswer]]
+
+
+def command_tool(*shared: str) -> Callable[[Build], Tool]:
+    """A tool from a method that builds only its own command line (an :class:`Args`).
+
+    The parameters named in ``shared`` (and ``cwd``, always) are appended to the method's
+    signature with their one description, put on the command line the same way for every
+    tool (``--duration``, ``--strict``, ``--quote``, ``--skip-reason``, ``--no-checkpoint``,
+    then ``extra_args``), and the command is run. The docstring stays the tool's description;
+    FastMCP reads the signature to build the input schema.
+    """
+    unknown = set(shared) - set(SHARED)
+    if unknown:
+        raise ValueError(f"no shared parameter {', '.join(sorted(unknown))}")
+    names = [name for name in SHARED if name in shared or name == "cwd"]
+
+    def wrap(build: Build) -> Tool:
+        own = inspect.signature(build, eval_str=True)
+        added = [
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=SHARED[name][1], annotation=kind
+            )
+            for name in names
+            for kind in (SHARED[name][0],)
+        ]
+        parameters = [*own.parameters.values(), *added]
+
+        @functools.wraps(build)
+        async def tool(self: ToolSet, /, *args: Any, **kwargs: Any) -> PerfAnswer:
+            given = {name: kwargs.pop(name, SHARED[name][1]) for name in names}
+            command = build(self, *args, **kwargs)
+            command.opt("--duration", given.get("duration")).flag("--strict", given.get("strict"))
+            command.opt("--quote", given.get("quote"))
+            command.opt("--skip-reason", given.get("skip_reason"))
+            command.flag("--no-checkpoint", given.get("no_checkpoint"))
+            command.extra(given.get("extra_args"))
+            return await self.runner.run(command.argv(), given["cwd"])
+
+        del tool.__wrapped__  # the schema is this signature, not the builder's
+        tool.__signature__ = own.replace(  # type: ignore[attr-defined]
+            parameters=parameters, return_annotation=PerfAnswer
+        )
+        tool.__annotations__ = {p.name: p.annotation for p in parameters[1:]}
+        tool.__annotations__["return"] = PerfAnswer
+        return tool
+
+    return wrap

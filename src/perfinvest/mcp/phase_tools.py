@@ -1,4 +1,8 @@
-"""The MCP tools of phases 2-10, one method per phase command."""
+"""The MCP tools of phases 2-10, one method per phase command.
+
+Each method builds only its command's own options; ``command_tool`` adds the parameters the
+phases share (duration, strict, quote, skip_reason, no_checkpoint, extra_args, cwd) and runs it.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +10,23 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.models import PerfAnswer
-from perfinvest.mcp.params import (
-    Cwd,
-    Duration,
-    ExtraArgs,
-    NoCheckpoint,
-    Quote,
-    SkipReason,
-    Strict,
-    ToolSet,
-)
+from perfinvest.mcp.params import MEASURING, PHASE, ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 
 class PhaseTools(ToolSet):
     """The measuring and reasoning phases, in order."""
 
-    async def baseline(
+    @command_tool(*MEASURING, *PHASE)
+    def baseline(
         self,
         runs: Annotated[int | None, Field(description="Sequential runs (at least 2).")] = None,
-        duration: Duration = None,
-        strict: Strict = False,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 2: measure the current version's baseline (sequential runs, statistics)."""
-        args = Args("baseline").opt("--runs", runs).opt("--duration", duration)
-        args.flag("--strict", strict).phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("baseline").opt("--runs", runs)
 
-    async def breaking_point(
+    @command_tool(*MEASURING, *PHASE)
+    def breaking_point(
         self,
         min: Annotated[
             float | None, Field(description="Lowest parameter value (required).")
@@ -75,23 +62,15 @@ class PhaseTools(ToolSet):
                 "(default: invalid, re-run)."
             ),
         ] = None,
-        duration: Duration = None,
-        strict: Strict = False,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 3: binary search for the parameter value where the scenario breaks."""
         args = Args("breaking-point").opt("--min", min).opt("--max", max)
         args.many("--fail-when", fail_when).opt("--resolution", resolution)
         args.opt("--param-env", param_env).opt("--approve-expansion", approve_expansion)
-        args.opt("--allow-no-metrics", allow_no_metrics).opt("--duration", duration)
-        args.flag("--strict", strict).phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return args.opt("--allow-no-metrics", allow_no_metrics)
 
-    async def constraints(
+    @command_tool(*MEASURING, *PHASE)
+    def constraints(
         self,
         cpu: Annotated[
             list[float] | None,
@@ -112,22 +91,14 @@ class PhaseTools(ToolSet):
         image: Annotated[
             str | None, Field(description="Docker image to run the benchmark in.")
         ] = None,
-        duration: Duration = None,
-        strict: Strict = False,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 4: the benchmark under real CPU / memory limits against the unconstrained."""
         args = Args("constraints").many("--cpu", cpu).many("--memory", memory)
         args.opt("--pids", pids).opt("--runs", runs).opt("--backend", backend)
-        args.opt("--image", image).opt("--duration", duration).flag("--strict", strict)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return args.opt("--image", image)
 
-    async def hypotheses_gather(
+    @command_tool(*PHASE)
+    def hypotheses_gather(
         self,
         since: Annotated[
             str | None,
@@ -140,18 +111,12 @@ class PhaseTools(ToolSet):
         paths: Annotated[
             list[str] | None, Field(description="Only commits touching these paths.")
         ] = None,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 5, first: read the git history of the window (rule 8: before hypotheses)."""
-        args = Args("hypotheses", "gather").opt("--since", since).many("--paths", paths)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("hypotheses", "gather").opt("--since", since).many("--paths", paths)
 
-    async def hypotheses_add(
+    @command_tool("quote", "no_checkpoint", "extra_args")
+    def hypotheses_add(
         self,
         statement: Annotated[str | None, Field(description="The hypothesis, one sentence.")] = None,
         evidence: Annotated[
@@ -167,40 +132,30 @@ class PhaseTools(ToolSet):
                 "confidence}."
             ),
         ] = None,
-        quote: Quote = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 5: add a hypothesis with its evidence (refused until history is gathered)."""
         args = Args("hypotheses", "add").many("--evidence", evidence)
-        args.opt("--confidence", confidence).opt("--from-file", from_file)
-        args.phase(quote, None, no_checkpoint, extra_args)
-        return await self.runner.run(args.arg(statement).argv(), cwd)
+        return args.opt("--confidence", confidence).opt("--from-file", from_file).arg(statement)
 
-    async def hypotheses_list(self, cwd: Cwd = None) -> PerfAnswer:
+    @command_tool()
+    def hypotheses_list(self) -> Args:
         """The investigation's hypotheses and their status (untested, confirmed, refuted)."""
-        return await self.runner.run(Args("hypotheses", "list").argv(), cwd)
+        return Args("hypotheses", "list")
 
-    async def code_paths(
+    @command_tool(*PHASE)
+    def code_paths(
         self,
         top: Annotated[int | None, Field(description="Entries to keep (default 20).")] = None,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 6: rank the files and functions (file:line) on the scenario's path.
 
         Uses the latest profile's hotspots when profiling has run (re-run it after profile),
         the scenario's words and the gathered git history; each entry says why it ranks.
         """
-        args = Args("code-paths").opt("--top", top)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("code-paths").opt("--top", top)
 
-    async def profile(
+    @command_tool(*MEASURING, *PHASE)
+    def profile(
         self,
         profiler: Annotated[
             str | None,
@@ -213,33 +168,23 @@ class PhaseTools(ToolSet):
             float | None, Field(description="Sampling rate in Hz (default per profiler).")
         ] = None,
         top: Annotated[int | None, Field(description="Hotspots to keep (default 20).")] = None,
-        duration: Duration = None,
-        strict: Strict = False,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 7: profile the benchmark and name the hotspots (file:line, self %, total %)."""
         args = Args("profile").opt("--profiler", profiler).opt("--rate", rate)
-        args.opt("--top", top).opt("--duration", duration).flag("--strict", strict)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return args.opt("--top", top)
 
-    async def profile_diff(
+    @command_tool("extra_args")
+    def profile_diff(
         self,
         a: Annotated[str, Field(description="The first profile (e.g. the baseline's).")],
         b: Annotated[str, Field(description="The second profile (e.g. an experiment's).")],
         top: Annotated[int | None, Field(description="Frames to show (default 20).")] = None,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Rank the frames whose share of samples changed most between two profiles."""
-        args = Args("profile", "diff").opt("--top", top).extra(extra_args)
-        return await self.runner.run(args.arg(a).arg(b).argv(), cwd)
+        return Args("profile", "diff").opt("--top", top).arg(a).arg(b)
 
-    async def experiment(
+    @command_tool(*MEASURING, *PHASE)
+    def experiment(
         self,
         action: Annotated[
             Literal["start", "run", "abort", "list", "show", "apply", "ab"] | None,
@@ -274,14 +219,7 @@ class PhaseTools(ToolSet):
         runs: Annotated[
             int | None, Field(description="run / ab: runs per side (at least 2).")
         ] = None,
-        duration: Duration = None,
-        strict: Strict = False,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 8: one change at a time, measured against the baseline, tree restored.
 
         Flow: experiment(action="start", hypothesis=..., change=..., files=[...]); edit the
@@ -290,11 +228,10 @@ class PhaseTools(ToolSet):
         """
         args = Args("experiment", *([action] if action else []))
         args.opt("--hypothesis", hypothesis).opt("--change", change).many("--files", files)
-        args.opt("--runs", runs).opt("--duration", duration).flag("--strict", strict)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.arg(number).argv(), cwd)
+        return args.opt("--runs", runs).arg(number)
 
-    async def decide(
+    @command_tool(*PHASE)
+    def decide(
         self,
         verdict: Annotated[
             Literal["continue", "stop", "abandon"] | None,
@@ -306,26 +243,14 @@ class PhaseTools(ToolSet):
         rationale: Annotated[
             str | None, Field(description="Why, a sentence or two, logged.")
         ] = None,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 9: continue, stop or abandon, with the rationale, next to perfinvest's
         recommendation computed from the experiments and the success criteria."""
-        args = Args("decide").opt("--verdict", verdict).opt("--rationale", rationale)
-        args.phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("decide").opt("--verdict", verdict).opt("--rationale", rationale)
 
-    async def consolidate(
+    @command_tool(*PHASE)
+    def consolidate(
         self,
-        quote: Quote = None,
-        skip_reason: SkipReason = None,
-        no_checkpoint: NoCheckpoint = False,
-        extra_args: ExtraArgs = None,
-        cwd: Cwd = None,
-    ) -> PerfAnswer:
+    ) -> Args:
         """Phase 10: one baseline per version; marks the investigation complete."""
-        args = Args("consolidate").phase(quote, skip_reason, no_checkpoint, extra_args)
-        return await self.runner.run(args.argv(), cwd)
+        return Args("consolidate")

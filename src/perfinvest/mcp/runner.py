@@ -76,17 +76,6 @@ class Args:
         self.items.extend(extra_args or ())
         return self
 
-    def phase(
-        self,
-        quote: str | None,
-        skip_reason: str | None,
-        no_checkpoint: bool,
-        extra_args: Sequence[str] | None,
-    ) -> Args:
-        """The options every phase command shares, then the caller's extra arguments."""
-        self.opt("--quote", quote).opt("--skip-reason", skip_reason)
-        return self.flag("--no-checkpoint", no_checkpoint).extra(extra_args)
-
     def argv(self) -> list[str]:
         tail = ["--", *self.positionals] if self.positionals else []
         return [*self.items, "--json", *tail]

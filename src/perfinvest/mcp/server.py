@@ -30,11 +30,12 @@ INSTRUCTIONS = (
     "they say exactly what to supply (ask the user; never guess). Call status to see where an "
     "investigation stands. Tools run in the server's working directory unless you pass cwd "
     "(the repository under investigation). Measuring phases take minutes (60 s runs by "
-    "default)."
+    "default), load runs as long as their profile. history_check and budget_check judge a "
+    "result file warn-only: a breach is in the answer, never a failed call."
 )
 
-#: Tools that only read state.
-READ_ONLY = frozenset({"status", "list", "log", "hypotheses_list"})
+#: Tools that only read state (the checks are warn-only: they write nothing).
+READ_ONLY = frozenset({"status", "list", "log", "hypotheses_list", "history_check", "budget_check"})
 #: Tools that change the user's working tree (an experiment edits and restores it,
 #: recover puts it back): clients should confirm them.
 DESTRUCTIVE = frozenset({"experiment", "recover"})

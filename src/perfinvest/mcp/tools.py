@@ -8,14 +8,17 @@ exactly the answers the CLI documents.
 A perfinvest *user* error (a missing setup field, a phase out of order, a refused rule) is
 not a tool error: the tool returns the answer with ``ok: false`` and ``error.needs``. A tool
 error (an exception) means perfinvest could not be run or did not answer with JSON.
-Every phase tool takes ``extra_args`` for options the CLI gains later.
+Every phase tool takes ``extra_args`` for options the CLI gains later; the parameters the
+tools share are described and applied once (``params.command_tool``).
 """
 
 from __future__ import annotations
 
 from typing import ClassVar
 
+from perfinvest.mcp.guardrail_tools import GuardrailTools
 from perfinvest.mcp.lifecycle_tools import LifecycleTools
+from perfinvest.mcp.load_tools import LoadTools
 from perfinvest.mcp.measuring_tools import MeasuringTools
 from perfinvest.mcp.phase_tools import PhaseTools
 from perfinvest.mcp.runner import (
@@ -40,7 +43,7 @@ __all__ = [
 ]
 
 
-class PerfTools(LifecycleTools, MeasuringTools, PhaseTools):
+class PerfTools(LifecycleTools, MeasuringTools, PhaseTools, GuardrailTools, LoadTools):
     """Every tool, one method each; the method's docstring is the tool's description."""
 
     #: tool name -> method name
@@ -66,4 +69,7 @@ class PerfTools(LifecycleTools, MeasuringTools, PhaseTools):
         "decide": "decide",
         "consolidate": "consolidate",
         "recover": "recover",
+        "history_check": "history_check",
+        "budget_check": "budget_check",
+        "load": "load",
     }

@@ -67,6 +67,8 @@ class StateStore:
         self.paths = paths
         #: Where the short log went when taking the lock last repaired the active one.
         self.repaired: Path | None = None
+        #: Under the lock, until the active log is checked: done with the command's own load.
+        self._repair_due = False
 
     # --- the active investigation -----------------------------------------------------
 
@@ -81,28 +83,50 @@ class StateStore:
                 "or resume one with `perfinvest resume <id>`",
                 needs=["an active investigation"],
             )
-        return read_investigation(self.paths.active)
+        due, self._repair_due = self._repair_due, False
+        inv = read_investigation(self.paths.active)
+        if due:  # the lock's log repair, on the state as the command found it
+            self._repair_from(inv)
+        return inv
 
     def save_active(self, inv: Investigation) -> None:
+        self._settle_log()
         write_document(self.paths.active, inv)
 
     @contextmanager
     def locked(self) -> Iterator[None]:
+        """Hold the state lock; the active log is whole before anything new is written.
+
+        The log repair needs the active investigation, which the command loads anyway: it
+        is done on the command's first :meth:`load_active` (one read, not two), else before
+        the first write of the state or the log, else when the lock is released.
+        """
         with exclusive_lock(self.paths.lock):
             self._ensure_gitignore()
             self._sweep_stale_temp_files()
-            self._repair_active_log()
-            yield
+            self._repair_due = True
+            try:
+                yield
+            finally:
+                self._settle_log()
 
-    def _repair_active_log(self) -> None:
+    def _settle_log(self) -> None:
+        """The lock's log repair, if still due, on the active investigation as it is on disk."""
+        if not self._repair_due:
+            return
+        self._repair_due = False
+        if not self.paths.active.exists():
+            return
+        with contextlib.suppress(PerfError):
+            self._repair_from(read_investigation(self.paths.active))
+
+    def _repair_from(self, inv: Investigation) -> None:
         """Give the active investigation's log the sections a killed command never wrote.
 
         An unreadable state is left to the command to report (exit 6), never repaired here.
         """
-        if not self.paths.active.exists():
-            return
         with contextlib.suppress(PerfError):
-            self.repaired = self.repair_log(self.load_active()) or self.repaired
+            self.repaired = self.repair_log(inv) or self.repaired
 
     def _ensure_gitignore(self) -> None:
         """Keep locks, temp files and caches out of ``git status`` (our folder, our file).
@@ -212,6 +236,7 @@ class StateStore:
 
     def append_log(self, investigation_id: str, header: str, section: str) -> Path:
         """Append a section; a new log starts with the investigation's header."""
+        self._settle_log()
         path = self.paths.log(investigation_id)
         append_text(path, "\n" + section if path.exists() else header + "\n" + section)
         return path

@@ -22,6 +22,7 @@ from perfinvest.app.measure import (
     Benchmark,
     Session,
     primary_values,
+    resolve_tool_mode,
     run_once,
     with_env,
 )
@@ -84,12 +85,15 @@ def _interleave(ctx: AppContext, plan: _Plan, outcome: _Outcome) -> None:
     total = plan.runs
     index = 0
     label = f"exp{plan.number}"
+    # each side's tool mode, resolved once (its tree is its own): every pair reuses it
+    baseline = resolve_tool_mode(plan.sides.baseline, plan.session.progress)
+    candidate = resolve_tool_mode(plan.sides.candidate)
     with benchmark_lock(ctx, plan.inv_id, f"experiment {plan.number}", outcome.events):
         while index < total:
             index += 1
             for side, bench, git, runs in (
-                ("baseline", plan.sides.baseline, plan.sides.baseline_git, outcome.baseline),
-                ("candidate", plan.sides.candidate, plan.sides.candidate_git, outcome.candidate),
+                ("baseline", baseline, plan.sides.baseline_git, outcome.baseline),
+                ("candidate", candidate, plan.sides.candidate_git, outcome.candidate),
             ):
                 runs.append(run_once(bench, plan.session, f"{label}-{side}", index, total, git))
             if index == 1 and not (outcome.baseline[0].valid and outcome.candidate[0].valid):
