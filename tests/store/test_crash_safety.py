@@ -46,6 +46,9 @@ from perfinvest.store.documents import read_document
 from perfinvest.store.paths import StatePaths
 
 KILLS = 30
+#: On a loaded machine writes are slower: keep killing (up to this many runs) until the
+#: criterion's 200 writes were attempted, instead of failing on the machine's speed.
+MAX_KILLS = 150
 #: Each writer would do this many writes if left alone; it is killed long before.
 WRITES_PER_RUN = 200
 #: Writes attempted across all killed runs must reach the criterion's 200.
@@ -173,7 +176,8 @@ def test_sigkill_during_writes_never_leaves_an_unreadable_state_file(
     attempted = 0  # writes started: every committed one, plus the one a kill interrupted
     landed = 0  # kills that hit a running writer (not one that had already finished)
     reads = 0
-    for run in range(KILLS):
+    run = -1
+    while (run := run + 1) < KILLS or (attempted < MIN_TOTAL_WRITES and run < MAX_KILLS):
         where = f"seed {SEED}, run {run}"
         proc = _spawn_writer(script, paths, run, WRITES_PER_RUN)
         _wait_ready(proc)
@@ -221,13 +225,13 @@ def test_sigkill_during_writes_never_leaves_an_unreadable_state_file(
 
     with capsys.disabled():
         print(
-            f"\nSIGKILL storm: {KILLS} kills tried, {landed} landed mid-write, {survived} "
+            f"\nSIGKILL storm: {run} kills tried, {landed} landed mid-write, {survived} "
             f"survived (state readable, nothing committed lost, {attempted} writes attempted, "
             f"{reads} concurrent reads)"
         )
-    assert not failures, f"{survived}/{KILLS} kills survived: " + " | ".join(failures[:5])
+    assert not failures, f"{survived}/{run} kills survived: " + " | ".join(failures[:5])
     assert attempted >= MIN_TOTAL_WRITES, f"only {attempted} writes attempted across kills"
-    assert landed >= KILLS * 0.9, f"only {landed}/{KILLS} kills hit a running writer"
+    assert landed >= run * 0.9, f"only {landed}/{run} kills hit a running writer"
     assert reads > 0
 
     # After all that, the store still works: a writer left alone finishes cleanly and
