@@ -1,0 +1,208 @@
+"""``perfinvest simulate``: load a scenario (a file or a bundled name), simulate, write results.
+
+Also the Python API other code builds on::
+
+    from perfinvest.app.simulate import load_scenario, simulate, closed_throughput
+    result = simulate("api-route", seed=1)              # a SimulationResult
+    x = closed_throughput("ingestion-pipeline", users=8, seed=1)   # requests/s at N = 8
+
+The simulation itself is pure (:mod:`perfinvest.core.simulate`); this module does the I/O:
+reading YAML, reading the result files an empirical distribution names, writing outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from perfinvest.app.result import CommandResult
+from perfinvest.core.errors import usage_error
+from perfinvest.core.scenario import (
+    TIME_UNITS_MS,
+    Distribution,
+    Empirical,
+    Scenario,
+    parse_scenario,
+)
+from perfinvest.core.simulate import SimulationResult
+
+#: Bundled scenarios: the name users type and the package file it reads.
+BUNDLED = {"api-route": "api_route.yaml", "ingestion-pipeline": "ingestion_pipeline.yaml"}
+
+
+def bundled_scenarios() -> list[dict[str, str]]:
+    """Name, file and description of every bundled scenario, in name order."""
+    out = []
+    for name in sorted(BUNDLED):
+        text = _bundled_text(name)
+        data = _yaml(text, BUNDLED[name])
+        out.append(
+            {"name": name, "file": BUNDLED[name], "description": data.get("description", "")}
+        )
+    return out
+
+
+def _bundled_text(name: str) -> str:
+    return (resources.files("perfinvest") / "scenarios" / BUNDLED[name]).read_text("utf-8")
+
+
+def _yaml(text: str, source: str) -> Any:
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise usage_error(f"{source} is not valid YAML{where}: {problem} (fix the file)") from None
+
+
+def load_scenario(spec: str | Path | Scenario) -> Scenario:
+    """A scenario from a file path, a bundled name (``api-route``) or as given.
+
+    An existing file wins over a bundled name of the same spelling. Empirical
+    distributions that name a result file (``from:``) get that file's samples, read
+    relative to the scenario file's folder.
+    """
+    if isinstance(spec, Scenario):
+        return _fill_empirical(spec, Path.cwd(), "scenario")
+    path = Path(spec)
+    if not path.exists() and str(spec) in BUNDLED:
+        text, source, base = _bundled_text(str(spec)), str(spec), Path.cwd()
+    else:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            names = ", ".join(sorted(BUNDLED))
+            raise usage_error(
+                f"cannot read scenario {path}: {exc.strerror or exc} (give a scenario file "
+                f"or a bundled name: {names}; see `perfinvest simulate --list`)"
+            ) from None
+        source, base = str(path), path.parent
+    scenario = parse_scenario(_yaml(text, source), source)
+    return _fill_empirical(scenario, base, source)
+
+
+def _fill_empirical(scenario: Scenario, base: Path, source: str) -> Scenario:
+    def fill(where: str, dist: Distribution) -> Distribution:
+        if not isinstance(dist, Empirical) or dist.source is None:
+            return dist
+        assert dist.metric is not None  # the model requires metric with from
+        samples, unit = _samples_from(base / dist.source, dist, f"{source}: {where}")
+        return dist.model_copy(update={"samples": samples, "unit": unit})
+
+    return scenario.map_distributions(fill)
+
+
+def _samples_from(path: Path, dist: Empirical, where: str) -> tuple[list[float], str]:
+    """The samples of ``dist.metric`` (in ``dist.scenario``) from a result file, and unit."""
+    from perfinvest.app.compare import load_runs
+    from perfinvest.core.baselines import run_samples
+    from perfinvest.core.errors import PerfError
+
+    try:
+        runs, _ = load_runs(path)
+    except PerfError as error:
+        raise usage_error(f"{where}.from: {error.message}") from None
+    key = f"{dist.scenario}:{dist.metric}" if dist.scenario else str(dist.metric)
+    pooled = run_samples(runs)
+    units = {m.key: m.unit for r in runs for m in r.metrics}
+    if key not in units:
+        known = ", ".join(sorted(units)) or "none"
+        raise usage_error(
+            f"{where}.metric: {path} has no metric {key!r} (it has: {known}; "
+            "set metric: and scenario: to one of them)"
+        )
+    if not pooled.get(key):
+        with_samples = ", ".join(sorted(pooled)) or "none"
+        raise usage_error(
+            f"{where}.metric: {path} keeps no raw samples of {key!r} (metrics with samples: "
+            f"{with_samples}); use samples: [...] or another metric"
+        )
+    unit = units[key]
+    if unit not in TIME_UNITS_MS:
+        raise usage_error(
+            f"{where}.metric: {key!r} is in {unit or 'no unit'!r}, not a time unit "
+            f"({', '.join(TIME_UNITS_MS)}); pick a time metric"
+        )
+    return [float(x) for x in pooled[key]], unit
+
+
+def simulate(scenario: str | Path | Scenario, seed: int = 0) -> SimulationResult:
+    """Run one simulation: the same scenario and seed give the same result, always."""
+    from perfinvest.core.simulate import run_simulation
+
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise usage_error(f"--seed must be a non-negative integer, got {seed!r}")
+    return run_simulation(load_scenario(scenario), seed)
+
+
+def closed_throughput(scenario: str | Path | Scenario, users: int, seed: int = 0) -> float:
+    """Completed requests per simulated second of a closed scenario run with ``users`` users.
+
+    For checking a capacity model: ``[closed_throughput(s, n) for n in range(1, 33)]``.
+    """
+    loaded = load_scenario(scenario).with_users(users)
+    return simulate(loaded, seed).overall.throughput_rps
+
+
+@dataclass(frozen=True)
+class SimulateOptions:
+    seed: int = 0
+    output: Path | None = None  # PerfMetrics file
+    emit_perf_metrics: bool = False
+    name: str | None = None  # the label the PerfMetrics file carries (default: scenario name)
+
+
+@dataclass(frozen=True)
+class SimulateAnswer:
+    result: CommandResult
+    text: str  # what text mode prints
+
+
+def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
+    """The command: simulate, write the PerfMetrics file if asked, build the answer."""
+    from perfinvest.core.perfmetrics import to_perfmetrics
+    from perfinvest.core.simulation_output import (
+        perf_metrics_block,
+        render_table,
+        summary,
+        to_run,
+    )
+
+    result = simulate(spec, options.seed)
+    run = to_run(result)
+    answer = CommandResult(command="simulate", status="complete")
+    answer.data = {"simulation": summary(result)}
+    overall = answer.data["simulation"]["overall"]
+    answer.findings = [
+        f"{result.scenario} seed {result.seed}: {overall['completed']} requests completed, "
+        f"p95 {overall['p95_ms']} ms, {overall['throughput_rps']} rps, "
+        f"error rate {overall['error_rate']}"
+    ]
+    if options.output is not None:
+        doc = to_perfmetrics([run], name=options.name or result.scenario, primary="latency_ms")
+        doc["scenario"]["concurrency"] = result.users
+        _write(options.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        answer.data["output"] = str(options.output)
+        answer.findings.append(f"wrote {options.output} (PerfMetrics v0.1)")
+    text = render_table(result)
+    if options.emit_perf_metrics:
+        block = perf_metrics_block(result)
+        answer.data["perf_metrics_block"] = block
+        text = f"{text}\n{block}"
+    return SimulateAnswer(answer, text)
+
+
+def _write(path: Path, text: str) -> None:
+    from perfinvest.store.atomic import atomic_write_text
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, text)
+    except OSError as exc:
+        raise usage_error(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,0 +1,69 @@
+"""``perfinvest simulate``: a deterministic discrete-event simulation (docs/simulate.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from perfinvest.cli.group import cli
+from perfinvest.cli.options import command_runner, json_option
+
+
+@cli.command()
+@click.argument("scenario", required=False, metavar="SCENARIO")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Seed of every random stream: the same scenario and seed give the same bytes.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result as PerfMetrics v0.1 here (readable by diff, budget check).",
+)
+@click.option(
+    "--emit-perf-metrics",
+    is_flag=True,
+    help="Also print the PERF_METRICS_START/END block (a scenario as the benchmark "
+    "command of an investigation).",
+)
+@click.option("--name", metavar="LABEL", help="Scenario name in the PerfMetrics file.")
+@click.option("--list", "list_", is_flag=True, help="List the bundled scenarios and exit.")
+@json_option
+@command_runner("simulate")
+def simulate(
+    scenario: str | None,
+    seed: int,
+    output: Path | None,
+    emit_perf_metrics: bool,
+    name: str | None,
+    list_: bool,
+    as_json: bool,
+) -> Any:
+    """Simulate SCENARIO (a YAML file or a bundled name: api-route, ingestion-pipeline).
+
+    Latency percentiles, throughput and error rate (timeouts, rejections) per route;
+    utilization and waiting per stage. Simulated time only: no wall clock is read.
+    Exit 2 on an invalid scenario, naming the field.
+    """
+    from perfinvest.app.result import CommandResult
+    from perfinvest.app.simulate import SimulateOptions, bundled_scenarios, run_simulate
+    from perfinvest.core.errors import usage_error
+
+    if list_:
+        found = bundled_scenarios()
+        answer = CommandResult(command="simulate", status="complete")
+        answer.data = {"scenarios": found}
+        answer.findings = [f"{s['name']}: {s['description']}" for s in found]
+        return answer
+    if scenario is None:
+        raise usage_error(
+            "give a SCENARIO (a YAML file or a bundled name; `perfinvest simulate --list`)"
+        )
+    done = run_simulate(scenario, SimulateOptions(seed, output, emit_perf_metrics, name))
+    return done.result, done.text
