@@ -154,6 +154,8 @@ def closed_throughput(scenario: str | Path | Scenario, users: int, seed: int = 0
 class SimulateOptions:
     seed: int = 0
     output: Path | None = None  # PerfMetrics file
+    export: Path | None = None  # runs file (batch means), as `perfinvest run --export` writes
+    batches: int = 10
     emit_perf_metrics: bool = False
     name: str | None = None  # the label the PerfMetrics file carries (default: scenario name)
 
@@ -172,8 +174,11 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         render_table,
         summary,
         to_run,
+        to_runs,
     )
 
+    if options.batches < 2:
+        raise usage_error(f"--batches must be at least 2, got {options.batches}")
     result = simulate(spec, options.seed)
     run = to_run(result)
     answer = CommandResult(command="simulate", status="complete")
@@ -190,6 +195,16 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         _write(options.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         answer.data["output"] = str(options.output)
         answer.findings.append(f"wrote {options.output} (PerfMetrics v0.1)")
+    if options.export is not None:
+        runs = to_runs(result, options.batches)
+        _write(
+            options.export,
+            json.dumps([r.model_dump(mode="json") for r in runs], indent=2) + "\n",
+        )
+        answer.data["export"] = str(options.export)
+        answer.findings.append(
+            f"wrote {options.export} ({options.batches} runs: batch means of the window)"
+        )
     text = render_table(result)
     if options.emit_perf_metrics:
         block = perf_metrics_block(result)

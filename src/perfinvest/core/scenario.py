@@ -228,30 +228,49 @@ def parse_scenario(data: Any, source: str) -> Scenario:
 
 
 def describe(exc: ValidationError) -> str:
-    """The first error as ``field.path: what is wrong (what to do)``."""
-    error = _most_specific(exc.errors(include_url=False))
+    """The most telling error as ``field.path: what is wrong (what to do)``."""
+    errors = exc.errors(include_url=False)
+    error = _most_specific(errors)
     path = _path(error["loc"])
     kind, msg = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        text = "unknown field (remove it or fix its spelling; docs/simulate.md lists every field)"
+        missing = [
+            str(e["loc"][-1])
+            for e in errors
+            if e["type"] == "missing" and e["loc"][:-1] == error["loc"][:-1]
+        ]
+        hint = f"did you mean {' or '.join(missing)}? " if missing else ""
+        text = (
+            f"unknown field ({hint}remove it or fix its spelling; "
+            "docs/simulate.md lists every field)"
+        )
     elif kind == "missing":
         text = "missing (required; docs/simulate.md describes it)"
     elif kind in ("union_tag_invalid", "union_tag_not_found"):
-        text = f"{msg[0].lower()}{msg[1:]}"
+        ctx = error.get("ctx", {})
+        field = str(ctx.get("discriminator", "kind")).strip("'")
+        tags = ctx.get("expected_tags") or (
+            "'open', 'closed'"
+            if path == "arrival"
+            else "'fixed', 'exponential', 'lognormal', 'empirical'"
+        )
+        path = f"{path}.{field}" if path else field
+        got = f", got {ctx['tag']!r}" if "tag" in ctx else " (it is missing)"
+        text = f"expected one of {tags}{got}"
     else:
         text = msg[0].lower() + msg[1:]
         if text.startswith("value error, "):
             text = text.removeprefix("value error, ")
-        if "input" in error and kind not in ("model_type", "dict_type"):
+        if "input" in error and kind not in ("model_type", "dict_type", "union_tag_invalid"):
             text += f", got {_short(error['input'])}"
     return f"{path or '(top level)'}: {text}"
 
 
 def _most_specific(errors: list[Any]) -> Any:
-    """Prefer a concrete field error over a union's summary; file order otherwise."""
-    return (
-        max(errors, key=lambda e: len(e["loc"])) if errors else {"loc": (), "type": "", "msg": ""}
-    )
+    """The deepest error; at one depth a misspelt field before the one it leaves missing."""
+    if not errors:
+        return {"loc": (), "type": "", "msg": "invalid"}
+    return max(errors, key=lambda e: (len(e["loc"]), e["type"] == "extra_forbidden"))
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -72,6 +72,29 @@ class RouteStats:
     window_s: float
     latencies_ms: tuple[float, ...]  # completed requests, in completion order
     waits_ms: tuple[float, ...]  # their total queueing time
+    arrivals_s: tuple[float, ...] = ()  # their arrival times (batches slice by these)
+    rejected_at_s: tuple[float, ...] = ()  # arrival times of the rejected requests
+    timed_out_at_s: tuple[float, ...] = ()  # arrival times of the timed-out requests
+
+    def between(self, lo: float, hi: float) -> RouteStats:
+        """The requests that arrived in ``[lo, hi)``: one batch of the batch-means method."""
+        keep = [i for i, t in enumerate(self.arrivals_s) if lo <= t < hi]
+        rejected = tuple(t for t in self.rejected_at_s if lo <= t < hi)
+        timed_out = tuple(t for t in self.timed_out_at_s if lo <= t < hi)
+        return RouteStats(
+            name=self.name,
+            arrived=len(keep) + len(rejected) + len(timed_out),
+            completed=len(keep),
+            rejected=len(rejected),
+            timed_out=len(timed_out),
+            unfinished=0,
+            window_s=hi - lo,
+            latencies_ms=tuple(self.latencies_ms[i] for i in keep),
+            waits_ms=tuple(self.waits_ms[i] for i in keep),
+            arrivals_s=tuple(self.arrivals_s[i] for i in keep),
+            rejected_at_s=rejected,
+            timed_out_at_s=timed_out,
+        )
 
     @property
     def throughput_rps(self) -> float:
@@ -192,6 +215,9 @@ class _RouteTally:
     timed_out: int = 0
     latencies: list[float] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)
+    rejected_at: list[float] = field(default_factory=list)
+    timed_out_at: list[float] = field(default_factory=list)
 
 
 class _Model:
@@ -273,14 +299,17 @@ class _Model:
                 if counted:
                     if outcome == "rejected":
                         tally.rejected += 1
+                        tally.rejected_at.append(start)
                     else:
                         tally.timed_out += 1
+                        tally.timed_out_at.append(start)
                 return
             waited += wait
         if counted:
             tally.completed += 1
             tally.latencies.append((env.now - start) * 1000.0)
             tally.waits.append(waited * 1000.0)
+            tally.arrivals.append(start)
 
     def _stage(
         self, state: _StageState, route_deadline: float, counted: bool
@@ -388,6 +417,9 @@ class _Model:
                     window_s=window,
                     latencies_ms=tuple(t.latencies),
                     waits_ms=tuple(t.waits),
+                    arrivals_s=tuple(t.arrivals),
+                    rejected_at_s=tuple(t.rejected_at),
+                    timed_out_at_s=tuple(t.timed_out_at),
                 )
             )
         overall = RouteStats(
@@ -400,6 +432,9 @@ class _Model:
             window_s=window,
             latencies_ms=tuple(x for r in routes for x in r.latencies_ms),
             waits_ms=tuple(x for r in routes for x in r.waits_ms),
+            arrivals_s=tuple(x for r in routes for x in r.arrivals_s),
+            rejected_at_s=tuple(x for r in routes for x in r.rejected_at_s),
+            timed_out_at_s=tuple(x for r in routes for x in r.timed_out_at_s),
         )
         return SimulationResult(
             scenario=self.scenario.name,

@@ -142,18 +142,57 @@ def to_run(result: SimulationResult) -> Run:
     ``diff`` compares two results of one scenario (a what-if variant keeps the name) and
     refuses a simulation against a real measurement.
     """
-    overall = sorted(r6(x) for x in result.overall.latencies_ms)
-    metrics = _metrics(route_summary(result.overall), None, overall)
-    for stats in result.routes:
-        own = sorted(r6(x) for x in stats.latencies_ms) if len(result.routes) > 1 else []
+    return _run(result, result.overall, result.routes, "", 0.0, result.duration_s)
+
+
+def to_runs(result: SimulationResult, batches: int) -> list[Run]:
+    """The counted window cut into ``batches`` equal batches, one run each (batch means).
+
+    Batches of many requests are nearly independent, so ``diff`` and ``budget check`` get
+    several runs per side and judge a change against the spread of the batch means instead
+    of the (much wider) spread of single requests.
+    """
+    if batches < 2:
+        raise ValueError("batch means need at least 2 batches")
+    width = (result.duration_s - result.warmup_s) / batches
+    runs = []
+    for i in range(batches):
+        lo = result.warmup_s + i * width
+        hi = result.duration_s if i == batches - 1 else lo + width
+        runs.append(
+            _run(
+                result,
+                result.overall.between(lo, hi),
+                tuple(r.between(lo, hi) for r in result.routes),
+                f"-batch{i + 1}",
+                lo,
+                hi - lo,
+            )
+        )
+    return runs
+
+
+def _run(
+    result: SimulationResult,
+    overall_stats: RouteStats,
+    routes: tuple[RouteStats, ...],
+    suffix: str,
+    offset_s: float,
+    duration_s: float,
+) -> Run:
+    overall = sorted(r6(x) for x in overall_stats.latencies_ms)
+    metrics = _metrics(route_summary(overall_stats), None, overall)
+    for stats in routes:
+        own = sorted(r6(x) for x in stats.latencies_ms) if len(routes) > 1 else []
         metrics += _metrics(route_summary(stats), stats.name, own)
+    started = EPOCH + timedelta(seconds=offset_s)
     return Run(
-        run_id=f"simulate-{result.scenario}-seed{result.seed}",
-        started_at=EPOCH,
-        ended_at=EPOCH + timedelta(seconds=result.duration_s),
+        run_id=f"simulate-{result.scenario}-seed{result.seed}{suffix}",
+        started_at=started,
+        ended_at=started + timedelta(seconds=duration_s),
         mode="duration",
-        requested_duration_s=result.duration_s,
-        duration_s=result.duration_s,
+        requested_duration_s=duration_s,
+        duration_s=duration_s,
         exit_code=0,
         metrics=metrics,
         environment=EnvironmentFingerprint(

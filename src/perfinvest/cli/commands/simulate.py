@@ -27,6 +27,20 @@ from perfinvest.cli.options import command_runner, json_option
     help="Write the result as PerfMetrics v0.1 here (readable by diff, budget check).",
 )
 @click.option(
+    "--export",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the result as runs (one per batch of the window, as `perfinvest run --export` "
+    "writes): diff and budget check then judge changes against the batch means' spread.",
+)
+@click.option(
+    "--batches",
+    type=int,
+    default=10,
+    show_default=True,
+    metavar="K",
+    help="How many batches --export cuts the counted window into.",
+)
+@click.option(
     "--emit-perf-metrics",
     is_flag=True,
     help="Also print the PERF_METRICS_START/END block (a scenario as the benchmark "
@@ -40,6 +54,8 @@ def simulate(
     scenario: str | None,
     seed: int,
     output: Path | None,
+    export: Path | None,
+    batches: int,
     emit_perf_metrics: bool,
     name: str | None,
     list_: bool,
@@ -65,5 +81,15 @@ def simulate(
         raise usage_error(
             "give a SCENARIO (a YAML file or a bundled name; `perfinvest simulate --list`)"
         )
-    done = run_simulate(scenario, SimulateOptions(seed, output, emit_perf_metrics, name))
+    done = run_simulate(
+        scenario,
+        SimulateOptions(
+            seed=seed,
+            output=output,
+            export=export,
+            batches=batches,
+            emit_perf_metrics=emit_perf_metrics,
+            name=name,
+        ),
+    )
     return done.result, done.text

@@ -1,0 +1,126 @@
+"""An invalid scenario: exit 2 and one line naming the field and what to do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GOOD = """\
+name: tiny
+arrival: {kind: open, rate_per_s: 10}
+duration_s: 5
+routes:
+  - name: r
+    stages:
+      - name: s
+        service: {kind: exponential, mean_ms: 5}
+"""
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("rate_per_s: 10", "rate_per_s: 10, burst: 3"), "arrival.burst: unknown field"),
+        (
+            ("rate_per_s: 10", "rate_per_s: -1"),
+            "arrival.rate_per_s: input should be greater than 0",
+        ),
+        (("routes:", "paths:"), "paths: unknown field (did you mean routes?"),
+        (("kind: open, ", ""), "arrival.kind: expected one of 'open', 'closed' (it is missing)"),
+        (
+            ("kind: exponential, mean_ms: 5", "kind: gamma, mean_ms: 5"),
+            "routes.0.stages.0.service.kind: expected one of 'fixed', 'exponential', "
+            "'lognormal', 'empirical', got 'gamma'",
+        ),
+        (
+            ("mean_ms: 5", "mean: 5"),
+            "routes.0.stages.0.service.mean: unknown field (did you mean mean_ms?",
+        ),
+        (("duration_s: 5", "duration_s: 5\nwarmup_s: 9"), "warmup_s (9) must be less than"),
+        (("name: s", "name: s\n        workers: 0"), "routes.0.stages.0.workers: input should be"),
+        (("name: r", "name: all"), "route name 'all' is reserved"),
+        (
+            ("{kind: exponential, mean_ms: 5}", "{kind: empirical}"),
+            "routes.0.stages.0.service: give samples: [...] or from: FILE",
+        ),
+        (
+            ("{kind: exponential, mean_ms: 5}", "{kind: empirical, from: nowhere.json}"),
+            "needs metric: NAME",
+        ),
+        (
+            ("{kind: exponential, mean_ms: 5}", "{kind: empirical, from: nowhere.json, metric: x}"),
+            "routes.0.stages.0.service.from: cannot read",
+        ),
+        (("kind: open, rate_per_s: 10", "kind: closed, users: 3"), "arrival.think_time: missing"),
+    ],
+)
+def test_invalid_field_is_one_line(
+    cli: Any, tmp_path: Path, change: tuple[str, str], expected: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.replace(*change, 1))
+    answer = cli("simulate", str(path), "--json")
+    assert answer.code == 2, answer.out
+    message = answer.json["error"]["message"]
+    assert "\n" not in message
+    assert message.startswith(f"{path}: ")
+    assert expected in message, message
+    text = cli("simulate", str(path))
+    assert text.code == 2
+    assert text.err.count("\n") == 1 and expected in text.err
+
+
+def test_missing_routes(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.split("routes:", maxsplit=1)[0])
+    answer = cli("simulate", str(path), "--json")
+    assert answer.code == 2
+    assert (
+        answer.json["error"]["message"]
+        == f"{path}: routes: missing (required; docs/simulate.md describes it)"
+    )
+
+
+def test_empty_routes(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(GOOD.split("routes:", maxsplit=1)[0] + "routes: []\n")
+    answer = cli("simulate", str(path), "--json")
+    assert (
+        answer.code == 2
+        and "routes: list should have at least 1 item" in answer.json["error"]["message"]
+    )
+
+
+def test_bad_yaml_names_the_line(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("name: x\narrival: {kind: open\n")
+    answer = cli("simulate", str(path), "--json")
+    assert answer.code == 2
+    message = answer.json["error"]["message"]
+    assert message.startswith(f"{path} is not valid YAML line ") and "\n" not in message
+
+
+def test_not_a_mapping(cli: Any, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text("- just\n- a list\n")
+    answer = cli("simulate", str(path), "--json")
+    assert answer.code == 2 and "expected a mapping" in answer.json["error"]["message"]
+
+
+def test_missing_file_names_the_bundled_ones(cli: Any, tmp_path: Path) -> None:
+    answer = cli("simulate", str(tmp_path / "nope.yaml"), "--json")
+    assert answer.code == 2
+    message = answer.json["error"]["message"]
+    assert "cannot read scenario" in message and "api-route, ingestion-pipeline" in message
+
+
+def test_bad_options(cli: Any, tmp_path: Path) -> None:
+    assert cli("simulate", "api-route", "--seed", "-1", "--json").code == 2
+    assert cli("simulate", "--json").code == 2
+    answer = cli(
+        "simulate", "api-route", "--batches", "1", "--export", str(tmp_path / "x"), "--json"
+    )
+    assert answer.code == 2 and "--batches" in answer.json["error"]["message"]
+    assert not (tmp_path / "x").exists()
