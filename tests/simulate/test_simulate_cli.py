@@ -118,12 +118,32 @@ def test_emit_perf_metrics_block_parses(cli: Any) -> None:
     assert answer.code == 0
     parsed = {(m.scenario, m.name): m for m in block_format.parse(answer.out).metrics}
     result = simulate("ingestion-pipeline", seed=3)
-    latency = parsed[("ingestion-pipeline", "latency_ms")]
+    latency = parsed[(None, "latency_ms")]
     assert len(latency.samples) == result.overall.completed
-    assert parsed[("ingestion-pipeline", "throughput_rps")].value == pytest.approx(
+    assert parsed[(None, "throughput_rps")].value == pytest.approx(
         result.overall.throughput_rps, rel=1e-6
     )
     assert ("batch", "p95_ms") in parsed
+
+
+def test_scenario_as_the_benchmark_command(
+    cli: Any, repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`perfinvest run` measures a simulation like any benchmark (real subprocesses)."""
+    monkeypatch.setenv("PYTHONPATH", str(SRC))
+    export = tmp_path / "bench.json"
+    answer = cli(
+        "run", "--mode", "duration", "--duration", "0.2", "--runs", "2",
+        "--allow-short", "tests use short runs", "--export", str(export), "--json",
+        "--", sys.executable, "-m", "perfinvest", "simulate", "ingestion-pipeline",
+        "--seed", "3", "--emit-perf-metrics",
+    )  # fmt: skip
+    assert answer.code == 0, answer.out
+    runs = json.loads(export.read_text())
+    values = [{m["name"]: m["value"] for m in r["metrics"] if not m["scenario"]} for r in runs]
+    expected = simulate("ingestion-pipeline", seed=3).overall.throughput_rps
+    assert values[0]["p95_ms"] == values[1]["p95_ms"]  # deterministic: no run-to-run noise
+    assert values[0]["throughput_rps"] == pytest.approx(expected, rel=1e-6)
 
 
 def test_list_names_the_bundled_scenarios(cli: Any) -> None:

@@ -207,8 +207,7 @@ def perf_metrics_block(result: SimulationResult) -> str:
     """The ``PERF_METRICS_START``/``END`` block: a scenario as an investigation's benchmark."""
     overall = route_summary(result.overall)
     latencies = sorted(r6(x) for x in result.overall.latencies_ms)
-    body: dict[str, Any] = {"scenario": result.scenario}
-    body.update(_block_metrics(overall))
+    body: dict[str, Any] = _block_metrics(overall)  # unscoped: `--metric p95_ms` finds it
     if latencies:
         body["latency_ms"] = {
             "value": overall["mean_ms"],
