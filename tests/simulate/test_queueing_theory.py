@@ -158,3 +158,47 @@ def test_timed_out_work_still_occupies_the_worker() -> None:
     assert result.overall.timed_out > 100
     assert result.overall.error_rate == 1.0
     assert result.stages[0].utilization > 0.9  # busy the whole time, for nothing
+
+
+def mva(users: int, think_ms: float, demands_ms: list[float]) -> tuple[float, float]:
+    """Exact mean value analysis of a closed product-form network: X (per s) and R (ms)."""
+    queue = [0.0] * len(demands_ms)
+    x = r = 0.0
+    for n in range(1, users + 1):
+        times = [d * (1 + q) for d, q in zip(demands_ms, queue, strict=True)]
+        r = math.fsum(times)
+        x = n / (think_ms + r)  # per ms
+        queue = [x * t for t in times]
+    return x * 1000.0, r
+
+
+@pytest.mark.parametrize("users", [1, 4, 16])
+def test_closed_network_matches_mean_value_analysis(users: int) -> None:
+    """A closed system (think time, two exponential single-worker stages) against MVA."""
+    think, demands = 20.0, [4.0, 6.0]
+    scenario = parse_scenario(
+        {
+            "name": "closed",
+            "arrival": {
+                "kind": "closed",
+                "users": users,
+                "think_time": {"kind": "exponential", "mean_ms": think},
+            },
+            "duration_s": 600.0,
+            "warmup_s": 6.0,
+            "routes": [
+                {
+                    "name": "r",
+                    "stages": [
+                        {"name": f"s{i}", "service": {"kind": "exponential", "mean_ms": d}}
+                        for i, d in enumerate(demands)
+                    ],
+                }
+            ],
+        },
+        "test",
+    )
+    throughput, response = mva(users, think, demands)
+    result = run_simulation(scenario, SEED)
+    assert result.overall.throughput_rps == pytest.approx(throughput, rel=0.02)
+    assert result.overall.mean_latency_ms == pytest.approx(response, rel=0.03)
