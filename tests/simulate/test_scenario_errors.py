@@ -124,3 +124,26 @@ def test_bad_options(cli: Any, tmp_path: Path) -> None:
     )
     assert answer.code == 2 and "--batches" in answer.json["error"]["message"]
     assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [
+        ("noequals", "--set 'noequals': expected PATH=VALUE"),
+        ("routes.nope.weight=2", "--set routes.nope.weight: no item named 'nope' at routes.nope"),
+        ("routes.5.weight=2", "--set routes.5.weight: no routes.5 (the list has 1 items)"),
+        ("arrival.rate=5", "tiny.yaml: arrival.rate: unknown field"),
+        (
+            "arrival.rate_per_s=-3",
+            "tiny.yaml: arrival.rate_per_s: input should be greater than 0, got -3",
+        ),
+        ("duration_s=[1", "--set duration_s is not valid YAML"),
+    ],
+)
+def test_bad_set_is_one_line(cli: Any, tmp_path: Path, setting: str, expected: str) -> None:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(GOOD)
+    answer = cli("simulate", str(path), "--set", setting, "--json")
+    assert answer.code == 2
+    message = answer.json["error"]["message"]
+    assert expected in message and "\n" not in message, message

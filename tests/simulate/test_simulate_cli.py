@@ -95,6 +95,14 @@ def test_batch_runs_feed_diff(cli: Any, tmp_path: Path) -> None:
     assert same["latency_ms"] == same["p95_ms"] == "unchanged"
 
 
+def test_set_overrides_equal_an_edited_file(cli: Any, tmp_path: Path) -> None:
+    sets = ["routes.browse.stages.app.workers=6", "routes.1.stages.app.workers=6"]
+    assert simulate("api-route", 1, sets) == simulate(_what_if(tmp_path, 6), 1)
+    answer = cli("simulate", "api-route", "--set", "arrival.rate_per_s=20", "--json")
+    assert answer.code == 0
+    assert answer.json["data"]["simulation"]["overall"]["throughput_rps"] < 25
+
+
 def test_perfmetrics_file_feeds_diff_and_budget_check(cli: Any, tmp_path: Path) -> None:
     base, slow = tmp_path / "base.json", tmp_path / "slow.json"
     assert cli("simulate", "api-route", "--seed", "1", "-o", str(base), "--json").code == 0

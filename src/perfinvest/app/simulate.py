@@ -13,6 +13,7 @@ reading YAML, reading the result files an empirical distribution names, writing 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -61,14 +62,71 @@ def _yaml(text: str, source: str) -> Any:
         raise usage_error(f"{source} is not valid YAML{where}: {problem} (fix the file)") from None
 
 
-def load_scenario(spec: str | Path | Scenario) -> Scenario:
+def apply_overrides(data: Any, overrides: Sequence[str]) -> Any:
+    """``PATH=VALUE`` settings applied to the loaded YAML before it is validated.
+
+    ``PATH`` is dotted; a list is indexed by position or by an item's ``name``
+    (``routes.checkout.stages.app.workers=6``); ``VALUE`` is YAML (``6``, ``null``,
+    ``{kind: fixed, value_ms: 3}``). A what-if without editing the file, and a way to
+    put ``$PERF_PARAM_VALUE`` into a scenario for ``breaking-point``.
+    """
+    import copy
+
+    data = copy.deepcopy(data)
+    for item in overrides:
+        path, sep, raw = item.partition("=")
+        if not sep or not path:
+            raise usage_error(f"--set {item!r}: expected PATH=VALUE (e.g. arrival.rate_per_s=200)")
+        value = _yaml(raw, f"--set {path}")
+        parts = path.split(".")
+        node = data
+        for depth, part in enumerate(parts):
+            last = depth == len(parts) - 1
+            where = ".".join(parts[: depth + 1])
+            if isinstance(node, dict):
+                if last:
+                    node[part] = value
+                elif part not in node:
+                    raise usage_error(f"--set {path}: the scenario has no {where}")
+                else:
+                    node = node[part]
+            elif isinstance(node, list):
+                index = _index(node, part, path, where)
+                if last:
+                    node[index] = value
+                else:
+                    node = node[index]
+            else:
+                raise usage_error(f"--set {path}: {'.'.join(parts[:depth])} is not a mapping")
+    return data
+
+
+def _index(items: list[Any], part: str, path: str, where: str) -> int:
+    if part.isdigit():
+        if int(part) >= len(items):
+            raise usage_error(f"--set {path}: no {where} (the list has {len(items)} items)")
+        return int(part)
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and item.get("name") == part:
+            return i
+    names = ", ".join(str(i.get("name")) for i in items if isinstance(i, dict))
+    raise usage_error(f"--set {path}: no item named {part!r} at {where} (names: {names})")
+
+
+def load_scenario(spec: str | Path | Scenario, overrides: Sequence[str] = ()) -> Scenario:
     """A scenario from a file path, a bundled name (``api-route``) or as given.
 
-    An existing file wins over a bundled name of the same spelling. Empirical
-    distributions that name a result file (``from:``) get that file's samples, read
-    relative to the scenario file's folder.
+    An existing file wins over a bundled name of the same spelling. ``overrides`` are
+    ``PATH=VALUE`` settings (:func:`apply_overrides`). Empirical distributions that name a
+    result file (``from:``) get that file's samples, read relative to the scenario file's
+    folder.
     """
     if isinstance(spec, Scenario):
+        if overrides:
+            spec = parse_scenario(
+                apply_overrides(spec.model_dump(by_alias=True, exclude_none=True), overrides),
+                "scenario",
+            )
         return _fill_empirical(spec, Path.cwd(), "scenario")
     path = Path(spec)
     if not path.exists() and str(spec) in BUNDLED:
@@ -83,7 +141,10 @@ def load_scenario(spec: str | Path | Scenario) -> Scenario:
                 f"or a bundled name: {names}; see `perfinvest simulate --list`)"
             ) from None
         source, base = str(path), path.parent
-    scenario = parse_scenario(_yaml(text, source), source)
+    data = _yaml(text, source)
+    if overrides and isinstance(data, dict):
+        data = apply_overrides(data, overrides)
+    scenario = parse_scenario(data, source)
     return _fill_empirical(scenario, base, source)
 
 
@@ -132,13 +193,15 @@ def _samples_from(path: Path, dist: Empirical, where: str) -> tuple[list[float],
     return [float(x) for x in pooled[key]], unit
 
 
-def simulate(scenario: str | Path | Scenario, seed: int = 0) -> SimulationResult:
+def simulate(
+    scenario: str | Path | Scenario, seed: int = 0, overrides: Sequence[str] = ()
+) -> SimulationResult:
     """Run one simulation: the same scenario and seed give the same result, always."""
     from perfinvest.core.simulate import run_simulation
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise usage_error(f"--seed must be a non-negative integer, got {seed!r}")
-    return run_simulation(load_scenario(scenario), seed)
+    return run_simulation(load_scenario(scenario, overrides), seed)
 
 
 def closed_throughput(scenario: str | Path | Scenario, users: int, seed: int = 0) -> float:
@@ -158,6 +221,7 @@ class SimulateOptions:
     batches: int = 10
     emit_perf_metrics: bool = False
     name: str | None = None  # the label the PerfMetrics file carries (default: scenario name)
+    overrides: tuple[str, ...] = ()  # --set PATH=VALUE
 
 
 @dataclass(frozen=True)
@@ -179,7 +243,7 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
 
     if options.batches < 2:
         raise usage_error(f"--batches must be at least 2, got {options.batches}")
-    result = simulate(spec, options.seed)
+    result = simulate(spec, options.seed, options.overrides)
     run = to_run(result)
     answer = CommandResult(command="simulate", status="complete")
     answer.data = {"simulation": summary(result)}

@@ -158,17 +158,18 @@ class Scenario(_Strict):
         names = [r.name for r in self.routes]
         if len(set(names)) != len(names):
             raise ValueError(f"route names must be unique, got {names}")
-        pools: dict[str, tuple[int, int | None]] = {}
+        pools: dict[str, tuple[str, int, int | None]] = {}
         for route in self.routes:
             for stage in route.stages:
                 if stage.pool is None:
                     continue
-                shape = (stage.workers, stage.queue_limit)
-                if pools.setdefault(stage.pool, shape) != shape:
+                here = (f"{route.name}/{stage.name}", stage.workers, stage.queue_limit)
+                first = pools.setdefault(stage.pool, here)
+                if first[1:] != here[1:]:
                     raise ValueError(
-                        f"pool {stage.pool!r}: every stage in it must give the same workers "
-                        f"and queue_limit, got {pools[stage.pool]} and {shape} "
-                        f"(route {route.name}, stage {stage.name})"
+                        f"pool {stage.pool!r}: give every stage of it the same workers and "
+                        f"queue_limit ({first[0]} has {first[1]} and {first[2]}, "
+                        f"{here[0]} has {here[1]} and {here[2]})"
                     )
         return self
 
@@ -261,7 +262,7 @@ def describe(exc: ValidationError) -> str:
         text = msg[0].lower() + msg[1:]
         if text.startswith("value error, "):
             text = text.removeprefix("value error, ")
-        if "input" in error and kind not in ("model_type", "dict_type", "union_tag_invalid"):
+        if "input" in error and kind not in ("model_type", "dict_type", "value_error"):
             text += f", got {_short(error['input'])}"
     return f"{path or '(top level)'}: {text}"
 

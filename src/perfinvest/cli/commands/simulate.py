@@ -46,6 +46,14 @@ from perfinvest.cli.options import command_runner, json_option
     help="Also print the PERF_METRICS_START/END block (a scenario as the benchmark "
     "command of an investigation).",
 )
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="PATH=VALUE",
+    help="Change one field before validating, e.g. --set arrival.rate_per_s=200 or "
+    "--set routes.checkout.stages.app.workers=6 (repeatable; VALUE is YAML).",
+)
 @click.option("--name", metavar="LABEL", help="Scenario name in the PerfMetrics file.")
 @click.option("--list", "list_", is_flag=True, help="List the bundled scenarios and exit.")
 @json_option
@@ -57,6 +65,7 @@ def simulate(
     export: Path | None,
     batches: int,
     emit_perf_metrics: bool,
+    overrides: tuple[str, ...],
     name: str | None,
     list_: bool,
     as_json: bool,
@@ -90,6 +99,7 @@ def simulate(
             batches=batches,
             emit_perf_metrics=emit_perf_metrics,
             name=name,
+            overrides=overrides,
         ),
     )
     return done.result, done.text
