@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from perfinvest.adapters.formats import perfmetrics as block_format
-from perfinvest.app.simulate import closed_throughput, load_scenario, simulate
+from perfinvest.app.simulate import closed_curve, closed_throughput, load_scenario, simulate
 from perfinvest.core.perfmetrics import problems
 
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -164,8 +164,12 @@ def test_list_names_the_bundled_scenarios(cli: Any) -> None:
 def test_closed_throughput_follows_the_bottleneck() -> None:
     """X(N) rises with N and levels off at the bottleneck: enrich, 3 workers x ~41 ms."""
     scenario = load_scenario("ingestion-pipeline").model_copy(update={"duration_s": 40.0})
-    curve = [closed_throughput(scenario, n, seed=1) for n in (1, 2, 4, 8, 32)]
+    points = closed_curve(scenario, (1, 2, 4, 8, 32), seed=1)
+    curve = [p.throughput_rps for p in points]
     assert curve == sorted(curve)
+    assert curve[2] == closed_throughput(scenario, 4, seed=1)
+    assert points[-1].utilization["batch/enrich"] > 0.97  # the bottleneck saturates
+    assert points[-1].utilization["batch/parse"] < 0.3
     # lognormal mean = median * exp(sigma^2 / 2): 3 workers / 41.3 ms = 72.7 per second
     bound = 3 / (30.0 * 2.718281828 ** (0.8**2 / 2) / 1000.0)
     assert curve[-1] == pytest.approx(bound, rel=0.05)
@@ -205,3 +209,27 @@ def test_empirical_service_from_a_real_run(cli: Any, repo: Path, tmp_path: Path)
     assert answer.code == 2
     message = answer.json["error"]["message"]
     assert "routes.0.stages.0.service.metric" in message and "not a time unit" in message
+
+
+def test_streams_are_keyed_by_source_not_by_order() -> None:
+    """Adding a route before another leaves that route's service draws unchanged."""
+    from perfinvest.core.scenario import parse_scenario
+    from perfinvest.core.simulate import _Model
+
+    def routes(*names: str) -> Any:
+        stage = {"name": "s", "service": {"kind": "exponential", "mean_ms": 5}}
+        return parse_scenario(
+            {
+                "name": "keyed",
+                "arrival": {"kind": "open", "rate_per_s": 10},
+                "duration_s": 1,
+                "routes": [{"name": n, "stages": [stage]} for n in names],
+            },
+            "test",
+        )
+
+    one, two = _Model(routes("b"), 5), _Model(routes("a", "b"), 5)
+    draws_one = [one.stages["b"][0].sampler.ms() for _ in range(10)]
+    draws_two = [two.stages["b"][0].sampler.ms() for _ in range(10)]
+    assert draws_one == draws_two
+    assert draws_two != [two.stages["a"][0].sampler.ms() for _ in range(10)]

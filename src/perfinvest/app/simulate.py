@@ -2,9 +2,10 @@
 
 Also the Python API other code builds on::
 
-    from perfinvest.app.simulate import load_scenario, simulate, closed_throughput
+    from perfinvest.app.simulate import closed_curve, closed_throughput, simulate
     result = simulate("api-route", seed=1)              # a SimulationResult
     x = closed_throughput("ingestion-pipeline", users=8, seed=1)   # requests/s at N = 8
+    curve = closed_curve("ingestion-pipeline", range(1, 33), seed=1)  # X, R, U per N
 
 The simulation itself is pure (:mod:`perfinvest.core.simulate`); this module does the I/O:
 reading YAML, reading the result files an empirical distribution names, writing outputs.
@@ -211,6 +212,39 @@ def closed_throughput(scenario: str | Path | Scenario, users: int, seed: int = 0
     """
     loaded = load_scenario(scenario).with_users(users)
     return simulate(loaded, seed).overall.throughput_rps
+
+
+@dataclass(frozen=True)
+class ClosedPoint:
+    """One population size of a closed scenario: what a capacity model predicts."""
+
+    users: int
+    throughput_rps: float
+    mean_latency_ms: float | None
+    utilization: dict[str, float]  # per ``route/stage``
+
+
+def closed_curve(
+    scenario: str | Path | Scenario, users: Sequence[int], seed: int = 0
+) -> list[ClosedPoint]:
+    """Throughput, response time and utilizations of a closed scenario at each N in ``users``.
+
+    The scenario (and any empirical file) is loaded once; each N is its own simulation
+    with the same seed, e.g. ``closed_curve("ingestion-pipeline", range(1, 33))``.
+    """
+    loaded = load_scenario(scenario)
+    points = []
+    for n in users:
+        result = simulate(loaded.with_users(n), seed)
+        points.append(
+            ClosedPoint(
+                users=n,
+                throughput_rps=result.overall.throughput_rps,
+                mean_latency_ms=result.overall.mean_latency_ms,
+                utilization={f"{s.route}/{s.name}": s.utilization for s in result.stages},
+            )
+        )
+    return points
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,11 @@ class _RouteTally:
     timed_out_at: list[float] = field(default_factory=list)
 
 
+def _pool_key(route: Route, stage: Stage) -> str:
+    """Stages of one pool share a resource; any other stage has its own."""
+    return f"pool:{stage.pool}" if stage.pool else f"{route.name}/{stage.name}"
+
+
 class _Model:
     """The SimPy processes of one run; every counter lives here, nothing global."""
 
@@ -241,14 +246,13 @@ class _Model:
         pools: dict[str, simpy.Resource] = {}
         for r in self.routes:
             for s in r.stages:
-                key = f"pool:{s.pool}" if s.pool else f"{r.name}/{s.name}"
-                if key not in pools:
-                    pools[key] = simpy.Resource(self.env, capacity=s.workers)
+                if _pool_key(r, s) not in pools:
+                    pools[_pool_key(r, s)] = simpy.Resource(self.env, capacity=s.workers)
             self.stages[r.name] = [
                 _StageState(
                     r.name,
                     s,
-                    pools[f"pool:{s.pool}" if s.pool else f"{r.name}/{s.name}"],
+                    pools[_pool_key(r, s)],
                     _Sampler(s.service, stream(seed, f"service/{r.name}/{s.name}")),
                     _Level(self.warmup),
                     _Level(self.warmup),
