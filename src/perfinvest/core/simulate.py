@@ -69,6 +69,7 @@ class RouteStats:
     rejected: int
     timed_out: int
     unfinished: int
+    departed: int  # completions inside the window, whenever they arrived
     window_s: float
     latencies_ms: tuple[float, ...]  # completed requests, in completion order
     waits_ms: tuple[float, ...]  # their total queueing time
@@ -88,6 +89,7 @@ class RouteStats:
             rejected=len(rejected),
             timed_out=len(timed_out),
             unfinished=0,
+            departed=len(keep),
             window_s=hi - lo,
             latencies_ms=tuple(self.latencies_ms[i] for i in keep),
             waits_ms=tuple(self.waits_ms[i] for i in keep),
@@ -98,7 +100,8 @@ class RouteStats:
 
     @property
     def throughput_rps(self) -> float:
-        return self.completed / self.window_s
+        """Departures per second in the window (no warm-up or end effect on closed loops)."""
+        return self.departed / self.window_s
 
     @property
     def error_rate(self) -> float:
@@ -213,6 +216,7 @@ class _RouteTally:
     completed: int = 0
     rejected: int = 0
     timed_out: int = 0
+    departed: int = 0
     latencies: list[float] = field(default_factory=list)
     waits: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)
@@ -309,6 +313,8 @@ class _Model:
                         tally.timed_out_at.append(start)
                 return
             waited += wait
+        if env.now >= self.warmup:
+            tally.departed += 1
         if counted:
             tally.completed += 1
             tally.latencies.append((env.now - start) * 1000.0)
@@ -418,6 +424,7 @@ class _Model:
                     rejected=t.rejected,
                     timed_out=t.timed_out,
                     unfinished=t.arrived - ended,
+                    departed=t.departed,
                     window_s=window,
                     latencies_ms=tuple(t.latencies),
                     waits_ms=tuple(t.waits),
@@ -433,6 +440,7 @@ class _Model:
             rejected=sum(r.rejected for r in routes),
             timed_out=sum(r.timed_out for r in routes),
             unfinished=sum(r.unfinished for r in routes),
+            departed=sum(r.departed for r in routes),
             window_s=window,
             latencies_ms=tuple(x for r in routes for x in r.latencies_ms),
             waits_ms=tuple(x for r in routes for x in r.waits_ms),

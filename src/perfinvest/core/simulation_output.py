@@ -42,6 +42,7 @@ def route_summary(stats: RouteStats) -> dict[str, Any]:
         "rejected": stats.rejected,
         "timed_out": stats.timed_out,
         "unfinished": stats.unfinished,
+        "departed": stats.departed,
         "throughput_rps": r6(stats.throughput_rps),
         "error_rate": r6(stats.error_rate),
         "mean_ms": _opt(math.fsum(latencies) / len(latencies)) if latencies else None,

@@ -12,7 +12,7 @@ from perfinvest.cli.options import command_runner, json_option
 
 
 @cli.command()
-@click.argument("scenario", required=False, metavar="SCENARIO")
+@click.argument("scenario", required=False, metavar="[SCENARIO]")
 @click.option(
     "--seed",
     type=click.IntRange(min=0),
