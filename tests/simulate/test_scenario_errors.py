@@ -147,3 +147,20 @@ def test_bad_set_is_one_line(cli: Any, tmp_path: Path, setting: str, expected: s
     assert answer.code == 2
     message = answer.json["error"]["message"]
     assert expected in message and "\n" not in message, message
+
+
+def test_bundled_scenarios_match_the_published_schema() -> None:
+    """schemas/scenario.schema.json (for editors) accepts the bundled files, rejects typos."""
+    import json
+
+    import jsonschema
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "schemas" / "scenario.schema.json").read_text())
+    for path in sorted((root / "src" / "perfinvest" / "scenarios").glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    data = yaml.safe_load(GOOD)
+    data["routes"][0]["stages"][0]["wrokers"] = 2
+    with pytest.raises(jsonschema.ValidationError, match="wrokers"):
+        jsonschema.validate(data, schema)
