@@ -70,6 +70,31 @@ def test_mean_wait_matches_mmc(c: int, rho: float, customers: int) -> None:
     assert result.overall.rejected == result.overall.timed_out == 0
 
 
+@pytest.mark.parametrize(
+    ("service", "mean", "second_moment", "rho"),
+    [
+        ({"kind": "fixed", "value_ms": 1.0}, 1.0, 1.0, 0.7),  # M/D/1
+        # lognormal, median 1, sigma 0.5: E[S] = e^(s^2/2), E[S^2] = e^(2 s^2)
+        (
+            {"kind": "lognormal", "median_ms": 1.0, "sigma": 0.5},
+            math.exp(0.125),
+            math.exp(0.5),
+            0.6,
+        ),
+    ],
+)
+def test_mg1_mean_wait_is_pollaczek_khinchine(
+    service: dict[str, Any], mean: float, second_moment: float, rho: float
+) -> None:
+    """M/G/1: W_q = lambda E[S^2] / (2 (1 - rho)); checks the fixed and lognormal draws."""
+    rate_per_ms = rho / mean
+    expected = rate_per_ms * second_moment / (2 * (1 - rho))
+    scenario = _scenario(rate_per_ms * 1000.0, {"workers": 1, "service": service}, 200_000)
+    stage = run_simulation(scenario, SEED).stages[0]
+    assert stage.mean_wait_ms == pytest.approx(expected, rel=0.05)
+    assert stage.utilization == pytest.approx(rho, rel=0.02)
+
+
 def test_littles_law() -> None:
     """L_q = lambda W_q, both measured: time-average queue length against arrivals x waits."""
     stage = mmc(2, 0.7, 400_000).stages[0]
