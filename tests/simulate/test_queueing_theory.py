@@ -81,12 +81,14 @@ def test_mean_wait_matches_mmc(c: int, rho: float, customers: int) -> None:
             math.exp(0.5),
             0.6,
         ),
+        # empirical: each sample equally likely, here in microseconds
+        ({"kind": "empirical", "samples": [500, 1000, 1500], "unit": "us"}, 1.0, 3.5 / 3, 0.6),
     ],
 )
 def test_mg1_mean_wait_is_pollaczek_khinchine(
     service: dict[str, Any], mean: float, second_moment: float, rho: float
 ) -> None:
-    """M/G/1: W_q = lambda E[S^2] / (2 (1 - rho)); checks the fixed and lognormal draws."""
+    """M/G/1: W_q = lambda E[S^2] / (2 (1 - rho)); checks the fixed, lognormal, empirical draws."""
     rate_per_ms = rho / mean
     expected = rate_per_ms * second_moment / (2 * (1 - rho))
     scenario = _scenario(rate_per_ms * 1000.0, {"workers": 1, "service": service}, 200_000)
