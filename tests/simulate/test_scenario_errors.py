@@ -164,3 +164,18 @@ def test_bundled_scenarios_match_the_published_schema() -> None:
     data["routes"][0]["stages"][0]["wrokers"] = 2
     with pytest.raises(jsonschema.ValidationError, match="wrokers"):
         jsonschema.validate(data, schema)
+
+
+def test_too_big_or_timeless_runs_are_refused(cli: Any, tmp_path: Path) -> None:
+    big = cli("simulate", "api-route", "--set", "duration_s=100000", "--json")
+    assert big.code == 2
+    assert "about 15,000,000 requests" in big.json["error"]["message"]
+    assert cli("simulate", "api-route", "--max-requests", "20000000", "--set",
+               "duration_s=200", "--json").code == 0  # fmt: skip
+    zero = "{kind: fixed, value_ms: 0}"
+    timeless = cli(
+        "simulate", "ingestion-pipeline", "--set", f"arrival.think_time={zero}",
+        *[f"--set=routes.0.stages.{i}.service={zero}" for i in range(3)], "--json",
+    )  # fmt: skip
+    assert timeless.code == 2
+    assert "never advances the clock" in timeless.json["error"]["message"]

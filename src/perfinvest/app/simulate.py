@@ -14,6 +14,7 @@ The simulation itself is pure (:mod:`perfinvest.core.simulate`); scenario files 
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,11 +41,18 @@ def simulate(
     scenario: str | Path | Scenario, seed: int = 0, overrides: Sequence[str] = ()
 ) -> SimulationResult:
     """Run one simulation: the same scenario and seed give the same result, always."""
+    from perfinvest.core.scenario import expected_requests
     from perfinvest.core.simulate import run_simulation
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise usage_error(f"--seed must be a non-negative integer, got {seed!r}")
-    return run_simulation(load_scenario(scenario, overrides), seed)
+    loaded = load_scenario(scenario, overrides)
+    if math.isinf(expected_requests(loaded)):
+        raise usage_error(
+            f"{loaded.name}: arrival.think_time: a closed loop with zero think time and "
+            "zero service times never advances the clock; give one of them a time above 0"
+        )
+    return run_simulation(loaded, seed)
 
 
 def closed_throughput(scenario: str | Path | Scenario, users: int, seed: int = 0) -> float:
@@ -98,6 +106,7 @@ class SimulateOptions:
     emit_perf_metrics: bool = False
     name: str | None = None  # the label the PerfMetrics file carries (default: scenario name)
     overrides: tuple[str, ...] = ()  # --set PATH=VALUE
+    max_requests: int = 5_000_000  # a refusal above this, before simulating
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,9 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
 
     if options.batches < 2:
         raise usage_error(f"--batches must be at least 2, got {options.batches}")
-    result = simulate(spec, options.seed, options.overrides)
+    scenario = load_scenario(spec, options.overrides)
+    _check_size(scenario, options.max_requests)
+    result = simulate(scenario, options.seed)
     run = to_run(result)
     answer = CommandResult(command="simulate", status="complete")
     answer.data = {"simulation": summary(result)}
@@ -151,6 +162,19 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         answer.data["perf_metrics_block"] = block
         text = f"{text}\n{block}"
     return SimulateAnswer(answer, text)
+
+
+def _check_size(scenario: Scenario, max_requests: int) -> None:
+    """Refuse a run that would take minutes (about 100 000 requests per CPU second)."""
+    from perfinvest.core.scenario import expected_requests
+
+    expected = expected_requests(scenario)
+    if expected > max_requests and not math.isinf(expected):  # inf: simulate() says why
+        raise usage_error(
+            f"{scenario.name}: about {expected:,.0f} requests to simulate (~{expected / 1e5:,.1f} "
+            f"s of CPU), over --max-requests {max_requests:,}; shorten duration_s or pass "
+            "a larger --max-requests"
+        )
 
 
 def _write(path: Path, text: str) -> None:

@@ -9,6 +9,7 @@ Times in a scenario are milliseconds (``*_ms``) except the simulated ``duration_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -34,12 +35,18 @@ class Fixed(_Strict):
     kind: Literal["fixed"]
     value_ms: NonNegativeFloat
 
+    def average_ms(self) -> float:
+        return self.value_ms
+
 
 class Exponential(_Strict):
     """Memoryless times with this mean: the M of M/M/1."""
 
     kind: Literal["exponential"]
     mean_ms: PositiveFloat
+
+    def average_ms(self) -> float:
+        return self.mean_ms
 
 
 class Lognormal(_Strict):
@@ -48,6 +55,9 @@ class Lognormal(_Strict):
     kind: Literal["lognormal"]
     median_ms: PositiveFloat
     sigma: PositiveFloat
+
+    def average_ms(self) -> float:
+        return self.median_ms * math.exp(self.sigma**2 / 2)
 
 
 class Empirical(_Strict):
@@ -72,6 +82,11 @@ class Empirical(_Strict):
         if self.source is not None and self.metric is None:
             raise ValueError("from: FILE needs metric: NAME (which metric's samples to use)")
         return self
+
+    def average_ms(self) -> float:
+        """The mean of the samples (0 before a ``from:`` file filled them)."""
+        values = self.samples_ms()
+        return math.fsum(values) / len(values) if values else 0.0
 
     def samples_ms(self) -> list[float]:
         """The samples in milliseconds (``samples`` must be filled)."""
@@ -290,3 +305,19 @@ def _path(loc: tuple[Any, ...]) -> str:
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def expected_requests(scenario: Scenario) -> float:
+    """About how many requests a run simulates (an upper bound for a closed system).
+
+    Open: rate x duration. Closed: users x duration / the shortest mean cycle (think time
+    plus the lightest route's mean service, queueing ignored); ``inf`` for a zero cycle.
+    """
+    if isinstance(scenario.arrival, OpenArrival):
+        return scenario.arrival.rate_per_s * scenario.duration_s
+    cycle_ms = scenario.arrival.think_time.average_ms() + min(
+        math.fsum(stage.service.average_ms() for stage in route.stages) for route in scenario.routes
+    )
+    if cycle_ms <= 0:
+        return math.inf
+    return scenario.arrival.users * scenario.duration_s * 1000.0 / cycle_ms

@@ -54,6 +54,14 @@ from perfinvest.cli.options import command_runner, json_option
     help="Change one field before validating, e.g. --set arrival.rate_per_s=200 or "
     "--set routes.checkout.stages.app.workers=6 (repeatable; VALUE is YAML).",
 )
+@click.option(
+    "--max-requests",
+    type=click.IntRange(min=1),
+    default=5_000_000,
+    show_default=True,
+    metavar="N",
+    help="Refuse a scenario that would simulate more requests (about 100 000 per CPU second).",
+)
 @click.option("--name", metavar="LABEL", help="Scenario name in the PerfMetrics file.")
 @click.option("--list", "list_", is_flag=True, help="List the bundled scenarios and exit.")
 @json_option
@@ -66,6 +74,7 @@ def simulate(
     batches: int,
     emit_perf_metrics: bool,
     overrides: tuple[str, ...],
+    max_requests: int,
     name: str | None,
     list_: bool,
     as_json: bool,
@@ -100,6 +109,7 @@ def simulate(
             emit_perf_metrics=emit_perf_metrics,
             name=name,
             overrides=overrides,
+            max_requests=max_requests,
         ),
     )
     return done.result, done.text
