@@ -81,7 +81,14 @@ def test_batch_runs_feed_diff(cli: Any, tmp_path: Path) -> None:
     assert cli("simulate", "api-route", "--seed", "2", "--export", str(reseeded)).code == 0
     fewer = _what_if(tmp_path, 6)
     assert cli("simulate", str(fewer), "--seed", "1", "--export", str(slow)).code == 0
-    assert len(json.loads(base.read_text())) == 10
+    runs = json.loads(base.read_text())
+    assert len(runs) == 10
+    import jsonschema
+
+    run_schema = json.loads((SRC.parent / "schemas" / "run.schema.json").read_text())
+    for run in runs:
+        jsonschema.validate(run, run_schema)
+    assert sum(r["duration_s"] for r in runs) == pytest.approx(110.0)  # the counted window
 
     def verdicts(a: Path, b: Path) -> dict[str, str]:
         diff = cli("diff", str(a), str(b), "--json")
