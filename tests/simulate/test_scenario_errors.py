@@ -179,3 +179,19 @@ def test_too_big_or_timeless_runs_are_refused(cli: Any, tmp_path: Path) -> None:
     )  # fmt: skip
     assert timeless.code == 2
     assert "never advances the clock" in timeless.json["error"]["message"]
+
+
+def test_zero_think_time_with_rejections_is_refused(cli: Any) -> None:
+    """A rejected user with no think time would retry at the same instant forever."""
+    answer = cli(
+        "simulate", "ingestion-pipeline", "--set", "arrival.think_time={kind: fixed, value_ms: 0}",
+        "--set", "routes.0.stages.enrich.queue_limit=0", "--json",
+    )  # fmt: skip
+    assert answer.code == 2
+    assert "retries at the same instant forever" in answer.json["error"]["message"]
+    fine = cli(
+        "simulate", "ingestion-pipeline", "--set", "arrival.think_time={kind: fixed, value_ms: 0}",
+        "--set", "routes.0.stages.enrich.queue_limit=null", "--set", "duration_s=5",
+        "--set", "warmup_s=1", "--json",
+    )  # fmt: skip
+    assert fine.code == 0, fine.out

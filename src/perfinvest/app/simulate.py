@@ -41,17 +41,15 @@ def simulate(
     scenario: str | Path | Scenario, seed: int = 0, overrides: Sequence[str] = ()
 ) -> SimulationResult:
     """Run one simulation: the same scenario and seed give the same result, always."""
-    from perfinvest.core.scenario import expected_requests
+    from perfinvest.core.scenario import stuck_clock
     from perfinvest.core.simulate import run_simulation
 
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise usage_error(f"--seed must be a non-negative integer, got {seed!r}")
     loaded = load_scenario(scenario, overrides)
-    if math.isinf(expected_requests(loaded)):
-        raise usage_error(
-            f"{loaded.name}: arrival.think_time: a closed loop with zero think time and "
-            "zero service times never advances the clock; give one of them a time above 0"
-        )
+    stuck = stuck_clock(loaded)
+    if stuck is not None:
+        raise usage_error(f"{loaded.name}: {stuck}")
     return run_simulation(loaded, seed)
 
 

@@ -279,6 +279,8 @@ def describe(exc: ValidationError) -> str:
             text = text.removeprefix("value error, ")
         if "input" in error and kind not in ("model_type", "dict_type", "value_error"):
             text += f", got {_short(error['input'])}"
+    if not path and kind == "value_error":  # a whole-scenario rule: its text names the fields
+        return text
     return f"{path or '(top level)'}: {text}"
 
 
@@ -321,3 +323,31 @@ def expected_requests(scenario: Scenario) -> float:
     if cycle_ms <= 0:
         return math.inf
     return scenario.arrival.users * scenario.duration_s * 1000.0 / cycle_ms
+
+
+def _can_be_zero(dist: Distribution) -> bool:
+    if isinstance(dist, Fixed):
+        return dist.value_ms == 0
+    if isinstance(dist, Empirical):
+        return min(dist.samples_ms(), default=0.0) == 0
+    return False
+
+
+def stuck_clock(scenario: Scenario) -> str | None:
+    """Why a closed loop could repeat forever at one instant (SimPy would never return)."""
+    if not isinstance(scenario.arrival, ClosedArrival):
+        return None
+    if not _can_be_zero(scenario.arrival.think_time):
+        return None
+    if math.isinf(expected_requests(scenario)):
+        return (
+            "arrival.think_time: a closed loop with zero think time and zero service times "
+            "never advances the clock; give one of them a time above 0"
+        )
+    if any(stage.queue_limit is not None for route in scenario.routes for stage in route.stages):
+        return (
+            "arrival.think_time: with a think time of 0 a user rejected by a full queue "
+            "retries at the same instant forever; give think_time a time above 0 or drop "
+            "queue_limit"
+        )
+    return None
