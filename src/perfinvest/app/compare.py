@@ -116,7 +116,9 @@ def compare_versions(
 
 
 def load_runs(path: Path) -> tuple[list[Run], str | None]:
-    """Runs from a baseline file, a run file or a JSON array of runs; and a primary metric."""
+    """Runs from a baseline, run, PerfMetrics or JSON-array-of-runs file; a primary metric."""
+    from perfinvest.core.perfmetrics_read import is_perfmetrics, run_from_perfmetrics
+
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -130,6 +132,8 @@ def load_runs(path: Path) -> tuple[list[Run], str | None]:
             return [
                 parse_document(json.dumps(item), Run, f"{path}[{i}]") for i, item in enumerate(raw)
             ], None
+        if is_perfmetrics(raw):
+            return [run_from_perfmetrics(raw, str(path))], None
         if isinstance(raw, dict) and raw.get("kind") == "perfinvest.run":
             return [parse_document(text, Run, path)], None
         baseline = parse_document(text, Baseline, path)

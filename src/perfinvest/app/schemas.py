@@ -14,8 +14,13 @@ from perfinvest.store.atomic import atomic_write_text
 def render_schemas() -> dict[str, str]:
     """File name → schema text, deterministic so a test can detect drift byte for byte."""
     from perfinvest.core.load_targets import Targets  # the targets file of `perfinvest load`
+    from perfinvest.core.scenario import Scenario  # the scenario file of `perfinvest simulate`
 
-    models: dict[str, type[BaseModel]] = {**SCHEMA_MODELS, "targets": Targets}
+    models: dict[str, type[BaseModel]] = {
+        **SCHEMA_MODELS,
+        "targets": Targets,
+        "scenario": Scenario,
+    }
     rendered = {}
     for name, model in models.items():
         schema = model.model_json_schema(mode="serialization")

@@ -35,6 +35,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     profile,
     recover,
     schemas,
+    simulate,
 )
 from perfinvest.cli.group import cli
 from perfinvest.core.errors import ExitCode, PerfError
