@@ -42,12 +42,35 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from pydantic import Field
-
-from perfinvest.core.models import Model
+from perfinvest.core.capacity_checks import (
+    DEFAULT_NOISE_CV,
+    MIN_CONCURRENCIES,
+    MIN_NOISE_CV,
+    NOISE_Z,
+    check_points,
+    find_valley,
+    grouped,
+    make_refusal,
+    noise_of,
+)
+from perfinvest.core.capacity_headroom import concurrency_for, headroom
+from perfinvest.core.capacity_models import (
+    CapacityFit,
+    CapacityPoint,
+    Current,
+    Estimate,
+    Headroom,
+    Peak,
+    Point,
+    Refusal,
+    RefusalReason,
+    peak_concurrency,
+    synthetic,
+    usl,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -55,275 +78,40 @@ if TYPE_CHECKING:
 
     FloatArray = npt.NDArray[np.float64]
 
-#: The fewest distinct concurrencies a fit is tried on.
-MIN_CONCURRENCIES = 4
+__all__ = [
+    "CONFIDENCE",
+    "DEFAULT_NOISE_CV",
+    "MAX_LAMBDA_RSE",
+    "MIN_CONCURRENCIES",
+    "MIN_NOISE_CV",
+    "MIN_R2",
+    "NOISE_Z",
+    "CapacityFit",
+    "CapacityPoint",
+    "Current",
+    "Estimate",
+    "Headroom",
+    "Peak",
+    "Point",
+    "Refusal",
+    "RefusalReason",
+    "check_points",
+    "concurrency_for",
+    "find_valley",
+    "fit_usl",
+    "headroom",
+    "noise_of",
+    "peak_concurrency",
+    "synthetic",
+    "usl",
+]
+
 #: Below this R² the fit does not explain the data well enough to predict from.
 MIN_R2 = 0.9
 #: λ's standard error above this share of λ: the throughput scale is not pinned down.
 MAX_LAMBDA_RSE = 0.5
-#: Two values are the same within noise up to NOISE_Z standard deviations of a difference.
-NOISE_Z = 2.0
-#: The noise assumed when no concurrency was measured twice (rule 5's default CV threshold).
-DEFAULT_NOISE_CV = 0.05
-#: The smallest noise ever assumed, so that one run's jitter is not read as a valley.
-MIN_NOISE_CV = 0.01
 #: Confidence level of every interval.
 CONFIDENCE = 0.95
-
-RefusalReason = Literal["invalid_points", "too_few_points", "non_monotonic", "too_noisy"]
-
-
-@dataclass(frozen=True)
-class Point:
-    """One measurement: throughput at a concurrency, and where it came from."""
-
-    concurrency: float
-    throughput: float
-    source: str = ""
-
-
-class CapacityPoint(Model):
-    """A point as recorded with the fit: measured, modelled, residual."""
-
-    concurrency: float
-    throughput: float
-    source: str = ""
-    fitted: float | None = None
-    residual: float | None = None
-
-
-class Estimate(Model):
-    """One parameter: value, standard error and 95 % interval (clipped to its bounds)."""
-
-    value: float
-    stderr: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-
-
-class Peak(Model):
-    """Where throughput peaks in the model, and whether that is inside the measured range."""
-
-    concurrency: Estimate
-    throughput: Estimate
-    extrapolated: bool = False  # beyond the largest measured concurrency
-
-
-class Headroom(Model):
-    """The current load against the peak (or, without one, against the asymptote λ/σ)."""
-
-    basis: Literal["peak", "asymptote"]
-    current_concurrency: float | None = None
-    current_throughput: float
-    given: Literal["concurrency", "throughput"]
-    ceiling_throughput: float
-    utilization: float  # current throughput / ceiling
-    headroom_pct: float  # 1 - utilization, as a fraction
-    extra_concurrency: float | None = None  # N* - current N (peak basis only)
-    past_peak: bool = False
-    note: str = ""
-
-
-class CapacityFit(Model):
-    """A USL fit: parameters, error, peak, headroom, what the data could not say."""
-
-    kind: Literal["perfinvest.capacity-fit"] = "perfinvest.capacity-fit"
-    model: str = "X(N) = lambda*N / (1 + sigma*(N-1) + kappa*N*(N-1))"
-    lam: Estimate  # λ: the throughput of one client alone ("lambda" is a Python keyword)
-    sigma: Estimate
-    kappa: Estimate
-    r2: float
-    rmse: float
-    mape: float
-    n_points: int
-    n_concurrencies: int
-    noise_cv: float
-    noise_basis: str
-    measured_range: tuple[float, float]
-    kappa_identified: bool
-    peak: Peak | None = None
-    asymptote: float | None = None  # λ/σ: the ceiling when κ is 0
-    peak_beyond: float | None = None  # no peak identified: it is at least this far out
-    headroom: Headroom | None = None
-    notes: list[str] = Field(default_factory=list)
-    points: list[CapacityPoint] = Field(default_factory=list)
-
-    def predict(self, n: float) -> float:
-        return usl(n, self.lam.value, self.sigma.value, self.kappa.value)
-
-
-class Refusal(Model):
-    """Why no fit is given: a reason code, a sentence, and the points it was asked on."""
-
-    kind: Literal["perfinvest.capacity-refusal"] = "perfinvest.capacity-refusal"
-    reason: RefusalReason
-    message: str
-    n_points: int
-    n_concurrencies: int
-    details: dict[str, float | str | list[float]] = Field(default_factory=dict)
-    points: list[CapacityPoint] = Field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Current:
-    """The load headroom is measured from: a concurrency or a throughput."""
-
-    concurrency: float | None = None
-    throughput: float | None = None
-
-
-# --- the model ------------------------------------------------------------------------------
-
-
-def usl(n: float, lam: float, sigma: float, kappa: float) -> float:
-    """Throughput at concurrency ``n`` under the USL."""
-    return lam * n / (1 + sigma * (n - 1) + kappa * n * (n - 1))
-
-
-def peak_concurrency(sigma: float, kappa: float) -> float | None:
-    """``N* = sqrt((1 - σ) / κ)``; None without coherency (throughput never falls)."""
-    if kappa <= 0:
-        return None
-    return math.sqrt(max(1 - sigma, 0.0) / kappa)
-
-
-def synthetic(
-    concurrencies: Sequence[float],
-    lam: float,
-    sigma: float,
-    kappa: float,
-    *,
-    noise_cv: float = 0.0,
-    repeats: int = 1,
-    rng: object = None,
-) -> list[Point]:
-    """Points from known parameters, with multiplicative normal noise from a numpy Generator.
-
-    For tests and for checking a simulator against the model: ``rng`` is a
-    ``numpy.random.Generator`` (required when ``noise_cv > 0``).
-    """
-    points = []
-    for n in concurrencies:
-        for _ in range(repeats):
-            x = usl(n, lam, sigma, kappa)
-            if noise_cv > 0:
-                x *= 1 + noise_cv * float(rng.standard_normal())  # type: ignore[attr-defined]
-            points.append(Point(float(n), max(x, 0.0), "synthetic"))
-    return points
-
-
-# --- checks before fitting ------------------------------------------------------------------
-
-
-def _grouped(points: Sequence[Point]) -> dict[float, list[float]]:
-    groups: dict[float, list[float]] = {}
-    for p in points:
-        groups.setdefault(p.concurrency, []).append(p.throughput)
-    return dict(sorted(groups.items()))
-
-
-def noise_of(groups: dict[float, list[float]]) -> tuple[float, str]:
-    """The throughput's relative noise: the pooled CV of repeated concurrencies, and how."""
-    num = 0.0
-    dof = 0
-    for values in groups.values():
-        if len(values) >= 2:
-            mean = math.fsum(values) / len(values)
-            if mean > 0:
-                var = math.fsum((v - mean) ** 2 for v in values) / (len(values) - 1)
-                num += (len(values) - 1) * var / mean**2
-                dof += len(values) - 1
-    if dof == 0:
-        return max(DEFAULT_NOISE_CV, MIN_NOISE_CV), (
-            f"no concurrency measured twice: CV {DEFAULT_NOISE_CV:.0%} assumed"
-        )
-    cv = math.sqrt(num / dof)
-    basis = f"pooled CV {cv:.2%} of {sum(len(v) >= 2 for v in groups.values())} repeated value(s)"
-    if cv < MIN_NOISE_CV:
-        basis += f", floored at {MIN_NOISE_CV:.0%}"
-    return max(cv, MIN_NOISE_CV), basis
-
-
-def _band(cv: float, a: float, b: float) -> float:
-    return NOISE_Z * math.sqrt(2) * cv * max(abs(a), abs(b))
-
-
-def find_valley(
-    means: Sequence[tuple[float, float]], cv: float
-) -> tuple[float, float, float] | None:
-    """(N_i, N_j, N_k): throughput falls from N_i to N_j and rises again to N_k beyond noise."""
-    for j in range(1, len(means) - 1):
-        nj, xj = means[j]
-        before = [(n, x) for n, x in means[:j] if x - xj > _band(cv, x, xj)]
-        after = [(n, x) for n, x in means[j + 1 :] if x - xj > _band(cv, x, xj)]
-        if before and after:
-            return before[-1][0], nj, after[0][0]
-    return None
-
-
-def _refusal(
-    reason: RefusalReason,
-    message: str,
-    points: Sequence[Point],
-    details: dict[str, float | str | list[float]] | None = None,
-) -> Refusal:
-    return Refusal(
-        reason=reason,
-        message=message,
-        n_points=len(points),
-        n_concurrencies=len({p.concurrency for p in points}),
-        details=details or {},
-        points=[
-            CapacityPoint(concurrency=p.concurrency, throughput=p.throughput, source=p.source)
-            for p in points
-        ],
-    )
-
-
-def check_points(points: Sequence[Point]) -> Refusal | None:
-    """The refusals that need no fit: invalid values, too few concurrencies, a valley."""
-    bad = [
-        p
-        for p in points
-        if not (math.isfinite(p.concurrency) and p.concurrency > 0)
-        or not (math.isfinite(p.throughput) and p.throughput >= 0)
-    ]
-    if bad:
-        first = bad[0]
-        return _refusal(
-            "invalid_points",
-            f"{len(bad)} point(s) are not a positive concurrency with a non-negative "
-            f"throughput, e.g. concurrency {first.concurrency:g}, throughput "
-            f"{first.throughput:g}" + (f" ({first.source})" if first.source else ""),
-            points,
-        )
-    groups = _grouped(points)
-    if len(groups) < MIN_CONCURRENCIES:
-        shown = [float(n) for n in groups]
-        return _refusal(
-            "too_few_points",
-            f"{len(groups)} distinct concurrenc{'y' if len(groups) == 1 else 'ies'} "
-            f"({', '.join(f'{n:g}' for n in shown) or 'none'}): the USL's three parameters "
-            f"need at least {MIN_CONCURRENCIES}; measure at more concurrencies",
-            points,
-            {"concurrencies": shown, "needed": float(MIN_CONCURRENCIES)},
-        )
-    cv, basis = noise_of(groups)
-    means = [(n, math.fsum(v) / len(v)) for n, v in groups.items()]
-    valley = find_valley(means, cv)
-    if valley is not None:
-        a, b, c = valley
-        x = dict(means)
-        return _refusal(
-            "non_monotonic",
-            f"throughput falls from {x[a]:.4g} at N={a:g} to {x[b]:.4g} at N={b:g} and rises "
-            f"again to {x[c]:.4g} at N={c:g}, beyond the noise ({basis}): the USL rises and "
-            "falls at most once, so it cannot describe these points; re-measure them "
-            "(repeats make the noise known) before fitting",
-            points,
-            {"valley": [a, b, c], "noise_cv": cv, "noise_basis": basis},
-        )
-    return None
 
 
 # --- the fit --------------------------------------------------------------------------------
@@ -381,18 +169,18 @@ def _estimate(value: float, se: float | None, t: float, low: float = 0.0) -> Est
     return Estimate(value=value, stderr=se, ci_low=max(value - t * se, low), ci_high=value + t * se)
 
 
-def fit_usl(points: Sequence[Point], current: Current | None = None) -> CapacityFit | Refusal:
-    """Fit the USL to ``points`` (repeats welcome: they measure the noise); see the module doc."""
-    refusal = check_points(points)
-    if refusal is not None:
-        return refusal
-    import numpy as np
-    from scipy import optimize, stats
+@dataclass(frozen=True)
+class _Solution:
+    theta: tuple[float, float, float]  # λ, σ, κ
+    residuals: FloatArray
+    cov: FloatArray | None  # None: not estimable
+    dof: int
 
-    ns = np.asarray([p.concurrency for p in points], dtype=float)
-    xs = np.asarray([p.throughput for p in points], dtype=float)
-    groups = _grouped(points)
-    cv, noise_basis = noise_of(groups)
+
+def _solve(ns: FloatArray, xs: FloatArray) -> _Solution:
+    """Bounded least squares from several starts; the covariance from the Jacobian."""
+    import numpy as np
+    from scipy import optimize
 
     def residuals(theta: FloatArray) -> FloatArray:
         a, s, k = (float(v) for v in theta)
@@ -414,112 +202,168 @@ def fit_usl(points: Sequence[Point], current: Current | None = None) -> Capacity
         if best is None or found.cost < best.cost:
             best = found
     assert best is not None
-    lam, sigma, kappa = (float(v) for v in best.x)
-    fitted = xs + np.asarray(best.fun)
-    resid = np.asarray(best.fun)
-    ssr = float(resid @ resid)
-    sst = float(((xs - xs.mean()) ** 2).sum())
-    n, p = len(xs), 3
-    r2 = 1 - ssr / sst if sst > 0 else 0.0
-    rmse = math.sqrt(ssr / n)
-    positive = xs > 0
-    mape = float(np.mean(np.abs(resid[positive] / xs[positive]))) if positive.any() else math.nan
-    dof = max(n - p, 1)
-    jac = np.asarray(best.jac)
-    cov = None
+    resid = np.asarray(best.fun, dtype=float)
+    dof = max(len(xs) - 3, 1)
+    jac = np.asarray(best.jac, dtype=float)
+    cov: FloatArray | None
     try:
-        cov = np.linalg.inv(jac.T @ jac) * (ssr / dof)
+        cov = np.linalg.inv(jac.T @ jac) * (float(resid @ resid) / dof)
     except np.linalg.LinAlgError:
         cov = None
-    if cov is not None and not np.all(np.isfinite(np.diag(cov))):
+    if cov is not None and not (np.all(np.isfinite(cov)) and np.all(np.diag(cov) >= 0)):
         cov = None
-    t = float(stats.t.ppf(0.5 + CONFIDENCE / 2, dof))
-    se = [math.sqrt(v) if v >= 0 else None for v in np.diag(cov)] if cov is not None else [None] * 3
-    shown_points = [
+    lam, sigma, kappa = (float(v) for v in best.x)
+    return _Solution((lam, sigma, kappa), resid, cov, dof)
+
+
+def _quality(xs: FloatArray, resid: FloatArray) -> tuple[float, float, float]:
+    """R², RMSE and MAPE (over the points with a positive throughput)."""
+    import numpy as np
+
+    ssr = float(resid @ resid)
+    sst = float(((xs - xs.mean()) ** 2).sum())
+    r2 = 1 - ssr / sst if sst > 0 else 0.0
+    positive = xs > 0
+    mape = float(np.mean(np.abs(resid[positive] / xs[positive]))) if positive.any() else math.nan
+    return r2, math.sqrt(ssr / len(xs)), mape
+
+
+def _unsupported(
+    solution: _Solution, r2: float, points: Sequence[Point], shown: list[CapacityPoint], cv: float
+) -> Refusal | None:
+    """The ``too_noisy`` refusals: a poor R², no covariance, λ not pinned down."""
+    lam = solution.theta[0]
+    quality = {"r2": r2, "noise_cv": cv}
+    if r2 < MIN_R2:
+        message = (
+            f"the fit explains only R² = {r2:.3f} of the throughput's variance (at least "
+            f"{MIN_R2} needed): the points are too noisy or not shaped like the USL"
+        )
+    elif solution.cov is None:
+        message = (
+            "the parameters' covariance cannot be estimated: these points do not separate "
+            "λ, σ and κ (measure over a wider range of concurrencies)"
+        )
+    elif math.sqrt(solution.cov[0, 0]) > MAX_LAMBDA_RSE * lam:
+        message = (
+            f"λ = {lam:.4g} ± {math.sqrt(solution.cov[0, 0]):.3g} (standard error over "
+            f"{MAX_LAMBDA_RSE:.0%} of it): the throughput of one client is not pinned down "
+            "by these points"
+        )
+    else:
+        return None
+    refusal = make_refusal("too_noisy", message, points, dict(quality))
+    refusal.points = shown
+    return refusal
+
+
+@dataclass
+class _Shape:
+    """What the fit says about the peak, in numbers and in words."""
+
+    kappa_identified: bool
+    peak: Peak | None = None
+    asymptote: float | None = None
+    peak_beyond: float | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def _shape(
+    solution: _Solution, estimates: tuple[Estimate, Estimate, Estimate], t: float, top: float
+) -> _Shape:
+    """The peak with its intervals (delta method) when κ is significant; else what is left."""
+    lam, sigma, kappa = solution.theta
+    _, sigma_e, kappa_e = estimates
+    identified = kappa > 0 and kappa_e.ci_low is not None and kappa_e.ci_low > 0
+    shape = _Shape(identified)
+    if identified:
+        n_star = peak_concurrency(sigma, kappa)
+        assert n_star is not None and solution.cov is not None
+        theta = list(solution.theta)
+        n_se = _delta_se(lambda th: math.sqrt((1 - th[1]) / th[2]), theta, solution.cov)
+        x_se = _delta_se(
+            lambda th: usl(math.sqrt((1 - th[1]) / th[2]), th[0], th[1], th[2]),
+            theta,
+            solution.cov,
+        )
+        shape.peak = Peak(
+            concurrency=_estimate(n_star, n_se, t),
+            throughput=_estimate(usl(n_star, lam, sigma, kappa), x_se, t),
+            extrapolated=n_star > top,
+        )
+        if shape.peak.extrapolated:
+            shape.notes.append(
+                f"the peak N* = {n_star:.4g} lies beyond the largest measured concurrency "
+                f"({top:g}): an extrapolation; measure near it to confirm"
+            )
+        if n_star < 1:
+            shape.notes.append(
+                f"the peak N* = {n_star:.3g} is below one client: throughput falls from the "
+                "first point on (σ near 1 or a large κ)"
+            )
+        return shape
+    shape.notes.append(
+        "κ is not identifiable from these points (its 95 % interval includes 0): they lie "
+        "where throughput still rises (the near-linear region), so no peak is predicted; "
+        "measure at higher concurrency to find it"
+    )
+    if sigma_e.ci_low is not None and sigma_e.ci_low > 0:
+        shape.asymptote = lam / sigma
+        shape.notes.append(
+            f"throughput keeps rising within the model; asymptote λ/σ = {shape.asymptote:.4g} "
+            "(the ceiling if κ is 0)"
+        )
+    else:
+        shape.notes.append(
+            "σ is not distinguishable from 0 either: throughput scales about linearly "
+            f"(λ = {lam:.4g} per unit of concurrency) over the measured range"
+        )
+    if kappa_e.ci_high is not None and kappa_e.ci_high > 0:
+        sigma_high = sigma_e.ci_high if sigma_e.ci_high is not None else sigma
+        beyond = math.sqrt(max(1 - sigma_high, 0.0) / kappa_e.ci_high)
+        if beyond > 0:
+            shape.peak_beyond = beyond
+            shape.notes.append(
+                f"if there is a peak, it is at N ≥ {beyond:.4g} (from κ's upper bound)"
+            )
+    return shape
+
+
+def fit_usl(points: Sequence[Point], current: Current | None = None) -> CapacityFit | Refusal:
+    """Fit the USL to ``points`` (repeats welcome: they measure the noise); see the module doc."""
+    refusal = check_points(points)
+    if refusal is not None:
+        return refusal
+    import numpy as np
+    from scipy import stats
+
+    ns = np.asarray([p.concurrency for p in points], dtype=float)
+    xs = np.asarray([p.throughput for p in points], dtype=float)
+    groups = grouped(points)
+    cv, noise_basis = noise_of(groups)
+    solution = _solve(ns, xs)
+    resid = solution.residuals
+    r2, rmse, mape = _quality(xs, resid)
+    shown = [
         CapacityPoint(
             concurrency=pt.concurrency,
             throughput=pt.throughput,
             source=pt.source,
-            fitted=float(f),
+            fitted=float(x + r),
             residual=float(r),
         )
-        for pt, f, r in zip(points, fitted, resid, strict=True)
+        for pt, x, r in zip(points, xs, resid, strict=True)
     ]
-    quality = {"r2": r2, "noise_cv": cv}
-    if r2 < MIN_R2:
-        return _noisy(
-            f"the fit explains only R² = {r2:.3f} of the throughput's variance (at least "
-            f"{MIN_R2} needed): the points are too noisy or not shaped like the USL",
-            points,
-            shown_points,
-            quality,
-        )
-    if cov is None or se[0] is None:
-        return _noisy(
-            "the parameters' covariance cannot be estimated: these points do not separate "
-            "λ, σ and κ (measure over a wider range of concurrencies)",
-            points,
-            shown_points,
-            quality,
-        )
-    if se[0] > MAX_LAMBDA_RSE * lam:
-        return _noisy(
-            f"λ = {lam:.4g} ± {se[0]:.3g} (standard error over {MAX_LAMBDA_RSE:.0%} of it): "
-            "the throughput of one client is not pinned down by these points",
-            points,
-            shown_points,
-            quality,
-        )
-    lam_e = _estimate(lam, se[0], t, low=0.0)
-    sigma_e = _estimate(sigma, se[1], t)
+    refusal = _unsupported(solution, r2, points, shown, cv)
+    if refusal is not None:
+        return refusal
+    assert solution.cov is not None
+    t = float(stats.t.ppf(0.5 + CONFIDENCE / 2, solution.dof))
+    se = [math.sqrt(float(v)) for v in np.diag(solution.cov)]
+    lam_e, sigma_e, kappa_e = (_estimate(v, e, t) for v, e in zip(solution.theta, se, strict=True))
     if sigma_e.ci_high is not None:
         sigma_e.ci_high = min(sigma_e.ci_high, 1.0)
-    kappa_e = _estimate(kappa, se[2], t)
-    theta = [lam, sigma, kappa]
-    kappa_identified = kappa > 0 and kappa_e.ci_low is not None and kappa_e.ci_low > 0
-    low_n, high_n = float(ns.min()), float(ns.max())
-    notes: list[str] = []
-    peak = None
-    asymptote = None
-    peak_beyond = None
-    if kappa_identified:
-        n_star = peak_concurrency(sigma, kappa)
-        assert n_star is not None
-        n_se = _delta_se(lambda th: math.sqrt((1 - th[1]) / th[2]), theta, cov)
-        x_se = _delta_se(lambda th: usl(math.sqrt((1 - th[1]) / th[2]), *th), theta, cov)
-        peak = Peak(
-            concurrency=_estimate(n_star, n_se, t, low=0.0),
-            throughput=_estimate(usl(n_star, lam, sigma, kappa), x_se, t, low=0.0),
-            extrapolated=n_star > high_n,
-        )
-        if peak.extrapolated:
-            notes.append(
-                f"the peak N* = {n_star:.4g} lies beyond the largest measured concurrency "
-                f"({high_n:g}): an extrapolation; measure near it to confirm"
-            )
-    else:
-        notes.append(
-            "κ is not identifiable from these points (its 95 % interval includes 0): they lie "
-            "where throughput still rises (the near-linear region), so no peak is predicted; "
-            "measure at higher concurrency to find it"
-        )
-        if sigma_e.ci_low is not None and sigma_e.ci_low > 0:
-            asymptote = lam / sigma
-            notes.append(
-                f"throughput keeps rising within the model; asymptote λ/σ = {asymptote:.4g} "
-                "(the ceiling if κ is 0)"
-            )
-        else:
-            notes.append(
-                "σ is not distinguishable from 0 either: throughput scales about linearly "
-                f"(λ = {lam:.4g} per unit of concurrency) over the measured range"
-            )
-        if kappa_e.ci_high is not None and kappa_e.ci_high > 0:
-            peak_beyond = math.sqrt(max(1 - (sigma_e.ci_high or sigma), 0.0) / kappa_e.ci_high)
-            if peak_beyond > 0:
-                notes.append(
-                    f"if there is a peak, it is at N ≥ {peak_beyond:.4g} (from κ's upper bound)"
-                )
+    shape = _shape(solution, (lam_e, sigma_e, kappa_e), t, float(ns.max()))
     fit = CapacityFit(
         lam=lam_e,
         sigma=sigma_e,
@@ -527,17 +371,17 @@ def fit_usl(points: Sequence[Point], current: Current | None = None) -> Capacity
         r2=r2,
         rmse=rmse,
         mape=mape,
-        n_points=n,
+        n_points=len(points),
         n_concurrencies=len(groups),
         noise_cv=cv,
         noise_basis=noise_basis,
-        measured_range=(low_n, high_n),
-        kappa_identified=kappa_identified,
-        peak=peak,
-        asymptote=asymptote,
-        peak_beyond=peak_beyond,
-        notes=notes,
-        points=shown_points,
+        measured_range=(float(ns.min()), float(ns.max())),
+        kappa_identified=shape.kappa_identified,
+        peak=shape.peak,
+        asymptote=shape.asymptote,
+        peak_beyond=shape.peak_beyond,
+        notes=shape.notes,
+        points=shown,
     )
     if current is not None:
         fit.headroom = headroom(fit, current)
@@ -546,82 +390,3 @@ def fit_usl(points: Sequence[Point], current: Current | None = None) -> Capacity
                 "no headroom: no peak was identified and σ is not significant (no ceiling)"
             )
     return fit
-
-
-def _noisy(
-    message: str,
-    points: Sequence[Point],
-    shown: list[CapacityPoint],
-    quality: dict[str, float],
-) -> Refusal:
-    refusal = _refusal("too_noisy", message, points, dict(quality))
-    refusal.points = shown
-    return refusal
-
-
-# --- headroom -------------------------------------------------------------------------------
-
-
-def concurrency_for(fit: CapacityFit, throughput: float) -> float | None:
-    """The lowest concurrency at which the model reaches ``throughput`` (None: never)."""
-    lam, sigma, kappa = fit.lam.value, fit.sigma.value, fit.kappa.value
-    # X(1 + σ(N-1) + κN(N-1)) = λN  →  Xκ N² + (Xσ - Xκ - λ) N + X(1 - σ) = 0
-    if throughput <= 0:
-        return 0.0
-    a = throughput * kappa
-    b = throughput * (sigma - kappa) - lam
-    c = throughput * (1 - sigma)
-    if a == 0:
-        return -c / b if b < 0 else None
-    disc = b * b - 4 * a * c
-    if disc < 0:
-        return None
-    return (-b - math.sqrt(disc)) / (2 * a)
-
-
-def headroom(fit: CapacityFit, current: Current) -> Headroom | None:
-    """The current load as a share of the peak (or of λ/σ without one), and what is left."""
-    if fit.peak is not None:
-        basis: Literal["peak", "asymptote"] = "peak"
-        ceiling = fit.peak.throughput.value
-        n_star: float | None = fit.peak.concurrency.value
-    elif fit.asymptote is not None:
-        basis, ceiling, n_star = "asymptote", fit.asymptote, None
-    else:
-        return None
-    note = ""
-    past = False
-    if current.concurrency is not None:
-        given: Literal["concurrency", "throughput"] = "concurrency"
-        n_now: float | None = current.concurrency
-        x_now = fit.predict(current.concurrency)
-        past = n_star is not None and current.concurrency > n_star
-        if past:
-            note = (
-                f"the current concurrency {current.concurrency:g} is past the peak "
-                f"N* = {n_star:.4g}: adding load lowers throughput; fewer concurrent clients "
-                "would serve more"
-            )
-    else:
-        assert current.throughput is not None
-        given, x_now = "throughput", current.throughput
-        n_now = concurrency_for(fit, x_now)
-        if n_now is None:
-            note = (
-                f"the current throughput {x_now:.4g} is above the model's ceiling "
-                f"{ceiling:.4g}: the fit underestimates this system"
-            )
-    extra = None if n_star is None or n_now is None else n_star - n_now
-    utilization = x_now / ceiling if ceiling > 0 else math.inf
-    return Headroom(
-        basis=basis,
-        current_concurrency=n_now,
-        current_throughput=x_now,
-        given=given,
-        ceiling_throughput=ceiling,
-        utilization=utilization,
-        headroom_pct=1 - utilization,
-        extra_concurrency=extra,
-        past_peak=past,
-        note=note,
-    )
