@@ -148,3 +148,39 @@ def test_breaking_point_probes_of_a_real_investigation(repo: Path, cli: Any) -> 
     message = wrong.json["error"]["message"]
     assert wrong.code == 4 and "no metric 'ops'" in message
     assert "p95_ms" in message and "throughput_rps" in message
+
+
+@pytest.mark.slow
+def test_load_runs_at_several_user_counts(repo: Path, cli: Any) -> None:
+    """Four real Locust runs against a loopback server that serves each request in 50 ms:
+    throughput grows about linearly with users (20 rps each), so the fit's λ is ~20 and the
+    points are in the near-linear region."""
+    from tests.load.server import Behaviour, serve
+
+    with serve(Behaviour(routes={"/work": (0.05, 200)})) as url:
+        targets = repo / "t.yaml"
+        targets.write_text(f"base_url: {url}\nroutes:\n  - {{name: work, path: /work}}\n")
+        for users in (1, 2, 3, 4):
+            run = cli(
+                "load", "run", "--profile", "baseline", "--targets", str(targets),
+                "--users", str(users), "--duration", "3",
+                "--allow-short", "tests use short runs", "--json",
+            )  # fmt: skip
+            assert run.code == 0, run.out
+    answer = cli("capacity", "--source", "load", "--json")
+    data = answer.json["data"]
+    assert data["source"].startswith("load runs (users as concurrency")
+    assert data["n_points"] == 4
+    result = data.get("fit") or data["refusal"]
+    points = sorted((p["concurrency"], p["throughput"]) for p in result["points"])
+    assert [n for n, _ in points] == [1, 2, 3, 4]
+    for n, x in points:  # each user completes about one request per 50 ms
+        assert 0.6 * 20 * n < x < 1.05 * 20 * n, points
+    assert answer.code == 0, answer.out
+    assert data["fit"]["lam"]["value"] == pytest.approx(20, rel=0.3)
+    # the latest baseline run's users is the current load
+    assert data["current_from"].startswith("the latest baseline load run load/load-baseline-")
+    # linear: no peak, no ceiling, so no headroom even with a current load; all said
+    assert not data["fit"]["kappa_identified"] and data["fit"]["headroom"] is None
+    assert any("κ is not identifiable" in f for f in answer.json["findings"])
+    assert any("no headroom" in f for f in answer.json["findings"])
