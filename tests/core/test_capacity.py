@@ -126,6 +126,33 @@ def test_invalid_points_are_refused() -> None:
         assert isinstance(refusal, Refusal) and refusal.reason == "invalid_points"
 
 
+def test_flat_and_zero_throughput() -> None:
+    flat = fitted([Point(n, 50.0) for n in (1, 2, 4, 8)])  # σ = 1: one server's worth
+    assert flat.r2 == 1.0 and flat.sigma.value == pytest.approx(1.0, abs=1e-6)
+    assert flat.asymptote == pytest.approx(50, rel=1e-6)
+    zero = fit_usl([Point(n, 0.0) for n in (1, 2, 4, 8)])
+    assert isinstance(zero, Refusal) and zero.reason == "invalid_points"
+    assert "every throughput is 0" in zero.message
+
+
+@pytest.mark.parametrize(
+    ("params", "levels"),
+    [
+        ((5000.0, 0.02, 1e-5), [1, 10, 50, 100, 200, 400, 700, 1000]),
+        ((1e6, 0.001, 1e-7), [1, 16, 64, 256, 1024, 4096, 8192]),
+        ((0.5, 0.3, 0.05), [1, 2, 3, 4, 6, 8]),
+        ((100.0, 0.05, 0.01), [0.5, 1.5, 2.5, 4, 7]),  # fractional concurrency (a rate)
+    ],
+)
+def test_scales_far_from_the_defaults(
+    params: tuple[float, float, float], levels: list[float]
+) -> None:
+    fit = fitted(synthetic(levels, *params))
+    assert fit.lam.value == pytest.approx(params[0], rel=1e-6)
+    assert fit.sigma.value == pytest.approx(params[1], abs=1e-6)
+    assert fit.kappa.value == pytest.approx(params[2], rel=1e-5)
+
+
 def test_a_valley_beyond_the_noise_is_refused_as_non_monotonic() -> None:
     points = [
         Point(n, x) for n, x in [(1, 100), (2, 190), (4, 340), (8, 250), (16, 560), (32, 800)]

@@ -105,6 +105,13 @@ def check_points(points: Sequence[Point]) -> Refusal | None:
             f"{first.throughput:g}" + (f" ({first.source})" if first.source else ""),
             points,
         )
+    if points and all(p.throughput == 0 for p in points):
+        return make_refusal(
+            "invalid_points",
+            "every throughput is 0: nothing was served at any concurrency, there is no "
+            "scalability to model (check that the throughput metric is the right one)",
+            points,
+        )
     groups = grouped(points)
     if len(groups) < MIN_CONCURRENCIES:
         shown = [float(n) for n in groups]
