@@ -184,3 +184,16 @@ def test_load_runs_at_several_user_counts(repo: Path, cli: Any) -> None:
     assert not data["fit"]["kappa_identified"] and data["fit"]["headroom"] is None
     assert any("κ is not identifiable" in f for f in answer.json["findings"])
     assert any("no headroom" in f for f in answer.json["findings"])
+    # a ramp adds one point per second at the users running then (repeats: noise measured)
+    with serve(Behaviour(routes={"/work": (0.05, 200)})) as url:
+        targets.write_text(f"base_url: {url}\nroutes:\n  - {{name: work, path: /work}}\n")
+        ramp = cli(
+            "load", "run", "--profile", "ramp", "--targets", str(targets), "--users", "6",
+            "--duration", "8", "--allow-short", "tests use short runs", "--json",
+        )  # fmt: skip
+        assert ramp.code == 0, ramp.out
+    again = cli("capacity", "--source", "load", "--json")
+    result = again.json["data"].get("fit") or again.json["data"]["refusal"]
+    ramped = [p for p in result["points"] if "load-ramp-" in p["source"]]
+    assert len(ramped) >= 4 and {p["concurrency"] for p in ramped} <= set(range(1, 7))
+    assert any("a ramp," in f for f in again.json["findings"])

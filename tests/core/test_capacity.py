@@ -19,8 +19,9 @@ from perfinvest.core.capacity import (
     synthetic,
     usl,
 )
-from perfinvest.core.capacity_input import load_point, parse_points, throughput_key
+from perfinvest.core.capacity_input import load_point, parse_points, ramp_points, throughput_key
 from perfinvest.core.errors import PerfError
+from perfinvest.core.load_results import CSV_HEADER
 
 LEVELS = [1, 2, 4, 8, 16, 24, 32, 48, 64]
 TRUE = (100.0, 0.05, 0.001)  # λ, σ, κ: the peak is at sqrt(0.95 / 0.001) = 30.8
@@ -247,3 +248,15 @@ def test_throughput_key_and_load_points() -> None:
     assert point == Point(8.0, 55.5, "x")
     assert load_point({"shape": "burst", "peak_users": 8}, "y")[0] is None
     assert "no sustained rps" in load_point({"peak_users": 8, "routes": {}}, "z")[1]
+
+
+def test_a_ramps_seconds_are_points_without_the_partial_ends() -> None:
+    rows = [CSV_HEADER]
+    for second, users, requests in [(0, 1, 7), (1, 1, 20), (2, 2, 39), (3, 2, 41), (4, 3, 9)]:
+        rows.append(f"{second},work,{users},{requests},0,50,50,50,50")
+        rows.append(f"{second},all,{users},{requests},0,50,50,50,50")
+    rows.append("5,all,,3,0,50,50,50,50")  # no users sampled: left out
+    points = ramp_points("\n".join(rows) + "\n", "load/load-ramp-1")
+    assert [(p.concurrency, p.throughput) for p in points] == [(1, 20), (2, 39), (2, 41), (3, 9)]
+    assert points[0].source == "load/load-ramp-1@1s"
+    assert ramp_points(CSV_HEADER + "\n0,all,1,5,0,1,1,1,1\n", "x") == []

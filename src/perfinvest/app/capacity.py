@@ -104,10 +104,10 @@ def _load_dirs(ctx: AppContext, inv_id: str | None) -> list[Path]:
 
 
 def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
-    from perfinvest.core.capacity_input import load_point
+    from perfinvest.core.capacity_input import load_point, ramp_points
 
     files = _load_dirs(ctx, inv_id)
-    found = _Points([], "load runs (users as concurrency, sustained rps)")
+    found = _Points([], "load runs (users as concurrency, sustained rps; a ramp's seconds)")
     latest_baseline: tuple[str, float] | None = None
     for path in files:
         where = ctx.paths.relative(path.parent)
@@ -118,6 +118,11 @@ def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
             continue
         if not isinstance(document, dict):
             found.findings.append(f"{where}: not a load result, left out")
+            continue
+        if document.get("shape") == "ramp" and (path.parent / "latency.csv").is_file():
+            seconds = ramp_points((path.parent / "latency.csv").read_text(encoding="utf-8"), where)
+            found.points.extend(seconds)
+            found.findings.append(f"{where}: a ramp, {len(seconds)} second(s) as points")
             continue
         point, why = load_point(document, where)
         if point is None:

@@ -169,3 +169,22 @@ def load_point(result: Mapping[str, Any], where: str) -> tuple[Point | None, str
     if not isinstance(rps, int | float) or isinstance(rps, bool) or not math.isfinite(rps):
         return None, f"{where}: no sustained rps"
     return Point(float(users), float(rps), where), ""
+
+
+def ramp_points(latency_csv: str, where: str) -> list[Point]:
+    """A ramp's seconds as points: the users running that second and the requests completed
+    in it (the aggregate ``all`` rows of ``latency.csv``). The first and the last second are
+    partial and left out; seconds at one user count are repeats (they measure the noise)."""
+    rows = list(csv.DictReader(io.StringIO(latency_csv)))
+    seconds = sorted({int(r["second"]) for r in rows if r.get("second", "").lstrip("-").isdigit()})
+    if len(seconds) < 3:
+        return []
+    inner = set(seconds[1:-1])
+    points = []
+    for row in rows:
+        users, second = row.get("users", ""), row.get("second", "")
+        if row.get("route") != "all" or not users or not second.lstrip("-").isdigit():
+            continue
+        if int(second) in inner and int(users) > 0:
+            points.append(Point(float(users), float(row["requests"]), f"{where}@{second}s"))
+    return points
