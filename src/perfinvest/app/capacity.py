@@ -67,8 +67,19 @@ def _from_file(path: Path) -> _Points:
     return _Points(parse_points(text, path.name), f"file {path}")
 
 
+def _probe_throughput(inv: Investigation, metric: str | None) -> str | None:
+    """The probes' metric read as throughput (see ``throughput_key``), None without one."""
+    from perfinvest.core.capacity_input import throughput_key
+
+    bp = inv.breaking_point
+    if bp is None:
+        return None
+    available = {k for p in bp.probes if p.passed is not None for k in p.metrics}
+    return throughput_key(available, metric, (inv.setup.metric.name, inv.setup.metric.direction))
+
+
 def _from_probes(inv: Investigation, metric: str | None) -> _Points:
-    from perfinvest.core.capacity_input import probe_points, throughput_key
+    from perfinvest.core.capacity_input import probe_points
 
     bp = inv.breaking_point
     if bp is None or not bp.probes:
@@ -77,10 +88,9 @@ def _from_probes(inv: Investigation, metric: str | None) -> _Points:
             "(with a throughput metric), use --source load, or give --from FILE",
             needs=["perfinvest breaking-point", "--from FILE"],
         )
-    available = {k for p in bp.probes if p.passed is not None for k in p.metrics}
-    primary = (inv.setup.metric.name, inv.setup.metric.direction)
-    key = throughput_key(available, metric, primary)
+    key = _probe_throughput(inv, metric)
     if key is None:
+        available = {k for p in bp.probes if p.passed is not None for k in p.metrics}
         shown = ", ".join(sorted(available)) or "nothing"
         asked = f"no metric {metric!r}" if metric else "no throughput metric"
         raise refused(
@@ -120,7 +130,12 @@ def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
             found.findings.append(f"{where}: not a load result, left out")
             continue
         if document.get("shape") == "ramp" and (path.parent / "latency.csv").is_file():
-            seconds = ramp_points((path.parent / "latency.csv").read_text(encoding="utf-8"), where)
+            try:
+                text = (path.parent / "latency.csv").read_text(encoding="utf-8")
+                seconds = ramp_points(text, where)
+            except (OSError, ValueError, KeyError) as exc:
+                found.findings.append(f"{where}: latency.csv unreadable ({type(exc).__name__})")
+                continue
             found.points.extend(seconds)
             found.findings.append(f"{where}: a ramp, {len(seconds)} second(s) as points")
             continue
@@ -157,11 +172,15 @@ def _gather(ctx: AppContext, options: CapacityOptions, inv: Investigation | None
                 needs=["--from FILE"],
             )
         return _from_probes(inv, options.metric)
-    # auto: the probes when they hold a throughput, else load runs, else ask for a file
-    if inv is not None and inv.breaking_point is not None and inv.breaking_point.probes:
+    # auto: the probes when they hold a throughput, else load runs, else the probes' refusal
+    # (it names the metrics they do report), else ask for a file
+    has_probes = inv is not None and inv.breaking_point is not None and inv.breaking_point.probes
+    if inv is not None and has_probes and _probe_throughput(inv, options.metric) is not None:
         return _from_probes(inv, options.metric)
     if _load_dirs(ctx, inv_id):
         return _from_load(ctx, inv_id)
+    if inv is not None and has_probes:
+        return _from_probes(inv, options.metric)
     raise needs_input(
         "no points to fit: no breaking-point probes and no load runs"
         + ("" if inv else " (and no active investigation)")
