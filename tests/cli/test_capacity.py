@@ -77,6 +77,7 @@ def test_too_few_points_and_bad_input_are_clear_errors(tmp_path: Path, cli: Any)
     error = refused.json["error"]
     assert error["kind"] == "capacity_too_few_points" and "at least 4" in error["message"]
     assert refused.json["data"]["refusal"]["reason"] == "too_few_points"
+    assert refused.json["status"] == "blocked" and "4 or more" in refused.json["next"]
     text = cli("capacity", "--from", str(few))
     assert text.code == 4 and "capacity: no fit (too_few_points)" in text.out
     assert "perfinvest: error: 3 distinct concurrencies" in text.err
@@ -197,3 +198,24 @@ def test_load_runs_at_several_user_counts(repo: Path, cli: Any) -> None:
     ramped = [p for p in result["points"] if "load-ramp-" in p["source"]]
     assert len(ramped) >= 4 and {p["concurrency"] for p in ramped} <= set(range(1, 7))
     assert any("a ramp," in f for f in again.json["findings"])
+
+
+def test_probes_without_a_throughput_name_what_they_report(repo: Path, cli: Any) -> None:
+    """The breaking-point tests' target reports p95_ms, error_rate and its own parameter
+    (``value``): no throughput by name, so it must be named; ``value`` (= N) is linear."""
+    from tests.cli.test_breaking_point import search, setup_sim
+
+    setup_sim(repo, cli, capacity=37)
+    assert search(cli, "--min", "1", "--max", "100").code == 0
+    refused = cli("capacity", "--json")
+    assert refused.code == 4 and refused.json["error"]["needs"] == ["--metric NAME"]
+    assert (
+        "no throughput metric (they report: error_rate, p95_ms"
+        in (refused.json["error"]["message"])
+    )
+    linear = cli("capacity", "--metric", "value", "--current", "20", "--json")
+    assert linear.code == 0, linear.out
+    fit = linear.json["data"]["fit"]
+    assert fit["lam"]["value"] == pytest.approx(1.0, rel=1e-6) and fit["r2"] == pytest.approx(1)
+    assert not fit["kappa_identified"] and fit["peak"] is None and fit["headroom"] is None
+    assert any("scales about linearly" in f for f in linear.json["findings"])

@@ -23,6 +23,14 @@ from perfinvest.core.models import Investigation
 
 Source = Literal["auto", "breaking-point", "load"]
 
+#: What to do after each refusal (the answer's ``next``).
+_NEXT = {
+    "invalid_points": "fix the points: positive concurrencies, non-negative throughputs",
+    "too_few_points": "measure throughput at 4 or more distinct concurrencies",
+    "non_monotonic": "re-measure the points, with repeats at each concurrency",
+    "too_noisy": "more repeats, a wider range of concurrencies, a quieter machine",
+}
+
 
 @dataclass(frozen=True)
 class CapacityOptions:
@@ -234,6 +242,8 @@ def capacity(ctx: AppContext, options: CapacityOptions) -> CommandResult:
             "needs": [],
         }
         result.exit_code = int(ExitCode.REFUSED)
+        result.status = "blocked"
+        result.next = _NEXT[fit.reason]
     text = report(fit, found.source)
     data["report"] = text
     if inv is not None:
