@@ -18,7 +18,7 @@ the CLI shows with its reason (docs/capacity.md).
 The refusals, precisely:
 
 * ``invalid_points``: a concurrency that is not a positive finite number, a throughput that
-  is negative or not finite;
+  is negative or not finite, or every throughput 0;
 * ``too_few_points``: fewer than :data:`MIN_CONCURRENCIES` distinct concurrencies (three
   parameters need at least one point more than they have to say anything about the error);
 * ``non_monotonic``: the throughput falls and then rises again by more than the noise. The
