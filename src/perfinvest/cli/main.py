@@ -17,6 +17,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     baseline,
     breaking_point,
     budget,
+    capacity,
     ci,
     code_paths,
     consolidate,
