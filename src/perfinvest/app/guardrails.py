@@ -66,26 +66,35 @@ def _baseline(ctx: AppContext, options: BudgetOptions) -> tuple[list[Run] | None
 
 def _history(
     ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], window: int
-) -> tuple[list[BudgetVerdict], list[str]]:
-    from perfinvest.app.history import HistoryOptions, history_window
+) -> tuple[list[BudgetVerdict], list[str], str]:
+    """Each budget's metric against the last ``window`` results: verdicts, notes, trends."""
+    from perfinvest.app.history import (
+        HistoryOptions,
+        current_point,
+        same_unit,
+        window_of,
+        window_trend,
+    )
     from perfinvest.core.baselines import run_values
     from perfinvest.core.history import judge
 
     values = run_values(runs)
     units = {m.key: m.unit for r in runs for m in r.metrics}
-    out, notes = [], []
+    out, notes, tables = [], [], []
+    options = HistoryOptions(window=window)
     for key in metrics:
-        points, direction, findings = history_window(
-            ctx, key, HistoryOptions(metric=key, window=window), exclude=current
-        )
-        notes += findings
+        found = window_of(ctx, key, HistoryOptions(metric=key, window=window), exclude=current)
+        same_unit(found, units.get(key), str(current))
+        notes += found.notes
         mean = sum(values[key]) / len(values[key])
-        j = judge([p.mean for p in points], mean, metric=key, direction=direction)
+        j = judge([p.mean for p in found.points], mean, metric=key, direction=found.direction)
         status: BudgetStatus = "breach" if j.breach else "ok" if j.status == "within" else "skipped"
         out.append(
             BudgetVerdict(key, "history", float(window), mean, units[key], status, j.message)
         )
-    return out, notes
+        _, table = window_trend(found, current_point(current.name, runs, key), options)
+        tables.append(f"\n### {key}: the last {len(found.points)} results\n\n{table}")
+    return out, notes, "".join(tables)
 
 
 def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> CommandResult:
@@ -98,15 +107,18 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
         budgets, runs, baseline, current_label=current.name, baseline_label=label
     )
     result = CommandResult(command="budget check")
+    trends = ""
     if options.history is not None:
         if options.history < 2:
             raise usage_error(f"--history must be at least 2, got {options.history}")
-        extra, notes = _history(
+        extra, notes, trends = _history(
             ctx, current, runs, sorted({b.metric for b in budgets}), options.history
         )
         verdicts += extra
         result.findings += notes
-    done = _finish("budget check", verdicts, options.enforce, options.junit, options.summary)
+    done = _finish(
+        "budget check", verdicts, options.enforce, options.junit, options.summary, trends
+    )
     done.findings += result.findings
     return done
 
@@ -117,9 +129,10 @@ def _finish(
     enforce: bool,
     junit: Path | None,
     summary: Path | None,
+    trends: str = "",
 ) -> CommandResult:
     result = CommandResult(command=command)
-    markdown = render_markdown(verdicts, enforce)
+    markdown = render_markdown(verdicts, enforce) + trends
     breaches = [v for v in verdicts if v.status == "breach"]
     result.findings = [
         ("BREACH: " if v.status == "breach" else f"{v.status}: ") + v.message
