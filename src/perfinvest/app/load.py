@@ -62,10 +62,32 @@ def load_run(
     request: LoadRequest,
     options: MeasureOptions,
     on_progress: ProgressLine | None = None,
+    *,
+    enforce: bool = False,
 ) -> CommandResult:
-    """One profile: gates, lock, Locust, then the matrix and the run written to state."""
+    """One profile: gates, lock, Locust, then the matrix and the run written to state.
+    Warn-only: a FAIL row exits 0 unless ``enforce`` (exit 8, as ``budget check``)."""
     outcome = _run_profile(ctx, request, options, on_progress)
+    if enforce and not outcome.passed:
+        failed = [
+            f"{v['route']} {v['slo']}"
+            for v in outcome.result.data.get("verdicts", [])
+            if v["verdict"] == "FAIL"
+        ]
+        enforced(outcome.result, f"SLO failed: {', '.join(failed) or request.profile}")
     return outcome.result
+
+
+def enforced(result: CommandResult, message: str) -> None:
+    """``--enforce``: the answer becomes a regression failure, exit 8 (files are written)."""
+    result.ok = False
+    result.exit_code = int(ExitCode.REGRESSION)
+    result.error = {
+        "code": int(ExitCode.REGRESSION),
+        "kind": "regression",
+        "message": message,
+        "needs": [],
+    }
 
 
 def _run_profile(
@@ -193,8 +215,11 @@ def load_suite(
     options: MeasureOptions,
     profiles: Sequence[str] = SUITE_ORDER,
     on_progress: ProgressLine | None = None,
+    *,
+    enforce: bool = False,
 ) -> CommandResult:
-    """The profiles in order; halts when smoke fails or the health gate fails."""
+    """The profiles in order; halts when smoke fails or the health gate fails; with
+    ``enforce`` a failed SLO in any profile (or a halt) exits 8."""
     results: list[dict[str, Any]] = []
     findings: list[str] = []
     halted: str | None = None
@@ -229,4 +254,7 @@ def load_suite(
         "halted": halted,
         "passed": halted is None and all(r["passed"] for r in results),
     }
+    if enforce and not result.data["passed"]:
+        failed = [r["profile"] for r in results if not r["passed"]]
+        enforced(result, halted or f"SLO failed in {', '.join(failed)}")
     return result
