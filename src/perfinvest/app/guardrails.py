@@ -99,6 +99,10 @@ def _history(
 
 def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> CommandResult:
     """Warn-only by default: breaches are reported, exit 0; ``enforce`` makes them exit 8."""
+    if options.history is not None and options.history < 2:
+        raise usage_error(
+            f"--history must be at least 2 (results in the window), got {options.history}"
+        )
     budgets_path = options.budgets or ctx.repo_root / DEFAULT_BUDGETS
     budgets = parse_budgets(read_yaml(budgets_path, "budgets file"), str(budgets_path))
     runs, _ = load_runs(current)
@@ -109,8 +113,6 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
     result = CommandResult(command="budget check")
     trends = ""
     if options.history is not None:
-        if options.history < 2:
-            raise usage_error(f"--history must be at least 2, got {options.history}")
         extra, notes, trends = _history(
             ctx, current, runs, sorted({b.metric for b in budgets}), options.history
         )

@@ -1,0 +1,203 @@
+"""`budget check`, `diff` and `metrics export` against the last N results of a real
+baselines history: every baseline a real timed run of a benchmark whose speed the test sets.
+
+The history's baselines are measured at planted speeds 0.97-1.04 (a noisy machine's
+spread): a 30 % slowdown is past the t threshold the window gives, a 5 % one within it.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.conftest import START_ARGS
+
+#: Sleeps 4 ms x factor per sample; factor and unit from argv, else from files in the repo.
+BENCH = """\
+import json, os, sys, time
+from pathlib import Path
+args = sys.argv[1:]
+factor = float(args[0]) if args else float(Path("factor.txt").read_text())
+unit = args[1] if len(args) > 1 else (Path("unit.txt").read_text().strip()
+                                      if Path("unit.txt").exists() else "ms")
+scale = 1000.0 if unit == "ms" else 1.0
+end = time.monotonic() + float(os.environ["PERF_RUN_DURATION"])
+samples = []
+while time.monotonic() < end:
+    t = time.perf_counter(); time.sleep(0.004 * factor)
+    samples.append((time.perf_counter() - t) * scale)
+print("PERF_METRICS_START")
+print(json.dumps({"latency_ms": {"samples": samples, "value": sum(samples) / len(samples),
+                  "unit": unit, "direction": "lower"}}))
+print("PERF_METRICS_END")
+"""
+
+PLANTED = (1.00, 1.04, 0.97, 1.02, 0.99)  # the history: a noisy machine's spread
+BUDGETS = "budgets:\n  - metric: latency_ms\n    unit: ms\n    max: 1000\n"
+SHORT = ("--duration", "0.3")
+
+
+def _start(cli: Any, repo: Path) -> None:
+    (repo / "fbench.py").write_text(BENCH)
+    args = list(START_ARGS)
+    args[args.index("--command") + 1] = f"{sys.executable} fbench.py"
+    args[args.index("--metric") + 1] = "latency_ms"
+    args[args.index("--success") + 1] = "latency_ms < 120"
+    assert cli(*args, "--no-checkpoint", "--json").code == 0
+
+
+def _baseline(cli: Any, repo: Path, factor: float, unit: str = "ms") -> None:
+    (repo / "factor.txt").write_text(str(factor))
+    (repo / "unit.txt").write_text(unit)
+    answer = cli("baseline", "--runs", "2", *SHORT, "--no-checkpoint", "--json")
+    assert answer.code == 0, answer.out
+
+
+def _export(cli: Any, repo: Path, name: str, factor: float, unit: str = "ms") -> Path:
+    out = repo / f"{name}.json"
+    answer = cli(
+        "run",
+        "--mode",
+        "duration",
+        "--runs",
+        "2",
+        *SHORT,
+        "--allow-short",
+        "tests use short runs",
+        "--export",
+        str(out),
+        "--json",
+        "--",
+        sys.executable,
+        "fbench.py",
+        str(factor),
+        unit,
+    )
+    assert answer.code == 0, answer.out
+    return out
+
+
+@pytest.mark.slow
+def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> None:
+    _start(cli, repo)
+    for factor in PLANTED:
+        _baseline(cli, repo, factor)
+    slow = _export(cli, repo, "slow", 1.30)
+    near = _export(cli, repo, "near", 1.05)
+    budgets = tmp_path / "budgets.yaml"
+    budgets.write_text(BUDGETS)
+    n = str(len(PLANTED))
+
+    # budget check --history N: warn-only reports the breach, --enforce exits 8
+    check = ("budget", "check", "--budgets", str(budgets), "--history", n)
+    warn = cli(*check[:2], str(slow), *check[2:], "--json")
+    assert warn.code == 0, warn.out
+    (history,) = [v for v in warn.json["data"]["verdicts"] if v["limit"] == "history"]
+    assert history["status"] == "breach", history
+    assert "above the upper limit" in history["message"]
+    assert cli(*check[:2], str(slow), *check[2:], "--enforce", "--json").code == 8
+    ok = cli(*check[:2], str(near), *check[2:], "--enforce", "--json")
+    assert ok.code == 0, ok.out
+    (within,) = [v for v in ok.json["data"]["verdicts"] if v["limit"] == "history"]
+    assert within["status"] == "ok", within
+    text = cli(*check[:2], str(near), *check[2:])
+    assert "| version | measured | latency_ms mean |" in text.out
+    assert "near.json (checked)" in text.out and text.out.count("(archived)") == 4
+
+    # diff --history N B: the same verdicts, the report byte-identical across two runs
+    one, two = tmp_path / "d1", tmp_path / "d2"
+    for out in (one, two):  # every metric (the runs' CPU and RSS too), so no verdict asserted
+        answer = cli("diff", str(slow), "--history", n, "--report-dir", str(out), "--json")
+        assert answer.code == 0, answer.out
+    for name in ("diff.json", "diff.md"):
+        assert (one / name).read_bytes() == (two / name).read_bytes()
+    report = json.loads((one / "diff.json").read_text())
+    assert report["regressions"][0] == "latency_ms"  # sorted by name
+    assert report["metrics"][0]["verdict"] == "regressed"  # regressions first
+    assert {r["metric"] for r in report["metrics"]} >= {"latency_ms", "resource_peak_rss_bytes"}
+    gated = ("--metric", "latency_ms")
+    answer = cli("diff", str(slow), "--history", n, *gated, "--report-dir", str(one), "--json")
+    report = json.loads((one / "diff.json").read_text())
+    (row,) = report["metrics"]
+    assert row["metric"] == "latency_ms" and row["unit"] == "ms"
+    assert row["verdict"] == "regressed" and len(row["window"]) == len(PLANTED)
+    assert row["threshold"]["model"] == "t" and row["current"] > row["threshold"]["upper"]
+    assert row["change"] > 0.2
+    assert "| version | measured | latency_ms mean |" in (one / "diff.md").read_text()
+    gate = cli("diff", str(slow), "--history", n, *gated, "--fail-on-regression", "--json")
+    assert gate.code == 8 and gate.json["error"]["kind"] == "regression"
+    calm = cli("diff", str(near), "--history", n, *gated, "--fail-on-regression", "--json")
+    assert calm.code == 0, calm.out
+    assert [r["verdict"] for r in calm.json["data"]["rows"]] == ["unchanged"]
+
+    # metrics export --history N: the window (and the result, last) as v0.1 documents
+    listing = tmp_path / "history.json"
+    export = cli("metrics", "export", str(near), "--history", n, "-o", str(listing), "--json")
+    assert export.code == 0, export.out
+    docs = json.loads(listing.read_text())
+    assert len(docs) == len(PLANTED) + 1
+    assert [d["scenario"]["name"] for d in docs] == ["v1"] * len(PLANTED) + ["near"]
+    assert [d["timestamp"] for d in docs] == sorted(d["timestamp"] for d in docs)
+    means = [r["mean"] for r in cli("history", "--json").json["data"]["rows"]]
+    assert [d["metrics"][0]["value"] for d in docs[:-1]] == pytest.approx(means)
+    assert cli("metrics", "validate", str(listing), "--json").code == 0
+    shown = cli("metrics", "export", "--history", "3")
+    assert shown.code == 0 and shown.out.count("(archived)") == 2
+    broken = json.loads(listing.read_text())
+    del broken[1]["environment"]
+    listing.write_text(json.dumps(broken))
+    bad = cli("metrics", "validate", str(listing), "--json")
+    assert bad.code == 2 and bad.json["data"]["problems"][0].startswith("1/")
+
+    # a result in another unit than its window cannot be judged by it
+    seconds = _export(cli, repo, "seconds", 1.0, "s")
+    other = cli("diff", str(seconds), "--history", n, "--json")
+    assert other.code == 2 and "in s, its history window in ms" in other.json["error"]["message"]
+
+
+def test_empty_history_and_a_short_window_are_clear_errors(cli: Any, repo: Path) -> None:
+    _start(cli, repo)
+    current = _export(cli, repo, "now", 1.0)
+    for args in (
+        ("diff", str(current), "--history", "3"),
+        ("metrics", "export", "--history", "3"),
+        ("metrics", "export", str(current), "--history", "3"),
+    ):
+        answer = cli(*args, "--json")
+        assert answer.code == 4, (args, answer.out)
+        assert "history is empty" in answer.json["error"]["message"]
+    for args in (
+        ("diff", str(current), "--history", "1"),
+        ("metrics", "export", str(current), "--history", "1"),
+        ("budget", "check", str(current), "--history", "1"),
+    ):
+        answer = cli(*args, "--json")
+        assert answer.code == 2, (args, answer.out)
+        assert "at least 2" in answer.json["error"]["message"]
+    both = cli("diff", str(current), str(current), "--history", "3", "--json")
+    assert both.code == 2 and "one file" in both.json["error"]["message"]
+    alone = cli("diff", str(current), "--json")
+    assert alone.code == 2 and "--history" in alone.json["error"]["message"]
+
+
+@pytest.mark.slow
+def test_a_window_that_mixes_units_is_refused(cli: Any, repo: Path) -> None:
+    _start(cli, repo)
+    _baseline(cli, repo, 1.0, "ms")
+    _baseline(cli, repo, 1.0, "s")  # the benchmark changed its unit between two results
+    current = _export(cli, repo, "now", 1.0)
+    for args in (
+        ("diff", str(current), "--history", "2"),
+        ("metrics", "export", "--history", "2"),
+        ("history", "check", str(current), "--window", "2"),
+    ):
+        answer = cli(*args, "--json")
+        assert answer.code == 2, (args, answer.out)
+        message = answer.json["error"]["message"]
+        assert "mixes units (ms, s)" in message and "archive/" in message
+    # a window of the last result only is one unit again
+    short = cli("history", "check", str(current), "--window", "1", "--json")
+    assert short.code == 2 and "in ms, its history window in s" in short.json["error"]["message"]
