@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.conftest import START_ARGS
+from tests.cli.test_history import export, start
+from tests.conftest import SHORT
 
 #: Sleeps 4 ms x factor per sample; factor and unit from argv, else from files in the repo.
 BENCH = """\
@@ -30,23 +31,18 @@ while time.monotonic() < end:
     t = time.perf_counter(); time.sleep(0.004 * factor)
     samples.append((time.perf_counter() - t) * scale)
 print("PERF_METRICS_START")
-print(json.dumps({"latency_ms": {"samples": samples, "value": sum(samples) / len(samples),
+print(json.dumps({"p95_ms": {"samples": samples, "value": sum(samples) / len(samples),
                   "unit": unit, "direction": "lower"}}))
 print("PERF_METRICS_END")
 """
 
 PLANTED = (1.00, 1.04, 0.97, 1.02, 0.99)  # the history: a noisy machine's spread
-BUDGETS = "budgets:\n  - metric: latency_ms\n    unit: ms\n    max: 1000\n"
-SHORT = ("--duration", "0.3")
+BUDGETS = "budgets:\n  - metric: p95_ms\n    unit: ms\n    max: 1000\n"
 
 
 def _start(cli: Any, repo: Path) -> None:
     (repo / "fbench.py").write_text(BENCH)
-    args = list(START_ARGS)
-    args[args.index("--command") + 1] = f"{sys.executable} fbench.py"
-    args[args.index("--metric") + 1] = "latency_ms"
-    args[args.index("--success") + 1] = "latency_ms < 120"
-    assert cli(*args, "--no-checkpoint", "--json").code == 0
+    start(cli, f"{sys.executable} fbench.py")
 
 
 def _baseline(cli: Any, repo: Path, factor: float, unit: str = "ms") -> None:
@@ -57,27 +53,25 @@ def _baseline(cli: Any, repo: Path, factor: float, unit: str = "ms") -> None:
 
 
 def _export(cli: Any, repo: Path, name: str, factor: float, unit: str = "ms") -> Path:
-    out = repo / f"{name}.json"
-    answer = cli(
-        "run",
-        "--mode",
-        "duration",
-        "--runs",
-        "2",
-        *SHORT,
-        "--allow-short",
-        "tests use short runs",
-        "--export",
-        str(out),
-        "--json",
-        "--",
-        sys.executable,
-        "fbench.py",
-        str(factor),
-        unit,
-    )
-    assert answer.code == 0, answer.out
-    return out
+    command = (sys.executable, "fbench.py", str(factor), unit)
+    return export(cli, repo / f"{name}.json", *command)
+
+
+def _windowed(current: Path, n: str) -> list[tuple[str, ...]]:
+    """The three gates of a result against the last ``n`` results (budgets: perf/)."""
+    return [
+        ("diff", str(current), "--history", n),
+        ("metrics", "export", str(current), "--history", n),
+        ("budget", "check", str(current), "--history", n),
+    ]
+
+
+def _all_fail(cli: Any, cases: list[tuple[str, ...]], code: int, text: str) -> None:
+    """Each command exits ``code`` with one error line that says ``text``."""
+    for args in cases:
+        answer = cli(*args, "--json")
+        assert answer.code == code, (args, answer.out)
+        assert text in answer.json["error"]["message"], (args, answer.out)
 
 
 @pytest.mark.slow
@@ -104,7 +98,7 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
     (within,) = [v for v in ok.json["data"]["verdicts"] if v["limit"] == "history"]
     assert within["status"] == "ok", within
     text = cli(*check[:2], str(near), *check[2:])
-    assert "| version | measured | latency_ms mean |" in text.out
+    assert "| version | measured | p95_ms mean |" in text.out
     assert "near.json (checked)" in text.out and text.out.count("(archived)") == 4
 
     # diff --history N B: the same verdicts, the report byte-identical across two runs
@@ -115,18 +109,18 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
     for name in ("diff.json", "diff.md"):
         assert (one / name).read_bytes() == (two / name).read_bytes()
     report = json.loads((one / "diff.json").read_text())
-    assert report["regressions"][0] == "latency_ms"  # sorted by name
+    assert report["regressions"][0] == "p95_ms"  # sorted by name
     assert report["metrics"][0]["verdict"] == "regressed"  # regressions first
-    assert {r["metric"] for r in report["metrics"]} >= {"latency_ms", "resource_peak_rss_bytes"}
-    gated = ("--metric", "latency_ms")
+    assert {r["metric"] for r in report["metrics"]} >= {"p95_ms", "resource_peak_rss_bytes"}
+    gated = ("--metric", "p95_ms")
     answer = cli("diff", str(slow), "--history", n, *gated, "--report-dir", str(one), "--json")
     report = json.loads((one / "diff.json").read_text())
     (row,) = report["metrics"]
-    assert row["metric"] == "latency_ms" and row["unit"] == "ms"
+    assert row["metric"] == "p95_ms" and row["unit"] == "ms"
     assert row["verdict"] == "regressed" and len(row["window"]) == len(PLANTED)
     assert row["threshold"]["model"] == "t" and row["current"] > row["threshold"]["upper"]
     assert row["change"] > 0.2
-    assert "| version | measured | latency_ms mean |" in (one / "diff.md").read_text()
+    assert "| version | measured | p95_ms mean |" in (one / "diff.md").read_text()
     gate = cli("diff", str(slow), "--history", n, *gated, "--fail-on-regression", "--json")
     assert gate.code == 8 and gate.json["error"]["kind"] == "regression"
     calm = cli("diff", str(near), "--history", n, *gated, "--fail-on-regression", "--json")
@@ -160,23 +154,12 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
 
 def test_empty_history_and_a_short_window_are_clear_errors(cli: Any, repo: Path) -> None:
     _start(cli, repo)
+    (repo / "perf").mkdir()
+    (repo / "perf/budgets.yaml").write_text(BUDGETS)
     current = _export(cli, repo, "now", 1.0)
-    for args in (
-        ("diff", str(current), "--history", "3"),
-        ("metrics", "export", "--history", "3"),
-        ("metrics", "export", str(current), "--history", "3"),
-    ):
-        answer = cli(*args, "--json")
-        assert answer.code == 4, (args, answer.out)
-        assert "history is empty" in answer.json["error"]["message"]
-    for args in (
-        ("diff", str(current), "--history", "1"),
-        ("metrics", "export", str(current), "--history", "1"),
-        ("budget", "check", str(current), "--history", "1"),
-    ):
-        answer = cli(*args, "--json")
-        assert answer.code == 2, (args, answer.out)
-        assert "at least 2" in answer.json["error"]["message"]
+    empty = [*_windowed(current, "3"), ("metrics", "export", "--history", "3")]
+    _all_fail(cli, empty, 4, "history is empty")
+    _all_fail(cli, _windowed(current, "1"), 2, "at least 2")
     both = cli("diff", str(current), str(current), "--history", "3", "--json")
     assert both.code == 2 and "one file" in both.json["error"]["message"]
     alone = cli("diff", str(current), "--json")
@@ -188,16 +171,13 @@ def test_a_window_that_mixes_units_is_refused(cli: Any, repo: Path) -> None:
     _start(cli, repo)
     _baseline(cli, repo, 1.0, "ms")
     _baseline(cli, repo, 1.0, "s")  # the benchmark changed its unit between two results
+    (repo / "perf").mkdir()
+    (repo / "perf/budgets.yaml").write_text(BUDGETS)
     current = _export(cli, repo, "now", 1.0)
-    for args in (
-        ("diff", str(current), "--history", "2"),
-        ("metrics", "export", "--history", "2"),
-        ("history", "check", str(current), "--window", "2"),
-    ):
-        answer = cli(*args, "--json")
-        assert answer.code == 2, (args, answer.out)
-        message = answer.json["error"]["message"]
-        assert "mixes units (ms, s)" in message and "archive/" in message
+    mixed = [*_windowed(current, "2"), ("history", "check", str(current), "--window", "2")]
+    _all_fail(cli, mixed, 2, "mixes units (ms, s)")
+    answer = cli("diff", str(current), "--history", "2", "--json")
+    assert "archive/" in answer.json["error"]["message"]  # names the files and their units
     # a window of the last result only is one unit again
     short = cli("history", "check", str(current), "--window", "1", "--json")
     assert short.code == 2 and "in ms, its history window in s" in short.json["error"]["message"]

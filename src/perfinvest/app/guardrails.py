@@ -153,17 +153,25 @@ def _finish(
         with summary.open("a", encoding="utf-8") as out:
             out.write(markdown)
     if breaches and enforce:
-        result.ok = False
-        result.exit_code = int(ExitCode.REGRESSION)
-        result.error = {
-            "code": int(ExitCode.REGRESSION),
-            "kind": "regression",
-            "message": f"budget breached: {', '.join(sorted({v.metric for v in breaches}))}",
-            "needs": [],
-        }
+        regression_failure(
+            result, f"budget breached: {', '.join(sorted({v.metric for v in breaches}))}"
+        )
     elif breaches:
         result.next = "warn-only: pass --enforce to fail the job on a breach (exit 8)"
     return result
+
+
+def regression_failure(result: CommandResult, message: str) -> None:
+    """What every enforced gate answers on a breach: exit 8, ``error.kind`` = regression
+    (``budget check --enforce``, ``diff --fail-on-regression``, ``load run --enforce``)."""
+    result.ok = False
+    result.exit_code = int(ExitCode.REGRESSION)
+    result.error = {
+        "code": int(ExitCode.REGRESSION),
+        "kind": "regression",
+        "message": message,
+        "needs": [],
+    }
 
 
 def query_check(

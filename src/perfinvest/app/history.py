@@ -11,7 +11,7 @@ from typing import NoReturn
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
-from perfinvest.core.errors import ExitCode, refused, usage_error
+from perfinvest.core.errors import refused, usage_error
 from perfinvest.core.history import (
     DEFAULT_IQR_K,
     DEFAULT_WINDOW,
@@ -425,14 +425,9 @@ def history_check(
             "(each version's, or a version re-measured) to gate on the history"
         )
     if verdict.breach and enforce:
-        result.ok = False
-        result.error = {
-            "code": int(ExitCode.REGRESSION),
-            "kind": "regression",
-            "message": verdict.message,
-            "needs": [],
-        }
-        result.exit_code = int(ExitCode.REGRESSION)
+        from perfinvest.app.guardrails import regression_failure
+
+        regression_failure(result, verdict.message)
     return result
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from perfinvest.app.compare import CompareOptions, load_runs
 from perfinvest.app.context import AppContext
+from perfinvest.app.guardrails import regression_failure
 from perfinvest.app.history import (
     HistoryOptions,
     current_point,
@@ -24,7 +25,7 @@ from perfinvest.core.diffreport import (
     history_report_json,
     history_report_markdown,
 )
-from perfinvest.core.errors import ExitCode, usage_error
+from perfinvest.core.errors import usage_error
 from perfinvest.core.history import judge
 
 
@@ -82,14 +83,7 @@ def diff_history(
     watched = list(options.metrics) or ([primary] if primary else [r.metric for r in rows])
     regressed = [r.metric for r in rows if r.verdict == "regressed" and r.metric in watched]
     if regressed and options.fail_on_regression:
-        result.ok = False
-        result.exit_code = int(ExitCode.REGRESSION)
-        result.error = {
-            "code": int(ExitCode.REGRESSION),
-            "kind": "regression",
-            "message": f"regression against the history in {', '.join(regressed)}",
-            "needs": [],
-        }
+        regression_failure(result, f"regression against the history in {', '.join(regressed)}")
     return result
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from perfinvest.adapters.load.engine import Distribution
 from perfinvest.app.benchmarking import MeasureOptions, benchmark_lock
 from perfinvest.app.context import AppContext
+from perfinvest.app.guardrails import regression_failure
 from perfinvest.app.load_record import Outcome, finish
 from perfinvest.app.load_targets import DEFAULT_TARGETS, targets_path
 from perfinvest.app.result import CommandResult
@@ -74,20 +75,8 @@ def load_run(
             for v in outcome.result.data.get("verdicts", [])
             if v["verdict"] == "FAIL"
         ]
-        enforced(outcome.result, f"SLO failed: {', '.join(failed) or request.profile}")
+        regression_failure(outcome.result, f"SLO failed: {', '.join(failed) or request.profile}")
     return outcome.result
-
-
-def enforced(result: CommandResult, message: str) -> None:
-    """``--enforce``: the answer becomes a regression failure, exit 8 (files are written)."""
-    result.ok = False
-    result.exit_code = int(ExitCode.REGRESSION)
-    result.error = {
-        "code": int(ExitCode.REGRESSION),
-        "kind": "regression",
-        "message": message,
-        "needs": [],
-    }
 
 
 def _run_profile(
@@ -256,5 +245,5 @@ def load_suite(
     }
     if enforce and not result.data["passed"]:
         failed = [r["profile"] for r in results if not r["passed"]]
-        enforced(result, halted or f"SLO failed in {', '.join(failed)}")
+        regression_failure(result, halted or f"SLO failed in {', '.join(failed)}")
     return result
