@@ -37,7 +37,7 @@ class _Result:
     meta: dict[str, Any]  # route, concurrency when the result says them
 
 
-def _load_result(path: Path) -> _Result:
+def _load_result(path: Path, perf_dir: Path) -> _Result:
     """A baseline, a run, a runs list, or a load run's ``result.json``."""
     from perfinvest.app.compare import load_runs
     from perfinvest.store.documents import parse_document
@@ -53,7 +53,7 @@ def _load_result(path: Path) -> _Result:
             raise usage_error(error.message) from None
         return _Result([run], None, path.parent.name, load_meta(raw))
     runs, primary = load_runs(path)
-    return _Result(runs, primary, path.stem, scenario_meta(runs))
+    return _Result(runs, primary, path.stem, scenario_meta(runs, perf_dir))
 
 
 def load_meta(document: dict[str, Any]) -> dict[str, Any]:
@@ -69,17 +69,30 @@ def load_meta(document: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def scenario_meta(runs: list[Run]) -> dict[str, Any]:
-    """What the runs' own artifacts say of their scenario: a load run points at its
-    ``result.json``; the values are kept only when every run that says one agrees."""
+def _load_results(run: Run, perf_dir: Path | None) -> list[Path]:
+    """A load run's ``result.json``: named in its artifacts (``perfinvest load run``), or
+    written by ``perfinvest load bench`` into the run's artifact folder (a measured run of a
+    load investigation: its stdout's folder holds ``load-<profile>/result.json``)."""
+    found: list[Path] = []
+    for artifact in run.artifacts:
+        path = Path(artifact.path)
+        if not path.is_absolute() and perf_dir is not None:
+            path = perf_dir / path
+        if path.name == "result.json":
+            found.append(path)
+        elif path.parent.is_dir():
+            found.extend(sorted(path.parent.glob("load-*/result.json"))[:4])
+    return list(dict.fromkeys(found))
+
+
+def scenario_meta(runs: list[Run], perf_dir: Path | None = None) -> dict[str, Any]:
+    """What the runs' own artifacts say of their scenario (their load ``result.json``);
+    the values are kept only when every run that says one agrees."""
     seen: dict[str, set[Any]] = {"route": set(), "concurrency": set()}
     for run in runs:
         if not run.valid:
             continue
-        for artifact in run.artifacts:
-            path = Path(artifact.path)
-            if path.name != "result.json":
-                continue
+        for path in _load_results(run, perf_dir):
             try:
                 document = json.loads(path.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError):
@@ -110,9 +123,10 @@ def _current(ctx: AppContext, request: ExportRequest) -> _Result | None:
     if request.version is not None:
         baseline = ctx.store.load_baseline(request.version)
         runs = list(baseline.runs)
-        return _Result(runs, baseline.primary_metric.name, request.version, scenario_meta(runs))
+        meta = scenario_meta(runs, ctx.paths.perf_dir)
+        return _Result(runs, baseline.primary_metric.name, request.version, meta)
     if request.result is not None:
-        return _load_result(request.result)
+        return _load_result(request.result, ctx.paths.perf_dir)
     if request.history is None:
         raise usage_error("give a RESULT file, --version V or --history N")
     return None
@@ -176,7 +190,8 @@ def _history_documents(
         seen.add(kept.relative)
         runs = list(kept.baseline.runs)
         primary = kept.baseline.primary_metric.name
-        result = _Result(runs, primary, kept.baseline.version, scenario_meta(runs))
+        meta = scenario_meta(runs, ctx.paths.perf_dir)
+        result = _Result(runs, primary, kept.baseline.version, meta)
         docs.append(_document(result, request.name))
     point = None
     if current is not None:
