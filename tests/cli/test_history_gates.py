@@ -140,6 +140,9 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
     assert cli("metrics", "validate", str(listing), "--json").code == 0
     shown = cli("metrics", "export", "--history", "3")
     assert shown.code == 0 and shown.out.count("(archived)") == 2
+    own = cli("metrics", "export", "--version", "v1", "--history", n, "--json").json["data"]
+    assert len(own["perfmetrics"]) == len(PLANTED)  # v1's current baseline last, once
+    assert "v1 (checked)" in own["markdown"] and own["markdown"].count("(archived)") == 4
     broken = json.loads(listing.read_text())
     del broken[1]["environment"]
     listing.write_text(json.dumps(broken))

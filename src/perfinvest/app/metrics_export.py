@@ -182,7 +182,8 @@ def _history_documents(
         raise usage_error(f"--history must be at least 2 (results in the window), got {n}")
     metric = request.metric or (current.primary if current else None)
     options = HistoryOptions(metric=metric, window=n)
-    window = window_of(ctx, metric, options, exclude=request.result)
+    exported = request.result or (ctx.paths.baseline(request.version) if request.version else None)
+    window = window_of(ctx, metric, options, exclude=exported)  # not in its own window
     docs, seen = [], set()
     for kept in window.kept:
         if kept.relative in seen:
