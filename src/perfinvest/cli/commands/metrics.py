@@ -57,7 +57,8 @@ def export(
 @json_option
 @command_runner("metrics validate")
 def validate(file: Path, as_json: bool) -> Any:
-    """Check FILE against PerfMetrics v0.1: one line per problem; exit 2 if any."""
+    """Check FILE (one document, or a list from `export --history N`) against PerfMetrics
+    v0.1: one line per problem; exit 2 if any."""
     import json
 
     from perfinvest.app.result import CommandResult
