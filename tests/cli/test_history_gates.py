@@ -129,6 +129,13 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
     calm = cli("diff", str(near), "--history", n, *gated, "--fail-on-regression", "--json")
     assert calm.code == 0, calm.out
     assert [r["verdict"] for r in calm.json["data"]["rows"]] == ["unchanged"]
+    # the IQR model (Tukey's fences, robust to one wild result) gives the same answers here
+    iqr = ("--history", n, *gated, "--history-model", "iqr", "--json")
+    robust = [cli("diff", str(f), *iqr).json["data"]["rows"][0] for f in (slow, near)]
+    assert [r["verdict"] for r in robust] == ["regressed", "unchanged"]
+    assert robust[0]["threshold"]["model"] == "iqr"
+    fenced = cli(*check[:2], str(slow), *check[2:], "--history-model", "iqr", "--json")
+    assert "(iqr over 5 points)" in " ".join(fenced.json["findings"])
 
     # metrics export --history N: the window (and the result, last) as v0.1 documents
     listing = tmp_path / "history.json"

@@ -32,6 +32,7 @@ class BudgetOptions:
     junit: Path | None = None
     summary: Path | None = None  # markdown appended here (e.g. $GITHUB_STEP_SUMMARY)
     history: int | None = None  # also judge each budget's metric against the last N
+    history_model: str = "t"  # t or iqr (docs/history.md)
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -65,29 +66,32 @@ def _baseline(ctx: AppContext, options: BudgetOptions) -> tuple[list[Run] | None
 
 
 def _history(
-    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], window: int
+    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], options: Any
 ) -> tuple[list[BudgetVerdict], list[str], str]:
     """Each budget's metric against the last ``window`` results: verdicts, notes, trends."""
-    from perfinvest.app.history import (
-        HistoryOptions,
-        current_point,
-        same_unit,
-        window_of,
-        window_trend,
-    )
+    from dataclasses import replace
+
+    from perfinvest.app.history import current_point, same_unit, window_of, window_trend
     from perfinvest.core.baselines import run_values
     from perfinvest.core.history import judge
 
     values = run_values(runs)
     units = {m.key: m.unit for r in runs for m in r.metrics}
     out, notes, tables = [], [], []
-    options = HistoryOptions(window=window)
+    window = options.window
     for key in metrics:
-        found = window_of(ctx, key, HistoryOptions(metric=key, window=window), exclude=current)
+        found = window_of(ctx, key, replace(options, metric=key), exclude=current)
         same_unit(found, units.get(key), str(current))
         notes += found.notes
         mean = sum(values[key]) / len(values[key])
-        j = judge([p.mean for p in found.points], mean, metric=key, direction=found.direction)
+        j = judge(
+            [p.mean for p in found.points],
+            mean,
+            metric=key,
+            direction=found.direction,
+            model=options.model,
+            k=options.k,
+        )
         status: BudgetStatus = "breach" if j.breach else "ok" if j.status == "within" else "skipped"
         out.append(
             BudgetVerdict(key, "history", float(window), mean, units[key], status, j.message)
@@ -99,10 +103,11 @@ def _history(
 
 def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> CommandResult:
     """Warn-only by default: breaches are reported, exit 0; ``enforce`` makes them exit 8."""
-    if options.history is not None and options.history < 2:
-        raise usage_error(
-            f"--history must be at least 2 (results in the window), got {options.history}"
-        )
+    window = None
+    if options.history is not None:
+        from perfinvest.app.history import gate_options
+
+        window = gate_options(options.history, options.history_model)
     budgets_path = options.budgets or ctx.repo_root / DEFAULT_BUDGETS
     budgets = parse_budgets(read_yaml(budgets_path, "budgets file"), str(budgets_path))
     runs, _ = load_runs(current)
@@ -112,9 +117,9 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
     )
     result = CommandResult(command="budget check")
     trends = ""
-    if options.history is not None:
+    if window is not None:
         extra, notes, trends = _history(
-            ctx, current, runs, sorted({b.metric for b in budgets}), options.history
+            ctx, current, runs, sorted({b.metric for b in budgets}), window
         )
         verdicts += extra
         result.findings += notes

@@ -83,6 +83,15 @@ def _check_options(options: HistoryOptions) -> None:
         raise usage_error("--k must be positive (1.5 is Tukey's fence)")
 
 
+def gate_options(window: int, model: str = "t", metric: str | None = None) -> HistoryOptions:
+    """A gate's ``--history N`` (N >= 2: one point has no spread) and ``--history-model``."""
+    if window < 2:
+        raise usage_error(f"--history must be at least 2 (results in the window), got {window}")
+    options = HistoryOptions(metric=metric, window=window, model=model)  # type: ignore[arg-type]
+    _check_options(options)
+    return options
+
+
 def _empty(ctx: AppContext, history: History) -> None:
     if history.entries:
         return

@@ -13,8 +13,8 @@ from perfinvest.app.compare import CompareOptions, load_runs
 from perfinvest.app.context import AppContext
 from perfinvest.app.guardrails import regression_failure
 from perfinvest.app.history import (
-    HistoryOptions,
     current_point,
+    gate_options,
     same_unit,
     window_trend,
     windows_of,
@@ -30,12 +30,12 @@ from perfinvest.core.history import judge
 
 
 def diff_history(
-    ctx: AppContext, path: Path, window: int, options: CompareOptions
+    ctx: AppContext, path: Path, window: int, options: CompareOptions, model: str = "t"
 ) -> CommandResult:
-    """Each metric of ``path`` (or ``options.metrics``) against the last ``window`` results;
-    exit 8 with ``fail_on_regression`` when the primary (or a named) metric regressed."""
-    if window < 2:
-        raise usage_error(f"--history must be at least 2 (results in the window), got {window}")
+    """Each metric of ``path`` (or ``options.metrics``) against the last ``window`` results
+    (``model``: t or iqr); exit 8 with ``fail_on_regression`` when the primary (or a named)
+    metric regressed."""
+    history = gate_options(window, model)
     runs, primary = load_runs(path)
     valid = [r for r in runs if r.valid]
     if not valid:
@@ -48,7 +48,6 @@ def diff_history(
             f"{path} does not report {', '.join(unknown)} (it reports {', '.join(sorted(units))})"
         )
     host = valid[0].environment.host or None
-    history = HistoryOptions(window=window)
     windows, missing = windows_of(ctx, keys, history, exclude=path, current_host=host)
     rows: list[HistoryDiffRow] = []
     notes: list[str] = []
@@ -56,7 +55,12 @@ def diff_history(
         same_unit(found, units[key], str(path))
         point = current_point(path.name, runs, key)
         verdict = judge(
-            [p.mean for p in found.points], point.mean, metric=key, direction=found.direction
+            [p.mean for p in found.points],
+            point.mean,
+            metric=key,
+            direction=found.direction,
+            model=history.model,
+            k=history.k,
         )
         trend_rows, _ = window_trend(found, point, history)
         rows.append(HistoryDiffRow(key, units[key], verdict, tuple(trend_rows)))

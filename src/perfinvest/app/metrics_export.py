@@ -27,6 +27,7 @@ class ExportRequest:
     name: str | None = None
     history: int | None = None  # also export the last N results of the history
     metric: str | None = None  # the trend's metric (default: the primary one)
+    model: str = "t"  # the trend's threshold model: t or iqr
 
 
 @dataclass(frozen=True)
@@ -169,19 +170,16 @@ def _history_documents(
     ctx: AppContext, request: ExportRequest, current: _Result | None
 ) -> tuple[list[dict[str, Any]], str, list[str]]:
     from perfinvest.app.history import (
-        HistoryOptions,
         current_point,
+        gate_options,
         same_unit,
         window_of,
         window_trend,
     )
     from perfinvest.core.history import summary_key
 
-    n = request.history or 0
-    if n < 2:
-        raise usage_error(f"--history must be at least 2 (results in the window), got {n}")
     metric = request.metric or (current.primary if current else None)
-    options = HistoryOptions(metric=metric, window=n)
+    options = gate_options(request.history or 0, request.model, metric)
     exported = request.result or (ctx.paths.baseline(request.version) if request.version else None)
     window = window_of(ctx, metric, options, exclude=exported)  # not in its own window
     docs, seen = [], set()

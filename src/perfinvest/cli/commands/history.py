@@ -10,6 +10,16 @@ import click
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import F, command_runner, context, json_option
 
+#: The threshold model of a gate's ``--history N`` (budget check, diff, metrics export).
+history_model_option = click.option(
+    "--history-model",
+    type=click.Choice(["t", "iqr"]),
+    default="t",
+    show_default=True,
+    help="With --history N: t (95 % prediction interval, needs 3 points) or iqr "
+    "(Tukey's fences, needs 4; robust to one wild result).",
+)
+
 
 def window_options(func: F) -> F:
     """What chooses the series and its threshold, for the trend and for ``check``."""

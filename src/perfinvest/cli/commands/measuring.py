@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
     F,
@@ -153,6 +154,7 @@ def compare(
     help="Compare the one file given against the last N results of the baselines history "
     "(a threshold from their spread) instead of a second file.",
 )
+@history_model_option
 @json_option
 @command_runner("diff")
 def diff(
@@ -163,6 +165,7 @@ def diff(
     fail_on_regression: bool,
     report_dir: Path | None,
     history: int | None,
+    history_model: str,
     as_json: bool,
 ) -> Any:
     """Compare two result files A B (baselines, or runs exported by `perfinvest run`), or
@@ -180,7 +183,7 @@ def diff(
             raise usage_error("with --history N give one file, B: the history is its A")
         from perfinvest.app.history_diff import diff_history
 
-        result = diff_history(context(), baseline_file, history, options)
+        result = diff_history(context(), baseline_file, history, options, history_model)
     elif current_file is None:
         raise usage_error("give two files A B, or one file B with --history N")
     else:

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import command_runner, context, json_option
 
@@ -33,6 +34,7 @@ def metrics() -> None:
     "last) and show their trend.",
 )
 @click.option("--metric", metavar="M", help="With --history: the trend's metric.")
+@history_model_option
 @json_option
 @command_runner("metrics export")
 def export(
@@ -42,6 +44,7 @@ def export(
     name: str | None,
     history: int | None,
     metric: str | None,
+    history_model: str,
     as_json: bool,
 ) -> Any:
     """Write RESULT (a baseline, a `run --export` file, a load run's result.json) or
@@ -49,7 +52,9 @@ def export(
     list of v0.1 documents. Exit 2 (bad file, N < 2, mixed units), 4 (empty history)."""
     from perfinvest.app.metrics_export import ExportRequest, export_metrics
 
-    return export_metrics(context(), ExportRequest(result, version, output, name, history, metric))
+    return export_metrics(
+        context(), ExportRequest(result, version, output, name, history, metric, history_model)
+    )
 
 
 @metrics.command(name="validate")
