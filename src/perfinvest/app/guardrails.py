@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfinvest.app.compare import load_runs
 from perfinvest.app.context import AppContext
@@ -19,6 +19,9 @@ from perfinvest.core.budgets import (
 )
 from perfinvest.core.errors import ExitCode, usage_error
 from perfinvest.core.models import Run
+
+if TYPE_CHECKING:
+    from perfinvest.app.history import HistoryOptions
 
 DEFAULT_BUDGETS = Path("perf/budgets.yaml")
 
@@ -66,7 +69,7 @@ def _baseline(ctx: AppContext, options: BudgetOptions) -> tuple[list[Run] | None
 
 
 def _history(
-    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], options: Any
+    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], options: HistoryOptions
 ) -> tuple[list[BudgetVerdict], list[str], str]:
     """Each budget's metric against the last ``window`` results: verdicts, notes, trends."""
     from dataclasses import replace
