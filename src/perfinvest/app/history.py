@@ -279,7 +279,7 @@ def _one_unit(series: _Series, window: int) -> str:
         )
         raise usage_error(
             f"the history window of {series.metric!r} mixes units ({', '.join(found)}): "
-            f"{where}; re-measure in one unit, or shorten the window with --history N"
+            f"{where}; re-measure in one unit, or choose a smaller window of the newest results"
         )
     return found[0] if found else ""
 
