@@ -31,6 +31,9 @@ def test_ci_init_writes_valid_workflows_and_never_overwrites(
         timeout=60,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    pr = (out / ".github/workflows/perf-budgets.yml").read_text()
+    assert 'history="--history $WINDOW"' in pr  # the opt-in history gate
+    assert 'perfinvest diff --history "$WINDOW" perf-current.json' in pr
     mine = out / "perf/budgets.yaml"
     mine.write_text("budgets: []\n")
     again = cli("ci", "init", "--dir", str(out), "--json")

@@ -30,10 +30,13 @@ int main(int argc, char **argv) {
 """
 
 
-def start(cli: Any, command: str | None = None) -> None:
+def start(cli: Any, command: str | None = None, metric: str | None = None) -> None:
     args = list(START_ARGS)
     if command is not None:
         args[args.index("--command") + 1] = command
+    if metric is not None:
+        args[args.index("--metric") + 1] = metric
+        args[args.index("--success") + 1] = f"{metric} < 120"
     assert cli(*args, "--no-checkpoint", "--json").code == 0
 
 

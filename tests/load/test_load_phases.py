@@ -46,6 +46,11 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
         assert started.code == 0, started.out
         base = cli("baseline", "--runs", "2", "--duration", "2", "--json")
         assert base.code == 0, base.out
+        # its PerfMetrics say the route and the users each measured run had
+        scenario = cli("metrics", "export", "--version", "v1", "--json").json["data"]
+        scenario = scenario["perfmetrics"]["scenario"]
+        assert scenario["route"] == "GET /work", scenario
+        assert scenario["concurrency"] == 10, scenario  # the baseline profile's users
         # no --fail-when: the targets' default SLO (p95_ms <= 100) is the failure condition
         broke = cli(
             "breaking-point",
@@ -61,6 +66,11 @@ def test_baseline_and_breaking_point_over_users_match_a_direct_sweep(repo: Path,
         )
         assert broke.code == 0, broke.out
         found = broke.json["data"]["breaking_point"]["breaking_point"]
+        # each probe's load level is in its PerfMetrics: `load bench` wrote its result.json
+        for probe in broke.json["data"]["breaking_point"]["probes"]:
+            (result,) = repo.glob(f".claude/perf/artifacts/*/{probe['run_id']}/load-*/result.json")
+            exported = cli("metrics", "export", str(result), "--json").json["data"]
+            assert exported["perfmetrics"]["scenario"]["concurrency"] == round(probe["value"])
         assert broke.json["data"]["breaking_point"]["thresholds"] == [
             THRESHOLD,
             "work:error_rate>=0.5",

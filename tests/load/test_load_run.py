@@ -490,3 +490,28 @@ def test_bench_of_a_burst_takes_its_arrival_rate_from_the_parameter(
     assert 8 <= behaviour.hits["/fast"] <= 8 * 3 + 8
     assert data["routes"]["fast"]["requests"] == behaviour.hits["/fast"]
     assert "PERF_METRICS_START" in data["perf_metrics"]
+
+
+@pytest.mark.slow
+def test_enforce_exits_8_on_a_fail_and_perfmetrics_carry_route_and_users(
+    server: tuple[str, Behaviour], repo: Path, cli: Any
+) -> None:
+    url, _ = server
+    run = ("load", "run", "--profile", "smoke", "--users", "2", "--duration", "2", *SHORT)
+    slow = write_targets(repo / "slow.yaml", url, "  - {name: slow, path: /slow}\n")
+    failed = cli(*run, "--targets", str(slow), "--enforce", "--json")
+    assert failed.code == 8, failed.out
+    assert failed.json["error"]["kind"] == "regression"
+    assert "slow p95_ms <= 80" in failed.json["error"]["message"]
+    out = Path(failed.json["data"]["output_dir"])
+    assert "| FAIL |" in (out / "slo_matrix.md").read_text()  # written all the same
+    # the load result, and its runs.json, export with the route and the users they had
+    for source in (out / "result.json", out / "runs.json"):
+        exported = cli("metrics", "export", str(source), "--json")
+        assert exported.code == 0, exported.out
+        scenario = exported.json["data"]["perfmetrics"]["scenario"]
+        assert scenario["route"] == "GET /slow" and scenario["concurrency"] == 2, scenario
+    fast = write_targets(repo / "fast.yaml", url, "  - {name: fast, path: /fast}\n")
+    passed = cli(*run, "--targets", str(fast), "--enforce", "--json")
+    assert passed.code == 0, passed.out
+    assert passed.json["data"]["passed"] is True

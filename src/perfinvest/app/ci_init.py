@@ -17,6 +17,9 @@ PR_WORKFLOW = """\
 # Written by `perfinvest ci init`: performance budgets on every pull request.
 # Warn-only: breaches are marked in the step summary and the artifacts, the job stays
 # green. Set the repository variable PERF_ENFORCE=1 to fail on a breach (exit 8).
+# Opt-in history gate: PERF_HISTORY_WINDOW=N also judges the result against the last N
+# baselines (a threshold from their spread, docs/history.md), restored from the cache
+# "perf-history-<os>-" of .claude/perf/baselines/ (save it where you measure baselines).
 name: perf-budgets
 on:
   pull_request:
@@ -39,16 +42,34 @@ jobs:
         env:
           BENCH: ${{ vars.PERF_BENCH_COMMAND || './bench' }}
         run: perfinvest run --runs 5 --export perf-current.json --shell -- "$BENCH"
+      - name: Restore the baselines history
+        if: vars.PERF_HISTORY_WINDOW != ''
+        uses: actions/cache/restore@v4
+        with:
+          path: .claude/perf/baselines
+          key: perf-history-${{ runner.os }}-${{ github.sha }}
+          restore-keys: perf-history-${{ runner.os }}-
       - name: Check budgets
+        env:
+          WINDOW: ${{ vars.PERF_HISTORY_WINDOW }}
         run: |
           enforce=""
           if [ "${{ vars.PERF_ENFORCE }}" = "1" ]; then enforce="--enforce"; fi
+          history=""
+          if [ -n "$WINDOW" ]; then history="--history $WINDOW"; fi
           perfinvest budget check perf-current.json --baseline perf/baseline.json \\
             --budgets perf/budgets.yaml --junit perf-junit.xml \\
-            --summary "$GITHUB_STEP_SUMMARY" $enforce
+            --summary "$GITHUB_STEP_SUMMARY" $enforce $history
       - name: Diff report
         if: always()
         run: perfinvest diff perf/baseline.json perf-current.json --report-dir perf-report || true
+      - name: Diff against the history
+        if: always() && vars.PERF_HISTORY_WINDOW != ''
+        env:
+          WINDOW: ${{ vars.PERF_HISTORY_WINDOW }}
+        run: |
+          perfinvest diff --history "$WINDOW" perf-current.json \\
+            --report-dir perf-report/history || true
       - uses: actions/upload-artifact@v4
         if: always()
         with:

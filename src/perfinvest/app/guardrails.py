@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perfinvest.app.compare import load_runs
 from perfinvest.app.context import AppContext
@@ -20,6 +20,9 @@ from perfinvest.core.budgets import (
 from perfinvest.core.errors import ExitCode, usage_error
 from perfinvest.core.models import Run
 
+if TYPE_CHECKING:
+    from perfinvest.app.history import HistoryOptions
+
 DEFAULT_BUDGETS = Path("perf/budgets.yaml")
 
 
@@ -32,6 +35,7 @@ class BudgetOptions:
     junit: Path | None = None
     summary: Path | None = None  # markdown appended here (e.g. $GITHUB_STEP_SUMMARY)
     history: int | None = None  # also judge each budget's metric against the last N
+    history_model: str = "t"  # t or iqr (docs/history.md)
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -65,31 +69,48 @@ def _baseline(ctx: AppContext, options: BudgetOptions) -> tuple[list[Run] | None
 
 
 def _history(
-    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], window: int
-) -> tuple[list[BudgetVerdict], list[str]]:
-    from perfinvest.app.history import HistoryOptions, history_window
+    ctx: AppContext, current: Path, runs: list[Run], metrics: list[str], options: HistoryOptions
+) -> tuple[list[BudgetVerdict], list[str], str]:
+    """Each budget's metric against the last ``window`` results: verdicts, notes, trends."""
+    from dataclasses import replace
+
+    from perfinvest.app.history import current_point, same_unit, window_of, window_trend
     from perfinvest.core.baselines import run_values
     from perfinvest.core.history import judge
 
     values = run_values(runs)
     units = {m.key: m.unit for r in runs for m in r.metrics}
-    out, notes = [], []
+    out, notes, tables = [], [], []
+    window = options.window
     for key in metrics:
-        points, direction, findings = history_window(
-            ctx, key, HistoryOptions(metric=key, window=window), exclude=current
-        )
-        notes += findings
+        found = window_of(ctx, key, replace(options, metric=key), exclude=current)
+        same_unit(found, units.get(key), str(current))
+        notes += found.notes
         mean = sum(values[key]) / len(values[key])
-        j = judge([p.mean for p in points], mean, metric=key, direction=direction)
+        j = judge(
+            [p.mean for p in found.points],
+            mean,
+            metric=key,
+            direction=found.direction,
+            model=options.model,
+            k=options.k,
+        )
         status: BudgetStatus = "breach" if j.breach else "ok" if j.status == "within" else "skipped"
         out.append(
             BudgetVerdict(key, "history", float(window), mean, units[key], status, j.message)
         )
-    return out, notes
+        _, table = window_trend(found, current_point(current.name, runs, key), options)
+        tables.append(f"\n### {key}: the last {len(found.points)} results\n\n{table}")
+    return out, notes, "".join(tables)
 
 
 def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> CommandResult:
     """Warn-only by default: breaches are reported, exit 0; ``enforce`` makes them exit 8."""
+    window = None
+    if options.history is not None:
+        from perfinvest.app.history import gate_options
+
+        window = gate_options(options.history, options.history_model)
     budgets_path = options.budgets or ctx.repo_root / DEFAULT_BUDGETS
     budgets = parse_budgets(read_yaml(budgets_path, "budgets file"), str(budgets_path))
     runs, _ = load_runs(current)
@@ -98,15 +119,16 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
         budgets, runs, baseline, current_label=current.name, baseline_label=label
     )
     result = CommandResult(command="budget check")
-    if options.history is not None:
-        if options.history < 2:
-            raise usage_error(f"--history must be at least 2, got {options.history}")
-        extra, notes = _history(
-            ctx, current, runs, sorted({b.metric for b in budgets}), options.history
+    trends = ""
+    if window is not None:
+        extra, notes, trends = _history(
+            ctx, current, runs, sorted({b.metric for b in budgets}), window
         )
         verdicts += extra
         result.findings += notes
-    done = _finish("budget check", verdicts, options.enforce, options.junit, options.summary)
+    done = _finish(
+        "budget check", verdicts, options.enforce, options.junit, options.summary, trends
+    )
     done.findings += result.findings
     return done
 
@@ -117,9 +139,10 @@ def _finish(
     enforce: bool,
     junit: Path | None,
     summary: Path | None,
+    trends: str = "",
 ) -> CommandResult:
     result = CommandResult(command=command)
-    markdown = render_markdown(verdicts, enforce)
+    markdown = render_markdown(verdicts, enforce) + trends
     breaches = [v for v in verdicts if v.status == "breach"]
     result.findings = [
         ("BREACH: " if v.status == "breach" else f"{v.status}: ") + v.message
@@ -138,17 +161,25 @@ def _finish(
         with summary.open("a", encoding="utf-8") as out:
             out.write(markdown)
     if breaches and enforce:
-        result.ok = False
-        result.exit_code = int(ExitCode.REGRESSION)
-        result.error = {
-            "code": int(ExitCode.REGRESSION),
-            "kind": "regression",
-            "message": f"budget breached: {', '.join(sorted({v.metric for v in breaches}))}",
-            "needs": [],
-        }
+        regression_failure(
+            result, f"budget breached: {', '.join(sorted({v.metric for v in breaches}))}"
+        )
     elif breaches:
         result.next = "warn-only: pass --enforce to fail the job on a breach (exit 8)"
     return result
+
+
+def regression_failure(result: CommandResult, message: str) -> None:
+    """What every enforced gate answers on a breach: exit 8, ``error.kind`` = regression
+    (``budget check --enforce``, ``diff --fail-on-regression``, ``load run --enforce``)."""
+    result.ok = False
+    result.exit_code = int(ExitCode.REGRESSION)
+    result.error = {
+        "code": int(ExitCode.REGRESSION),
+        "kind": "regression",
+        "message": message,
+        "needs": [],
+    }
 
 
 def query_check(

@@ -3,13 +3,15 @@ against the threshold the last N results give (Bencher-style, see core/history.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from statistics import fmean
+from typing import NoReturn
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
-from perfinvest.core.errors import ExitCode, refused, usage_error
+from perfinvest.core.errors import refused, usage_error
 from perfinvest.core.history import (
     DEFAULT_IQR_K,
     DEFAULT_WINDOW,
@@ -24,6 +26,7 @@ from perfinvest.core.history import (
     shown,
     summary_key,
     trend,
+    trend_markdown,
 )
 from perfinvest.core.models import Baseline, Run
 from perfinvest.store.history import History, Kept, read_history
@@ -47,6 +50,8 @@ class _Series:
     skipped: list[str]  # baselines without the metric, files unreadable
     hosts: list[str]  # per point: the host it was measured on
     configs: list[str]  # per point: its configuration hash
+    units: list[str] = field(default_factory=list)  # per point: the metric's unit
+    kept: list[Kept] = field(default_factory=list)  # per point: the baseline it comes from
 
 
 def _mixed(series: _Series, window: int, current_host: str | None = None) -> list[str]:
@@ -76,6 +81,15 @@ def _check_options(options: HistoryOptions) -> None:
         raise usage_error(f"unknown --model {options.model!r}: use t or iqr")
     if not options.k > 0:
         raise usage_error("--k must be positive (1.5 is Tukey's fence)")
+
+
+def gate_options(window: int, model: str = "t", metric: str | None = None) -> HistoryOptions:
+    """A gate's ``--history N`` (N >= 2: one point has no spread) and ``--history-model``."""
+    if window < 2:
+        raise usage_error(f"--history must be at least 2 (results in the window), got {window}")
+    options = HistoryOptions(metric=metric, window=window, model=model)  # type: ignore[arg-type]
+    _check_options(options)
+    return options
 
 
 def _empty(ctx: AppContext, history: History) -> None:
@@ -132,6 +146,8 @@ def _series(
     skipped = list(history.unreadable)
     hosts: list[str] = []
     configs: list[str] = []
+    units: list[str] = []
+    baselines: list[Kept] = []
     for kept in entries:
         summaries = kept.baseline.summaries
         key = summary_key(list(summaries), name, options.scenario)
@@ -147,39 +163,18 @@ def _series(
         points.extend(found)
         hosts.extend([kept.baseline.environment.host] * len(found))
         configs.extend([kept.baseline.config_hash] * len(found))
-    return _Series(name, direction, points, skipped, hosts, configs)
+        units.extend([str(summaries[key].get("unit") or "")] * len(found))
+        baselines.extend([kept] * len(found))
+    return _Series(name, direction, points, skipped, hosts, configs, units, baselines)
 
 
-def _no_points(ctx: AppContext, series: _Series, options: HistoryOptions) -> None:
-    if series.points:
-        return
+def _no_points(metric: str, options: HistoryOptions) -> NoReturn:
     where = f" for scenario {options.scenario!r}" if options.scenario else ""
     raise refused(
-        f"no baseline in the history reports {series.metric!r}{where}; choose another "
+        f"no baseline in the history reports {metric!r}{where}; choose another "
         "--metric (see `perfinvest history --json`), or measure it with `perfinvest baseline`",
         needs=["--metric"],
     )
-
-
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
-def trend_markdown(metric: str, rows: list[TrendRow]) -> str:
-    """The trend as a small markdown table, oldest first."""
-    lines = [
-        f"| version | measured | {metric} mean | CV | runs | change | status |",
-        "|---|---|---:|---:|---:|---:|---|",
-    ]
-    for row in rows:
-        point = row.point
-        cv = "n/a" if point.cv is None else f"{point.cv:.1%}"
-        label = point.label + (" (archived)" if point.archived else "")
-        lines.append(
-            f"| {label} | {point.at[:19]} | {shown(point.mean)} | {cv} | {point.runs} | "
-            f"{_pct(row.change)} | {row.status.replace('_', ' ')} |"
-        )
-    return "\n".join(lines) + "\n"
 
 
 def history_trend(ctx: AppContext, options: HistoryOptions) -> CommandResult:
@@ -188,7 +183,8 @@ def history_trend(ctx: AppContext, options: HistoryOptions) -> CommandResult:
     history = read_history(ctx.paths)
     _empty(ctx, history)
     series = _series(history.entries, options.metric, options, history)
-    _no_points(ctx, series, options)
+    if not series.points:
+        _no_points(series.metric, options)
     rows = trend(
         series.points,
         metric=series.metric,
@@ -261,21 +257,135 @@ def _same_result(kept: Kept, path: Path, baseline: Baseline | None) -> bool:
     )
 
 
+@dataclass(frozen=True)
+class Window:
+    """The last N points of one metric in the history: what a gate judges a result with."""
+
+    metric: str
+    direction: Direction
+    points: list[TrendPoint]
+    unit: str  # the one unit of every point ("" for a unitless metric)
+    kept: list[Kept]  # per point: its baseline file
+    notes: list[str]  # skipped files, mixed hosts or setups
+
+
+def _one_unit(series: _Series, window: int) -> str:
+    """A window mixing units (ms here, s there) has no meaningful spread: refused, exit 2."""
+    found = sorted(set(series.units[-window:]))
+    if len(found) > 1:
+        where = ", ".join(
+            f"{kept.relative} in {unit or 'no unit'}"
+            for kept, unit in zip(series.kept[-window:], series.units[-window:], strict=True)
+        )
+        raise usage_error(
+            f"the history window of {series.metric!r} mixes units ({', '.join(found)}): "
+            f"{where}; re-measure in one unit, or choose a smaller window of the newest results"
+        )
+    return found[0] if found else ""
+
+
+def windows_of(
+    ctx: AppContext,
+    metrics: Sequence[str | None],
+    options: HistoryOptions,
+    *,
+    exclude: Path | None = None,
+    baseline: Baseline | None = None,
+    current_host: str | None = None,
+) -> tuple[dict[str, Window], list[str]]:
+    """The last ``options.window`` points of each metric (``None``: the newest baseline's
+    primary one) in the baselines history, read once, and the metrics no baseline reports.
+    Refuses (exit 4) an empty history, and (exit 2) a window that mixes units.
+    ``exclude`` (and ``baseline``, its document): a result that must not be part of its
+    own window, nor its archived copy; ``current_host``: named when the window is not it."""
+    _check_options(options)
+    history = read_history(ctx.paths)
+    entries = [
+        k for k in history.entries if exclude is None or not _same_result(k, exclude, baseline)
+    ]
+    _empty(ctx, History(entries, history.unreadable))
+    found: dict[str, Window] = {}
+    missing: list[str] = []
+    n = options.window
+    for metric in metrics:
+        series = _series(entries, metric, options, history)
+        if not series.points:
+            missing.append(series.metric)
+            continue
+        unit = _one_unit(series, n)
+        notes = [*_mixed(series, n, current_host), *series.skipped]
+        found[series.metric] = Window(
+            series.metric, series.direction, series.points[-n:], unit, series.kept[-n:], notes
+        )
+    return found, missing
+
+
+def window_of(
+    ctx: AppContext,
+    metric: str | None,
+    options: HistoryOptions,
+    *,
+    exclude: Path | None = None,
+    baseline: Baseline | None = None,
+    current_host: str | None = None,
+) -> Window:
+    """:func:`windows_of` for one metric; refuses (exit 4) a history without it."""
+    found, missing = windows_of(
+        ctx, [metric], options, exclude=exclude, baseline=baseline, current_host=current_host
+    )
+    if missing:
+        _no_points(missing[0], options)
+    return next(iter(found.values()))
+
+
 def history_window(
     ctx: AppContext, metric: str, options: HistoryOptions, *, exclude: Path | None = None
 ) -> tuple[list[TrendPoint], Direction, list[str]]:
-    """The last ``options.window`` points of ``metric`` in the baselines history, its
-    direction and findings (skipped files, mixed hosts): what a budget check or a diff
-    passes to :func:`perfinvest.core.history.judge`. Refuses (exit 4) an empty history.
-    ``exclude``: a result file that must not be part of its own window."""
-    _check_options(options)
-    history = read_history(ctx.paths)
-    entries = [k for k in history.entries if exclude is None or not _same_result(k, exclude, None)]
-    _empty(ctx, History(entries, history.unreadable))
-    series = _series(entries, metric, options, history)
-    _no_points(ctx, series, options)
-    notes = [*_mixed(series, options.window), *series.skipped]
-    return series.points[-options.window :], series.direction, notes
+    """:func:`window_of` as (points, direction, findings): what a budget check passes to
+    :func:`perfinvest.core.history.judge`."""
+    found = window_of(ctx, metric, options, exclude=exclude)
+    return found.points, found.direction, found.notes
+
+
+def same_unit(window: Window, unit: str | None, what: str) -> None:
+    """A result in another unit than its window cannot be judged by it (exit 2)."""
+    if window.points and (unit or "") != window.unit:
+        raise usage_error(
+            f"{what} reports {window.metric!r} in {unit or 'no unit'}, its history window in "
+            f"{window.unit or 'no unit'}: compare like with like"
+        )
+
+
+def current_point(label: str, runs: list[Run], key: str) -> TrendPoint:
+    """A result being checked as the last row of a trend table (its mean over valid runs)."""
+    valid = [r for r in runs if r.valid]
+    values = [m.value for r in valid for m in r.metrics if m.key == key]
+    return TrendPoint(
+        label=f"{label} (checked)",
+        at=valid[0].started_at.isoformat() if valid else "",
+        mean=fmean(values),
+        runs=len(values),
+        source=label,
+    )
+
+
+def window_trend(
+    window: Window,
+    current: TrendPoint | None,
+    options: HistoryOptions,
+) -> tuple[list[TrendRow], str]:
+    """The window (and the current result, last) as trend rows and their markdown table:
+    the text output of every gate that runs against the history."""
+    points = [*window.points, *([current] if current is not None else [])]
+    rows = trend(
+        points,
+        metric=window.metric,
+        direction=window.direction,
+        window=max(len(points), 1),
+        model=options.model,
+        k=options.k,
+    )
+    return rows, trend_markdown(window.metric, rows)
 
 
 def history_check(
@@ -290,12 +400,17 @@ def history_check(
     _empty(ctx, History(entries, history.unreadable))
     metric = options.metric or primary or entries[-1].baseline.primary_metric.name
     value = _current_value(runs, metric, options.scenario, current)
-    series = _series(entries, metric, options, history)
-    _no_points(ctx, series, options)
-    window = series.points[-options.window :]
-    direction = series.direction or next(
-        (m.direction for r in runs for m in r.metrics if m.name == metric and m.direction), None
+    current_host = next((r.environment.host for r in runs if r.environment.host), None)
+    found = window_of(
+        ctx, metric, options, exclude=current, baseline=baseline, current_host=current_host
     )
+    key = summary_key(sorted({m.key for r in runs for m in r.metrics}), metric, options.scenario)
+    unit = next((m.unit for r in runs for m in r.metrics if m.key == key), None)
+    same_unit(found, unit, str(current))
+    direction = found.direction or next(
+        (m.direction for r in runs for m in r.metrics if m.key == key and m.direction), None
+    )
+    window = found.points
     verdict = judge(
         [p.mean for p in window],
         value,
@@ -304,15 +419,14 @@ def history_check(
         model=options.model,
         k=options.k,
     )
+    _, trend_md = window_trend(found, current_point(current.name, runs, key or metric), options)
     result = CommandResult(command="history check")
-    current_host = next((r.environment.host for r in runs if r.environment.host), None)
-    mixed = _mixed(series, options.window, current_host)
-    result.findings = [verdict.message, *mixed, *series.skipped]
+    result.findings = [verdict.message, *found.notes]
     result.data = {
         "current": str(current),
         "verdict": verdict.to_json(),
         "window": [p.__dict__ for p in window],
-        "markdown": check_markdown(verdict, window),
+        "markdown": check_markdown(verdict, window) + "\n" + trend_md,
     }
     if verdict.status == "insufficient_history":
         result.findings.append(
@@ -320,14 +434,9 @@ def history_check(
             "(each version's, or a version re-measured) to gate on the history"
         )
     if verdict.breach and enforce:
-        result.ok = False
-        result.error = {
-            "code": int(ExitCode.REGRESSION),
-            "kind": "regression",
-            "message": verdict.message,
-            "needs": [],
-        }
-        result.exit_code = int(ExitCode.REGRESSION)
+        from perfinvest.app.guardrails import regression_failure
+
+        regression_failure(result, verdict.message)
     return result
 
 

@@ -16,6 +16,7 @@ from typing import Any
 from perfinvest.adapters.load.engine import Distribution
 from perfinvest.app.benchmarking import MeasureOptions, benchmark_lock
 from perfinvest.app.context import AppContext
+from perfinvest.app.guardrails import regression_failure
 from perfinvest.app.load_record import Outcome, finish
 from perfinvest.app.load_targets import DEFAULT_TARGETS, targets_path
 from perfinvest.app.result import CommandResult
@@ -62,9 +63,19 @@ def load_run(
     request: LoadRequest,
     options: MeasureOptions,
     on_progress: ProgressLine | None = None,
+    *,
+    enforce: bool = False,
 ) -> CommandResult:
-    """One profile: gates, lock, Locust, then the matrix and the run written to state."""
+    """One profile: gates, lock, Locust, then the matrix and the run written to state.
+    Warn-only: a FAIL row exits 0 unless ``enforce`` (exit 8, as ``budget check``)."""
     outcome = _run_profile(ctx, request, options, on_progress)
+    if enforce and not outcome.passed:
+        failed = [
+            f"{v['route']} {v['slo']}"
+            for v in outcome.result.data.get("verdicts", [])
+            if v["verdict"] == "FAIL"
+        ]
+        regression_failure(outcome.result, f"SLO failed: {', '.join(failed) or request.profile}")
     return outcome.result
 
 
@@ -193,8 +204,11 @@ def load_suite(
     options: MeasureOptions,
     profiles: Sequence[str] = SUITE_ORDER,
     on_progress: ProgressLine | None = None,
+    *,
+    enforce: bool = False,
 ) -> CommandResult:
-    """The profiles in order; halts when smoke fails or the health gate fails."""
+    """The profiles in order; halts when smoke fails or the health gate fails; with
+    ``enforce`` a failed SLO in any profile (or a halt) exits 8."""
     results: list[dict[str, Any]] = []
     findings: list[str] = []
     halted: str | None = None
@@ -229,4 +243,7 @@ def load_suite(
         "halted": halted,
         "passed": halted is None and all(r["passed"] for r in results),
     }
+    if enforce and not result.data["passed"]:
+        failed = [r["profile"] for r in results if not r["passed"]]
+        regression_failure(result, halted or f"SLO failed in {', '.join(failed)}")
     return result

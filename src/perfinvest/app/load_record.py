@@ -164,6 +164,7 @@ def finish(
         "rate_rps": the_plan.rate_rps,
         "steady_window_s": [the_plan.steady_start_s, the_plan.steady_end_s],
         "urls": targets.urls,
+        "route_paths": {r.name: f"{r.method} {r.path}" for r in targets.routes},
         "workers": len(engine.workers)
         or (request.distribution.expect_workers if request.distribution.master else 0),
         "worker_requests": [w.get("requests", 0) for w in engine.workers],

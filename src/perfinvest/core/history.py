@@ -249,6 +249,27 @@ def trend(
     return rows
 
 
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def trend_markdown(metric: str, rows: list[TrendRow]) -> str:
+    """The trend as a small markdown table, oldest first."""
+    lines = [
+        f"| version | measured | {metric} mean | CV | runs | change | status |",
+        "|---|---|---:|---:|---:|---:|---|",
+    ]
+    for row in rows:
+        point = row.point
+        cv = "n/a" if point.cv is None else f"{point.cv:.1%}"
+        label = point.label + (" (archived)" if point.archived else "")
+        lines.append(
+            f"| {label} | {point.at[:19]} | {shown(point.mean)} | {cv} | {point.runs} | "
+            f"{_pct(row.change)} | {row.status.replace('_', ' ')} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def summary_key(keys: Sequence[str], metric: str, scenario: str | None = None) -> str | None:
     """The summary key of ``metric`` (``scenario:metric`` with a scenario) among ``keys``.
 

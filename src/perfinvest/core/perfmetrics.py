@@ -101,9 +101,16 @@ def _pcts(samples: Sequence[float]) -> dict[str, float]:
 
 
 def to_perfmetrics(
-    runs: Sequence[Run], *, name: str, primary: str | None = None, with_samples: bool = True
+    runs: Sequence[Run],
+    *,
+    name: str,
+    primary: str | None = None,
+    with_samples: bool = True,
+    route: str | None = None,
+    concurrency: int | None = None,
 ) -> dict[str, Any]:
-    """One PerfMetrics document from the valid runs of a result (means across runs)."""
+    """One PerfMetrics document from the valid runs of a result (means across runs);
+    ``route`` and ``concurrency`` when the caller knows them (a load run's route, users)."""
     valid = [r for r in runs if r.valid]
     values, samples = run_values(valid), run_samples(valid)
     info = {m.key: m for r in valid for m in r.metrics}
@@ -129,8 +136,8 @@ def to_perfmetrics(
         "timestamp": first.started_at.isoformat().replace("+00:00", "Z"),
         "scenario": {
             "name": name,
-            "route": None,
-            "concurrency": None,
+            "route": route,
+            "concurrency": concurrency,
             "duration_s": math.fsum(r.duration_s for r in valid) / len(valid),
         },
         "environment": {
@@ -164,7 +171,13 @@ def _lift(metrics: list[dict[str, Any]], names: tuple[str, ...]) -> float | None
 
 
 def problems(doc: Any) -> list[str]:
-    """Every schema violation, one line each (``path: message``), in a stable order."""
+    """Every schema violation, one line each (``path: message``), in a stable order.
+
+    A list is a history export: each item must be a v0.1 document (paths start ``i/``)."""
+    if isinstance(doc, list):
+        if not doc:
+            return ["(top level): an empty list (a history export holds at least one document)"]
+        return [f"{i}/{line}" for i, item in enumerate(doc) for line in problems(item)]
     from jsonschema import Draft202012Validator
 
     errors = Draft202012Validator(SCHEMA).iter_errors(doc)

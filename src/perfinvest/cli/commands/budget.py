@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import command_runner, context, json_option
 
@@ -36,6 +37,7 @@ def budget() -> None:
     metavar="N",
     help="Also judge each budget's metric against the last N results of the history.",
 )
+@history_model_option
 @json_option
 @command_runner("budget check")
 def check(
@@ -47,6 +49,7 @@ def check(
     junit: Path | None,
     summary: Path | None,
     history: int | None,
+    history_model: str,
     as_json: bool,
 ) -> Any:
     """Check CURRENT (a result file) against the budgets; warn-only unless --enforce.
@@ -61,7 +64,7 @@ def check(
     result = budget_check(
         context(),
         current,
-        BudgetOptions(budgets, baseline, version, enforce, junit, summary, history),
+        BudgetOptions(budgets, baseline, version, enforce, junit, summary, history, history_model),
     )
     return result, result.data.get("markdown")
 

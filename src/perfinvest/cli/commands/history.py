@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,21 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import F, command_runner, context, json_option
+
+
+def _model_option(flag: str, lead: str = "") -> Callable[[F], F]:
+    return click.option(
+        flag,
+        type=click.Choice(["t", "iqr"]),
+        default="t",
+        show_default=True,
+        help=f"{lead}t: 95 % prediction interval from mean and stddev (needs 3 points); "
+        "iqr: Tukey's fences from the quartiles (needs 4; robust to one wild result).",
+    )
+
+
+#: The threshold model of a gate's ``--history N`` (budget check, diff, metrics export).
+history_model_option = _model_option("--history-model", "With --history N: ")
 
 
 def window_options(func: F) -> F:
@@ -26,14 +42,7 @@ def window_options(func: F) -> F:
         show_default=True,
         help="IQR model: the fence is Q3 + k·IQR (Q1 - k·IQR for higher-is-better).",
     )(func)
-    func = click.option(
-        "--model",
-        type=click.Choice(["t", "iqr"]),
-        default="t",
-        show_default=True,
-        help="t: 95 % prediction interval from mean and stddev (needs 3 points); "
-        "iqr: Tukey's fences from the quartiles (needs 4).",
-    )(func)
+    func = _model_option("--model")(func)
     func = click.option(
         "--window",
         type=int,

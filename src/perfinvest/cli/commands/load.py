@@ -37,6 +37,13 @@ def _targets_option(func: F) -> F:
     )(func)
 
 
+_ENFORCE = click.option(
+    "--enforce",
+    is_flag=True,
+    help="Exit 8 when any SLO is FAIL (default: warn-only, exit 0 with the matrix).",
+)
+
+
 def _run_options(func: F) -> F:
     options: list[Callable[[F], F]] = [
         click.option(
@@ -163,18 +170,26 @@ def load_check(targets: Path, as_json: bool) -> Any:
     help="smoke, baseline, ramp, spike, soak, burst or a profile named in the targets file.",
 )
 @_run_options
+@_ENFORCE
 @json_option
 @command_runner("load run")
-def load_run(profile: str, as_json: bool, **kwargs: Any) -> Any:
+def load_run(profile: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
     """Run one load profile on Locust and judge every route's SLOs (PASS/FAIL matrix).
 
     Holds the host-wide benchmark lock; results go to state as a run and to
     artifacts/<id>/load-<profile>-<time>/ (latency.csv, slo_matrix.md, result.json).
-    Failed requests are metrics (error_rate, failures), never a broken run.
+    Failed requests are metrics (error_rate, failures), never a broken run. Warn-only:
+    exit 0 whatever the matrix says, unless --enforce (exit 8 on any FAIL, for CI).
     """
     from perfinvest.app.load import load_run as run
 
-    result = run(_ctx(), _request(profile, kwargs), measure_settings(None, False), _progress_line())
+    result = run(
+        _ctx(),
+        _request(profile, kwargs),
+        measure_settings(None, False),
+        _progress_line(),
+        enforce=enforce,
+    )
     _end_line()
     return result, result.data.get("matrix")
 
@@ -187,15 +202,22 @@ def load_run(profile: str, as_json: bool, **kwargs: Any) -> Any:
     help="Comma-separated profiles, run in this order.",
 )
 @_run_options
+@_ENFORCE
 @json_option
 @command_runner("load suite")
-def load_suite(profiles: str, as_json: bool, **kwargs: Any) -> Any:
-    """Run the profiles in order; halt when smoke or the health gate fails."""
+def load_suite(profiles: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
+    """Run the profiles in order; halt when smoke or the health gate fails; --enforce:
+    exit 8 when any profile failed an SLO or the suite halted."""
     from perfinvest.app.load import load_suite as run
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
     result = run(
-        _ctx(), _request("suite", kwargs), measure_settings(None, False), names, _progress_line()
+        _ctx(),
+        _request("suite", kwargs),
+        measure_settings(None, False),
+        names,
+        _progress_line(),
+        enforce=enforce,
     )
     _end_line()
     return result

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
     F,
@@ -139,33 +140,52 @@ def compare(
 
 @cli.command()
 @click.argument("baseline_file", type=click.Path(path_type=Path))
-@click.argument("current_file", type=click.Path(path_type=Path))
+@click.argument("current_file", type=click.Path(path_type=Path), required=False)
 @compare_options
 @click.option(
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
     help="Write diff.json and diff.md here (regressions first, byte-identical per input).",
 )
+@click.option(
+    "--history",
+    type=int,
+    metavar="N",
+    help="Compare the one file given against the last N results of the baselines history "
+    "(a threshold from their spread) instead of a second file.",
+)
+@history_model_option
 @json_option
 @command_runner("diff")
 def diff(
     baseline_file: Path,
-    current_file: Path,
+    current_file: Path | None,
     metrics: tuple[str, ...],
     force: bool,
     fail_on_regression: bool,
     report_dir: Path | None,
+    history: int | None,
+    history_model: str,
     as_json: bool,
 ) -> Any:
-    """Compare two result files (baselines, or runs exported by `perfinvest run`).
+    """Compare two result files A B (baselines, or runs exported by `perfinvest run`), or
+    with --history N one file B against the last N results of the baselines history.
 
-    --report-dir DIR writes diff.json + diff.md (change, CI, p-values, verdict per metric)."""
+    --report-dir DIR writes diff.json + diff.md (change, CI, p-values, verdict per metric;
+    against the history: the threshold and the trend). Exit 8 with --fail-on-regression,
+    2 (bad file, N < 2, mixed units), 4 (empty history, different environments)."""
     from perfinvest.app.compare import CompareOptions, diff_files
+    from perfinvest.core.errors import usage_error
 
-    result = diff_files(
-        context(),
-        baseline_file,
-        current_file,
-        CompareOptions(metrics, force, fail_on_regression, report_dir),
-    )
+    options = CompareOptions(metrics, force, fail_on_regression, report_dir)
+    if history is not None:
+        if current_file is not None:
+            raise usage_error("with --history N give one file, B: the history is its A")
+        from perfinvest.app.history_diff import diff_history
+
+        result = diff_history(context(), baseline_file, history, options, history_model)
+    elif current_file is None:
+        raise usage_error("give two files A B, or one file B with --history N")
+    else:
+        result = diff_files(context(), baseline_file, current_file, options)
     return result, result.data["markdown"]

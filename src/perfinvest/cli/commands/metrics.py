@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import command_runner, context, json_option
 
@@ -15,7 +16,9 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 
 @cli.group()
 def metrics() -> None:
-    """PerfMetrics v0.1 files (schemas/perf/PerfMetrics.v0.1.json): export, validate."""
+    """PerfMetrics v0.1 files (schemas/perf/PerfMetrics.v0.1.json): export, validate.
+
+    A file may also hold a list of v0.1 documents (a `metrics export --history N`)."""
 
 
 @metrics.command(name="export")
@@ -23,6 +26,15 @@ def metrics() -> None:
 @click.option("--version", metavar="V", help="Export the stored baseline of version V.")
 @click.option("-o", "--output", type=_FILE, help="Write here (default: print it).")
 @click.option("--name", metavar="SCENARIO", help="Scenario name (default: version or file).")
+@click.option(
+    "--history",
+    type=int,
+    metavar="N",
+    help="Export the last N results of the baselines history as a list (RESULT, if given, "
+    "last) and show their trend.",
+)
+@click.option("--metric", metavar="M", help="With --history: the trend's metric.")
+@history_model_option
 @json_option
 @command_runner("metrics export")
 def export(
@@ -30,38 +42,19 @@ def export(
     version: str | None,
     output: Path | None,
     name: str | None,
+    history: int | None,
+    metric: str | None,
+    history_model: str,
     as_json: bool,
 ) -> Any:
-    """Write RESULT (a baseline or `run --export` file) or --version V as PerfMetrics."""
-    import json
+    """Write RESULT (a baseline, a `run --export` file, a load run's result.json) or
+    --version V as PerfMetrics v0.1; --history N: the last N results of the history as a
+    list of v0.1 documents. Exit 2 (bad file, N < 2, mixed units), 4 (empty history)."""
+    from perfinvest.app.metrics_export import ExportRequest, export_metrics
 
-    from perfinvest.app.compare import load_runs
-    from perfinvest.app.result import CommandResult
-    from perfinvest.core.errors import usage_error
-    from perfinvest.core.perfmetrics import to_perfmetrics
-
-    if (result is None) == (version is None):
-        raise usage_error("give a RESULT file or --version V (one of them)")
-    if version is not None:
-        baseline = context().store.load_baseline(version)
-        runs, primary, label = list(baseline.runs), baseline.primary_metric.name, version
-    else:
-        assert result is not None
-        runs, primary = load_runs(result)
-        label = result.stem
-    if not any(r.valid for r in runs):
-        raise usage_error(f"{label}: no valid run to export")
-    doc = to_perfmetrics(runs, name=name or label, primary=primary)
-    text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-    answer = CommandResult(command="metrics export")
-    if output is not None:
-        output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(text, encoding="utf-8")
-        answer.findings = [f"wrote {output} (PerfMetrics v0.1, {len(doc['metrics'])} metrics)"]
-        answer.data = {"output": str(output)}
-        return answer, answer.findings[0]
-    answer.data = {"perfmetrics": doc}
-    return answer, text.rstrip("\n")
+    return export_metrics(
+        context(), ExportRequest(result, version, output, name, history, metric, history_model)
+    )
 
 
 @metrics.command(name="validate")
@@ -69,7 +62,8 @@ def export(
 @json_option
 @command_runner("metrics validate")
 def validate(file: Path, as_json: bool) -> Any:
-    """Check FILE against PerfMetrics v0.1: one line per problem; exit 2 if any."""
+    """Check FILE (one document, or a list from `export --history N`) against PerfMetrics
+    v0.1: one line per problem; exit 2 if any."""
     import json
 
     from perfinvest.app.result import CommandResult
