@@ -33,6 +33,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     metrics,
     profile,
     recover,
+    report,
     schemas,
 )
 from perfinvest.cli.group import cli

@@ -1,0 +1,1 @@
+"""Renderers of the state for people and other tools: OpenMetrics, CSV (one per format)."""

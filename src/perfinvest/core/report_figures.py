@@ -1,0 +1,499 @@
+"""Plotly figure specs for the report, as plain dicts (no plotly import: core stays pure).
+
+Plotly.js (inlined once in the page) draws them: violins and boxes show each run's spread
+so CV and outliers are visible, error bars show confidence intervals. Non-compliant points
+are drawn as open diamonds in orange and say so on hover, wherever they appear.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+OK_COLOR = "#1f77b4"
+NON_COMPLIANT_COLOR = "#e8710a"
+PASS_COLOR = "#2ca02c"
+FAIL_COLOR = "#d62728"
+MUTED_COLOR = "#8c8c8c"
+#: Beyond this many samples a violin shows outliers only, not every point.
+MAX_POINTS_SHOWN = 300
+
+
+@dataclass(frozen=True)
+class RunPoint:
+    """One run's value of a metric (and raw samples), with where and how it was measured."""
+
+    label: str
+    value: float
+    samples: Sequence[float]
+    compliant: bool
+    valid: bool
+    at: str
+    host: str
+    config_hash: str
+
+
+def finite(value: float | None) -> float | None:
+    """JSON has no NaN: missing or non-finite values become null (a gap in the plot)."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 15}},
+        "xaxis": {"title": {"text": x_title}, "automargin": True},
+        "yaxis": {"title": {"text": y_title}, "automargin": True},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": 360,
+        "legend": {"orientation": "h", "y": -0.2},
+        "hovermode": "closest",
+    }
+    layout.update(extra)
+    return layout
+
+
+def _hover(point: RunPoint) -> str:
+    flags = [] if point.compliant else ["NON-COMPLIANT"]
+    flags += [] if point.valid else ["INVALID"]
+    prefix = f"<b>{' '.join(flags)}</b><br>" if flags else ""
+    return (
+        f"{prefix}{point.label}<br>{point.at}<br>host {point.host or '?'}"
+        f"<br>config {point.config_hash or '?'}"
+    )
+
+
+def _marker(points: Sequence[RunPoint]) -> dict[str, Any]:
+    return {
+        "size": 10,
+        "color": [OK_COLOR if p.compliant else NON_COMPLIANT_COLOR for p in points],
+        "symbol": ["circle" if p.compliant else "diamond-open" for p in points],
+        "line": {"width": 2},
+    }
+
+
+def _run_name(point: RunPoint) -> str:
+    return point.label + ("" if point.compliant else " (non-compliant)")
+
+
+def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
+    """Per run: a violin of its samples; without samples, the runs' values as one box."""
+    axis = f"{metric} ({unit})" if unit else metric
+    with_samples = [p for p in points if len(p.samples) >= 2]
+    data: list[dict[str, Any]]
+    if with_samples:
+        data = [
+            {
+                "type": "violin",
+                "name": _run_name(p),
+                "y": [finite(v) for v in p.samples],
+                "box": {"visible": True},
+                "meanline": {"visible": True},
+                "points": "all" if len(p.samples) <= MAX_POINTS_SHOWN else "outliers",
+                "line": {"color": OK_COLOR if p.compliant else NON_COMPLIANT_COLOR},
+                "hovertext": _hover(p),
+            }
+            for p in with_samples
+        ]
+        title = f"{metric}: distribution of each run's samples"
+        return {"data": data, "layout": _layout(title, "run", axis, showlegend=False)}
+    values = [finite(p.value) for p in points]
+    data = [
+        {
+            "type": "box",
+            "name": metric,
+            "x": [metric] * len(points),
+            "y": values,
+            "boxpoints": False,
+            "boxmean": "sd",
+            "marker": {"color": MUTED_COLOR},
+            "hoverinfo": "y",
+        },
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "name": "runs",
+            "x": [metric] * len(points),
+            "y": values,
+            "marker": _marker(points),
+            "text": [_hover(p) for p in points],
+            "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+        },
+    ]
+    title = f"{metric}: one value per run (the benchmark reports no raw samples)"
+    return {"data": data, "layout": _layout(title, "", axis, showlegend=False)}
+
+
+def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
+    """The samples within each run in order; without samples, each run's value over time."""
+    axis = f"{metric} ({unit})" if unit else metric
+    with_samples = [p for p in points if len(p.samples) >= 2]
+    data: list[dict[str, Any]]
+    if with_samples:
+        data = [
+            {
+                "type": "scattergl" if len(p.samples) > MAX_POINTS_SHOWN else "scatter",
+                "mode": "lines+markers" if len(p.samples) <= MAX_POINTS_SHOWN else "lines",
+                "name": _run_name(p),
+                "x": list(range(1, len(p.samples) + 1)),
+                "y": [finite(v) for v in p.samples],
+                "line": {"dash": "solid" if p.compliant else "dot"},
+                "hovertemplate": f"sample %{{x}}: %{{y}}<br>{_hover(p)}<extra></extra>",
+            }
+            for p in with_samples
+        ]
+        title = f"{metric}: samples within each run, in order"
+        return {"data": data, "layout": _layout(title, "sample", axis)}
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": metric,
+            "x": [p.at for p in points],
+            "y": [finite(p.value) for p in points],
+            "marker": _marker(points),
+            "text": [_hover(p) for p in points],
+            "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+        }
+    ]
+    title = f"{metric}: each run over time (no samples within runs)"
+    return {"data": data, "layout": _layout(title, "started at (UTC)", axis, showlegend=False)}
+
+
+def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]:
+    """The baselines history: mean (± one CV) per kept result; superseded ones open."""
+    means = [finite(float(r["mean"])) for r in rows]
+    errors = [
+        finite(abs(float(r["mean"]) * float(r["cv"]))) if r.get("cv") is not None else None
+        for r in rows
+    ]
+    data = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers+text",
+            "name": metric,
+            "x": [r["at"] for r in rows],
+            "y": means,
+            "error_y": {"type": "data", "array": errors, "visible": True},
+            "text": [r["label"] for r in rows],
+            "textposition": "top center",
+            "marker": {
+                "size": 10,
+                "symbol": ["circle-open" if r.get("archived") else "circle" for r in rows],
+                "color": [FAIL_COLOR if r.get("status") == "breach" else OK_COLOR for r in rows],
+            },
+            "customdata": [
+                [r.get("source", ""), "superseded" if r.get("archived") else "current"]
+                for r in rows
+            ],
+            "hovertemplate": "%{text}: %{y} (%{customdata[1]})<br>%{x}<br>%{customdata[0]}"
+            "<extra></extra>",
+        }
+    ]
+    title = f"{metric}: every kept baseline (open: superseded, red: breach)"
+    return {
+        "data": data,
+        "layout": _layout(title, "measured at (UTC)", f"{metric} mean ± CV", showlegend=False),
+    }
+
+
+@dataclass(frozen=True)
+class ProbePoint:
+    value: float
+    metric: float | None
+    passed: bool | None
+    stage: str
+    run_id: str
+
+
+def breaking_curve(
+    probes: Sequence[ProbePoint],
+    *,
+    parameter: str,
+    metric: str,
+    limit: float | None,
+    last_passing: float | None,
+    breaking_point: float | None,
+    compliant: bool,
+) -> dict[str, Any]:
+    """The probes as a curve over the parameter; the threshold and the boundary marked."""
+    ordered = sorted(probes, key=lambda p: p.value)
+    colors = [
+        MUTED_COLOR if p.passed is None else PASS_COLOR if p.passed else FAIL_COLOR for p in ordered
+    ]
+    verdicts = ["invalid" if p.passed is None else "pass" if p.passed else "fail" for p in ordered]
+    note = "" if compliant else " NON-COMPLIANT (short probes)"
+    data: list[dict[str, Any]] = [
+        {
+            "type": "scatter",
+            "mode": "lines+markers",
+            "name": f"{metric} per probe",
+            "x": [p.value for p in ordered],
+            "y": [finite(p.metric) for p in ordered],
+            "line": {"color": MUTED_COLOR, "dash": "solid" if compliant else "dot"},
+            "marker": {
+                "size": 11,
+                "color": colors,
+                "symbol": "circle" if compliant else "diamond-open",
+                "line": {"width": 2, "color": colors},
+            },
+            "customdata": [[v, p.stage, p.run_id] for v, p in zip(verdicts, ordered, strict=True)],
+            "hovertemplate": f"{parameter}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
+            "<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
+        }
+    ]
+    shapes: list[dict[str, Any]] = []
+    if limit is not None:
+        shapes.append(_hline(limit, FAIL_COLOR, "dash"))
+    if last_passing is not None and breaking_point is not None:
+        shapes.append(
+            {
+                "type": "rect",
+                "xref": "x",
+                "yref": "paper",
+                "x0": last_passing,
+                "x1": breaking_point,
+                "y0": 0,
+                "y1": 1,
+                "fillcolor": FAIL_COLOR,
+                "opacity": 0.12,
+                "line": {"width": 0},
+            }
+        )
+    for x, color in ((last_passing, PASS_COLOR), (breaking_point, FAIL_COLOR)):
+        if x is not None:
+            shapes.append(_vline(x, color))
+    title = f"breaking point: {metric} over {parameter} (shaded: the boundary){note}"
+    return {"data": data, "layout": _layout(title, parameter, metric, shapes=shapes)}
+
+
+def _hline(y: float, color: str, dash: str = "dash", yref: str = "y") -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "paper",
+        "yref": yref,
+        "x0": 0,
+        "x1": 1,
+        "y0": y,
+        "y1": y,
+        "line": {"color": color, "dash": dash, "width": 2},
+    }
+
+
+def _vline(x: float, color: str) -> dict[str, Any]:
+    return {
+        "type": "line",
+        "xref": "x",
+        "yref": "paper",
+        "x0": x,
+        "x1": x,
+        "y0": 0,
+        "y1": 1,
+        "line": {"color": color, "dash": "dot", "width": 2},
+    }
+
+
+def side_by_side(
+    labels: Sequence[str], values: Sequence[float | None], notes: Sequence[str], metric: str
+) -> dict[str, Any]:
+    """The baseline and each constrained configuration's mean, as bars side by side."""
+    colors = [MUTED_COLOR] + [OK_COLOR] * (len(labels) - 1)
+    data = [
+        {
+            "type": "bar",
+            "x": list(labels),
+            "y": [finite(v) for v in values],
+            "text": list(notes),
+            "textposition": "auto",
+            "marker": {"color": colors},
+            "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>",
+        }
+    ]
+    return {
+        "data": data,
+        "layout": _layout(f"{metric}: unconstrained vs each limit", "", metric, showlegend=False),
+    }
+
+
+def two_sides(
+    baseline: Sequence[RunPoint], candidate: Sequence[RunPoint], metric: str, unit: str
+) -> dict[str, Any]:
+    """An experiment's runs: baseline side against candidate side, every run a point."""
+    axis = f"{metric} ({unit})" if unit else metric
+    data: list[dict[str, Any]] = []
+    for name, points in (("baseline", baseline), ("candidate", candidate)):
+        data.append(
+            {
+                "type": "box",
+                "name": name,
+                "y": [finite(p.value) for p in points],
+                "boxpoints": "all",
+                "jitter": 0.3,
+                "pointpos": 0,
+                "boxmean": True,
+                "text": [_hover(p) for p in points],
+                "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+                "marker": {
+                    "color": OK_COLOR if all(p.compliant for p in points) else NON_COMPLIANT_COLOR,
+                    "symbol": "circle" if all(p.compliant for p in points) else "diamond-open",
+                },
+            }
+        )
+    return {
+        "data": data,
+        "layout": _layout(f"{metric}: baseline side vs candidate side", "", axis),
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    change: float | None  # relative
+    ci_low: float | None
+    ci_high: float | None
+    verdict: str
+    compliant: bool
+
+
+def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
+    """Each experiment's relative change of the metric with its 95 % CI (zero: no change)."""
+    pct = [finite(c.change * 100) if c.change is not None else None for c in changes]
+    plus = [
+        finite((c.ci_high - c.change) * 100)
+        if c.ci_high is not None and c.change is not None
+        else None
+        for c in changes
+    ]
+    minus = [
+        finite((c.change - c.ci_low) * 100)
+        if c.ci_low is not None and c.change is not None
+        else None
+        for c in changes
+    ]
+    color = {"improved": PASS_COLOR, "regressed": FAIL_COLOR}
+    data = [
+        {
+            "type": "scatter",
+            "mode": "markers",
+            "orientation": "h",
+            "x": pct,
+            "y": [c.label + ("" if c.compliant else " (non-compliant)") for c in changes],
+            "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
+            "marker": {
+                "size": 12,
+                "color": [color.get(c.verdict, MUTED_COLOR) for c in changes],
+                "symbol": ["circle" if c.compliant else "diamond-open" for c in changes],
+            },
+            "text": [c.verdict for c in changes],
+            "hovertemplate": "%{y}: %{x:.2f}% (%{text})<extra></extra>",
+        }
+    ]
+    layout = _layout(
+        f"{metric}: change vs baseline with 95 % CI",
+        "relative change (%)",
+        "",
+        shapes=[
+            {
+                "type": "line",
+                "xref": "x",
+                "yref": "paper",
+                "x0": 0,
+                "x1": 0,
+                "y0": 0,
+                "y1": 1,
+                "line": {"color": MUTED_COLOR, "width": 1},
+            }
+        ],
+        showlegend=False,
+    )
+    layout["height"] = max(220, 90 + 50 * len(changes))
+    return {"data": data, "layout": layout}
+
+
+@dataclass(frozen=True)
+class LoadSecond:
+    second: float
+    users: float | None
+    requests: float
+    failures: float
+    p95_ms: float | None
+
+
+#: The load plot's panels: (key, title, SLO metric drawn on it).
+LOAD_PANELS = (
+    ("users", "users", None),
+    ("rps", "requests/s", "rps"),
+    ("p95", "p95 (ms)", "p95_ms"),
+    ("errors", "error rate", "error_rate"),
+)
+
+
+def load_profile(
+    rows: Sequence[LoadSecond], slos: Sequence[tuple[str, float]], title: str
+) -> dict[str, Any]:
+    """Users, rps, p95 and error rate per second, stacked, with the SLO limits as lines."""
+    seconds = [r.second for r in rows]
+    series = {
+        "users": [finite(r.users) for r in rows],
+        "rps": [r.requests for r in rows],
+        "p95": [finite(r.p95_ms) for r in rows],
+        "errors": [r.failures / r.requests if r.requests else None for r in rows],
+    }
+    data: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    layout = _layout(title, "second", "", showlegend=False)
+    layout["height"] = 620
+    gap = 0.04
+    height = (1 - gap * (len(LOAD_PANELS) - 1)) / len(LOAD_PANELS)
+    for i, (key, label, slo_metric) in enumerate(LOAD_PANELS):
+        axis = "y" if i == 0 else f"y{i + 1}"
+        top = 1 - i * (height + gap)
+        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
+            "title": {"text": label},
+            "domain": [max(top - height, 0), top],
+            "automargin": True,
+        }
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": label,
+                "x": seconds,
+                "y": series[key],
+                "yaxis": axis,
+                "hovertemplate": f"second %{{x}}: %{{y}} {label}<extra></extra>",
+            }
+        )
+        for metric, limit in slos:
+            if metric == slo_metric:
+                shapes.append(_hline(limit, FAIL_COLOR, "dash", yref=axis))
+    layout["shapes"] = shapes
+    layout["xaxis"]["anchor"] = f"y{len(LOAD_PANELS)}"
+    return {"data": data, "layout": layout}
+
+
+@dataclass(frozen=True)
+class HotBar:
+    label: str
+    self_pct: float
+    total_pct: float
+
+
+def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
+    """The hottest functions: self and total share of the samples."""
+    shown = list(reversed(bars))  # the hottest on top
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "y": [b.label for b in shown],
+            "x": [getattr(b, field) for b in shown],
+            "hovertemplate": f"%{{y}}: %{{x:.1f}}% {name}<extra></extra>",
+        }
+        for name, field in (("self %", "self_pct"), ("total %", "total_pct"))
+    ]
+    layout = _layout(title, "% of samples", "", barmode="group")
+    layout["height"] = max(260, 120 + 40 * len(bars))
+    return {"data": data, "layout": layout}
