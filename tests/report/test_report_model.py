@@ -1,0 +1,113 @@
+"""The report model over a real state folder: every section, badges, provenance, no NaN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.report.synthetic import write_empty_state, write_state
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.report import gather, load_investigation
+from perfinvest.core.report_blocks import Image, Plot, Provenance, Table
+from perfinvest.core.report_model import build_report
+
+SECTIONS = [
+    "overview", "phases", "baseline", "history", "breaking-point", "constraints", "load",
+    "hypotheses", "profiling", "experiments", "decision",
+]  # fmt: skip
+
+
+def _model(tmp_path: Path, **kwargs: int):  # type: ignore[no-untyped-def]
+    write_state(tmp_path / ".claude" / "perf", **kwargs)
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    return build_report(gather(ctx, inv))
+
+
+def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    assert [s.key for s in report.sections] == SECTIONS
+    plots = {p.key: p for p in report.plots()}
+    assert set(plots) == {
+        "baseline-distribution-v1", "baseline-timeseries-v1", "history-trend", "breaking-curve",
+        "constraints-side-by-side", "load-1", "hotspots-1", "experiments-ci", "experiment-1",
+    }  # fmt: skip
+    # runs with samples: one violin per run (its samples), so CV and outliers show
+    violins = plots["baseline-distribution-v1"].figure["data"]
+    assert [t["type"] for t in violins] == ["violin"] * 6
+    assert all(len(t["y"]) == 40 for t in violins)
+    assert sum("(non-compliant)" in t["name"] for t in violins) == 2  # runs 1 and 4
+    # the boundary is marked: a shaded interval between last pass and first fail
+    shapes = plots["breaking-curve"].figure["layout"]["shapes"]
+    assert {"type": "rect", "x0": 32, "x1": 40}.items() <= next(
+        s for s in shapes if s["type"] == "rect"
+    ).items()
+    # SLO lines on the load plot: p95 <= 60 on the p95 axis, 1 % on the error axis
+    load = plots["load-1"].figure["layout"]["shapes"]
+    assert {(s["yref"], s["y0"]) for s in load} == {("y3", 60.0), ("y4", 0.01)}
+    assert not report.banner
+    for plot in report.plots():
+        json.dumps(plot.figure, allow_nan=False)  # JSON-safe: no NaN, no inf
+
+
+def test_non_compliant_invalid_and_superseded_are_marked(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    baseline = next(s for s in report.sections if s.key == "baseline")
+    runs = next(b for b in baseline.blocks if isinstance(b, Table) and b.key == "baseline-runs-v1")
+    assert [r.badges for r in runs.rows][:3] == [["non-compliant"], ["invalid"], []]
+    superseded = next(
+        b for b in baseline.blocks if isinstance(b, Table) and b.key == "superseded-baselines"
+    )
+    assert [r.cells[0] for r in superseded.rows] == [
+        "baselines/archive/v1.20261130T100000000000Z.json"
+    ]
+    assert all(r.badges == ["superseded"] for r in superseded.rows)
+    history = next(s for s in report.sections if s.key == "history")
+    rows = next(b for b in history.blocks if isinstance(b, Table)).rows
+    assert [r.badges for r in rows] == [["superseded"], []]  # oldest first, kept in view
+    probes = next(s for s in report.sections if s.key == "breaking-point")
+    table = next(b for b in probes.blocks if isinstance(b, Table))
+    assert all("non-compliant" in r.badges for r in table.rows)
+    assert ["non-compliant", "invalid"] in [r.badges for r in table.rows]
+
+
+def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    for section in report.sections:
+        if not section.plots():
+            continue
+        provenance = [b for b in section.blocks if isinstance(b, Provenance)]
+        if section.key == "history":  # each row names its file and time instead
+            continue
+        assert provenance, section.key
+        for p in provenance:
+            assert p.timestamp.startswith("2026-12-01T10:"), (section.key, p)
+            assert "bench-host" in p.environment, (section.key, p)
+            assert p.config_hash == "cafe0123beef4567", (section.key, p)
+
+
+def test_the_flamegraph_is_embedded_as_an_image(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    profiling = next(s for s in report.sections if s.key == "profiling")
+    image = next(b for b in profiling.blocks if isinstance(b, Image))
+    assert image.mime == "image/svg+xml" and image.content.startswith("<svg")
+
+
+def test_an_investigation_without_runs_says_so_in_every_section(tmp_path: Path) -> None:
+    write_empty_state(tmp_path / ".claude" / "perf")
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    report = build_report(gather(ctx, inv))
+    assert report.banner.startswith("No runs yet")
+    assert [s.key for s in report.sections] == SECTIONS
+    assert report.plots() == []
+    for section in report.sections[2:]:
+        assert any(getattr(b, "css", "") == "empty" for b in section.blocks), section.key
+
+
+def test_fifty_runs_still_one_violin_per_run(tmp_path: Path) -> None:
+    report = _model(tmp_path, baseline_runs=30, experiment_runs=10)
+    plot = next(p for p in report.plots() if p.key == "baseline-distribution-v1")
+    assert len(plot.figure["data"]) == 30
+    assert isinstance(plot, Plot)
