@@ -78,7 +78,10 @@ def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: P
         if not section.plots():
             continue
         provenance = [b for b in section.blocks if isinstance(b, Provenance)]
-        if section.key == "history":  # each row names its file and time instead
+        if section.key == "history":  # each row names its time, host and configuration
+            table = next(b for b in section.blocks if isinstance(b, Table))
+            assert table.columns[1] == "measured" and table.columns[-2:] == ["host", "config hash"]
+            assert all(r.cells[-2:] == ["bench-host", "cafe0123beef4567"] for r in table.rows)
             continue
         assert provenance, section.key
         for p in provenance:
@@ -111,3 +114,11 @@ def test_fifty_runs_still_one_violin_per_run(tmp_path: Path) -> None:
     plot = next(p for p in report.plots() if p.key == "baseline-distribution-v1")
     assert len(plot.figure["data"]) == 30
     assert isinstance(plot, Plot)
+
+
+def test_non_finite_values_become_gaps_not_a_broken_page() -> None:
+    from perfinvest.adapters.render.html import embedded_json
+
+    text = embedded_json({"y": [1.0, float("nan"), float("inf")], "t": "</script><!--&"})
+    assert json.loads(text) == {"y": [1.0, None, None], "t": "</script><!--&"}
+    assert "<" not in text and ">" not in text and "&" not in text

@@ -70,11 +70,18 @@ def _baselines(ctx: AppContext, inv: Investigation) -> tuple[list[KeptBaseline],
 
 def _history_rows(ctx: AppContext, metric: str) -> list[dict[str, Any]]:
     from perfinvest.app.history import HistoryOptions, history_trend
+    from perfinvest.store.history import read_history
 
     try:
         rows: list[dict[str, Any]] = history_trend(ctx, HistoryOptions(metric=metric)).data["rows"]
     except PerfError:  # an empty history, or none reports the metric: the section says so
         return []
+    machines = {
+        k.relative: (k.baseline.environment.host, k.baseline.config_hash)
+        for k in read_history(ctx.paths).entries
+    }
+    for row in rows:  # every point says where and with which configuration it was measured
+        row["host"], row["config_hash"] = machines.get(str(row.get("source")), ("", ""))
     return rows
 
 

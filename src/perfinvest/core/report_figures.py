@@ -184,11 +184,16 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
                 "color": [FAIL_COLOR if r.get("status") == "breach" else OK_COLOR for r in rows],
             },
             "customdata": [
-                [r.get("source", ""), "superseded" if r.get("archived") else "current"]
+                [
+                    r.get("source", ""),
+                    "superseded" if r.get("archived") else "current",
+                    r.get("host", ""),
+                    r.get("config_hash", ""),
+                ]
                 for r in rows
             ],
             "hovertemplate": "%{text}: %{y} (%{customdata[1]})<br>%{x}<br>%{customdata[0]}"
-            "<extra></extra>",
+            "<br>host %{customdata[2]}<br>config %{customdata[3]}<extra></extra>",
         }
     ]
     title = f"{metric}: every kept baseline (open: superseded, red: breach)"

@@ -73,6 +73,8 @@ def _overview(inputs: ReportInputs) -> Section:
     section.blocks.append(
         Table("criteria", ["success criterion", "met", "observed", "source"], rows)
     )
+    if inv.decision is not None and inv.decision.criteria:
+        section.blocks.append(phase_provenance(inputs, Phase.DECISION, "criteria judged"))
     section.blocks.extend(
         Paragraph(f"User's words: \u201c{q}\u201d", "quote") for q in setup.quotes
     )
@@ -252,7 +254,18 @@ def _history(inputs: ReportInputs) -> Section:
     section.blocks.append(
         Table(
             "history",
-            ["version", "measured", "mean", "CV", "runs", "change", "status", "file"],
+            [
+                "version",
+                "measured",
+                "mean",
+                "CV",
+                "runs",
+                "change",
+                "status",
+                "file",
+                "host",
+                "config hash",
+            ],
             [
                 Row(
                     [
@@ -264,6 +277,8 @@ def _history(inputs: ReportInputs) -> Section:
                         "n/a" if r.get("change") is None else f"{r['change']:+.1%}",
                         str(r.get("status", "")).replace("_", " "),
                         str(r.get("source", "")),
+                        str(r.get("host", "")),
+                        str(r.get("config_hash", "")),
                     ],
                     [SUPERSEDED] if r.get("archived") else [],
                 )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from html import escape
 from typing import Any
 
@@ -104,9 +105,20 @@ def plotly_js() -> str:
     return str(get_plotlyjs())
 
 
+def _finite(value: Any) -> Any:
+    """NaN and infinities (not JSON) become null: a gap in the plot, never a broken page."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
 def embedded_json(value: Any) -> str:
     """JSON safe inside a <script> element: ``<``, ``>`` and ``&`` are unicode-escaped."""
-    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(_finite(value), separators=(",", ":"), allow_nan=False)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
