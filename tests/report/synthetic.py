@@ -105,7 +105,8 @@ def _attempts(phases: int) -> list[PhaseAttempt]:
             ended_at=T0 + timedelta(minutes=i, seconds=30),
             summary=f"{phase.value} done",
             skip_reason="not needed here" if phase.value == "code-paths" else None,
-            non_compliant=phase.value in ("baseline", "optimization"),
+            non_compliant=phase.value
+            in ("baseline", "breaking-point", "constraints", "optimization"),
         )
         for i, phase in enumerate(PHASE_ORDER[:phases])
     ]
@@ -226,7 +227,16 @@ def write_state(
                 deltas={"p95_ms": 25.0 / 12.0 - 1},
                 throttled_periods=12,
                 peak_memory_bytes=30 * 2**20,
-            )
+            ),
+            ConstraintResult(  # the same limit measured again: the one above is superseded
+                backend="cgroup1",
+                label="cpu=0.5",
+                cpu=0.5,
+                runs=["constrained-3", "constrained-4"],
+                valid_runs=2,
+                metrics={"p95_ms": 24.0},
+                deltas={"p95_ms": 24.0 / 12.0 - 1},
+            ),
         ],
         hypotheses=[
             Hypothesis(
@@ -292,6 +302,13 @@ def write_state(
         ),
     )
     write_document(paths.active, inv)
+    # the breaking-point phase keeps each search's result; the state holds the last one
+    assert inv.breaking_point is not None
+    earlier = inv.breaking_point.model_copy(update={"breaking_point": 48.0, "last_passing": 16.0})
+    for stamp, result in (("20261201T100100", earlier), ("20261201T100200", inv.breaking_point)):
+        atomic_write_text(
+            artifacts / f"breaking-point-{stamp}.json", result.model_dump_json(indent=2)
+        )
     return INV_ID
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.report.synthetic import write_empty_state, write_state
+from tests.report.synthetic import INV_ID, write_empty_state, write_state
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.report import gather, load_investigation
@@ -65,11 +65,24 @@ def test_non_compliant_invalid_and_superseded_are_marked(tmp_path: Path) -> None
     assert all(r.badges == ["superseded"] for r in superseded.rows)
     history = next(s for s in report.sections if s.key == "history")
     rows = next(b for b in history.blocks if isinstance(b, Table)).rows
-    assert [r.badges for r in rows] == [["superseded"], []]  # oldest first, kept in view
+    # oldest first, kept in view; both have short (non-compliant) runs
+    assert [r.badges for r in rows] == [["superseded", "non-compliant"], ["non-compliant"]]
+    constraints = next(s for s in report.sections if s.key == "constraints")
+    table = next(b for b in constraints.blocks if isinstance(b, Table))
+    assert [r.badges for r in table.rows] == [["superseded", "non-compliant"], ["non-compliant"]]
+    bars = next(b for b in constraints.blocks if isinstance(b, Plot)).figure["data"][0]["x"]
+    assert bars[1:] == ["1. cpu=0.5 (superseded) (non-compliant)", "2. cpu=0.5 (non-compliant)"]
     probes = next(s for s in report.sections if s.key == "breaking-point")
     table = next(b for b in probes.blocks if isinstance(b, Table))
     assert all("non-compliant" in r.badges for r in table.rows)
     assert ["non-compliant", "invalid"] in [r.badges for r in table.rows]
+    earlier = next(
+        b for b in probes.blocks if isinstance(b, Table) and b.key == "superseded-breaking-points"
+    )
+    assert [r.cells[:4] for r in earlier.rows] == [
+        [f"artifacts/{INV_ID}/breaking-point-20261201T100100.json", "found", "16", "48"]
+    ]  # the newest file is the state's own result: not listed as superseded
+    assert earlier.rows[0].badges == ["superseded", "non-compliant"]
 
 
 def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: Path) -> None:

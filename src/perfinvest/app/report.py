@@ -20,7 +20,7 @@ from typing import Any
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import ExitCode, PerfError, usage_error
-from perfinvest.core.models import Investigation, Run
+from perfinvest.core.models import BreakingPointResult, Investigation, Run
 from perfinvest.core.report_figures import LoadSecond
 from perfinvest.core.report_inputs import Flamegraph, KeptBaseline, LoadRun, ReportInputs
 
@@ -76,12 +76,12 @@ def _history_rows(ctx: AppContext, metric: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = history_trend(ctx, HistoryOptions(metric=metric)).data["rows"]
     except PerfError:  # an empty history, or none reports the metric: the section says so
         return []
-    machines = {
-        k.relative: (k.baseline.environment.host, k.baseline.config_hash)
-        for k in read_history(ctx.paths).entries
-    }
+    entries = read_history(ctx.paths).entries
+    machines = {k.relative: (k.baseline.environment.host, k.baseline.config_hash) for k in entries}
+    compliant = {k.relative: all(r.compliant for r in k.baseline.runs) for k in entries}
     for row in rows:  # every point says where and with which configuration it was measured
         row["host"], row["config_hash"] = machines.get(str(row.get("source")), ("", ""))
+        row["compliant"] = compliant.get(str(row.get("source")), True)
     return rows
 
 
@@ -160,6 +160,23 @@ def _flamegraphs(ctx: AppContext, inv: Investigation, problems: list[str]) -> di
     return out
 
 
+def _superseded_breaking_points(
+    ctx: AppContext, inv: Investigation, problems: list[str]
+) -> list[tuple[str, BreakingPointResult]]:
+    """Earlier searches' results (``breaking-point-<time>.json``): the state keeps the last."""
+    root = ctx.paths.artifacts(inv.id)
+    found = []
+    for path in sorted(root.glob("breaking-point-*.json")) if root.is_dir() else []:
+        try:
+            result = BreakingPointResult.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            problems.append(f"{ctx.paths.relative(path)}: unreadable; not shown")
+            continue
+        if result != inv.breaking_point:
+            found.append((ctx.paths.relative(path), result))
+    return found
+
+
 def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     """Read everything the report shows; what cannot be read is named, not hidden."""
     baselines, unreadable = _baselines(ctx, inv)
@@ -173,6 +190,7 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
         flamegraphs=_flamegraphs(ctx, inv, problems),
         history_rows=_history_rows(ctx, inv.setup.metric.name),
         history_metric=inv.setup.metric.name,
+        superseded_breaking_points=_superseded_breaking_points(ctx, inv, problems),
         problems=problems,
     )
 

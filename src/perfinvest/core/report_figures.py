@@ -181,7 +181,14 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
             "marker": {
                 "size": 10,
                 "symbol": ["circle-open" if r.get("archived") else "circle" for r in rows],
-                "color": [FAIL_COLOR if r.get("status") == "breach" else OK_COLOR for r in rows],
+                "color": [
+                    FAIL_COLOR
+                    if r.get("status") == "breach"
+                    else OK_COLOR
+                    if r.get("compliant", True)
+                    else NON_COMPLIANT_COLOR
+                    for r in rows
+                ],
             },
             "customdata": [
                 [
@@ -196,7 +203,9 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
             "<br>host %{customdata[2]}<br>config %{customdata[3]}<extra></extra>",
         }
     ]
-    title = f"{metric}: every kept baseline (open: superseded, red: breach)"
+    title = (
+        f"{metric}: every kept baseline (open: superseded, orange: non-compliant runs, red: breach)"
+    )
     return {
         "data": data,
         "layout": _layout(title, "measured at (UTC)", f"{metric} mean ± CV", showlegend=False),
@@ -303,7 +312,9 @@ def side_by_side(
     labels: Sequence[str], values: Sequence[float | None], notes: Sequence[str], metric: str
 ) -> dict[str, Any]:
     """The baseline and each constrained configuration's mean, as bars side by side."""
-    colors = [MUTED_COLOR] + [OK_COLOR] * (len(labels) - 1)
+    colors = [MUTED_COLOR] + [
+        NON_COMPLIANT_COLOR if "(non-compliant)" in label else OK_COLOR for label in labels[1:]
+    ]
     data = [
         {
             "type": "bar",

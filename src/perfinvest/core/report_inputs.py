@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfinvest.core.models import Baseline, EnvironmentFingerprint, Investigation, Run
+from perfinvest.core.models import (
+    Baseline,
+    BreakingPointResult,
+    EnvironmentFingerprint,
+    Investigation,
+    Run,
+)
 from perfinvest.core.phases import Phase
 from perfinvest.core.report_blocks import INVALID, NON_COMPLIANT, Provenance
 from perfinvest.core.report_figures import LoadSecond, RunPoint
@@ -52,6 +58,8 @@ class ReportInputs:
     #: rows of the baselines history trend (``perfinvest history --json``'s ``rows``)
     history_rows: list[dict[str, Any]] = field(default_factory=list)
     history_metric: str = ""
+    #: earlier breaking-point results of this investigation (artifacts), replaced in state
+    superseded_breaking_points: list[tuple[str, BreakingPointResult]] = field(default_factory=list)
     #: files that could not be read (named), shown so nothing is silently missing
     problems: list[str] = field(default_factory=list)
 

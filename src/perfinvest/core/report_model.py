@@ -280,7 +280,8 @@ def _history(inputs: ReportInputs) -> Section:
                         str(r.get("host", "")),
                         str(r.get("config_hash", "")),
                     ],
-                    [SUPERSEDED] if r.get("archived") else [],
+                    ([SUPERSEDED] if r.get("archived") else [])
+                    + ([] if r.get("compliant", True) else [NON_COMPLIANT]),
                 )
                 for r in rows
             ],
@@ -355,6 +356,28 @@ def _breaking_point(inputs: ReportInputs) -> Section:
             bp.compliance_note or "",
         )
     )
+    if inputs.superseded_breaking_points:
+        section.blocks.append(
+            Table(
+                "superseded-breaking-points",
+                ["file", "verdict", "last passing", "breaking point", "probes", "fails when"],
+                [
+                    Row(
+                        [
+                            name,
+                            (old.verdict or "n/a").replace("_", " "),
+                            num(old.last_passing),
+                            num(old.breaking_point),
+                            str(len(old.probes)),
+                            ", ".join(old.thresholds),
+                        ],
+                        [SUPERSEDED] + ([] if old.compliant else [NON_COMPLIANT]),
+                    )
+                    for name, old in inputs.superseded_breaking_points
+                ],
+                "earlier searches, replaced by the one above and kept (nothing is deleted)",
+            )
+        )
     section.blocks.append(phase_provenance(inputs, Phase.BREAKING_POINT, "probes"))
     return section
 

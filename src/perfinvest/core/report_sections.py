@@ -6,6 +6,7 @@ from perfinvest.core import report_figures as fig
 from perfinvest.core.phases import Phase
 from perfinvest.core.report_blocks import (
     NON_COMPLIANT,
+    SUPERSEDED,
     Image,
     KeyValues,
     Paragraph,
@@ -44,7 +45,18 @@ def constraints_section(inputs: ReportInputs) -> Section:
     base = None
     if kept is not None:
         base = ((kept.baseline.summaries.get(metric) or {}).get("runs") or {}).get("mean")
-    labels = ["unconstrained (baseline)"] + [c.label or c.backend for c in inv.constraints]
+    # a configuration measured again later supersedes the earlier record (both kept)
+    later = [
+        any((d.label, d.backend) == (c.label, c.backend) for d in inv.constraints[i + 1 :])
+        for i, c in enumerate(inv.constraints)
+    ]
+    marked = _constraint_non_compliant(inputs)
+    labels = ["unconstrained (baseline)"] + [
+        f"{i + 1}. {c.label or c.backend}"
+        + (" (superseded)" if old else "")
+        + (" (non-compliant)" if marked else "")
+        for i, (c, old) in enumerate(zip(inv.constraints, later, strict=True))
+    ]
     values = [base] + [c.metrics.get(metric) for c in inv.constraints]
     notes = [""] + [_pct(c.deltas.get(metric)) for c in inv.constraints]
     section.blocks.append(
@@ -55,7 +67,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
         )
     )
     rows = []
-    for c in inv.constraints:
+    for c, old in zip(inv.constraints, later, strict=True):
         effect = c.effects.get(metric)
         rows.append(
             Row(
@@ -72,7 +84,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
                     else f"{c.peak_memory_bytes / 2**20:.1f} MiB",
                     f"yes ({c.oom_kills})" if c.oom_killed else "no",
                 ],
-                [NON_COMPLIANT] if _constraint_non_compliant(inputs) else [],
+                ([SUPERSEDED] if old else []) + ([NON_COMPLIANT] if marked else []),
             )
         )
     section.blocks.append(
