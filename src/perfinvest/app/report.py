@@ -21,8 +21,8 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import ExitCode, PerfError, usage_error
 from perfinvest.core.models import BreakingPointResult, Investigation, Run
-from perfinvest.core.report_figures import LoadSecond
 from perfinvest.core.report_inputs import Flamegraph, KeptBaseline, LoadRun, ReportInputs
+from perfinvest.core.report_phase_figures import LoadSecond
 
 #: Flamegraphs larger than this are linked by name, not embedded.
 MAX_EMBEDDED_SVG = 5 * 2**20

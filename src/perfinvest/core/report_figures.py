@@ -40,7 +40,7 @@ def finite(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def _layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
+def base_layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": title, "font": {"size": 15}},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
@@ -97,7 +97,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
             for p in with_samples
         ]
         title = f"{metric}: distribution of each run's samples"
-        return {"data": data, "layout": _layout(title, "run", axis, showlegend=False)}
+        return {"data": data, "layout": base_layout(title, "run", axis, showlegend=False)}
     values = [finite(p.value) for p in points]
     data = [
         {
@@ -122,7 +122,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
         },
     ]
     title = f"{metric}: one value per run (the benchmark reports no raw samples)"
-    return {"data": data, "layout": _layout(title, "", axis, showlegend=False)}
+    return {"data": data, "layout": base_layout(title, "", axis, showlegend=False)}
 
 
 def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
@@ -144,7 +144,7 @@ def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, 
             for p in with_samples
         ]
         title = f"{metric}: samples within each run, in order"
-        return {"data": data, "layout": _layout(title, "sample", axis)}
+        return {"data": data, "layout": base_layout(title, "sample", axis)}
     data = [
         {
             "type": "scatter",
@@ -158,7 +158,7 @@ def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, 
         }
     ]
     title = f"{metric}: each run over time (no samples within runs)"
-    return {"data": data, "layout": _layout(title, "started at (UTC)", axis, showlegend=False)}
+    return {"data": data, "layout": base_layout(title, "started at (UTC)", axis, showlegend=False)}
 
 
 def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]:
@@ -208,81 +208,11 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
     )
     return {
         "data": data,
-        "layout": _layout(title, "measured at (UTC)", f"{metric} mean ± CV", showlegend=False),
+        "layout": base_layout(title, "measured at (UTC)", f"{metric} mean ± CV", showlegend=False),
     }
 
 
-@dataclass(frozen=True)
-class ProbePoint:
-    value: float
-    metric: float | None
-    passed: bool | None
-    stage: str
-    run_id: str
-
-
-def breaking_curve(
-    probes: Sequence[ProbePoint],
-    *,
-    parameter: str,
-    metric: str,
-    limit: float | None,
-    last_passing: float | None,
-    breaking_point: float | None,
-    compliant: bool,
-) -> dict[str, Any]:
-    """The probes as a curve over the parameter; the threshold and the boundary marked."""
-    ordered = sorted(probes, key=lambda p: p.value)
-    colors = [
-        MUTED_COLOR if p.passed is None else PASS_COLOR if p.passed else FAIL_COLOR for p in ordered
-    ]
-    verdicts = ["invalid" if p.passed is None else "pass" if p.passed else "fail" for p in ordered]
-    note = "" if compliant else " NON-COMPLIANT (short probes)"
-    data: list[dict[str, Any]] = [
-        {
-            "type": "scatter",
-            "mode": "lines+markers",
-            "name": f"{metric} per probe",
-            "x": [p.value for p in ordered],
-            "y": [finite(p.metric) for p in ordered],
-            "line": {"color": MUTED_COLOR, "dash": "solid" if compliant else "dot"},
-            "marker": {
-                "size": 11,
-                "color": colors,
-                "symbol": "circle" if compliant else "diamond-open",
-                "line": {"width": 2, "color": colors},
-            },
-            "customdata": [[v, p.stage, p.run_id] for v, p in zip(verdicts, ordered, strict=True)],
-            "hovertemplate": f"{parameter}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
-            "<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
-        }
-    ]
-    shapes: list[dict[str, Any]] = []
-    if limit is not None:
-        shapes.append(_hline(limit, FAIL_COLOR, "dash"))
-    if last_passing is not None and breaking_point is not None:
-        shapes.append(
-            {
-                "type": "rect",
-                "xref": "x",
-                "yref": "paper",
-                "x0": last_passing,
-                "x1": breaking_point,
-                "y0": 0,
-                "y1": 1,
-                "fillcolor": FAIL_COLOR,
-                "opacity": 0.12,
-                "line": {"width": 0},
-            }
-        )
-    for x, color in ((last_passing, PASS_COLOR), (breaking_point, FAIL_COLOR)):
-        if x is not None:
-            shapes.append(_vline(x, color))
-    title = f"breaking point: {metric} over {parameter} (shaded: the boundary){note}"
-    return {"data": data, "layout": _layout(title, parameter, metric, shapes=shapes)}
-
-
-def _hline(y: float, color: str, dash: str = "dash", yref: str = "y") -> dict[str, Any]:
+def hline(y: float, color: str, dash: str = "dash", yref: str = "y") -> dict[str, Any]:
     return {
         "type": "line",
         "xref": "paper",
@@ -295,7 +225,7 @@ def _hline(y: float, color: str, dash: str = "dash", yref: str = "y") -> dict[st
     }
 
 
-def _vline(x: float, color: str) -> dict[str, Any]:
+def vline(x: float, color: str) -> dict[str, Any]:
     return {
         "type": "line",
         "xref": "x",
@@ -305,30 +235,6 @@ def _vline(x: float, color: str) -> dict[str, Any]:
         "y0": 0,
         "y1": 1,
         "line": {"color": color, "dash": "dot", "width": 2},
-    }
-
-
-def side_by_side(
-    labels: Sequence[str], values: Sequence[float | None], notes: Sequence[str], metric: str
-) -> dict[str, Any]:
-    """The baseline and each constrained configuration's mean, as bars side by side."""
-    colors = [MUTED_COLOR] + [
-        NON_COMPLIANT_COLOR if "(non-compliant)" in label else OK_COLOR for label in labels[1:]
-    ]
-    data = [
-        {
-            "type": "bar",
-            "x": list(labels),
-            "y": [finite(v) for v in values],
-            "text": list(notes),
-            "textposition": "auto",
-            "marker": {"color": colors},
-            "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>",
-        }
-    ]
-    return {
-        "data": data,
-        "layout": _layout(f"{metric}: unconstrained vs each limit", "", metric, showlegend=False),
     }
 
 
@@ -358,7 +264,7 @@ def two_sides(
         )
     return {
         "data": data,
-        "layout": _layout(f"{metric}: baseline side vs candidate side", "", axis),
+        "layout": base_layout(f"{metric}: baseline side vs candidate side", "", axis),
     }
 
 
@@ -405,7 +311,7 @@ def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
             "hovertemplate": "%{y}: %{x:.2f}% (%{text})<extra></extra>",
         }
     ]
-    layout = _layout(
+    layout = base_layout(
         f"{metric}: change vs baseline with 95 % CI",
         "relative change (%)",
         "",
@@ -424,92 +330,4 @@ def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
         showlegend=False,
     )
     layout["height"] = max(220, 90 + 50 * len(changes))
-    return {"data": data, "layout": layout}
-
-
-@dataclass(frozen=True)
-class LoadSecond:
-    second: float
-    users: float | None
-    requests: float
-    failures: float
-    p95_ms: float | None
-
-
-#: The load plot's panels: (key, title, SLO metric drawn on it).
-LOAD_PANELS = (
-    ("users", "users", None),
-    ("rps", "requests/s", "rps"),
-    ("p95", "p95 (ms)", "p95_ms"),
-    ("errors", "error rate", "error_rate"),
-)
-
-
-def load_profile(
-    rows: Sequence[LoadSecond], slos: Sequence[tuple[str, float]], title: str
-) -> dict[str, Any]:
-    """Users, rps, p95 and error rate per second, stacked, with the SLO limits as lines."""
-    seconds = [r.second for r in rows]
-    series = {
-        "users": [finite(r.users) for r in rows],
-        "rps": [r.requests for r in rows],
-        "p95": [finite(r.p95_ms) for r in rows],
-        "errors": [r.failures / r.requests if r.requests else None for r in rows],
-    }
-    data: list[dict[str, Any]] = []
-    shapes: list[dict[str, Any]] = []
-    layout = _layout(title, "second", "", showlegend=False)
-    layout["height"] = 620
-    gap = 0.04
-    height = (1 - gap * (len(LOAD_PANELS) - 1)) / len(LOAD_PANELS)
-    for i, (key, label, slo_metric) in enumerate(LOAD_PANELS):
-        axis = "y" if i == 0 else f"y{i + 1}"
-        top = 1 - i * (height + gap)
-        layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
-            "title": {"text": label},
-            "domain": [max(top - height, 0), top],
-            "automargin": True,
-        }
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": label,
-                "x": seconds,
-                "y": series[key],
-                "yaxis": axis,
-                "hovertemplate": f"second %{{x}}: %{{y}} {label}<extra></extra>",
-            }
-        )
-        for metric, limit in slos:
-            if metric == slo_metric:
-                shapes.append(_hline(limit, FAIL_COLOR, "dash", yref=axis))
-    layout["shapes"] = shapes
-    layout["xaxis"]["anchor"] = f"y{len(LOAD_PANELS)}"
-    return {"data": data, "layout": layout}
-
-
-@dataclass(frozen=True)
-class HotBar:
-    label: str
-    self_pct: float
-    total_pct: float
-
-
-def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
-    """The hottest functions: self and total share of the samples."""
-    shown = list(reversed(bars))  # the hottest on top
-    data = [
-        {
-            "type": "bar",
-            "orientation": "h",
-            "name": name,
-            "y": [b.label for b in shown],
-            "x": [getattr(b, field) for b in shown],
-            "hovertemplate": f"%{{y}}: %{{x:.1f}}% {name}<extra></extra>",
-        }
-        for name, field in (("self %", "self_pct"), ("total %", "total_pct"))
-    ]
-    layout = _layout(title, "% of samples", "", barmode="group")
-    layout["height"] = max(260, 120 + 40 * len(bars))
     return {"data": data, "layout": layout}

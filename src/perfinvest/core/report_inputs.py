@@ -19,7 +19,8 @@ from perfinvest.core.models import (
 )
 from perfinvest.core.phases import Phase
 from perfinvest.core.report_blocks import INVALID, NON_COMPLIANT, Provenance
-from perfinvest.core.report_figures import LoadSecond, RunPoint
+from perfinvest.core.report_figures import RunPoint
+from perfinvest.core.report_phase_figures import LoadSecond
 
 
 @dataclass(frozen=True)

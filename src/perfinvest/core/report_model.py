@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 from perfinvest.core import report_figures as fig
+from perfinvest.core import report_phase_figures as phase_fig
 from perfinvest.core.models import Investigation, Run
 from perfinvest.core.phases import PHASE_ORDER, Phase
 from perfinvest.core.report_blocks import (
@@ -300,14 +301,14 @@ def _breaking_point(inputs: ReportInputs) -> Section:
     threshold = _first_threshold(bp.thresholds)
     metric = threshold[0] if threshold else inv.setup.metric.name
     probes = [
-        fig.ProbePoint(p.value, p.metrics.get(metric), p.passed, p.stage, p.run_id or "")
+        phase_fig.ProbePoint(p.value, p.metrics.get(metric), p.passed, p.stage, p.run_id or "")
         for p in bp.probes
     ]
     section.blocks.append(
         Plot(
             "breaking-curve",
             "probes",
-            fig.breaking_curve(
+            phase_fig.breaking_curve(
                 probes,
                 parameter=bp.parameter,
                 metric=metric,

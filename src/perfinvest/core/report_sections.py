@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfinvest.core import report_figures as fig
+from perfinvest.core import report_phase_figures as phase_fig
 from perfinvest.core.phases import Phase
 from perfinvest.core.report_blocks import (
     NON_COMPLIANT,
@@ -63,7 +64,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
         Plot(
             "constraints-side-by-side",
             "side by side",
-            fig.side_by_side(labels, values, notes, metric),
+            phase_fig.side_by_side(labels, values, notes, metric),
         )
     )
     rows = []
@@ -134,7 +135,7 @@ def load_section(inputs: ReportInputs) -> Section:
         )
         if load.seconds:
             section.blocks.append(
-                Plot(f"load-{index}", title, fig.load_profile(load.seconds, slos, title))
+                Plot(f"load-{index}", title, phase_fig.load_profile(load.seconds, slos, title))
             )
         else:
             section.blocks.append(Paragraph(f"{load.folder}: no per-second rows.", "empty"))
@@ -256,11 +257,13 @@ def profiling_section(inputs: ReportInputs) -> Section:
         top = profile.hotspots[:TOP_HOTSPOTS]
         if top:
             bars = [
-                fig.HotBar(f"{h.function} ({h.hot_line or h.file or '?'})", h.self_pct, h.total_pct)
+                phase_fig.HotBar(
+                    f"{h.function} ({h.hot_line or h.file or '?'})", h.self_pct, h.total_pct
+                )
                 for h in top
             ]
             section.blocks.append(
-                Plot(f"hotspots-{n}", f"hotspots of {title}", fig.hotspots(bars, title))
+                Plot(f"hotspots-{n}", f"hotspots of {title}", phase_fig.hotspots(bars, title))
             )
             section.blocks.append(
                 Table(
