@@ -152,3 +152,22 @@ def test_extra_members_go_into_the_bundle(
     assert "csv/runs.csv" in result.data["members"]
     with zipfile.ZipFile(out) as archive:
         assert archive.read("csv/runs.csv") == csv.read_bytes()
+
+
+def test_an_inactive_investigation_by_id(state: Path, cli: Any) -> None:
+    (state / "investigations").mkdir(exist_ok=True)
+    archived = state / "investigations" / f"{INV_ID}.json"
+    (state / "investigation.json").rename(archived)
+    answer = cli("report", INV_ID, "--bundle", "--json")
+    assert answer.code == 0, answer.out
+    with zipfile.ZipFile(answer.json["data"]["bundle"]) as archive:
+        assert archive.read("investigation.json") == archived.read_bytes()
+    assert cli("report", "--json").code == 4  # none active: the id is needed
+
+
+def test_an_unreadable_state_is_exit_6_and_left_alone(state: Path, cli: Any) -> None:
+    (state / "investigation.json").write_text("{not json")
+    answer = cli("report", "--json")
+    assert answer.code == 6 and "investigation.json" in answer.json["error"]["message"]
+    assert (state / "investigation.json").read_text() == "{not json"
+    assert not (state / "reports").exists()

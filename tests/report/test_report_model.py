@@ -46,6 +46,8 @@ def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
     # SLO lines on the load plot: p95 <= 60 on the p95 axis, 1 % on the error axis
     load = plots["load-1"].figure["layout"]["shapes"]
     assert {(s["yref"], s["y0"]) for s in load} == {("y3", 60.0), ("y4", 0.01)}
+    labels = plots["load-1"].figure["layout"]["annotations"]
+    assert sorted(a["text"] for a in labels) == ["SLO error_rate 0.01", "SLO p95_ms 60"]
     assert not report.banner
     for plot in report.plots():
         json.dumps(plot.figure, allow_nan=False)  # JSON-safe: no NaN, no inf

@@ -148,6 +148,7 @@ def load_profile(
     }
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
     layout = base_layout(title, "second", "", showlegend=False)
     layout["height"] = 620
     gap = 0.04
@@ -174,7 +175,21 @@ def load_profile(
         for metric, limit in slos:
             if metric == slo_metric:
                 shapes.append(hline(limit, FAIL_COLOR, "dash", yref=axis))
+                notes.append(
+                    {
+                        "xref": "paper",
+                        "yref": axis,
+                        "x": 1,
+                        "y": limit,
+                        "text": f"SLO {metric} {limit:g}",
+                        "showarrow": False,
+                        "xanchor": "right",
+                        "yanchor": "bottom",
+                        "font": {"color": FAIL_COLOR, "size": 11},
+                    }
+                )
     layout["shapes"] = shapes
+    layout["annotations"] = notes
     layout["xaxis"]["anchor"] = f"y{len(LOAD_PANELS)}"
     return {"data": data, "layout": layout}
 
