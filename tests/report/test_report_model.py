@@ -89,6 +89,8 @@ def test_non_compliant_invalid_and_superseded_are_marked(tmp_path: Path) -> None
 
 def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: Path) -> None:
     report = _model(tmp_path)
+    shown = {s.key for s in report.sections if any(isinstance(b, Provenance) for b in s.blocks)}
+    assert shown == set(SECTIONS) - {"history", "hypotheses"}  # history: per row, below
     for section in report.sections:
         if not section.plots():
             continue

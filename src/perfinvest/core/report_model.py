@@ -12,7 +12,7 @@ import re
 
 from perfinvest.core import report_figures as fig
 from perfinvest.core import report_phase_figures as phase_fig
-from perfinvest.core.models import Investigation, Run
+from perfinvest.core.models import Run
 from perfinvest.core.phases import PHASE_ORDER, Phase
 from perfinvest.core.report_blocks import (
     INVALID,
@@ -90,7 +90,8 @@ def _overview(inputs: ReportInputs) -> Section:
     return section
 
 
-def _phases(inv: Investigation) -> Section:
+def _phases(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
     section = Section("phases", "Phases")
     rows = []
     for phase in PHASE_ORDER:
@@ -121,6 +122,9 @@ def _phases(inv: Investigation) -> Section:
                 "events a reviewer must see",
             )
         )
+    if inputs.baselines:  # the summaries quote measured values
+        latest = inv.attempts[-1].phase if inv.attempts else Phase.SETUP
+        section.blocks.append(phase_provenance(inputs, latest, "phase summaries"))
     return section
 
 
@@ -411,7 +415,7 @@ def build_report(inputs: ReportInputs) -> Report:
     inv = inputs.inv
     sections = [
         _overview(inputs),
-        _phases(inv),
+        _phases(inputs),
         _baseline(inputs),
         _history(inputs),
         _breaking_point(inputs),

@@ -418,4 +418,6 @@ def decision_section(inputs: ReportInputs) -> Section:
         )
     section.blocks.append(KeyValues(items))
     section.blocks.extend(Paragraph(r, "note") for r in decision.reasoning)
+    if inputs.baselines:
+        section.blocks.append(phase_provenance(inputs, Phase.DECISION, "values judged"))
     return section
