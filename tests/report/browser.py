@@ -126,8 +126,8 @@ def open_page(
     to_r, to_w = _high(*os.pipe())
     from_r, from_w = _high(*os.pipe())
 
-    # bash (dash reads one-digit fds only) puts our pipe ends on fd 3 (commands) and fd 4 (answers), then becomes
-    # chromium; no Python runs in the child between fork and exec
+    # bash (dash reads one-digit fds only) puts our pipe ends on fd 3 (commands) and fd 4
+    # (answers), then becomes chromium: no Python runs in the child between fork and exec
     wiring = f'exec "$0" "$@" 3<&{to_r} 4>&{from_w} {to_r}<&- {from_w}>&-'
     proc = subprocess.Popen(
         ["/bin/bash", "-c", wiring, CHROMIUM, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
