@@ -38,6 +38,11 @@ def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
     assert [t["type"] for t in violins] == ["violin"] * 6
     assert all(len(t["y"]) == 40 for t in violins)
     assert sum("(non-compliant)" in t["name"] for t in violins) == 2  # runs 1 and 4
+    import statistics
+
+    for trace in violins:  # each run's own CV, from its samples, in its label
+        cv = statistics.stdev(trace["y"]) / statistics.fmean(trace["y"])
+        assert trace["name"].endswith(f"<br>CV {cv:.1%}")
     # the boundary is marked: a shaded interval between last pass and first fail
     shapes = plots["breaking-curve"].figure["layout"]["shapes"]
     assert {"type": "rect", "x0": 32, "x1": 40}.items() <= next(

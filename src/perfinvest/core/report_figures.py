@@ -8,6 +8,7 @@ are drawn as open diamonds in orange and say so on hover, wherever they appear.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,19 @@ def _run_name(point: RunPoint) -> str:
     return point.label + ("" if point.compliant else " (non-compliant)")
 
 
+def sample_cv(samples: Sequence[float]) -> float | None:
+    """The run's own coefficient of variation (sample stddev / mean), when defined."""
+    values = [v for v in samples if math.isfinite(v)]
+    if len(values) < 2 or statistics.fmean(values) == 0:
+        return None
+    return statistics.stdev(values) / abs(statistics.fmean(values))
+
+
+def _violin_name(point: RunPoint) -> str:
+    cv = sample_cv(point.samples)
+    return _run_name(point) + ("" if cv is None else f"<br>CV {cv:.1%}")
+
+
 def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
     """Per run: a violin of its samples; without samples, the runs' values as one box."""
     axis = f"{metric} ({unit})" if unit else metric
@@ -86,7 +100,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
         data = [
             {
                 "type": "violin",
-                "name": _run_name(p),
+                "name": _violin_name(p),
                 "y": [finite(v) for v in p.samples],
                 "box": {"visible": True},
                 "meanline": {"visible": True},
