@@ -211,7 +211,7 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
     run("consolidation", "consolidate")
     written = run("report", "report")
     results = repo / ".claude" / "perf"
-    report = Path(written["data"]["report"]).relative_to(results)
+    report = Path(written["data"]["report"]).resolve().relative_to(results.resolve())
     if not options.keep:
         kept = root.parent / f"perfinvest-demo-results-{investigation}"
         shutil.copytree(results, kept)
