@@ -67,9 +67,13 @@ def demo(keep: bool, full: bool, as_json: bool) -> Any:
         status="complete",
         baseline="v1.0",
         findings=[
-            s.answer.get("findings", [""])[0] for s in result.steps if s.answer.get("findings")
+            s.answer.get("findings", [""])[0]
+            for s in result.steps
+            if s.answer.get("findings") and s.title != "report"
         ],
     )
+    if result.report is not None:  # where it is now (the demo's repository may be gone)
+        answer.findings.append(f"report written: {result.report}")
     answer.data = {
         "repository": str(result.repo) if result.kept else None,
         "log": str(log),
