@@ -144,3 +144,21 @@ def test_non_finite_values_become_gaps_not_a_broken_page() -> None:
     text = embedded_json({"y": [1.0, float("nan"), float("inf")], "t": "</script><!--&"})
     assert json.loads(text) == {"y": [1.0, None, None], "t": "</script><!--&"}
     assert "<" not in text and ">" not in text and "&" not in text
+
+
+def test_long_runs_are_drawn_from_a_bounded_sketch_with_their_extremes() -> None:
+    import numpy as np
+
+    from perfinvest.core.report_figures import RunPoint, distribution, timeseries
+
+    samples = [float(v) for v in np.random.default_rng(3).lognormal(0, 0.5, 20_001)]
+    point = RunPoint(
+        "r1", 1.0, samples, compliant=True, valid=True, at="t", host="h", config_hash="c"
+    )
+    (violin,) = distribution([point], "p95_ms", "ms")["data"]
+    assert len(violin["y"]) == 2000
+    assert violin["y"][0] == min(samples) and violin["y"][-1] == max(samples)
+    assert abs(float(np.median(violin["y"])) - float(np.median(samples))) < 0.01
+    (series,) = timeseries([point], "p95_ms", "ms")["data"]
+    assert series["type"] == "scatter" and len(series["x"]) <= 2000
+    assert series["x"][:2] == [1, 12] and series["y"][1] == samples[11]  # every 11th sample

@@ -20,6 +20,10 @@ FAIL_COLOR = "#d62728"
 MUTED_COLOR = "#8c8c8c"
 #: Beyond this many samples a violin shows outliers only, not every point.
 MAX_POINTS_SHOWN = 300
+#: A run's violin is drawn from at most this many of its quantiles (the page stays small).
+MAX_DISTRIBUTION_POINTS = 2000
+#: A run's time series shows at most this many of its samples (every k-th).
+MAX_SERIES_POINTS = 2000
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,23 @@ def sample_cv(samples: Sequence[float]) -> float | None:
     return statistics.stdev(values) / abs(statistics.fmean(values))
 
 
+def quantile_sketch(samples: Sequence[float], size: int) -> list[float]:
+    """At most ``size`` values with the samples' distribution: the order statistics at
+    evenly spaced ranks, min and max included (a violin of them looks the same)."""
+    values = sorted(v for v in samples if math.isfinite(v))
+    if len(values) <= size:
+        return values
+    last = len(values) - 1
+    return [values[round(i * last / (size - 1))] for i in range(size)]
+
+
+def thinned(samples: Sequence[float], size: int) -> tuple[list[int], list[float | None]]:
+    """Every k-th sample (1-based positions kept) so a run's series has at most ``size``."""
+    step = max(1, math.ceil(len(samples) / size))
+    kept = range(0, len(samples), step)
+    return [i + 1 for i in kept], [finite(samples[i]) for i in kept]
+
+
 def _violin_name(point: RunPoint) -> str:
     cv = sample_cv(point.samples)
     return _run_name(point) + ("" if cv is None else f"<br>CV {cv:.1%}")
@@ -101,7 +122,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
             {
                 "type": "violin",
                 "name": _violin_name(p),
-                "y": [finite(v) for v in p.samples],
+                "y": quantile_sketch(p.samples, MAX_DISTRIBUTION_POINTS),
                 "box": {"visible": True},
                 "meanline": {"visible": True},
                 "points": "all" if len(p.samples) <= MAX_POINTS_SHOWN else "outliers",
@@ -111,6 +132,8 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
             for p in with_samples
         ]
         title = f"{metric}: distribution of each run's samples"
+        if any(len(p.samples) > MAX_DISTRIBUTION_POINTS for p in with_samples):
+            title += f" (runs over {MAX_DISTRIBUTION_POINTS:,}: that many quantiles)"
         return {"data": data, "layout": base_layout(title, "run", axis, showlegend=False)}
     values = [finite(p.value) for p in points]
     data = [
@@ -145,19 +168,23 @@ def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, 
     with_samples = [p for p in points if len(p.samples) >= 2]
     data: list[dict[str, Any]]
     if with_samples:
-        data = [
-            {
-                "type": "scattergl" if len(p.samples) > MAX_POINTS_SHOWN else "scatter",
-                "mode": "lines+markers" if len(p.samples) <= MAX_POINTS_SHOWN else "lines",
-                "name": _run_name(p),
-                "x": list(range(1, len(p.samples) + 1)),
-                "y": [finite(v) for v in p.samples],
-                "line": {"dash": "solid" if p.compliant else "dot"},
-                "hovertemplate": f"sample %{{x}}: %{{y}}<br>{_hover(p)}<extra></extra>",
-            }
-            for p in with_samples
-        ]
+        data = []
+        for p in with_samples:
+            x, y = thinned(p.samples, MAX_SERIES_POINTS)
+            data.append(
+                {
+                    "type": "scatter",  # SVG, not WebGL: drawn the same everywhere
+                    "mode": "lines+markers" if len(x) <= MAX_POINTS_SHOWN else "lines",
+                    "name": _run_name(p),
+                    "x": x,
+                    "y": y,
+                    "line": {"dash": "solid" if p.compliant else "dot"},
+                    "hovertemplate": f"sample %{{x}}: %{{y}}<br>{_hover(p)}<extra></extra>",
+                }
+            )
         title = f"{metric}: samples within each run, in order"
+        if any(len(p.samples) > MAX_SERIES_POINTS for p in with_samples):
+            title += f" (long runs: every k-th sample, {MAX_SERIES_POINTS:,} at most)"
         return {"data": data, "layout": base_layout(title, "sample", axis)}
     data = [
         {
