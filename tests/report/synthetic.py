@@ -176,6 +176,10 @@ def write_state(
         Stack(("main (app.py:1)", "handle (app.py:10)", "slow_scan (app.py:20)"), 80),
         Stack(("main (app.py:1)", "handle (app.py:10)", "render <b>&amp; (app.py:30)"), 20),
     ]
+    collapsed = artifacts / "profile-2" / "stacks.collapsed.txt"  # a profile without an SVG
+    atomic_write_text(
+        collapsed, "\n".join(f"{';'.join(s.frames)} {s.count}" for s in stacks) + "\n"
+    )
     flame = artifacts / "profile-1" / "flamegraph.svg"
     atomic_write_text(flame, flamegraph_svg(stacks, "profile-1 <script>alert(1)</script>"))
     _write_load_run(artifacts / "load-baseline-20261201T100500")
@@ -272,7 +276,14 @@ def write_state(
                         samples=20,
                     ),
                 ],
-            )
+            ),
+            ProfilingResult(
+                number=2,
+                profiler="perf",
+                created_at=T0,
+                total_samples=100,
+                artifacts=[ArtifactRef(path=paths.relative(collapsed), description="stacks")],
+            ),
         ],
         experiments=[
             Experiment(

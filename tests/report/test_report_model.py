@@ -31,7 +31,8 @@ def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
     plots = {p.key: p for p in report.plots()}
     assert set(plots) == {
         "baseline-distribution-v1", "baseline-timeseries-v1", "history-trend", "breaking-curve",
-        "constraints-side-by-side", "load-1", "hotspots-1", "experiments-ci", "experiment-1",
+        "constraints-side-by-side", "load-1", "hotspots-1", "flamegraph-2", "experiments-ci",
+        "experiment-1",
     }  # fmt: skip
     # runs with samples: one violin per run (its samples), so CV and outliers show
     violins = plots["baseline-distribution-v1"].figure["data"]
@@ -117,6 +118,15 @@ def test_the_flamegraph_is_embedded_as_an_image(tmp_path: Path) -> None:
     profiling = next(s for s in report.sections if s.key == "profiling")
     image = next(b for b in profiling.blocks if isinstance(b, Image))
     assert image.mime == "image/svg+xml" and image.content.startswith("<svg")
+    # profile 2 kept only its collapsed stacks: drawn as an icicle by Plotly
+    (icicle,) = next(p for p in profiling.plots() if p.key == "flamegraph-2").figure["data"]
+    assert icicle["type"] == "icicle" and icicle["values"][0] == 100
+    assert (
+        dict(zip(icicle["ids"], icicle["values"], strict=True))[
+            "main (app.py:1)/handle (app.py:10)/slow_scan (app.py:20)"
+        ]
+        == 80
+    )
 
 
 def test_an_investigation_without_runs_says_so_in_every_section(tmp_path: Path) -> None:
@@ -162,3 +172,13 @@ def test_long_runs_are_drawn_from_a_bounded_sketch_with_their_extremes() -> None
     (series,) = timeseries([point], "p95_ms", "ms")["data"]
     assert series["type"] == "scatter" and len(series["x"]) <= 2000
     assert series["x"][:2] == [1, 12] and series["y"][1] == samples[11]  # every 11th sample
+
+
+def test_text_reaches_plotly_escaped_so_it_shows_as_written() -> None:
+    from perfinvest.core.report_phase_figures import HotBar, hotspots, icicle
+
+    (frames,) = icicle([(("main", "std::vector<int>::push <b>"), 3)], "t")["data"]
+    assert frames["labels"] == ["all", "main", "std::vector&lt;int&gt;::push &lt;b&gt;"]
+    bars = hotspots([HotBar("a<br>b", 1.0, 2.0)], "profile <i>x</i>")
+    assert bars["data"][0]["y"] == ["a&lt;br&gt;b"]
+    assert bars["layout"]["title"]["text"] == "profile &lt;i&gt;x&lt;/i&gt;"

@@ -177,17 +177,41 @@ def _superseded_breaking_points(
     return found
 
 
+def _stacks(
+    ctx: AppContext, inv: Investigation, drawn: set[int], problems: list[str]
+) -> dict[int, list[tuple[tuple[str, ...], int]]]:
+    """Collapsed stacks of the profiles that have no flamegraph SVG (drawn as an icicle)."""
+    from perfinvest.core.hotspots import ProfileFormatError, parse_collapsed
+
+    out = {}
+    for profile in inv.profiling:
+        found = [a for a in profile.artifacts if a.path.endswith(".collapsed.txt")]
+        found.sort(key=lambda a: not a.path.endswith("stacks.collapsed.txt"))  # ours first
+        if profile.number in drawn or not found:
+            continue
+        try:
+            text = (ctx.paths.perf_dir / found[0].path).read_text(encoding="utf-8")
+            stacks = parse_collapsed(text)
+        except (OSError, UnicodeDecodeError, ProfileFormatError):
+            problems.append(f"{found[0].path}: unreadable; not shown")
+            continue
+        out[profile.number] = [(s.frames, s.count) for s in stacks]
+    return out
+
+
 def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     """Read everything the report shows; what cannot be read is named, not hidden."""
     baselines, unreadable = _baselines(ctx, inv)
     problems = list(unreadable)
+    flamegraphs = _flamegraphs(ctx, inv, problems)
     return ReportInputs(
         inv=inv,
         generated_at=ctx.now().isoformat(timespec="seconds"),
         baselines=baselines,
         experiment_runs=_experiment_runs(ctx, inv, problems),
         load_runs=_load_runs(ctx, inv, problems),
-        flamegraphs=_flamegraphs(ctx, inv, problems),
+        flamegraphs=flamegraphs,
+        stacks=_stacks(ctx, inv, set(flamegraphs), problems),
         history_rows=_history_rows(ctx, inv.setup.metric.name),
         history_metric=inv.setup.metric.name,
         superseded_breaking_points=_superseded_breaking_points(ctx, inv, problems),

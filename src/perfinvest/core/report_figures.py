@@ -7,6 +7,7 @@ are drawn as open diamonds in orange and say so on hover, wherever they appear.
 
 from __future__ import annotations
 
+import html
 import math
 import statistics
 from collections.abc import Sequence
@@ -40,6 +41,12 @@ class RunPoint:
     config_hash: str
 
 
+def plain(text: str) -> str:
+    """Text Plotly shows as written: it reads ``<b>``, ``<br>`` and entities in labels, so a
+    frame such as ``std::vector<int>::push`` must arrive escaped."""
+    return html.escape(text, quote=False)
+
+
 def finite(value: float | None) -> float | None:
     """JSON has no NaN: missing or non-finite values become null (a gap in the plot)."""
     return value if value is not None and math.isfinite(value) else None
@@ -47,7 +54,7 @@ def finite(value: float | None) -> float | None:
 
 def base_layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
-        "title": {"text": title, "font": {"size": 15}},
+        "title": {"text": plain(title), "font": {"size": 15}},
         "xaxis": {"title": {"text": x_title}, "automargin": True},
         "yaxis": {"title": {"text": y_title}, "automargin": True},
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
@@ -64,7 +71,7 @@ def _hover(point: RunPoint) -> str:
     flags += [] if point.valid else ["INVALID"]
     prefix = f"<b>{' '.join(flags)}</b><br>" if flags else ""
     return (
-        f"{prefix}{point.label}<br>{point.at}<br>host {point.host or '?'}"
+        f"{prefix}{plain(point.label)}<br>{point.at}<br>host {plain(point.host or '?')}"
         f"<br>config {point.config_hash or '?'}"
     )
 
@@ -79,7 +86,7 @@ def _marker(points: Sequence[RunPoint]) -> dict[str, Any]:
 
 
 def _run_name(point: RunPoint) -> str:
-    return point.label + ("" if point.compliant else " (non-compliant)")
+    return plain(point.label) + ("" if point.compliant else " (non-compliant)")
 
 
 def sample_cv(samples: Sequence[float]) -> float | None:
@@ -217,7 +224,7 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
             "x": [r["at"] for r in rows],
             "y": means,
             "error_y": {"type": "data", "array": errors, "visible": True},
-            "text": [r["label"] for r in rows],
+            "text": [plain(str(r["label"])) for r in rows],
             "textposition": "top center",
             "marker": {
                 "size": 10,
@@ -341,7 +348,7 @@ def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
             "mode": "markers",
             "orientation": "h",
             "x": pct,
-            "y": [c.label + ("" if c.compliant else " (non-compliant)") for c in changes],
+            "y": [plain(c.label) + ("" if c.compliant else " (non-compliant)") for c in changes],
             "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
             "marker": {
                 "size": 12,

@@ -56,6 +56,9 @@ class ReportInputs:
     experiment_runs: dict[int, tuple[list[Run], list[Run]]] = field(default_factory=dict)
     load_runs: list[LoadRun] = field(default_factory=list)
     flamegraphs: dict[int, Flamegraph] = field(default_factory=dict)
+    #: profile number -> collapsed stacks (frames root first, count), for profiles without
+    #: a flamegraph SVG
+    stacks: dict[int, list[tuple[tuple[str, ...], int]]] = field(default_factory=dict)
     #: rows of the baselines history trend (``perfinvest history --json``'s ``rows``)
     history_rows: list[dict[str, Any]] = field(default_factory=list)
     history_metric: str = ""

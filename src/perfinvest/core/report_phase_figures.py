@@ -17,6 +17,7 @@ from perfinvest.core.report_figures import (
     base_layout,
     finite,
     hline,
+    plain,
     vline,
 )
 
@@ -101,7 +102,7 @@ def side_by_side(
     data = [
         {
             "type": "bar",
-            "x": list(labels),
+            "x": [plain(label) for label in labels],
             "y": [finite(v) for v in values],
             "text": list(notes),
             "textposition": "auto",
@@ -209,7 +210,7 @@ def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
             "type": "bar",
             "orientation": "h",
             "name": name,
-            "y": [b.label for b in shown],
+            "y": [plain(b.label) for b in shown],
             "x": [getattr(b, field) for b in shown],
             "hovertemplate": f"%{{y}}: %{{x:.1f}}% {name}<extra></extra>",
         }
@@ -217,4 +218,37 @@ def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
     ]
     layout = base_layout(title, "% of samples", "", barmode="group")
     layout["height"] = max(260, 120 + 40 * len(bars))
+    return {"data": data, "layout": layout}
+
+
+#: An icicle keeps the nodes holding at least this share of the samples (the page stays small).
+MIN_ICICLE_SHARE = 0.002
+
+
+def icicle(stacks: Sequence[tuple[tuple[str, ...], int]], title: str) -> dict[str, Any]:
+    """Collapsed stacks as an interactive icicle (root on top, width = share of samples):
+    the flamegraph drawn by Plotly when the profiler wrote no SVG."""
+    counts: dict[tuple[str, ...], int] = {}
+    for frames, count in stacks:
+        for depth in range(1, len(frames) + 1):
+            counts[frames[:depth]] = counts.get(frames[:depth], 0) + count
+    total = sum(count for _, count in stacks) or 1
+    kept = sorted(path for path, n in counts.items() if n / total >= MIN_ICICLE_SHARE)
+    ids = ["all"] + ["/".join(path) for path in kept]
+    parents = [""] + ["/".join(path[:-1]) if len(path) > 1 else "all" for path in kept]
+    data = [
+        {
+            "type": "icicle",
+            "ids": ids,
+            "labels": ["all"] + [plain(path[-1]) for path in kept],
+            "parents": parents,
+            "values": [total] + [counts[path] for path in kept],
+            "branchvalues": "total",
+            "tiling": {"orientation": "v"},
+            "hovertemplate": "%{label}<br>%{value} samples (%{percentRoot:.1%})<extra></extra>",
+        }
+    ]
+    layout = base_layout(title, "", "")
+    layout["height"] = 420
+    layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
     return {"data": data, "layout": layout}

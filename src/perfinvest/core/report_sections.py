@@ -252,8 +252,16 @@ def profiling_section(inputs: ReportInputs) -> Section:
             section.blocks.append(
                 Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)
             )
+        elif n in inputs.stacks:
+            section.blocks.append(
+                Plot(
+                    f"flamegraph-{n}",
+                    f"flamegraph of {title}",
+                    phase_fig.icicle(inputs.stacks[n], f"flamegraph of {title} (from its stacks)"),
+                )
+            )
         else:
-            section.blocks.append(Paragraph(f"{title}: no flamegraph SVG was written.", "empty"))
+            section.blocks.append(Paragraph(f"{title}: no flamegraph or stacks kept.", "empty"))
         top = profile.hotspots[:TOP_HOTSPOTS]
         if top:
             bars = [
