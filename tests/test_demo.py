@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from tests.report.browser import chromium_missing
+from tests.report.test_report_browser import assert_report_renders
 
 
 @pytest.mark.slow
@@ -54,3 +56,12 @@ def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(tmp_path: Path)
                   "code-paths", "profiling", "optimization", "decision", "consolidation"):  # fmt: skip
         assert f": {phase} (attempt" in log, phase
     assert len(answer["data"]["commands"]) == 3
+    # issue 14: the demo's report, opened in real Chromium, every section and plot drawn
+    report = Path(answer["data"]["report"])
+    assert report == repo / ".claude" / "perf" / "reports" / f"{answer['investigation']}.html"
+    if chromium_missing() is None:
+        dom = assert_report_renders(report, tmp_path / "demo-report.png")
+        assert {p["section"] for p in dom["plots"]} >= {
+            "baseline", "history", "breaking-point", "constraints", "profiling", "experiments"
+        }  # fmt: skip
+        assert dom["nonCompliant"] > 0  # the demo's short runs are marked

@@ -50,6 +50,7 @@ class DemoResult:
     kept: bool
     investigation: str
     results_dir: Path
+    report: Path | None = None  # the HTML report, under results_dir
     steps: list[DemoStep] = field(default_factory=list)
     short_reason: str | None = None
 
@@ -208,7 +209,9 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         "--rationale", "the quadratic scan is found, fixed and measured; the fix is a patch",
     )  # fmt: skip
     run("consolidation", "consolidate")
+    written = run("report", "report")
     results = repo / ".claude" / "perf"
+    report = Path(written["data"]["report"]).resolve().relative_to(results.resolve())
     if not options.keep:
         kept = root.parent / f"perfinvest-demo-results-{investigation}"
         shutil.copytree(results, kept)
@@ -219,6 +222,7 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         kept=options.keep,
         investigation=investigation,
         results_dir=results,
+        report=results / report,
         steps=run.steps,
         short_reason=None if options.full else SHORT_REASON,
     )

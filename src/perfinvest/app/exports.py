@@ -145,13 +145,18 @@ def gather(
     """The results of one investigation (the active one by default), or of every
     baseline of ``version`` when only a version is given; both: that investigation's
     baselines of that version. Refuses (exit 4) an unknown id and nothing measured yet."""
-    from perfinvest.store.history import read_history
-
     if version is not None:
         check_version(version)
     inv = None
     if investigation_id is not None or version is None:
         inv = _investigation(ctx, investigation_id)
+    return collect(ctx, inv, version)
+
+
+def collect(ctx: AppContext, inv: Investigation | None, version: str | None = None) -> ExportData:
+    """:func:`gather` once the investigation is loaded (the report's bundle has it already)."""
+    from perfinvest.store.history import read_history
+
     history = read_history(ctx.paths)
     notes = list(history.unreadable)
     ref = inv.baseline.path if inv is not None and inv.baseline is not None else None

@@ -35,6 +35,7 @@ from perfinvest.cli.commands import (  # noqa: F401  (importing registers the co
     metrics,
     profile,
     recover,
+    report,
     schemas,
     simulate,
 )

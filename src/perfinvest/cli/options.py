@@ -58,7 +58,16 @@ def request(quote: str | None, skip_reason: str | None) -> Any:
 
 #: Commands that run even while a killed experiment waits for `perfinvest recover`.
 JOURNAL_EXEMPT = frozenset(
-    {"recover", "status", "list", "log", "experiment list", "experiment show", "simulate"}
+    {
+        "recover",
+        "status",
+        "list",
+        "log",
+        "report",
+        "experiment list",
+        "experiment show",
+        "simulate",
+    }
 )
 
 

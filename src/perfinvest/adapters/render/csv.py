@@ -163,22 +163,28 @@ def latency_rows(data: ExportData) -> list[list[object]]:
     ]
 
 
-def write_csvs(data: ExportData, out_dir: Path) -> list[Path]:
-    """Write ``runs.csv`` and ``samples.csv`` (and ``load_latencies.csv`` when the data has
-    load runs with a latency.csv) into ``out_dir``; returns the paths written, in order.
-
-    ``data`` comes from :func:`perfinvest.app.exports.gather` (``gather(ctx, inv_id)``).
-    """
-    ensure_output_dir(out_dir)
+def csv_tables(data: ExportData) -> list[tuple[str, bytes]]:
+    """The CSV files of ``data`` by name, in memory: ``runs.csv``, ``samples.csv`` and
+    ``load_latencies.csv`` when the data has load runs with a latency.csv (the bundle of
+    ``perfinvest report`` holds them as written by ``perfinvest export csv``)."""
     tables = [
         (RUNS_CSV, RUNS_HEADER, run_rows(data)),
         (SAMPLES_CSV, SAMPLES_HEADER, sample_rows(data)),
     ]
     if data.latencies:
         tables.append((LATENCIES_CSV, LATENCIES_HEADER, latency_rows(data)))
+    return [(name, _table(header, rows)) for name, header, rows in tables]
+
+
+def write_csvs(data: ExportData, out_dir: Path) -> list[Path]:
+    """Write :func:`csv_tables` into ``out_dir``; returns the paths written, in order.
+
+    ``data`` comes from :func:`perfinvest.app.exports.gather` (``gather(ctx, inv_id)``).
+    """
+    ensure_output_dir(out_dir)
     written = []
-    for name, header, rows in tables:
+    for name, content in csv_tables(data):
         path = out_dir / name
-        write_output(path, _table(header, rows))
+        write_output(path, content)
         written.append(path)
     return written

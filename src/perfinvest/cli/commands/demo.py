@@ -26,7 +26,8 @@ def demo(keep: bool, full: bool, as_json: bool) -> Any:
     Creates a temporary git repository, then sets up, measures a baseline, finds the
     breaking point, runs under a CPU limit, reads the history and finds the planted commit,
     ranks code paths, profiles, fixes the hotspot in one experiment (measured, reverted,
-    verified), decides and consolidates. Each step is a real `perfinvest ... --json` call.
+    verified), decides, consolidates and writes the HTML report (its path is printed).
+    Each step is a real `perfinvest ... --json` call.
     """
     from perfinvest.app.demo import DemoOptions, DemoStep, run_demo
     from perfinvest.app.result import CommandResult
@@ -66,12 +67,17 @@ def demo(keep: bool, full: bool, as_json: bool) -> Any:
         status="complete",
         baseline="v1.0",
         findings=[
-            s.answer.get("findings", [""])[0] for s in result.steps if s.answer.get("findings")
+            s.answer.get("findings", [""])[0]
+            for s in result.steps
+            if s.answer.get("findings") and s.title != "report"
         ],
     )
+    if result.report is not None:  # where it is now (the demo's repository may be gone)
+        answer.findings.append(f"report written: {result.report}")
     answer.data = {
         "repository": str(result.repo) if result.kept else None,
         "log": str(log),
+        "report": str(result.report) if result.report else None,
         "baselines": str(baselines),
         "artifacts": str(artifacts),
         "commands": commands,
@@ -90,6 +96,7 @@ def demo(keep: bool, full: bool, as_json: bool) -> Any:
         [
             "",
             f"log:       {log}",
+            f"report:    {result.report}  (open it in a browser; it needs no network)",
             f"baselines: {baselines}",
             f"artifacts: {artifacts}",
             "look at them with:",

@@ -1,0 +1,48 @@
+"""``perfinvest report``: one self-contained HTML report of an investigation (or a bundle)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from perfinvest.cli.group import cli
+from perfinvest.cli.options import command_runner, context, json_option
+
+
+@cli.command()
+@click.argument("investigation_id", metavar="[ID]", required=False)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Where to write (default: <perf>/reports/<id>.html, or .zip with --bundle).",
+)
+@click.option(
+    "--bundle",
+    is_flag=True,
+    help="Write a zip instead: the report, the log, the state, the baselines and the "
+    "investigation's artifacts.",
+)
+@json_option
+@command_runner("report")
+def report(investigation_id: str | None, output: Path | None, bundle: bool, as_json: bool) -> Any:
+    """The HTML report of investigation ID (default: the active one): every phase, plots of
+    the runs, the breaking point, constraints, load, profiles, experiments and the decision,
+    in one file that opens offline (docs/report.md).
+
+    \b
+      perfinvest report                      # <perf>/reports/<id>.html
+      perfinvest report perf-2026 -o r.html  # an id prefix, a file of your choice
+      perfinvest report --bundle             # <perf>/reports/<id>.zip
+
+    Exit 0 written, 2 bad id or output path, 4 unknown investigation or none active,
+    6 unreadable state, 7 state folder not writable.
+    """
+    from perfinvest.app.report import ReportRequest
+    from perfinvest.app.report import report as make_report
+
+    result = make_report(context(), ReportRequest(investigation_id, output, bundle))
+    return result, result.findings[0]

@@ -1,0 +1,74 @@
+"""The report in real headless Chromium: scripts run, every plot drawn, no console error.
+
+Asserted from the DOM after Plotly ran (each plot div holds Plotly's ``.main-svg``), not
+from the file; the page makes no request beyond itself and its inline data URIs; a
+full-page screenshot is written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.report.browser import DOM_QUERY, READY, chromium_missing, open_page
+from tests.report.synthetic import write_empty_state, write_state
+from tests.report.test_report_model import SECTIONS
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(chromium_missing() is not None, reason=str(chromium_missing())),
+]
+
+
+def assert_report_renders(page: Path, screenshot: Path) -> dict[str, Any]:
+    """Open ``page`` in Chromium; every section present, every plot drawn, no errors."""
+    result = open_page(page, DOM_QUERY, screenshot, READY)
+    assert result.errors == []
+    assert all(url.startswith(("file:", "data:")) for url in result.requests), [
+        u[:80] for u in result.requests
+    ]
+    dom: dict[str, Any] = result.value
+    assert dom["sections"] == SECTIONS
+    assert dom["plots"], "no plot in the page"
+    assert all(p["rendered"] and p["traces"] for p in dom["plots"]), dom["plots"]
+    assert int(dom["rendered"]) == len(dom["plots"])
+    assert all(i["loaded"] for i in dom["images"]), dom["images"]
+    assert dom["scripts"] == 0  # no external script or stylesheet
+    assert screenshot.stat().st_size > 10_000
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    return dom
+
+
+def test_the_report_renders_every_section_and_plot(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_state(tmp_path / ".claude" / "perf")
+    answer = cli("report", "--json")
+    assert answer.code == 0, answer.out
+    dom = assert_report_renders(Path(answer.json["data"]["report"]), tmp_path / "report.png")
+    assert sorted(p["key"] for p in dom["plots"]) == sorted(answer.json["data"]["plots"])
+    by_section = {p["section"] for p in dom["plots"]}
+    assert by_section == set(SECTIONS) - {"overview", "phases", "hypotheses", "decision"}
+    assert [i["key"] for i in dom["images"]] == ["flamegraph-1"]
+    assert dom["nonCompliant"] >= 5 and dom["superseded"] >= 2
+    assert {p["section"] for p in dom["provenance"]} >= {
+        "baseline", "breaking-point", "constraints", "load", "profiling", "experiments"
+    }  # fmt: skip
+    assert all("configuration hash cafe0123beef4567" in p["text"] for p in dom["provenance"])
+    assert dom["banner"] is None
+
+
+def test_an_investigation_without_runs_renders_and_says_so(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_empty_state(tmp_path / ".claude" / "perf")
+    answer = cli("report", "--json")
+    result = open_page(Path(answer.json["data"]["report"]), DOM_QUERY, tmp_path / "e.png", READY)
+    assert result.errors == []
+    dom = result.value
+    assert dom["sections"] == SECTIONS and dom["plots"] == [] and dom["rendered"] == "0"
+    assert dom["banner"].startswith("No runs yet")
+    assert set(dom["empty"]) >= {"baseline", "breaking-point", "experiments", "decision"}

@@ -1,0 +1,184 @@
+"""The report model over a real state folder: every section, badges, provenance, no NaN."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.report.synthetic import INV_ID, write_empty_state, write_state
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.report import gather, load_investigation
+from perfinvest.core.report_blocks import Image, Plot, Provenance, Table
+from perfinvest.core.report_model import build_report
+
+SECTIONS = [
+    "overview", "phases", "baseline", "history", "breaking-point", "constraints", "load",
+    "hypotheses", "profiling", "experiments", "decision",
+]  # fmt: skip
+
+
+def _model(tmp_path: Path, **kwargs: int):  # type: ignore[no-untyped-def]
+    write_state(tmp_path / ".claude" / "perf", **kwargs)
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    return build_report(gather(ctx, inv))
+
+
+def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    assert [s.key for s in report.sections] == SECTIONS
+    plots = {p.key: p for p in report.plots()}
+    assert set(plots) == {
+        "baseline-distribution-v1", "baseline-timeseries-v1", "history-trend", "breaking-curve",
+        "constraints-side-by-side", "load-1", "hotspots-1", "flamegraph-2", "experiments-ci",
+        "experiment-1",
+    }  # fmt: skip
+    # runs with samples: one violin per run (its samples), so CV and outliers show
+    violins = plots["baseline-distribution-v1"].figure["data"]
+    assert [t["type"] for t in violins] == ["violin"] * 6
+    assert all(len(t["y"]) == 40 for t in violins)
+    assert sum("(non-compliant)" in t["name"] for t in violins) == 2  # runs 1 and 4
+    import statistics
+
+    for trace in violins:  # each run's own CV, from its samples, in its label
+        cv = statistics.stdev(trace["y"]) / statistics.fmean(trace["y"])
+        assert trace["name"].endswith(f"<br>CV {cv:.1%}")
+    # the boundary is marked: a shaded interval between last pass and first fail
+    shapes = plots["breaking-curve"].figure["layout"]["shapes"]
+    assert {"type": "rect", "x0": 32, "x1": 40}.items() <= next(
+        s for s in shapes if s["type"] == "rect"
+    ).items()
+    # SLO lines on the load plot: p95 <= 60 on the p95 axis, 1 % on the error axis
+    load = plots["load-1"].figure["layout"]["shapes"]
+    assert {(s["yref"], s["y0"]) for s in load} == {("y3", 60.0), ("y4", 0.01)}
+    labels = plots["load-1"].figure["layout"]["annotations"]
+    assert sorted(a["text"] for a in labels) == ["SLO error_rate 0.01", "SLO p95_ms 60"]
+    assert not report.banner
+    for plot in report.plots():
+        json.dumps(plot.figure, allow_nan=False)  # JSON-safe: no NaN, no inf
+
+
+def test_non_compliant_invalid_and_superseded_are_marked(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    baseline = next(s for s in report.sections if s.key == "baseline")
+    runs = next(b for b in baseline.blocks if isinstance(b, Table) and b.key == "baseline-runs-v1")
+    assert [r.badges for r in runs.rows][:3] == [["non-compliant"], ["invalid"], []]
+    superseded = next(
+        b for b in baseline.blocks if isinstance(b, Table) and b.key == "superseded-baselines"
+    )
+    assert [r.cells[0] for r in superseded.rows] == [
+        "baselines/archive/v1.20261130T100000000000Z.json"
+    ]
+    assert all(r.badges == ["superseded"] for r in superseded.rows)
+    history = next(s for s in report.sections if s.key == "history")
+    rows = next(b for b in history.blocks if isinstance(b, Table)).rows
+    # oldest first, kept in view; both have short (non-compliant) runs
+    assert [r.badges for r in rows] == [["superseded", "non-compliant"], ["non-compliant"]]
+    constraints = next(s for s in report.sections if s.key == "constraints")
+    table = next(b for b in constraints.blocks if isinstance(b, Table))
+    assert [r.badges for r in table.rows] == [["superseded", "non-compliant"], ["non-compliant"]]
+    bars = next(b for b in constraints.blocks if isinstance(b, Plot)).figure["data"][0]["x"]
+    assert bars[1:] == ["1. cpu=0.5 (superseded) (non-compliant)", "2. cpu=0.5 (non-compliant)"]
+    probes = next(s for s in report.sections if s.key == "breaking-point")
+    table = next(b for b in probes.blocks if isinstance(b, Table))
+    assert all("non-compliant" in r.badges for r in table.rows)
+    assert ["non-compliant", "invalid"] in [r.badges for r in table.rows]
+    earlier = next(
+        b for b in probes.blocks if isinstance(b, Table) and b.key == "superseded-breaking-points"
+    )
+    assert [r.cells[:4] for r in earlier.rows] == [
+        [f"artifacts/{INV_ID}/breaking-point-20261201T100100.json", "found", "16", "48"]
+    ]  # the newest file is the state's own result: not listed as superseded
+    assert earlier.rows[0].badges == ["superseded", "non-compliant"]
+
+
+def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    shown = {s.key for s in report.sections if any(isinstance(b, Provenance) for b in s.blocks)}
+    assert shown == set(SECTIONS) - {"history", "hypotheses"}  # history: per row, below
+    for section in report.sections:
+        if not section.plots():
+            continue
+        provenance = [b for b in section.blocks if isinstance(b, Provenance)]
+        if section.key == "history":  # each row names its time, host and configuration
+            table = next(b for b in section.blocks if isinstance(b, Table))
+            assert table.columns[1] == "measured" and table.columns[-2:] == ["host", "config hash"]
+            assert all(r.cells[-2:] == ["bench-host", "cafe0123beef4567"] for r in table.rows)
+            continue
+        assert provenance, section.key
+        for p in provenance:
+            assert p.timestamp.startswith("2026-12-01T10:"), (section.key, p)
+            assert "bench-host" in p.environment, (section.key, p)
+            assert p.config_hash == "cafe0123beef4567", (section.key, p)
+
+
+def test_the_flamegraph_is_embedded_as_an_image(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    profiling = next(s for s in report.sections if s.key == "profiling")
+    image = next(b for b in profiling.blocks if isinstance(b, Image))
+    assert image.mime == "image/svg+xml" and image.content.startswith("<svg")
+    # profile 2 kept only its collapsed stacks: drawn as an icicle by Plotly
+    (icicle,) = next(p for p in profiling.plots() if p.key == "flamegraph-2").figure["data"]
+    assert icicle["type"] == "icicle" and icicle["values"][0] == 100
+    assert (
+        dict(zip(icicle["ids"], icicle["values"], strict=True))[
+            "main (app.py:1)/handle (app.py:10)/slow_scan (app.py:20)"
+        ]
+        == 80
+    )
+
+
+def test_an_investigation_without_runs_says_so_in_every_section(tmp_path: Path) -> None:
+    write_empty_state(tmp_path / ".claude" / "perf")
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    report = build_report(gather(ctx, inv))
+    assert report.banner.startswith("No runs yet")
+    assert [s.key for s in report.sections] == SECTIONS
+    assert report.plots() == []
+    for section in report.sections[2:]:
+        assert any(getattr(b, "css", "") == "empty" for b in section.blocks), section.key
+
+
+def test_fifty_runs_still_one_violin_per_run(tmp_path: Path) -> None:
+    report = _model(tmp_path, baseline_runs=30, experiment_runs=10)
+    plot = next(p for p in report.plots() if p.key == "baseline-distribution-v1")
+    assert len(plot.figure["data"]) == 30
+    assert isinstance(plot, Plot)
+
+
+def test_non_finite_values_become_gaps_not_a_broken_page() -> None:
+    from perfinvest.adapters.render.html import embedded_json
+
+    text = embedded_json({"y": [1.0, float("nan"), float("inf")], "t": "</script><!--&"})
+    assert json.loads(text) == {"y": [1.0, None, None], "t": "</script><!--&"}
+    assert "<" not in text and ">" not in text and "&" not in text
+
+
+def test_long_runs_are_drawn_from_a_bounded_sketch_with_their_extremes() -> None:
+    import numpy as np
+
+    from perfinvest.core.report_figures import RunPoint, distribution, timeseries
+
+    samples = [float(v) for v in np.random.default_rng(3).lognormal(0, 0.5, 20_001)]
+    point = RunPoint(
+        "r1", 1.0, samples, compliant=True, valid=True, at="t", host="h", config_hash="c"
+    )
+    (violin,) = distribution([point], "p95_ms", "ms")["data"]
+    assert len(violin["y"]) == 2000
+    assert violin["y"][0] == min(samples) and violin["y"][-1] == max(samples)
+    assert abs(float(np.median(violin["y"])) - float(np.median(samples))) < 0.01
+    (series,) = timeseries([point], "p95_ms", "ms")["data"]
+    assert series["type"] == "scatter" and len(series["x"]) <= 2000
+    assert series["x"][:2] == [1, 12] and series["y"][1] == samples[11]  # every 11th sample
+
+
+def test_text_reaches_plotly_escaped_so_it_shows_as_written() -> None:
+    from perfinvest.core.report_phase_figures import HotBar, hotspots, icicle
+
+    (frames,) = icicle([(("main", "std::vector<int>::push <b>"), 3)], "t")["data"]
+    assert frames["labels"] == ["all", "main", "std::vector&lt;int&gt;::push &lt;b&gt;"]
+    bars = hotspots([HotBar("a<br>b", 1.0, 2.0)], "profile <i>x</i>")
+    assert bars["data"][0]["y"] == ["a&lt;br&gt;b"]
+    assert bars["layout"]["title"]["text"] == "profile &lt;i&gt;x&lt;/i&gt;"
