@@ -123,6 +123,10 @@ def test_probes_and_constraints_carry_values_labels_time_and_superseded(
     # no run id stamp either: the constraints phase's end
     ended = [a["ended_at"] for a in inv["attempts"] if a["phase"] == "constraints"][-1]
     assert {float(s.timestamp) for s in values} == {datetime.fromisoformat(ended).timestamp()}
+    answer = cli("export", "openmetrics", "--json").json["data"]
+    assert (answer["breaking_points"], answer["superseded_breaking_points"]) == (2, 1)
+    assert (answer["constraints"], answer["superseded_constraints"]) == (2, 1)
+    assert answer["probes"] == sum(len(r["probes"]) for _, r in searches)
     prom = cli("export", "openmetrics", "--format", "prometheus").out
     classic = {f.name: f for f in parse_prom(prom)}
     assert len(classic["perfinvest_breaking_point_probe"].samples) == len(probes)
