@@ -111,7 +111,7 @@ class ExportConstraint:
 
 def superseded_constraints(records: Sequence[ConstraintResult]) -> list[bool]:
     """True for a record whose configuration (limits label and backend) was measured
-    again later: the same rule the report shows (core/report_sections.py)."""
+    again later; the report marks the same records (core/report_sections.py)."""
     return [
         any((d.label, d.backend) == (c.label, c.backend) for d in records[i + 1 :])
         for i, c in enumerate(records)
