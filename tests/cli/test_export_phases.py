@@ -260,3 +260,28 @@ def test_a_real_investigation_exports_its_searches_and_constrained_runs(
         p["run_id"] for _, r in _searches(perf(repo), inv) for p in r["probes"]
     } - {None}
     _query_like_grafana(repo, cli, inv, phases=True)
+
+
+@pytest.mark.slow
+def test_a_load_run_during_an_open_experiment_records_it_and_is_exported_so(
+    repo: Path, cli: Any
+) -> None:
+    from tests.cli.test_experiment import to_phase_8
+    from tests.load.server import Behaviour, serve
+
+    inv = to_phase_8(cli)
+    assert cli("experiment", "start", "--change", "c", "--files", "app.py", "--json").code == 0
+    with serve(Behaviour(routes={"/fast": (0.001, 200)})) as url:
+        targets = repo / "targets.yaml"
+        targets.write_text(f"base_url: {url}\nroutes:\n  - {{name: fast, path: /fast}}\n")
+        run = cli(
+            "load", "run", "--profile", "smoke", "--targets", str(targets), "--duration", "1",
+            "--json",
+        )  # fmt: skip
+        assert run.code == 0, run.out
+    written = json.loads((Path(run.json["data"]["output_dir"]) / "result.json").read_text())
+    assert (written["version"], written["experiment"]) == ("v1", 1)
+    families = families_by_name(cli("export", "openmetrics", inv).out)
+    load = [s for s in families["perfinvest_run_value"].samples if s.labels["phase"] == "load"]
+    assert load and {(s.labels["version"], s.labels["experiment"]) for s in load} == {("v1", "1")}
+    assert {s.labels["side"] for s in load} == {""}  # not one of the experiment's own sides
