@@ -36,6 +36,8 @@ PUSHGATEWAY = "/usr/bin/prometheus-pushgateway"
 GRAFANA_TYPES = ROOT / ".cache" / "grafana-schema" / "node_modules"  # scripts/bootstrap.sh
 DASHBOARD_TYPE = "@grafana/schema/dist/types/raw/dashboard/x/types.gen"
 MEASURED = ("environment", "config_hash")  # every measured sample carries them
+#: Families of breaking-point searches and constrained runs (tests/cli/test_export_phases.py).
+PHASE_FAMILIES = ("perfinvest_breaking_point_", "perfinvest_constraint_")
 
 
 def investigate(cli: Any, *extra: str, baselines: int = 1) -> str:
@@ -288,8 +290,10 @@ def test_grafana_dashboard_validates_and_queries_only_metrics_the_export_emits(
     emitted = {s.name for f in parse_om(cli("export", "openmetrics").out) for s in f.samples}
     queried = set().union(*(_metric_names(e) for e in promql_expressions(board)))
     load_only = {n for n in queried if n.startswith("perfinvest_load_")}
-    assert queried - load_only <= emitted  # the load families: see the slow test below
+    phases = {n for n in queried if n.startswith(PHASE_FAMILIES)}  # test_export_phases.py
+    assert queried - load_only - phases <= emitted  # the load families: the slow test below
     assert load_only and not load_only & emitted
+    assert phases and not phases & emitted
 
 
 def _typescript(name: str, board: dict[str, Any]) -> str:
@@ -485,7 +489,10 @@ def test_load_runs_export_latency_quantiles_and_latency_csv(repo: Path, cli: Any
     assert errors["broken"] == 1.0 and errors["fast"] == 0.0
     emitted = {s.name for f in families.values() for s in f.samples}
     queried = set().union(*(_metric_names(e) for e in promql_expressions(dashboard())))
-    assert queried <= emitted
+    assert {n for n in queried if not n.startswith(PHASE_FAMILIES)} <= emitted
+    result = json.loads((out_dir / "result.json").read_text())
+    assert result["version"] == "v1" and result["experiment"] is None  # recorded at write
+    assert {s.labels["version"] for s in latency.samples} == {"v1"}
     csv_dir = repo / "csv"
     assert cli("export", "csv", "-o", str(csv_dir)).code == 0
     header, rows = _read_csv(csv_dir / "load_latencies.csv")
@@ -505,9 +512,10 @@ def test_load_runs_export_latency_quantiles_and_latency_csv(repo: Path, cli: Any
 VARIABLES = {"investigation": ".*", "version": ".*", "scenario": ".*", "route": ".*"}
 
 
-def _query_like_grafana(repo: Path, cli: Any, inv: str) -> None:
+def _query_like_grafana(repo: Path, cli: Any, inv: str, *, phases: bool = False) -> None:
     """Backfill the export into a real Prometheus and run every query of the dashboard:
-    each must parse and return data for this investigation (baseline and load)."""
+    each must parse and return data for this investigation (baseline and load; with
+    ``phases`` the breaking-point and constraint panels' instead)."""
     from perfinvest.core.grafana import dashboard, promql_expressions
 
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
@@ -515,6 +523,11 @@ def _query_like_grafana(repo: Path, cli: Any, inv: str) -> None:
         pytest.skip("prometheus and promtool (Debian package prometheus) not installed")
     exposition, db = repo / "perf.om", repo / "tsdb"
     assert cli("export", "openmetrics", inv, "-o", str(exposition)).code == 0
+    exprs = [
+        e
+        for e in promql_expressions(dashboard())
+        if phases == any(n.startswith(PHASE_FAMILIES) for n in _metric_names(e))
+    ]
     subprocess.run(
         [promtool, "tsdb", "create-blocks-from", "openmetrics", str(exposition), str(db)],
         check=True,
@@ -529,7 +542,7 @@ def _query_like_grafana(repo: Path, cli: Any, inv: str) -> None:
         f"--web.listen-address=127.0.0.1:{port}",
     ]
     with serving(argv, f"http://127.0.0.1:{port}", repo / "prometheus.log") as url:
-        for expr in promql_expressions(dashboard()):
+        for expr in exprs:
             query = re.sub(r'"\$(\w+)"', lambda m: f'"{VARIABLES.get(m[1], "p95_ms")}"', expr)
             query = query.replace("$__range", "30d")
             if query.startswith("label_values("):  # a Grafana function: the label API

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 from tests.report.synthetic import INV_ID, write_empty_state, write_state
 
+#: What `export csv` writes for the synthetic state (it has probes and constraints).
+CSV_FILES = ("runs.csv", "samples.csv", "load_latencies.csv", "probes.csv", "constraints.csv")
+
 
 @pytest.fixture
 def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -132,13 +135,13 @@ def test_the_bundle_holds_report_log_state_baselines_artifacts(
         } <= set(names)
         assert archive.read("investigation.json") == (state / "investigation.json").read_bytes()
         assert b'data-section="baseline"' in archive.read("report.html")
-        for name in ("runs.csv", "samples.csv", "load_latencies.csv"):
+        for name in CSV_FILES:
             assert f"csv/{name}" in names
     assert not list(path.parent.glob(".*.tmp"))  # written atomically
     exported = cli("export", "csv", "-o", str(tmp_path / "csv"), "--json")
     assert exported.code == 0, exported.out
     with zipfile.ZipFile(path) as archive:
-        for name in ("runs.csv", "samples.csv", "load_latencies.csv"):
+        for name in CSV_FILES:
             # the bundle's CSVs are those of `perfinvest export csv`, byte for byte
             assert archive.read(f"csv/{name}") == (tmp_path / "csv" / name).read_bytes()
         runs = archive.read("csv/runs.csv").decode().splitlines()

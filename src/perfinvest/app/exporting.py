@@ -15,6 +15,7 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.exports import gather
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import usage_error
+from perfinvest.core.exports import ExportData
 
 FORMATS = ("openmetrics", "prometheus")
 
@@ -45,7 +46,8 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
     superseded = sum(1 for r in data.runs if r.superseded)
     result.findings = [
         f"{data.label}: {len(families)} metric families, {count} samples from "
-        f"{len(data.runs)} run(s) ({superseded} of superseded baselines, kept)",
+        f"{len(data.runs)} run(s) ({superseded} of superseded baselines, kept)"
+        + _phases_line(data),
         *data.notes,
     ]
     result.data = {
@@ -54,6 +56,7 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
         "samples": count,
         "runs": len(data.runs),
         "superseded_runs": superseded,
+        **_phase_counts(data),
         "investigations": data.investigations,
         "versions": data.versions,
     }
@@ -112,7 +115,8 @@ def export_csv(
     version: str | None,
     out_dir: Path | None,
 ) -> CommandResult:
-    """runs.csv, samples.csv (and load_latencies.csv) into ``out_dir`` (default:
+    """runs.csv, samples.csv (and load_latencies.csv, probes.csv, constraints.csv) into
+    ``out_dir`` (default:
     ``perf/exports/<label>/``, never inside an investigation's checkpointed files)."""
     from perfinvest.adapters.render.csv import write_csvs
 
@@ -124,7 +128,9 @@ def export_csv(
     result.findings = [
         f"wrote {len(written)} CSV file(s) to {directory}: "
         + ", ".join(p.name for p in written)
-        + f" ({len(data.runs)} run(s))",
+        + f" ({len(data.runs)} run(s)"
+        + _phases_line(data)
+        + ")",
         *data.notes,
     ]
     result.data = {
@@ -132,8 +138,36 @@ def export_csv(
         "files": [str(p) for p in written],
         "runs": len(data.runs),
         "latency_rows": len(data.latencies),
+        **_phase_counts(data),
     }
     return result
+
+
+def _phase_counts(data: ExportData) -> dict[str, int]:
+    return {
+        "breaking_points": len(data.breaking_points),
+        "superseded_breaking_points": sum(1 for b in data.breaking_points if b.superseded),
+        "probes": sum(len(b.result.probes) for b in data.breaking_points),
+        "constraints": len(data.constraints),
+        "superseded_constraints": sum(1 for c in data.constraints if c.superseded),
+    }
+
+
+def _phases_line(data: ExportData) -> str:
+    """``; 2 breaking-point search(es) (1 superseded), ...``; empty without either."""
+    counts = _phase_counts(data)
+    parts = []
+    if counts["breaking_points"]:
+        parts.append(
+            f"{counts['breaking_points']} breaking-point search(es) with {counts['probes']} "
+            f"probe(s) ({counts['superseded_breaking_points']} superseded, kept)"
+        )
+    if counts["constraints"]:
+        parts.append(
+            f"{counts['constraints']} constrained configuration(s) "
+            f"({counts['superseded_constraints']} superseded, kept)"
+        )
+    return "; " + ", ".join(parts) if parts else ""
 
 
 def _single(ids: list[str]) -> str | None:

@@ -2,8 +2,10 @@
 
 :func:`gather` is the one entry point every exporter (and the HTML report bundle) uses:
 baselines from the history (``store/history.py``: current and archived, the archived ones
-marked superseded), both sides of each measured experiment, and the load runs under the
-investigation's artifacts with their ``latency.csv``. It never writes to the state folder.
+marked superseded), both sides of each measured experiment, the load runs under the
+investigation's artifacts with their ``latency.csv`` (labelled with the version each
+recorded), the breaking-point searches and constrained runs (app/export_phases.py). It
+never writes to the state folder.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from perfinvest.app.context import AppContext
 from perfinvest.core.errors import refused
+from perfinvest.core.export_phases import ExportBreakingPoint, ExportConstraint
 from perfinvest.core.exports import (
     ExportBaseline,
     ExportData,
@@ -93,18 +96,31 @@ def _load_runs(
         except (OSError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"{relative} skipped: not a readable load result ({type(exc).__name__})")
             continue
+        version, experiment = _measured(document, inv)
         runs.append(
             ExportRun(
                 investigation=inv.id,
-                version=inv.setup.version,
+                version=version,
                 phase="load",
                 run=run,
                 source=relative,
                 profile=profile,
+                experiment=experiment,
             )
         )
         latencies += _latencies(path.parent / "latency.csv", inv.id, run.run_id, profile)
     return runs, latencies
+
+
+def _measured(document: dict[str, object], inv: Investigation) -> tuple[str, str]:
+    """The version a load result says it measured and the experiment open then
+    (app/load_record.py writes both); a result written before that: the setup version."""
+    version = document.get("version")
+    experiment = document.get("experiment")
+    return (
+        version if isinstance(version, str) and version else inv.setup.version,
+        str(experiment) if isinstance(experiment, int) and not isinstance(experiment, bool) else "",
+    )
 
 
 def _experiment_runs(ctx: AppContext, inv: Investigation, notes: list[str]) -> list[ExportRun]:
@@ -168,13 +184,26 @@ def collect(ctx: AppContext, inv: Investigation | None, version: str | None = No
     ]
     runs = [er for kept in baselines for er in baseline_runs(kept)]
     latencies: list[LatencyRow] = []
-    if inv is not None and version in (None, inv.setup.version):
+    searches: list[ExportBreakingPoint] = []
+    limited: list[ExportConstraint] = []
+    if inv is not None:
         load, latencies = _load_runs(ctx, inv, notes)
-        runs += _experiment_runs(ctx, inv, notes) + load
+        if version is not None:  # a load run says which version it measured
+            load = [r for r in load if r.version == version]
+            kept_ids = {r.run.run_id for r in load}
+            latencies = [row for row in latencies if row.run_id in kept_ids]
+        if version in (None, inv.setup.version):
+            from perfinvest.app.export_phases import breaking_points, constraints
+
+            runs += _experiment_runs(ctx, inv, notes)
+            current = next((k for k in baselines if k.source == ref), None)
+            searches = breaking_points(ctx, inv, current, notes)
+            limited = constraints(ctx, inv, current)
+        runs += load
     label = inv.id if inv is not None else f"version {version}"
     if not runs:
         raise refused(_nothing(label, inv, version), needs=["perfinvest baseline"])
-    return ExportData(label, baselines, runs, latencies, notes)
+    return ExportData(label, baselines, runs, latencies, notes, searches, limited)
 
 
 def _nothing(label: str, inv: Investigation | None, version: str | None) -> str:

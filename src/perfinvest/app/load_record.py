@@ -182,6 +182,7 @@ def finish(
         "compliant": duration.compliant,
         "compliance_note": duration.note,
         "output_dir": str(out_dir),
+        **_measured(ctx, inv_id),
         "run": run.model_dump(mode="json"),
     }
     atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
@@ -254,6 +255,17 @@ def _extra_verdicts(
             )
         )
     return extra
+
+
+def _measured(ctx: AppContext, inv_id: str | None) -> dict[str, Any]:
+    """What the run measured, as the investigation knew it when the run ended: its setup
+    version and an experiment left open (its change in the working tree), for the exports
+    (result.json files written before these keys exist fall back to the setup version)."""
+    if inv_id is None or not ctx.store.has_active():
+        return {"version": None, "experiment": None}
+    inv = ctx.store.load_active()
+    opened = [e.number for e in inv.experiments if e.state == "open"]
+    return {"version": inv.setup.version, "experiment": opened[-1] if opened else None}
 
 
 def _log(ctx: AppContext, inv_id: str, request: LoadRequest, matrix: str) -> None:

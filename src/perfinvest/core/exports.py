@@ -4,7 +4,8 @@ Pure and read-only: the app layer gathers these from the state (baselines, curre
 archived, and load runs under the investigation's artifacts); every exporter renders the
 same :class:`ExportData`, so the formats never disagree on what was measured. Superseded
 results (archived baselines) are kept and marked, never dropped (DESIGN.md: nothing is
-deleted). Experiment runs (both sides of phase 8) are runs too.
+deleted). Experiment runs (both sides of phase 8) are runs too; breaking-point searches
+and constrained configurations (core/export_phases.py) come with the investigation.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from perfinvest.core.export_phases import ExportBreakingPoint, ExportConstraint
 from perfinvest.core.models import Baseline, EnvironmentFingerprint, Run
 
 ExportPhase = Literal["baseline", "load", "experiment"]
@@ -127,6 +129,8 @@ class ExportData:
     runs: list[ExportRun] = field(default_factory=list)
     latencies: list[LatencyRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # files skipped, with why
+    breaking_points: list[ExportBreakingPoint] = field(default_factory=list)  # phase 3
+    constraints: list[ExportConstraint] = field(default_factory=list)  # phase 4
 
     @property
     def investigations(self) -> list[str]:

@@ -191,9 +191,114 @@ def _panels() -> list[dict[str, Any]]:
             options=_BARS,
         ),
     ]
+    panels += _phase_panels(by_version)
     for number, panel in enumerate(panels, start=1):
         panel["id"] = number
     return panels
+
+
+#: The probes of the current searches by level: a bar per level, sorted as numbers.
+_BY_LEVEL = [
+    {
+        "id": "convertFieldType",
+        "options": {"conversions": [{"targetField": "level", "destinationType": "number"}]},
+    },
+    {"id": "sortBy", "options": {"sort": [{"field": "level", "desc": False}]}},
+    {
+        "id": "convertFieldType",
+        "options": {"conversions": [{"targetField": "level", "destinationType": "string"}]},
+    },
+]
+
+
+def _phase_panels(by_version: str) -> list[dict[str, Any]]:
+    """Breaking-point searches (phase 3) and constrained runs (phase 4)."""
+    searches = 'investigation=~"$investigation",version=~"$version"'
+    probe = f'perfinvest_breaking_point_probe{{{RUNS},{CURRENT},metric="$metric"}}'
+    bounds = (
+        f"perfinvest_breaking_point_boundary{{{searches},{CURRENT},"
+        'bound=~"last_passing|breaking_point"}'
+    )
+    by_limits = "max by (version, limits) (last_over_time({}[$__range]))"
+    value = f'perfinvest_constraint_value{{{RUNS},{CURRENT},metric="$metric"}}'
+    change = f'perfinvest_constraint_change_ratio{{{RUNS},{CURRENT},metric="$metric"}}'
+    memory = f'perfinvest_constraint_usage{{{searches},{CURRENT},resource="peak_memory_bytes"}}'
+    curve = _panel(
+        "barchart",
+        "Breaking-point curve: $metric by level",
+        "Each probe of the current search: $metric at the parameter value it ran at "
+        "(superseded searches are in the export, marked, not drawn here).",
+        [
+            {
+                **_target(
+                    f"max by (level) (last_over_time({probe}[$__range]))",
+                    "{{level}}",
+                    instant=True,
+                ),
+                "format": "table",
+            }
+        ],
+        (0, 35, 12, 8),
+        options={"xField": "level", "orientation": "vertical", "showValue": "auto", **_SERIES},
+    )
+    curve["transformations"] = _BY_LEVEL
+    return [
+        _row("Breaking point and constraints", 34),
+        curve,
+        _panel(
+            "stat",
+            "Breaking point",
+            "The current search's interval: last passing and first failing parameter value.",
+            [
+                _target(
+                    f"max by (version, bound) (last_over_time({bounds}[$__range]))",
+                    "{{version}} {{bound}}",
+                    instant=True,
+                )
+            ],
+            (12, 35, 6, 8),
+        ),
+        _panel(
+            "stat",
+            "Superseded searches kept",
+            "Earlier breaking-point searches: never deleted, exported as superseded.",
+            [
+                _target(
+                    "count(count by (source) (last_over_time(perfinvest_breaking_point_boundary{"
+                    f'{searches},superseded="true"}}[$__range]))) or vector(0)',
+                    "superseded",
+                    instant=True,
+                )
+            ],
+            (18, 35, 6, 8),
+        ),
+        _panel(
+            "bargauge",
+            "Constrained $metric by limits",
+            "Mean $metric over the valid runs under each configuration of limits.",
+            [_target(by_limits.format(value), "{{version}} {{limits}}", instant=True)],
+            (0, 43, 8, 8),
+            options=_BARS,
+        ),
+        _panel(
+            "bargauge",
+            "Change of $metric under limits",
+            "Relative change against the unconstrained baseline.",
+            [_target(by_limits.format(change), "{{version}} {{limits}}", instant=True)],
+            (8, 43, 8, 8),
+            unit="percentunit",
+            options=_BARS,
+        ),
+        _panel(
+            "bargauge",
+            "Peak memory under limits",
+            "The constrained runs' peak memory (cgroup counter, or the sampled RSS).",
+            [_target(by_limits.format(memory), "{{version}} {{limits}}", instant=True)],
+            (16, 43, 8, 8),
+            unit="bytes",
+            options=_BARS,
+        ),
+    ]
 
 
 def dashboard(title: str = "perfinvest") -> dict[str, Any]:
@@ -216,6 +321,7 @@ def dashboard(title: str = "perfinvest") -> dict[str, Any]:
             {"type": "panel", "id": "timeseries", "name": "Time series", "version": ""},
             {"type": "panel", "id": "bargauge", "name": "Bar gauge", "version": ""},
             {"type": "panel", "id": "stat", "name": "Stat", "version": ""},
+            {"type": "panel", "id": "barchart", "name": "Bar chart", "version": ""},
         ],
         "annotations": {
             "list": [
@@ -230,7 +336,10 @@ def dashboard(title: str = "perfinvest") -> dict[str, Any]:
                 }
             ]
         },
-        "description": "perfinvest baselines, runs and load tests (perfinvest export openmetrics)",
+        "description": (
+            "perfinvest baselines, runs, load tests, breaking points and constraints "
+            "(perfinvest export openmetrics)"
+        ),
         "editable": True,
         "fiscalYearStartMonth": 0,
         "graphTooltip": 1,

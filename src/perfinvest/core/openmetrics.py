@@ -25,6 +25,7 @@ from perfinvest.core.exports import (
     environment_id,
     scenario_route,
 )
+from perfinvest.core.openmetrics_phases import PHASE_FAMILIES, add_phases
 from perfinvest.core.summaries import summarize
 
 PREFIX = "perfinvest"
@@ -111,6 +112,7 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
     ),
     f"{PREFIX}_load_requests": ("counter", "", "Requests a load run made, per route."),
     f"{PREFIX}_load_failures": ("counter", "", "Requests of a load run that failed, per route."),
+    **PHASE_FAMILIES,  # breaking-point probes and constrained runs (core/openmetrics_phases.py)
 }
 
 
@@ -259,6 +261,7 @@ def build_families(data: ExportData) -> list[Family]:
         _baseline(families, kept)
     for er in data.runs:
         _run(families, er)
+    add_phases(families, data.breaking_points, data.constraints)
     return [_unique(f) for f in families.values() if f.samples]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from perfinvest.core import report_figures as fig
 from perfinvest.core import report_phase_figures as phase_fig
+from perfinvest.core.export_phases import superseded_constraints
 from perfinvest.core.phases import Phase
 from perfinvest.core.report_blocks import (
     NON_COMPLIANT,
@@ -47,10 +48,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
     if kept is not None:
         base = ((kept.baseline.summaries.get(metric) or {}).get("runs") or {}).get("mean")
     # a configuration measured again later supersedes the earlier record (both kept)
-    later = [
-        any((d.label, d.backend) == (c.label, c.backend) for d in inv.constraints[i + 1 :])
-        for i, c in enumerate(inv.constraints)
-    ]
+    later = superseded_constraints(inv.constraints)
     marked = _constraint_non_compliant(inputs)
     labels = ["unconstrained (baseline)"] + [
         f"{i + 1}. {c.label or c.backend}"

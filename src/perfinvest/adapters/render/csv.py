@@ -1,7 +1,9 @@
-"""``runs.csv``, ``samples.csv`` and ``load_latencies.csv`` from :class:`ExportData`.
+"""``runs.csv``, ``samples.csv``, ``load_latencies.csv``, ``probes.csv`` and
+``constraints.csv`` from :class:`ExportData`.
 
 Long format with fixed, documented headers (docs/exports.md): one row per run and metric,
-one per sample, one per load second and route, so a spreadsheet or pandas reads every
+one per sample, one per load second and route, one per breaking-point probe and metric,
+one per constrained configuration and metric, so a spreadsheet or pandas reads every
 investigation the same way. Numbers are written with Python's shortest round-tripping
 ``repr``, so reading a file back gives the state's floats exactly. Each file is written
 atomically (store/atomic.py).
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from perfinvest.adapters.render.output import ensure_output_dir, write_output
+from perfinvest.core.export_phases import split_key
 from perfinvest.core.exports import ExportData, ExportRun, environment_id, scenario_route
 
 RUNS_HEADER = (
@@ -68,7 +71,63 @@ LATENCIES_HEADER = (
     "p99_ms",
     "max_ms",
 )
+PROBES_HEADER = (
+    "investigation",
+    "version",
+    "source",
+    "superseded",
+    "searched_at",
+    "parameter",
+    "verdict",
+    "last_passing",
+    "breaking_point",
+    "compliant",
+    "probe",
+    "stage",
+    "level",
+    "passed",
+    "reason",
+    "run_id",
+    "at",
+    "duration_s",
+    "exit_code",
+    "environment",
+    "config_hash",
+    "scenario",
+    "metric",
+    "value",
+)
+CONSTRAINTS_HEADER = (
+    "investigation",
+    "version",
+    "source",
+    "superseded",
+    "constraint",
+    "at",
+    "limits",
+    "backend",
+    "approximate",
+    "cpu",
+    "memory_bytes",
+    "pids",
+    "runs",
+    "valid_runs",
+    "throttled_periods",
+    "throttled_time_s",
+    "cpu_time_s",
+    "peak_memory_bytes",
+    "oom_killed",
+    "oom_kills",
+    "environment",
+    "config_hash",
+    "scenario",
+    "metric",
+    "value",
+    "relative_change",
+    "effect",
+)
 RUNS_CSV, SAMPLES_CSV, LATENCIES_CSV = "runs.csv", "samples.csv", "load_latencies.csv"
+PROBES_CSV, CONSTRAINTS_CSV = "probes.csv", "constraints.csv"
 
 
 def _cell(value: object) -> str:
@@ -163,9 +222,96 @@ def latency_rows(data: ExportData) -> list[list[object]]:
     ]
 
 
+def probe_rows(data: ExportData) -> list[list[object]]:
+    """One row per probe and metric of every search (a probe without metrics: one row)."""
+    rows: list[list[object]] = []
+    for bp in data.breaking_points:
+        result = bp.result
+        search = [
+            bp.investigation,
+            bp.version,
+            bp.source,
+            bp.superseded,
+            bp.at.isoformat(),
+            result.parameter,
+            result.verdict,
+            result.last_passing,
+            result.breaking_point,
+            result.compliant,
+        ]
+        for item in bp.probes:
+            probe = item.probe
+            head = [
+                *search,
+                item.number,
+                probe.stage,
+                probe.value,
+                {True: "true", False: "false", None: "invalid"}[probe.passed],
+                probe.reason,
+                probe.run_id,
+                item.at.isoformat(),
+                probe.duration_s,
+                probe.exit_code,
+                environment_id(bp.environment),
+                bp.config_hash,
+            ]
+            metrics = sorted(probe.metrics.items())
+            if not metrics:
+                rows.append([*head, None, None, None])
+            for key, value in metrics:
+                rows.append([*head, *split_key(key), value])
+    return rows
+
+
+def constraint_rows(data: ExportData) -> list[list[object]]:
+    """One row per constrained configuration and metric (none measured: one row)."""
+    rows: list[list[object]] = []
+    for kept in data.constraints:
+        c = kept.result
+        head = [
+            kept.investigation,
+            kept.version,
+            kept.source,
+            kept.superseded,
+            kept.number,
+            kept.at.isoformat(),
+            c.label,
+            c.backend,
+            c.approximate,
+            c.cpu,
+            c.memory_bytes,
+            c.pids,
+            " ".join(c.runs),
+            c.valid_runs,
+            c.throttled_periods,
+            c.throttled_time_s,
+            c.cpu_time_s,
+            c.peak_memory_bytes,
+            c.oom_killed,
+            c.oom_kills,
+            environment_id(kept.environment),
+            kept.config_hash,
+        ]
+        if not c.metrics:
+            rows.append([*head, None, None, None, None, None])
+        for key, value in sorted(c.metrics.items()):
+            effect = c.effects.get(key)
+            rows.append(
+                [
+                    *head,
+                    *split_key(key),
+                    value,
+                    c.deltas.get(key),
+                    effect.effect if effect is not None else None,
+                ]
+            )
+    return rows
+
+
 def csv_tables(data: ExportData) -> list[tuple[str, bytes]]:
-    """The CSV files of ``data`` by name, in memory: ``runs.csv``, ``samples.csv`` and
-    ``load_latencies.csv`` when the data has load runs with a latency.csv (the bundle of
+    """The CSV files of ``data`` by name, in memory: ``runs.csv``, ``samples.csv``, and
+    when the data has them ``load_latencies.csv`` (load runs with a latency.csv),
+    ``probes.csv`` (breaking-point searches) and ``constraints.csv`` (the bundle of
     ``perfinvest report`` holds them as written by ``perfinvest export csv``)."""
     tables = [
         (RUNS_CSV, RUNS_HEADER, run_rows(data)),
@@ -173,6 +319,10 @@ def csv_tables(data: ExportData) -> list[tuple[str, bytes]]:
     ]
     if data.latencies:
         tables.append((LATENCIES_CSV, LATENCIES_HEADER, latency_rows(data)))
+    if data.breaking_points:
+        tables.append((PROBES_CSV, PROBES_HEADER, probe_rows(data)))
+    if data.constraints:
+        tables.append((CONSTRAINTS_CSV, CONSTRAINTS_HEADER, constraint_rows(data)))
     return [(name, _table(header, rows)) for name, header, rows in tables]
 
 

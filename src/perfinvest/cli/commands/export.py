@@ -52,9 +52,10 @@ def openmetrics(
     push: str | None,
     as_json: bool,
 ) -> Any:
-    """Baselines, runs and load results of ID (default: the active investigation) as
-    metric families with investigation, version, scenario, route, metric, quantile,
-    environment and config_hash labels and the time each was measured."""
+    """Baselines, runs, load results, breaking-point probes and constrained runs of ID
+    (default: the active investigation) as metric families with investigation, version,
+    scenario, route, metric, quantile, environment and config_hash labels and the time
+    each was measured."""
     from perfinvest.app.exporting import OpenMetricsRequest, export_openmetrics
 
     request = OpenMetricsRequest(investigation_id, version, fmt, output, push)
@@ -84,7 +85,8 @@ def grafana(output: Path | None, title: str, as_json: bool) -> Any:
 def csv(
     investigation_id: str | None, version: str | None, output: Path | None, as_json: bool
 ) -> Any:
-    """runs.csv, samples.csv and load_latencies.csv of ID (default: the active one)."""
+    """runs.csv, samples.csv, load_latencies.csv, probes.csv and constraints.csv of ID
+    (default: the active one)."""
     from perfinvest.app.exporting import export_csv
 
     return export_csv(context(), investigation_id, version, output)

@@ -1,0 +1,107 @@
+"""What the exports read of phases 3 and 4: breaking-point searches and constrained runs.
+
+Read-only. Each search is kept in ``artifacts/<id>/breaking-point-<time>.json``; the state
+holds the last one, so every other file is a superseded search (the same rule as the
+report, app/report.py). Constrained configurations are in the state, in the order they
+were measured; one measured again later is superseded. Neither records a fingerprint:
+both are exported with their investigation's baseline's (core/export_phases.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from perfinvest.app.context import AppContext
+from perfinvest.core.export_phases import (
+    ExportBreakingPoint,
+    ExportConstraint,
+    constraint_time,
+    search_time,
+    superseded_constraints,
+)
+from perfinvest.core.exports import ExportBaseline
+from perfinvest.core.models import (
+    BreakingPointResult,
+    EnvironmentFingerprint,
+    Investigation,
+)
+from perfinvest.core.phases import Phase
+
+
+def _fingerprint(baseline: ExportBaseline | None) -> tuple[EnvironmentFingerprint, str]:
+    if baseline is None:
+        return EnvironmentFingerprint(), ""
+    return baseline.baseline.environment, baseline.config_hash
+
+
+def _phase_end(inv: Investigation, phase: Phase) -> datetime:
+    """The end of the phase's last completed attempt (the state's time without one)."""
+    ends = [a.ended_at for a in inv.attempts_of(phase) if a.outcome == "completed"]
+    return ends[-1] if ends else inv.updated_at
+
+
+def _state_file(ctx: AppContext, inv: Investigation) -> str:
+    store = ctx.store
+    active = store.has_active() and store.load_active().id == inv.id
+    return ctx.paths.relative(ctx.paths.active if active else ctx.paths.inactive(inv.id))
+
+
+def breaking_points(
+    ctx: AppContext, inv: Investigation, baseline: ExportBaseline | None, notes: list[str]
+) -> list[ExportBreakingPoint]:
+    """Every search of the investigation, oldest first; all but the state's superseded."""
+    root = ctx.paths.artifacts(inv.id)
+    found: list[tuple[str, BreakingPointResult]] = []
+    for path in sorted(root.glob("breaking-point-*.json")) if root.is_dir() else []:
+        relative = ctx.paths.relative(path)
+        try:
+            result = BreakingPointResult.model_validate_json(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            notes.append(f"{relative} skipped: not a readable search ({type(exc).__name__})")
+            continue
+        found.append((relative, result))
+    current = inv.breaking_point
+    matches = [i for i, (_, result) in enumerate(found) if result == current]
+    if current is not None and not matches:  # a state without its file: the state's own
+        found.append((_state_file(ctx, inv), current))
+        matches = [len(found) - 1]
+    env, config = _fingerprint(baseline)
+    fallback = _phase_end(inv, Phase.BREAKING_POINT)
+    return [
+        ExportBreakingPoint(
+            investigation=inv.id,
+            version=inv.setup.version,
+            source=source,
+            result=result,
+            superseded=not matches or i != matches[-1],
+            at=search_time(source) or fallback,
+            environment=env,
+            config_hash=config,
+        )
+        for i, (source, result) in enumerate(found)
+    ]
+
+
+def constraints(
+    ctx: AppContext, inv: Investigation, baseline: ExportBaseline | None
+) -> list[ExportConstraint]:
+    """Every constrained configuration of the investigation, in the order measured."""
+    env, config = _fingerprint(baseline)
+    source = _state_file(ctx, inv) if inv.constraints else ""
+    fallback = _phase_end(inv, Phase.CONSTRAINTS)
+    return [
+        ExportConstraint(
+            investigation=inv.id,
+            version=inv.setup.version,
+            source=source,
+            number=number,
+            result=record,
+            superseded=old,
+            at=constraint_time(record, fallback),
+            environment=env,
+            config_hash=config,
+        )
+        for number, (record, old) in enumerate(
+            zip(inv.constraints, superseded_constraints(inv.constraints), strict=True), 1
+        )
+    ]
