@@ -50,7 +50,7 @@ def _searches(folder: Path, inv: str = INV_ID) -> list[tuple[str, dict[str, Any]
 
 def _stamp(source: str) -> float:
     stamp = source.rsplit("breaking-point-", 1)[1].removesuffix(".json")
-    return datetime.strptime(stamp, "%Y%m%dT%H%M%S").replace(tzinfo=UTC).timestamp()
+    return datetime.strptime(stamp, "%Y%m%dT%H%M%S%f").replace(tzinfo=UTC).timestamp()
 
 
 def _phase_samples(families: dict[str, Any]) -> list[tuple[str, Any]]:

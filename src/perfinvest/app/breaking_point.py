@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from perfinvest.app.benchmarking import (
     MeasureOptions,
@@ -323,9 +324,7 @@ def breaking_point(
             note=result_outcome.note,
         )
         inv.breaking_point = result
-        artifact = ctx.paths.artifacts(inv.id) / f"breaking-point-{ctx.now():%Y%m%dT%H%M%S}.json"
-        artifact.parent.mkdir(parents=True, exist_ok=True)
-        artifact.write_text(result.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        artifact = _keep_search(ctx, inv, result)
         findings = [result.note, f"confidence: {result.confidence}"]
         if not result.monotonic:
             findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
@@ -374,3 +373,22 @@ def breaking_point(
         execute=execute,
         apply=apply,
     )
+
+
+def _keep_search(ctx: AppContext, inv: Investigation, result: BreakingPointResult) -> Path:
+    """Keep this search as ``breaking-point-<time to the µs>.json``, written atomically.
+
+    Every search stays (a later one supersedes, never deletes, it): a name already taken
+    (a clock that did not move) moves the stamp on by 1 µs, so names stay unique and sort
+    in the order the searches were made."""
+    from datetime import timedelta
+
+    from perfinvest.store.atomic import atomic_write_text
+
+    folder = ctx.paths.artifacts(inv.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    at = ctx.now()
+    while (artifact := folder / f"breaking-point-{at:%Y%m%dT%H%M%S%f}.json").exists():
+        at += timedelta(microseconds=1)
+    atomic_write_text(artifact, result.model_dump_json(indent=2) + "\n")
+    return artifact

@@ -24,7 +24,7 @@ from perfinvest.core.models import (
 #: The start stamp run_once puts in a run id, before the run's index.
 _RUN_STAMP = re.compile(r"-(\d{8}T\d{12})-\d+$")
 #: The stamp of ``breaking-point-<time>.json`` (app/breaking_point.py).
-_SEARCH_STAMP = re.compile(r"breaking-point-(\d{8}T\d{6})\.json$")
+_SEARCH_STAMP = re.compile(r"breaking-point-(\d{8}T\d{6})(\d{6})?\.json$")
 
 
 def run_started(run_id: str | None) -> datetime | None:
@@ -39,14 +39,16 @@ def run_started(run_id: str | None) -> datetime | None:
 
 
 def search_time(source: str) -> datetime | None:
-    """When a search was recorded, from its file name ``breaking-point-<time>.json``."""
+    """When a search was recorded, from its file name ``breaking-point-<time>.json`` (to the
+    second in older files, to the microsecond since)."""
     found = _SEARCH_STAMP.search(source)
     if found is None:
         return None
     try:
-        return datetime.strptime(found[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
+        at = datetime.strptime(found[1], "%Y%m%dT%H%M%S").replace(tzinfo=UTC)
     except ValueError:
         return None
+    return at.replace(microsecond=int(found[2])) if found[2] else at
 
 
 def split_key(key: str) -> tuple[str, str]:
