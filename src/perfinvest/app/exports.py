@@ -125,18 +125,16 @@ def _measured(document: dict[str, object], inv: Investigation) -> tuple[str, str
 
 def _experiment_runs(ctx: AppContext, inv: Investigation, notes: list[str]) -> list[ExportRun]:
     """Both sides of every measured experiment (``experiment-<n>/runs.json``)."""
+    from perfinvest.store.experiment_runs import SIDES, read_experiment_runs
+
     runs: list[ExportRun] = []
     for exp in inv.experiments:
         if exp.runs is None:
             continue
         path = ctx.paths.perf_dir / exp.runs.path
         try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-            sides = [
-                (side, [Run.model_validate(raw) for raw in document.get(side, [])])
-                for side in ("baseline", "candidate")
-            ]
-        except (OSError, ValueError, AttributeError, TypeError) as exc:
+            sides = list(zip(SIDES, read_experiment_runs(path), strict=True))
+        except (OSError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"{exp.runs.path} skipped: not readable runs ({type(exc).__name__})")
             continue
         runs += [

@@ -88,20 +88,17 @@ def _history_rows(ctx: AppContext, metric: str) -> list[dict[str, Any]]:
 def _experiment_runs(
     ctx: AppContext, inv: Investigation, problems: list[str]
 ) -> dict[int, tuple[list[Run], list[Run]]]:
+    from perfinvest.store.experiment_runs import read_experiment_runs
+
     out: dict[int, tuple[list[Run], list[Run]]] = {}
     for exp in inv.experiments:
         if exp.runs is None:
             continue
         path = ctx.paths.perf_dir / exp.runs.path
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            sides = tuple(
-                [Run.model_validate(r) for r in raw[side]] for side in ("baseline", "candidate")
-            )
+            out[exp.number] = read_experiment_runs(path)
         except (OSError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"{exp.runs.path}: unreadable ({type(exc).__name__}); not shown")
-            continue
-        out[exp.number] = (sides[0], sides[1])
     return out
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -38,7 +37,7 @@ from perfinvest.core.models import (
     RestoreCheck,
     Run,
 )
-from perfinvest.store.atomic import atomic_write_text
+from perfinvest.store.experiment_runs import write_experiment_runs
 from perfinvest.store.journal import Journal
 
 # --------------------------------------------------------------------------- measuring
@@ -140,17 +139,7 @@ def _record_measurement(
     metric = inv.setup.metric.name
     store = experiment_dir(ctx, inv.id, exp.number)
     runs_path = store / "runs.json"
-    atomic_write_text(
-        runs_path,
-        json.dumps(
-            {
-                "baseline": [r.model_dump(mode="json") for r in outcome.baseline],
-                "candidate": [r.model_dump(mode="json") for r in outcome.candidate],
-            },
-            indent=1,
-        )
-        + "\n",
-    )
+    write_experiment_runs(runs_path, outcome.baseline, outcome.candidate)
     exp.runs = _artifact(ctx, runs_path, "every run of both sides")
     exp.runs_per_side = min(len(outcome.baseline), len(outcome.candidate))
     exp.compliant = all(r.compliant for r in [*outcome.baseline, *outcome.candidate])
