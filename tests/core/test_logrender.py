@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -48,6 +48,8 @@ def test_quote_with_markdown_stays_inside_the_quote() -> None:
     assert "<b>" not in html and "<h2>Phase 9" not in html and "<a " not in html
 
 
+@example("\u20280")  # a line separator: editors break the line there (found by hypothesis)
+@example("a\u2029b\n\nc")
 @given(st.text())
 def test_every_quoted_line_starts_with_the_quote_marker(text: str) -> None:
     for line in blockquote(text).splitlines():

@@ -46,9 +46,14 @@ def inline_code(text: str) -> str:
     return f"{fence}{pad}{flat}{pad}{fence}"
 
 
+#: Where a quote's lines end: a newline, and the Unicode line and paragraph separators that
+#: editors and viewers break on too (a line after one must still carry the quote marker).
+_QUOTE_LINES = re.compile("\n|\u2028|\u2029")
+
+
 def blockquote(text: str) -> str:
     """Quote the user's words verbatim, line by line, escaped."""
-    lines = visible(text).rstrip("\n").split("\n")
+    lines = _QUOTE_LINES.split(visible(text).rstrip("\n\u2028\u2029"))
     return "\n".join(f"> {escape_markdown(line)}" if line else ">" for line in lines)
 
 
