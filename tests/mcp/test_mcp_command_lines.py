@@ -92,6 +92,16 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     (
+        "diff",
+        {
+            "current_file": "b.json",
+            "history": 5,
+            "history_model": "iqr",
+            "report_dir": "out",
+            "fail_on_regression": True,
+        },
+    ),
+    (
         "baseline",
         {
             "runs": 2,
@@ -232,6 +242,7 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
             "version": "v1",
             "budgets": "b.yaml",
             "history": 5,
+            "history_model": "iqr",
         },
     ),
     ("load", {"action": "check", "targets": "t.yaml"}),
@@ -251,6 +262,45 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
         },
     ),
     ("load", {"action": "suite", "profiles": ["smoke", "baseline"], "duration": 3}),
+    ("report", {"id": "perf-20260101-000000-00000000", "output": "r.zip", "bundle": True}),
+    (
+        "export",
+        {
+            "format": "openmetrics",
+            "id": "perf-20260101",
+            "version": "v1",
+            "output": "perf.om",
+            "push": "http://127.0.0.1:9091",
+            "text_format": "prometheus",
+        },
+    ),
+    ("export", {"format": "grafana", "output": "board.json", "title": "-t"}),
+    ("export", {"format": "csv", "id": "-perf", "output": "tables"}),
+    (
+        "simulate",
+        {
+            "scenario": "api-route",
+            "seed": 3,
+            "output": "o.json",
+            "export": "runs.json",
+            "batches": 5,
+            "overrides": ["arrival.rate_per_s=200", "routes.checkout.stages.app.workers=6"],
+            "max_requests": 1000,
+            "name": "n",
+            "extra_args": ["--emit-perf-metrics"],
+        },
+    ),
+    ("simulate", {"list_scenarios": True}),
+    (
+        "capacity",
+        {
+            "from_file": "points.csv",
+            "source": "load",
+            "metric": "rps",
+            "current": 4,
+            "current_throughput": 90.5,
+        },
+    ),
 ]
 
 
@@ -278,6 +328,7 @@ def test_tool_parameters_are_options_the_cli_accepts(method: str, params: dict[s
             "baseline_file",
             "current_file",
             "current",
+            "scenario",
         ):
             if name in params:  # positional values arrive as values, not as options
                 values = [str(v) if isinstance(v, Path) else v for v in parsed.params.values()]

@@ -48,6 +48,10 @@ EXPECTED_TOOLS = {
     "history_check",
     "budget_check",
     "load",
+    "report",
+    "export",
+    "simulate",
+    "capacity",
 }
 
 SETUP = {

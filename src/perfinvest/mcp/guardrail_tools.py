@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.params import ToolSet, command_tool
+from perfinvest.mcp.params import HistoryModel, ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 Current = Annotated[
@@ -86,6 +86,7 @@ class GuardrailTools(ToolSet):
                 "the history."
             ),
         ] = None,
+        history_model: HistoryModel = None,
     ) -> Args:
         """Check a result file against the budgets (perf/budgets.yaml), warn-only.
 
@@ -93,4 +94,5 @@ class GuardrailTools(ToolSet):
         budget; every budget's verdict is in the answer, a breach does not fail the call.
         """
         args = Args("budget", "check").opt("--baseline", baseline).opt("--version", version)
-        return args.opt("--budgets", budgets).opt("--history", history).arg(current)
+        args.opt("--budgets", budgets).opt("--history", history)
+        return args.opt("--history-model", history_model).arg(current)
