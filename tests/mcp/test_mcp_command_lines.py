@@ -245,6 +245,18 @@ ALL_CALLS: list[tuple[str, dict[str, Any]]] = [
             "history_model": "iqr",
         },
     ),
+    (
+        "metrics_export",
+        {
+            "result": "now.json",
+            "version": "v1",
+            "output": "m.json",
+            "name": "-n",
+            "history": 5,
+            "metric": "p95_ms",
+            "history_model": "iqr",
+        },
+    ),
     ("load", {"action": "check", "targets": "t.yaml"}),
     ("load", {"action": "init", "targets": "t.yaml", "extra_args": ["--force"]}),
     (
@@ -329,6 +341,7 @@ def test_tool_parameters_are_options_the_cli_accepts(method: str, params: dict[s
             "current_file",
             "current",
             "scenario",
+            "result",
         ):
             if name in params:  # positional values arrive as values, not as options
                 values = [str(v) if isinstance(v, Path) else v for v in parsed.params.values()]

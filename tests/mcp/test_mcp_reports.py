@@ -1,5 +1,5 @@
-"""The `report` and `export` tools, and `diff` / `budget_check` against the baselines history,
-through the official MCP stdio client.
+"""The `report` and `export` tools, and `diff`, `budget_check` and `metrics_export` against the
+baselines history, through the official MCP stdio client.
 
 Real parts: a real ``python -m perfinvest mcp`` server over a real investigation whose three
 baselines are real timed runs of a real benchmark; the exposition is read back by
@@ -10,6 +10,7 @@ the CLI's ``--json`` prints (compared with the in-process CLI on the same state)
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families as parse_pro
 from tests.conftest import SHORT, START_ARGS
 from tests.mcp.test_mcp_guardrails import calls, same_answer
 from tests.mcp.test_mcp_server import structured
+
+from perfinvest.core.perfmetrics import problems
 
 BASELINES = 3
 
@@ -114,9 +117,13 @@ def test_diff_and_budget_check_against_the_history(repo: Path, measured: str, cl
         ("diff", {"baseline_file": "now.json", "current_file": "now.json", "history": 3}),
         ("diff", {"current_file": "now.json", "history": 1}),
         ("diff", {"current_file": "now.json"}),
+        ("metrics_export", {"result": "now.json", "history": BASELINES, "history_model": "iqr"}),
+        ("metrics_export", {"version": "v1", "output": "v1.perf.json"}),
+        ("metrics_export", {"history": 1}),
     ]
-    t_model, iqr, budgeted, two_files, too_short, alone = (
-        structured(r) for r in anyio.run(lambda: calls(repo, *requests))
+    replies = anyio.run(lambda: calls(repo, *requests))
+    t_model, iqr, budgeted, two_files, too_short, alone, window, one, bad_window = map(
+        structured, replies
     )
     n = str(BASELINES)
 
@@ -143,3 +150,16 @@ def test_diff_and_budget_check_against_the_history(repo: Path, measured: str, cl
     assert too_short["exit_code"] == 2 and "at least 2" in too_short["error"]["message"]
     assert alone["exit_code"] == 2
     assert "give two files A B, or one file B with --history N" in alone["error"]["message"]
+
+    # metrics export: the window as a list of PerfMetrics documents, the file last
+    cli_window = cli(
+        "metrics", "export", "now.json", "--history", n, "--history-model", "iqr", "--json"
+    )
+    same_answer(window, cli_window.json)
+    documents = window["data"]["perfmetrics"]
+    assert len(documents) == BASELINES + 1 and problems(documents) == []
+    checked = window["data"]["markdown"].strip().splitlines()[-1]  # t would judge it: within
+    assert "(checked)" in checked and checked.endswith("| insufficient history |"), checked
+    assert one["data"]["output"] == "v1.perf.json" and "perfmetrics" not in one["data"]
+    assert problems(json.loads((repo / "v1.perf.json").read_text())) == []
+    assert bad_window["exit_code"] == 2 and "at least 2" in bad_window["error"]["message"]

@@ -47,6 +47,7 @@ EXPECTED_TOOLS = {
     "recover",
     "history_check",
     "budget_check",
+    "metrics_export",
     "load",
     "report",
     "export",

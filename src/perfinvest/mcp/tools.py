@@ -81,6 +81,7 @@ class PerfTools(
         "recover": "recover",
         "history_check": "history_check",
         "budget_check": "budget_check",
+        "metrics_export": "metrics_export",
         "load": "load",
         "report": "report",
         "export": "export",
