@@ -135,7 +135,8 @@ class ModelTools(ToolSet):
         data.fit has λ (single-client throughput), σ (contention), κ (coherency), the peak
         and where it is, the headroom and the fit's error. Points that cannot support a fit
         (fewer than 4 concurrencies, a valley beyond the noise, too noisy) are exit 4 with
-        the reason in data.refusal; nothing to fit is exit 3.
+        the reason in data.refusal; nothing to fit is exit 3. With an active
+        investigation the fit is also kept under artifacts/<id>/ (data.artifact).
         """
         args = Args("capacity").opt("--from", from_file).opt("--source", source)
         args.opt("--metric", metric).opt("--current", current)
