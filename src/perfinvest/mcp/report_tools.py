@@ -61,8 +61,9 @@ class ReportTools(ToolSet):
         format: Annotated[
             Literal["openmetrics", "grafana", "csv"],
             Field(
-                description="openmetrics: the baselines, runs and load results as metric "
-                "families (Prometheus, a Pushgateway); grafana: a dashboard for those "
+                description="openmetrics: the measured results (baselines, runs, load "
+                "runs, ...) as metric families (Prometheus, a Pushgateway); grafana: a "
+                "dashboard for those "
                 "metrics (takes only output and title); csv: runs.csv, samples.csv and the "
                 "other tables into a folder."
             ),
