@@ -1,4 +1,5 @@
-"""The MCP tools of the CI guardrails, warn-only: ``history check`` and ``budget check``.
+"""The MCP tools of the CI guardrails, warn-only: ``history check`` and ``budget check``, and
+``metrics export`` (PerfMetrics v0.1, the format the gates read).
 
 They answer what ``perfinvest history check --json`` and ``perfinvest budget check --json``
 print; ``--enforce`` (exit 8 on a breach) is a CI job's choice, not an agent's, so the tools
@@ -11,7 +12,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.params import ToolSet, command_tool
+from perfinvest.mcp.params import HistoryModel, ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 Current = Annotated[
@@ -86,6 +87,7 @@ class GuardrailTools(ToolSet):
                 "the history."
             ),
         ] = None,
+        history_model: HistoryModel = None,
     ) -> Args:
         """Check a result file against the budgets (perf/budgets.yaml), warn-only.
 
@@ -93,4 +95,49 @@ class GuardrailTools(ToolSet):
         budget; every budget's verdict is in the answer, a breach does not fail the call.
         """
         args = Args("budget", "check").opt("--baseline", baseline).opt("--version", version)
-        return args.opt("--budgets", budgets).opt("--history", history).arg(current)
+        args.opt("--budgets", budgets).opt("--history", history)
+        return args.opt("--history-model", history_model).arg(current)
+
+    @command_tool("extra_args")
+    def metrics_export(
+        self,
+        result: Annotated[
+            str | None,
+            Field(
+                description="The result file (relative to cwd): a baseline, a `perfinvest run "
+                "--export` file or a load run's result.json. With history it is the newest."
+            ),
+        ] = None,
+        version: Annotated[
+            str | None, Field(description="Export the stored baseline of this version instead.")
+        ] = None,
+        output: Annotated[
+            str | None,
+            Field(description="Write the file here (default: the document is in the answer)."),
+        ] = None,
+        name: Annotated[
+            str | None, Field(description="The scenario name (default: the version or file).")
+        ] = None,
+        history: Annotated[
+            int | None,
+            Field(
+                description="Export the last N results of the baselines history as a list "
+                "(result, if given, last) with their trend (N >= 2)."
+            ),
+        ] = None,
+        metric: Annotated[
+            str | None, Field(description="With history: the trend's metric.")
+        ] = None,
+        history_model: HistoryModel = None,
+    ) -> Args:
+        """Write a result as PerfMetrics v0.1, the vendor-neutral file budget_check,
+        history_check and diff read (and other tools can), or with history the last N
+        results of the baselines history as a list with their trend and threshold.
+
+        data.perfmetrics holds the document (a list with history; data.markdown the
+        trend) unless output is given, then data.output names the file. Exit 2 on a bad
+        file or N < 2, 4 on an empty history.
+        """
+        args = Args("metrics", "export").opt("--version", version).opt("--output", output)
+        args.opt("--name", name).opt("--history", history).opt("--metric", metric)
+        return args.opt("--history-model", history_model).arg(result)

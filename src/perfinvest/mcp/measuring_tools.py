@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from perfinvest.mcp.params import MEASURING, ToolSet, command_tool
+from perfinvest.mcp.params import MEASURING, HistoryModel, ToolSet, command_tool
 from perfinvest.mcp.runner import Args
 
 Metrics = Annotated[list[str] | None, Field(description="Only these metrics; default: all shared.")]
@@ -15,6 +15,13 @@ Force = Annotated[bool, Field(description="Compare despite different environment
 FailOnRegression = Annotated[
     bool,
     Field(description="Answer exit code 8 when the primary metric (or a metric) regressed."),
+]
+History = Annotated[
+    int | None,
+    Field(
+        description="Judge current_file against the last N results of the baselines "
+        "history (a threshold from their spread) instead of a second file (N >= 2)."
+    ),
 ]
 
 
@@ -84,19 +91,35 @@ class MeasuringTools(ToolSet):
     def diff(
         self,
         baseline_file: Annotated[
-            str,
+            str | None,
             Field(
                 description="The reference result file: a baselines/<version>.json or a "
-                "run export (relative to cwd)."
+                "run export (relative to cwd). Leave it out with history."
             ),
-        ],
-        current_file: Annotated[str, Field(description="The result file compared against it.")],
+        ] = None,
+        current_file: Annotated[
+            str | None, Field(description="The result file compared against it (or the history).")
+        ] = None,
         metrics: Metrics = None,
         force: Force = False,
         fail_on_regression: FailOnRegression = False,
+        history: History = None,
+        history_model: HistoryModel = None,
+        report_dir: Annotated[
+            str | None,
+            Field(
+                description="Also write diff.json and diff.md here (regressions first, "
+                "byte-identical per input)."
+            ),
+        ] = None,
     ) -> Args:
-        """Compare two result files (baselines, or runs exported by the run tool): change,
-        CI, p-values and a verdict per metric."""
+        """Compare two result files (baselines, or runs exported by the run tool), or with
+        history one file against the last N results of the baselines history: change, CI,
+        p-values and a verdict per metric (against the history: the threshold it gives).
+
+        Exit 8 only with fail_on_regression; 2 on a bad file or N < 2, 4 on an empty
+        history or different environments."""
         args = Args("diff").many("--metric", metrics).flag("--force", force)
-        args.flag("--fail-on-regression", fail_on_regression)
+        args.flag("--fail-on-regression", fail_on_regression).opt("--report-dir", report_dir)
+        args.opt("--history", history).opt("--history-model", history_model)
         return args.arg(baseline_file).arg(current_file)

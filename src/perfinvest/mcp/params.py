@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
@@ -37,6 +37,15 @@ Duration = Annotated[
     Field(
         description="Seconds per run (default and minimum 60; less only under a short-run "
         "policy set at start)."
+    ),
+]
+#: The threshold model of a gate's ``--history N`` (diff, budget_check).
+HistoryModel = Annotated[
+    Literal["t", "iqr"] | None,
+    Field(
+        description="With history: t (default), a 95 % prediction interval from mean and "
+        "stddev (needs 3 points); iqr, Tukey's fences from the quartiles (needs 4; robust "
+        "to one wild result)."
     ),
 ]
 Strict = Annotated[

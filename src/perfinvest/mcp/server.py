@@ -31,7 +31,10 @@ INSTRUCTIONS = (
     "investigation stands. Tools run in the server's working directory unless you pass cwd "
     "(the repository under investigation). Measuring phases take minutes (60 s runs by "
     "default), load runs as long as their profile. history_check and budget_check judge a "
-    "result file warn-only: a breach is in the answer, never a failed call."
+    "result file warn-only: a breach is in the answer, never a failed call. report writes an "
+    "investigation's HTML report for people, export its results as OpenMetrics, a Grafana "
+    "dashboard or CSV; simulate answers what-if questions from a queueing model, capacity "
+    "fits the Universal Scalability Law to throughput by concurrency: all four take seconds."
 )
 
 #: Tools that only read state (the checks are warn-only: they write nothing).
@@ -39,6 +42,8 @@ READ_ONLY = frozenset({"status", "list", "log", "hypotheses_list", "history_chec
 #: Tools that change the user's working tree (an experiment edits and restores it,
 #: recover puts it back): clients should confirm them.
 DESTRUCTIVE = frozenset({"experiment", "recover"})
+#: Tools that may reach outside the machine (export openmetrics --push: a Pushgateway).
+OPEN_WORLD = frozenset({"export"})
 
 logger = logging.getLogger("perfinvest.mcp")
 
@@ -58,7 +63,7 @@ def build_server(runner: Runner) -> FastMCP:
         annotations = ToolAnnotations(
             readOnlyHint=name in READ_ONLY,
             destructiveHint=name in DESTRUCTIVE,
-            openWorldHint=False,
+            openWorldHint=name in OPEN_WORLD,
         )
         server.add_tool(
             getattr(tools, method), name=name, annotations=annotations, structured_output=True

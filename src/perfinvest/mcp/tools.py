@@ -20,7 +20,9 @@ from perfinvest.mcp.guardrail_tools import GuardrailTools
 from perfinvest.mcp.lifecycle_tools import LifecycleTools
 from perfinvest.mcp.load_tools import LoadTools
 from perfinvest.mcp.measuring_tools import MeasuringTools
+from perfinvest.mcp.model_tools import ModelTools
 from perfinvest.mcp.phase_tools import PhaseTools
+from perfinvest.mcp.report_tools import ReportTools
 from perfinvest.mcp.runner import (
     DEFAULT_PROGRAM,
     PROGRESS_INTERVAL_S,
@@ -43,7 +45,15 @@ __all__ = [
 ]
 
 
-class PerfTools(LifecycleTools, MeasuringTools, PhaseTools, GuardrailTools, LoadTools):
+class PerfTools(
+    LifecycleTools,
+    MeasuringTools,
+    PhaseTools,
+    GuardrailTools,
+    LoadTools,
+    ReportTools,
+    ModelTools,
+):
     """Every tool, one method each; the method's docstring is the tool's description."""
 
     #: tool name -> method name
@@ -71,5 +81,10 @@ class PerfTools(LifecycleTools, MeasuringTools, PhaseTools, GuardrailTools, Load
         "recover": "recover",
         "history_check": "history_check",
         "budget_check": "budget_check",
+        "metrics_export": "metrics_export",
         "load": "load",
+        "report": "report",
+        "export": "export",
+        "simulate": "simulate",
+        "capacity": "capacity",
     }
