@@ -88,6 +88,29 @@ def test_phase_command_reads_the_state_once_per_lock(
     assert log.read_text() == render_log(store_of(repo).load_active())
 
 
+def test_start_and_resume_read_the_active_state_once_per_lock(
+    repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = cli(*START_ARGS, "--no-checkpoint", "--json").json["investigation"]
+    reads = Reads(monkeypatch)
+    second = cli(*START_ARGS, "--no-checkpoint", "--json")  # archives the first
+    assert second.code == 0, second.out
+    assert reads.per_lock and all(count <= 1 for count in reads.per_lock), reads.per_lock
+    reads.per_lock.clear()
+    back = cli("resume", first, "--json")  # archives the second, activates the first
+    assert back.code == 0, back.out
+    assert back.json["findings"][:2] == [
+        f"resumed {first}",
+        f"archived the previously active investigation {second.json['investigation']}",
+    ]
+    # resume's own read, then the checkpoint's check of which investigation is active
+    # (resume always checkpoints; it has no --no-checkpoint): 3 reads before
+    assert reads.per_lock == [2], reads.per_lock
+    reads.per_lock.clear()
+    again = cli("resume", first, "--json")  # already active: nothing moves
+    assert again.code == 0 and reads.per_lock == [1], reads.per_lock
+
+
 def test_load_under_the_lock_repairs_with_the_loaded_investigation(
     repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

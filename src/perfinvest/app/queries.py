@@ -159,13 +159,14 @@ def resume(ctx: AppContext, investigation_id: str) -> CommandResult:
     store = ctx.store
     with store.locked():
         swapped = False
-        if store.has_active() and store.load_active().id == investigation_id:
-            inv = store.load_active()
+        active = store.load_active() if store.has_active() else None  # read once
+        if active is not None and active.id == investigation_id:
+            inv = active
             archived = None
         else:
             swapped = True
             inv = store.load_inactive(investigation_id)
-            archived = store.archive_active()
+            archived = store.archive_active(active) if active is not None else None
             store.activate(inv)
         remember_status(ctx, inv)
         # issue 10: the swap changed state files; it ends in a checkpoint like any change

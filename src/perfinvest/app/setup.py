@@ -212,8 +212,9 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
     store = ctx.store
     findings: list[str] = []
     with store.locked():
-        findings.extend(heal_interrupted_switch(ctx, store))
-        archived = store.archive_active()
+        active = store.load_active() if store.has_active() else None  # read once
+        findings.extend(heal_interrupted_switch(ctx, store, active))
+        archived = store.archive_active(active) if active is not None else None
         now = ctx.now()
         inv = Investigation(
             id=new_investigation_id(now, ctx.entropy(4)),

@@ -180,13 +180,16 @@ class StateStore:
             raise state_error(f"{path} holds investigation {inv.id}, not {investigation_id}")
         return inv
 
-    def archive_active(self) -> Investigation | None:
-        """Copy the active investigation to ``investigations/<id>.json``; caller holds the lock."""
-        if not self.paths.active.exists():
-            return None
-        inv = self.load_active()
-        write_document(self.paths.inactive(inv.id), inv)
-        return inv
+    def archive_active(self, active: Investigation | None = None) -> Investigation | None:
+        """Copy the active investigation to ``investigations/<id>.json``; caller holds the lock.
+
+        ``active``: the caller's own load of it under this lock, so the file is read once."""
+        if active is None:
+            if not self.paths.active.exists():
+                return None
+            active = self.load_active()
+        write_document(self.paths.inactive(active.id), active)
+        return active
 
     def activate(self, inv: Investigation) -> None:
         """Make ``inv`` the active one; its inactive copy (if any) is retired after the write."""
