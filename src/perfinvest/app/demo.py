@@ -209,12 +209,16 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         "--rationale", "the quadratic scan is found, fixed and measured; the fix is a patch",
     )  # fmt: skip
     run("consolidation", "consolidate")
-    written = run("report", "report")
     results = repo / ".claude" / "perf"
-    report = Path(written["data"]["report"]).resolve().relative_to(results.resolve())
-    if not options.keep:
+    if options.keep:
+        report = Path(run("report", "report")["data"]["report"])
+    else:  # the repository goes: the report is written where the results are kept, so
+        # every path the demo prints (the report step's too) still exists afterwards
         kept = root.parent / f"perfinvest-demo-results-{investigation}"
-        shutil.copytree(results, kept)
+        target = kept / "reports" / f"{investigation}.html"
+        target.parent.mkdir(parents=True)
+        report = Path(run("report", "report", "-o", str(target))["data"]["report"])
+        shutil.copytree(results, kept, dirs_exist_ok=True)
         shutil.rmtree(root)
         results = kept
     return DemoResult(
@@ -222,7 +226,7 @@ def run_demo(options: DemoOptions, on_step: Callable[[DemoStep], None]) -> DemoR
         kept=options.keep,
         investigation=investigation,
         results_dir=results,
-        report=results / report,
+        report=report,
         steps=run.steps,
         short_reason=None if options.full else SHORT_REASON,
     )
