@@ -19,7 +19,7 @@ PR_WORKFLOW = """\
 # green. Set the repository variable PERF_ENFORCE=1 to fail on a breach (exit 8).
 # Opt-in history gate: PERF_HISTORY_WINDOW=N also judges the result against the last N
 # baselines (a threshold from their spread, docs/history.md), restored from the cache
-# "perf-history-<os>-" of .claude/perf/baselines/ (save it where you measure baselines).
+# "perf-history-<os>-" of .claude/perf/baselines/ that perf-history.yml fills.
 name: perf-budgets
 on:
   pull_request:
@@ -122,6 +122,57 @@ jobs:
             perf-nightly-junit.xml
 """
 
+HISTORY_WORKFLOW = """\
+# Written by `perfinvest ci init`: fills the baselines history the PR history gate reads.
+# On every push to the default branch, measures the PR workflow's benchmark as a baseline
+# of version "main" (each new one archives the last: nothing is deleted) and saves
+# .claude/perf/baselines/ to the cache "perf-history-<os>-" that perf-budgets.yml
+# restores when PERF_HISTORY_WINDOW is set. Same runner type, same command, same 60 s
+# runs as the PR measurement, so the window's spread is this machine's noise.
+name: perf-history
+on:
+  push:
+    branches: [main]
+  workflow_dispatch:
+permissions:
+  contents: read
+concurrency:
+  group: perf-history
+  cancel-in-progress: false
+jobs:
+  history:
+    if: vars.PERF_HISTORY_WINDOW != ''
+    runs-on: ubuntu-latest
+    timeout-minutes: 30
+    steps:
+      - uses: actions/checkout@v4
+      - uses: actions/setup-python@v5
+        with:
+          python-version: "3.11"
+      - name: Install perfinvest
+        run: pip install perfinvest
+      - name: Restore the baselines history
+        uses: actions/cache/restore@v4
+        with:
+          path: .claude/perf/baselines
+          key: perf-history-${{ runner.os }}-${{ github.sha }}
+          restore-keys: perf-history-${{ runner.os }}-
+      - name: Measure the default branch as a baseline
+        env:
+          BENCH: ${{ vars.PERF_BENCH_COMMAND || './bench' }}
+        run: |
+          perfinvest start --scenario "default-branch history for the PR gate" \
+            --command "$BENCH" --shell --mode repeat --metric wall_ms --direction lower \
+            --unit ms --success "wall_ms within perf/budgets.yaml" --version main \
+            --no-checkpoint
+          perfinvest baseline --runs 5 --no-checkpoint
+      - name: Save the baselines history
+        uses: actions/cache/save@v4
+        with:
+          path: .claude/perf/baselines
+          key: perf-history-${{ runner.os }}-${{ github.run_id }}-${{ github.run_attempt }}
+"""
+
 BUDGETS = """\
 # Performance budgets (docs/guardrails.md). Per metric (and scenario):
 #   max: absolute ceiling on the mean (a floor for higher-is-better metrics), in its unit
@@ -144,6 +195,7 @@ queries:
 FILES = {
     ".github/workflows/perf-budgets.yml": PR_WORKFLOW,
     ".github/workflows/perf-nightly.yml": NIGHTLY_WORKFLOW,
+    ".github/workflows/perf-history.yml": HISTORY_WORKFLOW,
     "perf/budgets.yaml": BUDGETS,
     "perf/query-budgets.yaml": QUERY_BUDGETS,
 }
