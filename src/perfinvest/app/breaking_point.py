@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from perfinvest.app.benchmarking import (
     MeasureOptions,
@@ -41,6 +40,7 @@ from perfinvest.core.models import BreakingPointResult, Event, Investigation, Pr
 from perfinvest.core.phases import Phase
 from perfinvest.core.policy import DurationDecision
 from perfinvest.core.thresholds import Threshold, classify_probe, parse_thresholds
+from perfinvest.store.searches import keep_search
 
 #: An invalid probe (too short, no metrics) is measured once more before the search stops.
 INVALID_RETRIES = 1
@@ -324,7 +324,7 @@ def breaking_point(
             note=result_outcome.note,
         )
         inv.breaking_point = result
-        artifact = _keep_search(ctx, inv, result)
+        artifact = keep_search(ctx.paths.artifacts(inv.id), result, ctx.now())
         findings = [result.note, f"confidence: {result.confidence}"]
         if not result.monotonic:
             findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
@@ -373,22 +373,3 @@ def breaking_point(
         execute=execute,
         apply=apply,
     )
-
-
-def _keep_search(ctx: AppContext, inv: Investigation, result: BreakingPointResult) -> Path:
-    """Keep this search as ``breaking-point-<time to the µs>.json``, written atomically.
-
-    Every search stays (a later one supersedes, never deletes, it): a name already taken
-    (a clock that did not move) moves the stamp on by 1 µs, so names stay unique and sort
-    in the order the searches were made."""
-    from datetime import timedelta
-
-    from perfinvest.store.atomic import atomic_write_text
-
-    folder = ctx.paths.artifacts(inv.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    at = ctx.now()
-    while (artifact := folder / f"breaking-point-{at:%Y%m%dT%H%M%S%f}.json").exists():
-        at += timedelta(microseconds=1)
-    atomic_write_text(artifact, result.model_dump_json(indent=2) + "\n")
-    return artifact

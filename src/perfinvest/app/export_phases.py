@@ -21,7 +21,6 @@ from perfinvest.core.export_phases import (
 )
 from perfinvest.core.exports import ExportBaseline
 from perfinvest.core.models import (
-    BreakingPointResult,
     EnvironmentFingerprint,
     Investigation,
 )
@@ -50,16 +49,14 @@ def breaking_points(
     ctx: AppContext, inv: Investigation, baseline: ExportBaseline | None, notes: list[str]
 ) -> list[ExportBreakingPoint]:
     """Every search of the investigation, oldest first; all but the state's superseded."""
-    root = ctx.paths.artifacts(inv.id)
-    found: list[tuple[str, BreakingPointResult]] = []
-    for path in sorted(root.glob("breaking-point-*.json")) if root.is_dir() else []:
-        relative = ctx.paths.relative(path)
-        try:
-            result = BreakingPointResult.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            notes.append(f"{relative} skipped: not a readable search ({type(exc).__name__})")
-            continue
-        found.append((relative, result))
+    from perfinvest.store.searches import read_searches
+
+    kept, unreadable = read_searches(ctx.paths.artifacts(inv.id))
+    notes.extend(
+        f"{ctx.paths.relative(path)} skipped: not a readable search ({type(exc).__name__})"
+        for path, exc in unreadable
+    )
+    found = [(ctx.paths.relative(path), result) for path, result in kept]
     current = inv.breaking_point
     matches = [i for i, (_, result) in enumerate(found) if result == current]
     if current is not None and not matches:  # a state without its file: the state's own

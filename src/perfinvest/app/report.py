@@ -161,17 +161,13 @@ def _superseded_breaking_points(
     ctx: AppContext, inv: Investigation, problems: list[str]
 ) -> list[tuple[str, BreakingPointResult]]:
     """Earlier searches' results (``breaking-point-<time>.json``): the state keeps the last."""
-    root = ctx.paths.artifacts(inv.id)
-    found = []
-    for path in sorted(root.glob("breaking-point-*.json")) if root.is_dir() else []:
-        try:
-            result = BreakingPointResult.model_validate_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            problems.append(f"{ctx.paths.relative(path)}: unreadable; not shown")
-            continue
-        if result != inv.breaking_point:
-            found.append((ctx.paths.relative(path), result))
-    return found
+    from perfinvest.store.searches import read_searches
+
+    found, unreadable = read_searches(ctx.paths.artifacts(inv.id))
+    problems.extend(f"{ctx.paths.relative(path)}: unreadable; not shown" for path, _ in unreadable)
+    return [
+        (ctx.paths.relative(path), result) for path, result in found if result != inv.breaking_point
+    ]
 
 
 def _stacks(

@@ -23,7 +23,7 @@ from perfinvest.core.models import (
 
 #: The start stamp run_once puts in a run id, before the run's index.
 _RUN_STAMP = re.compile(r"-(\d{8}T\d{12})-\d+$")
-#: The stamp of ``breaking-point-<time>.json`` (app/breaking_point.py).
+#: The stamp of ``breaking-point-<time>.json`` (store/searches.py).
 _SEARCH_STAMP = re.compile(r"breaking-point-(\d{8}T\d{6})(\d{6})?\.json$")
 
 
