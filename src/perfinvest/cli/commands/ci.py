@@ -28,7 +28,8 @@ def ci() -> None:
 @command_runner("ci init")
 def init(force: bool, root: Path | None, as_json: bool) -> Any:
     """Write .github/workflows/perf-budgets.yml (PR, warn-only, artifacts, step summary),
-    perf-nightly.yml and starter perf/budgets.yaml, perf/query-budgets.yaml.
+    perf-nightly.yml, perf-history.yml (on pushes to main: the baselines history for the
+    opt-in PERF_HISTORY_WINDOW gate) and starter perf/budgets.yaml, perf/query-budgets.yaml.
     Exit 2 if one exists (named) unless --force."""
     from perfinvest.app.ci_init import ci_init
 
