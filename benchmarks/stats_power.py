@@ -1,4 +1,4 @@
-"""Power and false-positive rate of ``perfinvest.core.stats.compare`` by simulation.
+"""Power and false-positive rate of ``perfinvest.core.stats.verdicts.compare`` by simulation.
 
 Not a test: a script that checks the verdict rule against its targets and exits non-zero
 when one is missed.
@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from perfinvest.core.stats import Direction, compare
+from perfinvest.core.stats.verdicts import Direction, compare
 
 RUNS = 3
 SAMPLES_PER_RUN = 50

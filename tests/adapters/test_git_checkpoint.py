@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from perfinvest.adapters.git_checkpoint import (
+from perfinvest.adapters.git.checkpoint import (
     CheckpointResult,
     checkpoint_commit,
     find_repo_root,
@@ -455,7 +455,7 @@ def test_find_repo_root(repo: Path, tmp_path: Path) -> None:
 _CHECKPOINT_SCRIPT = """
 import sys
 from pathlib import Path
-from perfinvest.adapters.git_checkpoint import checkpoint_commit
+from perfinvest.adapters.git.checkpoint import checkpoint_commit
 root = Path(sys.argv[1])
 paths = [root / p for p in sys.argv[2:]]
 print(checkpoint_commit(root, paths, "perf(inv1): profiling", {"Perf-Phase": "profiling"}))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from perfinvest.app.measure import Benchmark, Session, run_once
+from perfinvest.app.measuring.measure import Benchmark, Session, run_once
 from perfinvest.core.policy import decide_duration
 
 

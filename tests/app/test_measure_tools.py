@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from perfinvest.app.measure import Benchmark, Progress, Session, measure
+from perfinvest.app.measuring.measure import Benchmark, Progress, Session, measure
 from perfinvest.core.policy import decide_duration
 
 

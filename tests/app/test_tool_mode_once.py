@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import BENCH
 
 from perfinvest.adapters.tools import run as tools_run
-from perfinvest.app.measure import Benchmark, Session, measure, resolve_tool_mode
+from perfinvest.app.measuring.measure import Benchmark, Session, measure, resolve_tool_mode
 from perfinvest.core.policy import decide_duration
 
 

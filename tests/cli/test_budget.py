@@ -153,7 +153,7 @@ def test_diff_report_dir_is_byte_identical(cli: Any, repo: Path, tmp_path: Path)
 def test_metrics_export_validates_and_bad_file_is_listed(
     cli: Any, repo: Path, tmp_path: Path
 ) -> None:
-    from perfinvest.core.perfmetrics import SCHEMA
+    from perfinvest.core.export.perfmetrics import SCHEMA
 
     committed = Path(__file__).parents[2] / "schemas/perf/PerfMetrics.v0.1.json"
     assert json.loads(committed.read_text()) == SCHEMA

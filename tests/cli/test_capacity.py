@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from tests.conftest import START_ARGS
 
-from perfinvest.core.capacity import synthetic, usl
+from perfinvest.core.capacity.fit import synthetic, usl
 
 TRUE = (100.0, 0.05, 0.001)
 LEVELS = [1, 2, 4, 8, 16, 32, 48, 64]
@@ -140,8 +140,8 @@ def test_breaking_point_probes_of_a_real_investigation(repo: Path, cli: Any) -> 
     assert "### Note: capacity" in log and "USL fit on" in log and "N\\* = 30.8" in log
     # the log is what the state renders (a repair finds nothing missing)
     assert cli("log", "--json").code == 0
-    from perfinvest.core.logbook import missing_sections
     from perfinvest.core.models import Investigation
+    from perfinvest.core.report.logbook import missing_sections
 
     assert missing_sections(Investigation.model_validate(state), log) == []
     # a metric the probes lack: refused with what they report

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from perfinvest.app.ci_init import HISTORY_WORKFLOW, PR_WORKFLOW
+from perfinvest.app.guardrails.ci_init import HISTORY_WORKFLOW, PR_WORKFLOW
 
 #: `${{ vars.NAME || 'default' }}` and the other expressions the steps use.
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")

@@ -258,7 +258,7 @@ def _metric_names(expr: str) -> set[str]:
 def test_grafana_dashboard_validates_and_queries_only_metrics_the_export_emits(
     repo: Path, cli: Any
 ) -> None:
-    from perfinvest.core.grafana import promql_expressions
+    from perfinvest.core.export.grafana import promql_expressions
 
     result = cli("export", "grafana", "-o", str(repo / "dash.json"), "--json")
     assert result.code == 0, result.out
@@ -307,7 +307,7 @@ def _typescript(name: str, board: dict[str, Any]) -> str:
 
 
 def test_dashboard_type_checks_against_the_types_grafana_publishes(tmp_path: Path) -> None:
-    from perfinvest.core.grafana import dashboard
+    from perfinvest.core.export.grafana import dashboard
 
     tsc = GRAFANA_TYPES / ".bin" / "tsc"
     if not tsc.exists() or shutil.which("node") is None:
@@ -340,7 +340,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
 
 
 def test_csv_round_trips_runs_and_samples_exactly(repo: Path, cli: Any) -> None:
-    from perfinvest.adapters.render.csv import RUNS_HEADER, SAMPLES_HEADER
+    from perfinvest.adapters.export.csv import RUNS_HEADER, SAMPLES_HEADER
 
     command = f"{sys.executable} -c pass"
     investigate(cli, "--mode", "repeat", "--command", command, "--metric", "wall_ms")
@@ -461,8 +461,8 @@ def test_bad_input_is_one_line_and_a_documented_code(repo: Path, cli: Any, tmp_p
 def test_load_runs_export_latency_quantiles_and_latency_csv(repo: Path, cli: Any) -> None:
     from tests.load.server import Behaviour, serve
 
-    from perfinvest.adapters.render.csv import LATENCIES_HEADER
-    from perfinvest.core.grafana import dashboard, promql_expressions
+    from perfinvest.adapters.export.csv import LATENCIES_HEADER
+    from perfinvest.core.export.grafana import dashboard, promql_expressions
 
     inv = investigate(cli)
     with serve(Behaviour(routes={"/fast": (0.002, 200), "/broken": (0.0, 500)})) as url:
@@ -516,7 +516,7 @@ def _query_like_grafana(repo: Path, cli: Any, inv: str, *, phases: bool = False)
     """Backfill the export into a real Prometheus and run every query of the dashboard:
     each must parse and return data for this investigation (baseline and load; with
     ``phases`` the breaking-point and constraint panels' instead)."""
-    from perfinvest.core.grafana import dashboard, promql_expressions
+    from perfinvest.core.export.grafana import dashboard, promql_expressions
 
     prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
     if prometheus is None or promtool is None:

@@ -141,7 +141,7 @@ def test_probes_and_constraints_carry_values_labels_time_and_superseded(
 
 
 def test_probes_csv_and_constraints_csv_round_trip_exactly(state: Path, cli: Any) -> None:
-    from perfinvest.adapters.render.csv import CONSTRAINTS_HEADER, PROBES_HEADER
+    from perfinvest.adapters.export.csv import CONSTRAINTS_HEADER, PROBES_HEADER
 
     out = state.parent / "csv"
     answer = cli("export", "csv", "-o", str(out), "--json")

@@ -146,8 +146,8 @@ def test_instruction_history_gates_a_planted_slowdown_exactly(repo: Path, cli: A
 
 def test_history_window_is_what_other_gates_judge_with(repo: Path, cli: Any) -> None:
     from perfinvest.app.context import AppContext
-    from perfinvest.app.history import HistoryOptions, history_window
-    from perfinvest.core.history import judge
+    from perfinvest.app.guardrails.history import HistoryOptions, history_window
+    from perfinvest.core.guardrails.history_gate import judge
 
     start(cli)
     for _ in range(2):

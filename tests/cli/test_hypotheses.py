@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.conftest import START_ARGS, git
 
-from perfinvest.app.hypotheses import set_status
+from perfinvest.app.phases.hypotheses import set_status
 from perfinvest.core.models import Investigation
 
 SLOW_PARSER = """\

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from perfinvest.core.breaking import (
+from perfinvest.core.breaking.search import (
     RECONFIRM_LIMIT,
     ProbeRecord,
     Search,
@@ -20,8 +20,8 @@ from perfinvest.core.breaking import (
     probe_line,
     widens,
 )
+from perfinvest.core.breaking.thresholds import judge, parse_threshold, parse_thresholds
 from perfinvest.core.errors import PerfError
-from perfinvest.core.thresholds import judge, parse_threshold, parse_thresholds
 
 
 def run(search: Search, passes: Callable[[float], bool]) -> list[float]:
@@ -320,7 +320,7 @@ def test_a_result_stored_before_noise_awareness_still_loads() -> None:
 
 def test_a_load_probe_with_failed_requests_is_judged_by_its_thresholds() -> None:
     """Locust exits 1 when requests failed; the probe's error_rate threshold decides."""
-    from perfinvest.core.thresholds import classify_probe
+    from perfinvest.core.breaking.thresholds import classify_probe
 
     thresholds = parse_thresholds(["error_rate>0.05"], ["error_rate"])
     common = {"invalid_reason": None, "exit_code": 1, "thresholds": thresholds}

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from perfinvest.core.capacity import (
+from perfinvest.core.capacity.fit import (
     CapacityFit,
     Current,
     Point,
@@ -19,9 +19,9 @@ from perfinvest.core.capacity import (
     synthetic,
     usl,
 )
-from perfinvest.core.capacity_input import load_point, parse_points, ramp_points, throughput_key
+from perfinvest.core.capacity.points import load_point, parse_points, ramp_points, throughput_key
 from perfinvest.core.errors import PerfError
-from perfinvest.core.load_results import CSV_HEADER
+from perfinvest.core.load.results import CSV_HEADER
 
 LEVELS = [1, 2, 4, 8, 16, 24, 32, 48, 64]
 TRUE = (100.0, 0.05, 0.001)  # λ, σ, κ: the peak is at sqrt(0.95 / 0.001) = 30.8

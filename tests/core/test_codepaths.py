@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from perfinvest.core.codepaths import Symbol, keywords, rank
 from perfinvest.core.models import CommitEvidence, HotLine, Hotspot
+from perfinvest.core.profiling.codepaths import Symbol, keywords, rank
 
 
 def test_keywords_drop_stopwords_and_metric_noise() -> None:

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from perfinvest.core.comparing import compare_runs, render_markdown
 from perfinvest.core.errors import ExitCode, PerfError
-from perfinvest.core.limit_effects import describe, limit_effect
 from perfinvest.core.models import LimitEffect, Metric, Run
+from perfinvest.core.stats.comparing import compare_runs, render_markdown
+from perfinvest.core.stats.limit_effects import describe, limit_effect
 
 NOW = datetime(2026, 11, 23, tzinfo=UTC)
 

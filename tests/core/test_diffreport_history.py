@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 
-from perfinvest.core.diffreport import (
+from perfinvest.core.guardrails.diffreport import (
     HistoryDiffRow,
     history_report_json,
     history_report_markdown,
 )
-from perfinvest.core.history import Direction, TrendPoint, judge, trend
+from perfinvest.core.guardrails.history_gate import Direction, TrendPoint, judge, trend
 
 WINDOW = [10.0, 10.4, 9.8, 10.1, 10.2]
 

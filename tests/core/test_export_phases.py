@@ -7,8 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from perfinvest.adapters.render.openmetrics import render
-from perfinvest.core.export_phases import (
+from perfinvest.adapters.export.openmetrics import render
+from perfinvest.core.export.data import ExportData
+from perfinvest.core.export.openmetrics import build_families
+from perfinvest.core.export.phase_data import (
     ExportBreakingPoint,
     ExportConstraint,
     number_label,
@@ -16,14 +18,12 @@ from perfinvest.core.export_phases import (
     split_key,
     superseded_constraints,
 )
-from perfinvest.core.exports import ExportData
 from perfinvest.core.models import (
     BreakingPointResult,
     ConstraintResult,
     EnvironmentFingerprint,
     Probe,
 )
-from perfinvest.core.openmetrics import build_families
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ENV = EnvironmentFingerprint(host="h", cpu_model="c", cpu_count=4, kernel="k")

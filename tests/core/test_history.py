@@ -1,4 +1,4 @@
-"""Bencher-style thresholds from a window of past results (core/history.py)."""
+"""Bencher-style thresholds from a window of past results (core/guardrails/history_gate.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import statistics
 import pytest
 from scipy import stats as sps
 
-from perfinvest.core.history import MIN_POINTS, TrendPoint, judge, threshold, trend
+from perfinvest.core.guardrails.history_gate import MIN_POINTS, TrendPoint, judge, threshold, trend
 
 WINDOW = [100.0, 102.0, 98.0, 101.0, 99.0]
 
@@ -102,7 +102,7 @@ def test_trend_rows_carry_change_and_status_against_the_points_before() -> None:
 
 
 def test_summary_key_finds_bare_and_scenario_metrics() -> None:
-    from perfinvest.core.history import summary_key
+    from perfinvest.core.guardrails.history_gate import summary_key
 
     keys = ["p95_ms", "checkout:rps", "search:rps", "login:errors"]
     assert summary_key(keys, "p95_ms") == "p95_ms"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from perfinvest.core.hotspots import (
+from perfinvest.core.profiling.hotspots import (
     ProfileFormatError,
     Stack,
     compute_hotspots,

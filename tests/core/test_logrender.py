@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from perfinvest.core.logrender import blockquote, escape_markdown, inline_code, render_attempt
 from perfinvest.core.models import Investigation, MetricSpec, PhaseAttempt, Setup
 from perfinvest.core.phases import Phase
+from perfinvest.core.report.log import blockquote, escape_markdown, inline_code, render_attempt
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

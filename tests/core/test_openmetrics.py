@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
-from perfinvest.adapters.render.openmetrics import render
-from perfinvest.core.exports import ExportBaseline, ExportData, ExportRun, environment_id
+from perfinvest.adapters.export.openmetrics import render
+from perfinvest.core.export.data import ExportBaseline, ExportData, ExportRun, environment_id
+from perfinvest.core.export.openmetrics import build_families, sample_count, without_timestamps
 from perfinvest.core.models import Baseline, EnvironmentFingerprint, Metric, MetricSpec, Run
-from perfinvest.core.openmetrics import build_families, sample_count, without_timestamps
 
 T0 = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 ENV = EnvironmentFingerprint(host="h", cpu_model="c", cpu_count=4, kernel="k", config_hash="ab")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from perfinvest.app.compare import load_runs
+from perfinvest.app.measuring.compare import load_runs
 from perfinvest.core.errors import PerfError
-from perfinvest.core.perfmetrics import to_perfmetrics
+from perfinvest.core.export.perfmetrics import to_perfmetrics
 
 
 def _real_export(cli: Any, tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Tests for perfinvest.core.stats: summaries, helpers, comparisons and verdicts."""
+"""Tests for perfinvest.core.stats.verdicts: summaries, helpers, comparisons and verdicts."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from perfinvest.core.errors import ExitCode, PerfError
-from perfinvest.core.stats import (
+from perfinvest.core.stats.verdicts import (
     Comparison,
     Summary,
     coefficient_of_variation,
@@ -439,7 +439,7 @@ def test_ci_contains_point_estimate_side_and_orders(base: list[float], cand: lis
 
 def test_import_does_not_load_numpy_or_scipy() -> None:
     code = (
-        "import sys, perfinvest.core.stats; "
+        "import sys, perfinvest.core.stats.verdicts; "
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('numpy', 'scipy')))"
     )
     out = subprocess.run(
@@ -501,7 +501,7 @@ def test_spread_beyond_the_float_range_is_refused_as_a_benchmark_failure() -> No
 
 def test_large_sample_bootstrap_matches_resampling(monkeypatch: pytest.MonkeyPatch) -> None:
     """Above 10,000 values the bootstrap mean is drawn from its normal limit: same CI."""
-    from perfinvest.core import stats as core_stats
+    from perfinvest.core.stats import verdicts as core_stats
 
     rng = np.random.default_rng(7)
     base = rng.lognormal(0.0, 0.5, 12_000)

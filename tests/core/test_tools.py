@@ -6,8 +6,9 @@ from collections.abc import Callable
 
 import pytest
 
-from perfinvest.core import tool_calls, tools
 from perfinvest.core.errors import PerfError
+from perfinvest.core.tools import calls as tool_calls
+from perfinvest.core.tools import recognise as tools
 
 
 def _files(mapping: dict[str, str]) -> Callable[[str], str | None]:

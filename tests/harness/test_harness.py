@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from perfinvest.adapters.formats.perfmetrics import parse
-from perfinvest.core.summaries import summarize
+from perfinvest.core.stats.summaries import summarize
 from perfinvest.harness import Benchmark, BenchmarkError, Result, write_metrics
 from perfinvest.harness.report import BaselineError, load_baseline, markdown
 

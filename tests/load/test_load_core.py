@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from perfinvest.core.load_profiles import plan, resolve_profile
-from perfinvest.core.load_targets import Targets
-from perfinvest.core.slo import judge, merge_histograms, parse_slo, percentile
+from perfinvest.core.load.profiles import plan, resolve_profile
+from perfinvest.core.load.slo import judge, merge_histograms, parse_slo, percentile
+from perfinvest.core.load.targets import Targets
 
 TARGETS = {"base_url": "http://127.0.0.1:1", "routes": [{"name": "a", "path": "/a"}]}
 

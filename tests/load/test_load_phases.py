@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from tests.load.server import Behaviour, serve
 
-from perfinvest.core.slo import parse_slo
+from perfinvest.core.load.slo import parse_slo
 
 THRESHOLD = "p95_ms>100"
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from tests.load.server import Behaviour, serve
 
-from perfinvest.core.slo import merge_histograms, percentile
+from perfinvest.core.load.slo import merge_histograms, percentile
 
 SHORT = ("--allow-short", "tests use short runs")
 

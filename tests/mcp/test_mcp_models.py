@@ -18,8 +18,8 @@ from tests.cli.test_capacity import LEVELS, TRUE, write_csv
 from tests.mcp.test_mcp_guardrails import calls, same_answer
 from tests.mcp.test_mcp_server import structured
 
-from perfinvest.core.capacity import synthetic
-from perfinvest.core.perfmetrics import problems
+from perfinvest.core.capacity.fit import synthetic
+from perfinvest.core.export.perfmetrics import problems
 
 
 def test_simulate_is_deterministic_per_seed_and_names_a_bad_field(repo: Path, cli: Any) -> None:

@@ -23,7 +23,7 @@ from tests.conftest import SHORT, START_ARGS
 from tests.mcp.test_mcp_guardrails import calls, same_answer
 from tests.mcp.test_mcp_server import structured
 
-from perfinvest.core.perfmetrics import problems
+from perfinvest.core.export.perfmetrics import problems
 
 BASELINES = 3
 

@@ -16,7 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from perfinvest.adapters.profilers.render import flamegraph_svg
-from perfinvest.core.hotspots import Stack
 from perfinvest.core.models import (
     ArtifactRef,
     Baseline,
@@ -40,6 +39,7 @@ from perfinvest.core.models import (
     ShortRunPolicy,
 )
 from perfinvest.core.phases import PHASE_ORDER
+from perfinvest.core.profiling.hotspots import Stack
 from perfinvest.store.atomic import atomic_write_text
 from perfinvest.store.documents import write_document
 from perfinvest.store.paths import StatePaths

@@ -18,7 +18,7 @@ def test_a_real_load_run_is_drawn_over_time_with_its_slo_lines(
 ) -> None:
     from perfinvest.app.context import AppContext
     from perfinvest.app.report import gather, load_investigation
-    from perfinvest.core.report_model import build_report
+    from perfinvest.core.report.model import build_report
 
     assert cli(*START_ARGS, "--json").code == 0
     behaviour = Behaviour(

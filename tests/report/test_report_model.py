@@ -9,8 +9,8 @@ from tests.report.synthetic import INV_ID, write_empty_state, write_state
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.report import gather, load_investigation
-from perfinvest.core.report_blocks import Image, Plot, Provenance, Table
-from perfinvest.core.report_model import build_report
+from perfinvest.core.report.blocks import Image, Plot, Provenance, Table
+from perfinvest.core.report.model import build_report
 
 SECTIONS = [
     "overview", "phases", "baseline", "history", "breaking-point", "constraints", "load",
@@ -149,7 +149,7 @@ def test_fifty_runs_still_one_violin_per_run(tmp_path: Path) -> None:
 
 
 def test_non_finite_values_become_gaps_not_a_broken_page() -> None:
-    from perfinvest.adapters.render.html import embedded_json
+    from perfinvest.adapters.report.html import embedded_json
 
     text = embedded_json({"y": [1.0, float("nan"), float("inf")], "t": "</script><!--&"})
     assert json.loads(text) == {"y": [1.0, None, None], "t": "</script><!--&"}
@@ -159,7 +159,7 @@ def test_non_finite_values_become_gaps_not_a_broken_page() -> None:
 def test_long_runs_are_drawn_from_a_bounded_sketch_with_their_extremes() -> None:
     import numpy as np
 
-    from perfinvest.core.report_figures import RunPoint, distribution, timeseries
+    from perfinvest.core.report.figures import RunPoint, distribution, timeseries
 
     samples = [float(v) for v in np.random.default_rng(3).lognormal(0, 0.5, 20_001)]
     point = RunPoint(
@@ -175,7 +175,7 @@ def test_long_runs_are_drawn_from_a_bounded_sketch_with_their_extremes() -> None
 
 
 def test_text_reaches_plotly_escaped_so_it_shows_as_written() -> None:
-    from perfinvest.core.report_phase_figures import HotBar, hotspots, icicle
+    from perfinvest.core.report.phase_figures import HotBar, hotspots, icicle
 
     (frames,) = icicle([(("main", "std::vector<int>::push <b>"), 3)], "t")["data"]
     assert frames["labels"] == ["all", "main", "std::vector&lt;int&gt;::push &lt;b&gt;"]

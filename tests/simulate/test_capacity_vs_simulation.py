@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import pytest
 
-from perfinvest.app.simulate import closed_curve
-from perfinvest.core.capacity import fit_usl
-from perfinvest.core.capacity_models import CapacityFit, Point
-from perfinvest.core.scenario import parse_scenario
+from perfinvest.app.simulation.run import closed_curve
+from perfinvest.core.capacity.fit import fit_usl
+from perfinvest.core.capacity.records import CapacityFit, Point
+from perfinvest.core.simulation.scenario import parse_scenario
 
 SERVICE_MS = 10.0
 THINK_MS = 20.0

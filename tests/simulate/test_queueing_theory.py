@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from perfinvest.core.scenario import parse_scenario
-from perfinvest.core.simulate import SimulationResult, run_simulation
+from perfinvest.core.simulation.engine import SimulationResult, run_simulation
+from perfinvest.core.simulation.scenario import parse_scenario
 
 SEED = 2026
 MEAN_MS = 1.0  # service time: mu = 1000 per second

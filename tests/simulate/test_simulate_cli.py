@@ -13,8 +13,8 @@ import pytest
 import yaml
 
 from perfinvest.adapters.formats import perfmetrics as block_format
-from perfinvest.app.simulate import closed_curve, closed_throughput, load_scenario, simulate
-from perfinvest.core.perfmetrics import problems
+from perfinvest.app.simulation.run import closed_curve, closed_throughput, load_scenario, simulate
+from perfinvest.core.export.perfmetrics import problems
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -220,8 +220,8 @@ def test_empirical_service_from_a_real_run(cli: Any, repo: Path, tmp_path: Path)
 
 def test_streams_are_keyed_by_source_not_by_order() -> None:
     """Adding a route before another leaves that route's service draws unchanged."""
-    from perfinvest.core.scenario import parse_scenario
-    from perfinvest.core.simulate import _Model
+    from perfinvest.core.simulation.engine import _Model
+    from perfinvest.core.simulation.scenario import parse_scenario
 
     def routes(*names: str) -> Any:
         stage = {"name": "s", "service": {"kind": "exponential", "mean_ms": 5}}

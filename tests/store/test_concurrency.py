@@ -24,7 +24,7 @@ import pytest
 
 import perfinvest
 from perfinvest.app.context import AppContext
-from perfinvest.app.setup import SetupRequest, start
+from perfinvest.app.phases.setup import SetupRequest, start
 from perfinvest.core.models import Investigation
 from perfinvest.store.documents import read_document
 from perfinvest.store.paths import StatePaths

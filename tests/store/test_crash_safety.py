@@ -39,7 +39,7 @@ import pytest
 
 import perfinvest
 from perfinvest.app.context import AppContext
-from perfinvest.app.setup import SetupRequest, start
+from perfinvest.app.phases.setup import SetupRequest, start
 from perfinvest.core.errors import PerfError
 from perfinvest.core.models import Investigation
 from perfinvest.store.documents import read_document
@@ -66,7 +66,7 @@ WRITER = textwrap.dedent(
     from datetime import UTC, datetime
     from pathlib import Path
 
-    from perfinvest.core.logrender import render_event, render_header
+    from perfinvest.core.report.log import render_event, render_header
     from perfinvest.core.models import Event
     from perfinvest.store.documents import dump_document
     from perfinvest.store.paths import StatePaths

@@ -13,8 +13,8 @@ from typing import Any
 
 from tests.conftest import START_ARGS
 
-from perfinvest.core.logbook import render_log
 from perfinvest.core.models import Investigation
+from perfinvest.core.report.logbook import render_log
 
 #: Runs perfinvest in a real process that SIGKILLs itself at its first log append, i.e.
 #: after the state is written and before the log gets the section.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from perfinvest.core.export_phases import search_time
+from perfinvest.core.export.phase_data import search_time
 from perfinvest.core.models import BreakingPointResult
 from perfinvest.store.searches import keep_search, read_searches
 

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from tests.conftest import START_ARGS
 
-from perfinvest.core.logbook import render_log
 from perfinvest.core.models import Investigation
+from perfinvest.core.report.logbook import render_log
 from perfinvest.store import state as state_mod
 from perfinvest.store.paths import StatePaths
 from perfinvest.store.state import StateStore

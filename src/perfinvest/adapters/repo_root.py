@@ -15,7 +15,7 @@ def find_repo_root(start: Path) -> Path | None:
     discovery we ask git, so the answer always agrees with it.
     """
     if any(os.environ.get(v) for v in ("GIT_DIR", "GIT_WORK_TREE", "GIT_CEILING_DIRECTORIES")):
-        from perfinvest.adapters.git_checkpoint import find_repo_root as ask_git
+        from perfinvest.adapters.git.checkpoint import find_repo_root as ask_git
 
         return ask_git(start)
     here = start if start.is_dir() else start.parent

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfinvest.core.models import Metric
-from perfinvest.core.summaries import percentile
+from perfinvest.core.stats.summaries import percentile
 
 FORMAT_PREFIX = "perfinvest.spans/"
 GLOB = "spans-*.json"

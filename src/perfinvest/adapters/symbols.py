@@ -15,8 +15,8 @@ import subprocess
 from collections.abc import Iterable
 from pathlib import Path
 
-from perfinvest.core.codepaths import Symbol
-from perfinvest.core.hotspots import Stack
+from perfinvest.core.profiling.codepaths import Symbol
+from perfinvest.core.profiling.hotspots import Stack
 
 MAX_FILES = 3000
 MAX_FILE_BYTES = 1_000_000
@@ -269,7 +269,7 @@ class Definitions:
         return self._memo[key]
 
     def _find(self, function: str, file: str | None, line: int | None) -> int | None:
-        from perfinvest.core.hotspots import short_name
+        from perfinvest.core.profiling.hotspots import short_name
 
         if file is None:
             return None
@@ -305,7 +305,7 @@ def definitions_for(
     least OUTSIDE_SHARE of the samples: parsing every library file a profile passes
     through would cost seconds, and only hot ones can rank.
     """
-    from perfinvest.core.hotspots import parse_frame
+    from perfinvest.core.profiling.hotspots import parse_frame
 
     stacks = list(stacks)
     total = sum(stack.count for stack in stacks) or 1

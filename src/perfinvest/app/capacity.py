@@ -17,7 +17,7 @@ from typing import Literal
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
-from perfinvest.core.capacity import Current, Point
+from perfinvest.core.capacity.fit import Current, Point
 from perfinvest.core.errors import ExitCode, needs_input, refused, usage_error
 from perfinvest.core.models import Investigation
 
@@ -64,7 +64,7 @@ def _check(options: CapacityOptions) -> None:
 
 
 def _from_file(path: Path) -> _Points:
-    from perfinvest.core.capacity_input import parse_points
+    from perfinvest.core.capacity.points import parse_points
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -77,7 +77,7 @@ def _from_file(path: Path) -> _Points:
 
 def _probe_throughput(inv: Investigation, metric: str | None) -> str | None:
     """The probes' metric read as throughput (see ``throughput_key``), None without one."""
-    from perfinvest.core.capacity_input import throughput_key
+    from perfinvest.core.capacity.points import throughput_key
 
     bp = inv.breaking_point
     if bp is None:
@@ -87,7 +87,7 @@ def _probe_throughput(inv: Investigation, metric: str | None) -> str | None:
 
 
 def _from_probes(inv: Investigation, metric: str | None) -> _Points:
-    from perfinvest.core.capacity_input import probe_points
+    from perfinvest.core.capacity.points import probe_points
 
     bp = inv.breaking_point
     if bp is None or not bp.probes:
@@ -122,7 +122,7 @@ def _load_dirs(ctx: AppContext, inv_id: str | None) -> list[Path]:
 
 
 def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
-    from perfinvest.core.capacity_input import load_point, ramp_points
+    from perfinvest.core.capacity.points import load_point, ramp_points
 
     files = _load_dirs(ctx, inv_id)
     found = _Points([], "load runs (users as concurrency, sustained rps; a ramp's seconds)")
@@ -212,8 +212,8 @@ def _current(options: CapacityOptions, found: _Points) -> tuple[Current | None, 
 
 def capacity(ctx: AppContext, options: CapacityOptions) -> CommandResult:
     """Fit, answer, and (inside an investigation) keep the result and log it."""
-    from perfinvest.core.capacity import CapacityFit, fit_usl
-    from perfinvest.core.capacity_render import report, summary
+    from perfinvest.core.capacity.fit import CapacityFit, fit_usl
+    from perfinvest.core.capacity.render import report, summary
 
     _check(options)
     store = ctx.store
@@ -256,8 +256,8 @@ def _keep(ctx: AppContext, inv_id: str, fit: object, source: str, line: str) -> 
     """The full result under artifacts/, a note in the state and the reviewer's log."""
     from pydantic import BaseModel
 
-    from perfinvest.core.logrender import render_event, render_header
     from perfinvest.core.models import Event
+    from perfinvest.core.report.log import render_event, render_header
     from perfinvest.store.atomic import atomic_write_text
 
     assert isinstance(fit, BaseModel)

@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit, uncommitted
+from perfinvest.adapters.git.checkpoint import CheckpointResult, checkpoint_commit, uncommitted
 from perfinvest.app.context import AppContext
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase

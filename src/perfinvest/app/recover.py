@@ -107,9 +107,9 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
     )
     from perfinvest.app.queries import remember_status
     from perfinvest.core.errors import PerfError, usage_error
-    from perfinvest.core.logrender import render_event, render_header
     from perfinvest.core.models import Event
     from perfinvest.core.phases import Phase
+    from perfinvest.core.report.log import render_event, render_header
     from perfinvest.store.atomic import atomic_write_bytes
     from perfinvest.store.journal import write_journal
 

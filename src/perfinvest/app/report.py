@@ -2,7 +2,7 @@
 
 Read-only over the state: the files the investigation points to are read here (baselines
 current and superseded, experiment runs, load results, flamegraphs, the history trend),
-arranged by ``core/report_model.py`` and rendered by ``adapters/render/html.py``. The
+arranged by ``core/report/model.py`` and rendered by ``adapters/report/html.py``. The
 only files written are the report (or the bundle), atomically, and ``reports/.gitignore``.
 """
 
@@ -21,8 +21,8 @@ from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import ExitCode, PerfError, usage_error
 from perfinvest.core.models import BreakingPointResult, Investigation, Run
-from perfinvest.core.report_inputs import Flamegraph, KeptBaseline, LoadRun, ReportInputs
-from perfinvest.core.report_phase_figures import LoadSecond
+from perfinvest.core.report.inputs import Flamegraph, KeptBaseline, LoadRun, ReportInputs
+from perfinvest.core.report.phase_figures import LoadSecond
 
 #: Flamegraphs larger than this are linked by name, not embedded.
 MAX_EMBEDDED_SVG = 5 * 2**20
@@ -69,7 +69,7 @@ def _baselines(ctx: AppContext, inv: Investigation) -> tuple[list[KeptBaseline],
 
 
 def _history_rows(ctx: AppContext, metric: str) -> list[dict[str, Any]]:
-    from perfinvest.app.history import HistoryOptions, history_trend
+    from perfinvest.app.guardrails.history import HistoryOptions, history_trend
     from perfinvest.store.history import read_history
 
     try:
@@ -174,7 +174,7 @@ def _stacks(
     ctx: AppContext, inv: Investigation, drawn: set[int], problems: list[str]
 ) -> dict[int, list[tuple[tuple[str, ...], int]]]:
     """Collapsed stacks of the profiles that have no flamegraph SVG (drawn as an icicle)."""
-    from perfinvest.core.hotspots import ProfileFormatError, parse_collapsed
+    from perfinvest.core.profiling.hotspots import ProfileFormatError, parse_collapsed
 
     out = {}
     for profile in inv.profiling:
@@ -214,8 +214,8 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
 
 def render(ctx: AppContext, inv: Investigation) -> tuple[str, Any]:
     """The page and the report model it was rendered from."""
-    from perfinvest.adapters.render.html import render_html
-    from perfinvest.core.report_model import build_report
+    from perfinvest.adapters.report.html import render_html
+    from perfinvest.core.report.model import build_report
 
     model = build_report(gather(ctx, inv))
     return render_html(model), model
@@ -286,8 +286,8 @@ def bundle_members(
 def _csv_members(ctx: AppContext, inv: Investigation) -> list[tuple[str, bytes]]:
     """``csv/<name>.csv``: what ``perfinvest export csv`` writes for this investigation;
     none when nothing is measured yet (the report says so already)."""
-    from perfinvest.adapters.render.csv import csv_tables
-    from perfinvest.app.exports import collect
+    from perfinvest.adapters.export.csv import csv_tables
+    from perfinvest.app.export.read import collect
 
     try:
         data = collect(ctx, inv)

@@ -13,8 +13,10 @@ from perfinvest.store.atomic import atomic_write_text
 
 def render_schemas() -> dict[str, str]:
     """File name → schema text, deterministic so a test can detect drift byte for byte."""
-    from perfinvest.core.load_targets import Targets  # the targets file of `perfinvest load`
-    from perfinvest.core.scenario import Scenario  # the scenario file of `perfinvest simulate`
+    from perfinvest.core.load.targets import Targets  # the targets file of `perfinvest load`
+    from perfinvest.core.simulation.scenario import (
+        Scenario,  # the scenario file of `perfinvest simulate`
+    )
 
     models: dict[str, type[BaseModel]] = {
         **SCHEMA_MODELS,

@@ -16,14 +16,14 @@ from typing import Any, TypeVar
 from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
+from perfinvest.app.phases.setup import heal_interrupted_switch
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
-from perfinvest.app.setup import heal_interrupted_switch
 from perfinvest.core import machine
 from perfinvest.core.errors import PerfError, refused
-from perfinvest.core.logrender import render_attempt, render_event, render_header
 from perfinvest.core.models import AttemptOutcome, Event, Investigation
 from perfinvest.core.phases import Phase
+from perfinvest.core.report.log import render_attempt, render_event, render_header
 
 
 @dataclass

@@ -131,7 +131,7 @@ def meter_option(func: F) -> F:
 
 
 def measure_settings(duration: float | None, strict: bool, meter: str | None = None) -> Any:
-    from perfinvest.app.benchmarking import MeasureOptions
+    from perfinvest.app.measuring.benchmark import MeasureOptions
     from perfinvest.cli.progress import make_progress
 
     return MeasureOptions(duration_s=duration, strict=strict, progress=make_progress(), meter=meter)

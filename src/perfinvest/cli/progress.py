@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from perfinvest.app.measure import Progress
+from perfinvest.app.measuring.measure import Progress
 from perfinvest.core.models import Run
 
 

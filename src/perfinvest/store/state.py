@@ -253,7 +253,7 @@ class StateStore:
         lost in the middle, an edit) is first kept under ``artifacts/<id>/``: nothing is
         deleted.
         """
-        from perfinvest.core.logbook import missing_sections, render_log
+        from perfinvest.core.report.logbook import missing_sections, render_log
 
         path = self.paths.log(inv.id)
         try:

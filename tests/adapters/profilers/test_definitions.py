@@ -8,7 +8,7 @@ import pytest
 
 from perfinvest.adapters.profilers.base import stack_hotspots
 from perfinvest.adapters.symbols import Definitions, ctags_path, definitions_for
-from perfinvest.core.hotspots import Stack
+from perfinvest.core.profiling.hotspots import Stack
 
 CODE = """\
 class A:

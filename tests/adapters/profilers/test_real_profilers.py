@@ -22,7 +22,7 @@ from perfinvest.adapters.profilers.node import parse_cpuprofile
 from perfinvest.adapters.profilers.perf import check_recording
 from perfinvest.adapters.profilers.select import plan_for
 from perfinvest.core.errors import ExitCode, PerfError
-from perfinvest.core.hotspots import compute_hotspots
+from perfinvest.core.profiling.hotspots import compute_hotspots
 
 HOT_PY = """\
 import time

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from perfinvest.core.errors import benchmark_failed, usage_error
-from perfinvest.core.load_profiles import LoadPlan
-from perfinvest.core.load_targets import Route, Targets
+from perfinvest.core.load.profiles import LoadPlan
+from perfinvest.core.load.targets import Route, Targets
 
 #: Beyond the plan's duration: start-up, the stop timeout, writing the dump.
 GRACE_S = 30.0

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from perfinvest.core.errors import usage_error
-from perfinvest.core.load_targets import Targets
+from perfinvest.core.load.targets import Targets
 
 TEMPLATE = """\
 # perfinvest load targets (docs/load-testing.md). Check it: perfinvest load check

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
-from perfinvest.core.hotspots import (
+from perfinvest.core.models import Hotspot
+from perfinvest.core.profiling.hotspots import (
     LINES_KEPT,
     ProfileFormatError,
     Stack,
@@ -17,7 +18,6 @@ from perfinvest.core.hotspots import (
     parse_collapsed,
     to_collapsed,
 )
-from perfinvest.core.models import Hotspot
 
 PROFILERS = ("py-spy", "perf", "cprofile", "node", "go", "java")
 

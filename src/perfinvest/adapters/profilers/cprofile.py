@@ -21,8 +21,8 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect, with_cprofile
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Frame, is_internal, relative_file
 from perfinvest.core.models import Hotspot
+from perfinvest.core.profiling.hotspots import Frame, is_internal, relative_file
 
 NAME = "cprofile"
 STATS_NAME = "profile.pstats"

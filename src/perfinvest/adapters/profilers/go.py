@@ -21,7 +21,7 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect, with_go_cpuprofile
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack
+from perfinvest.core.profiling.hotspots import Stack
 
 NAME = "go"
 INSTALL_HINT = "apt-get install golang-go (go tool pprof reads the profile)"

@@ -19,7 +19,7 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect, with_java_option
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack, parse_collapsed
+from perfinvest.core.profiling.hotspots import Stack, parse_collapsed
 
 NAME = "java"
 INSTALL_HINT = "apt-get install openjdk-17-jdk-headless (java and jfr, JDK 11 or newer)"

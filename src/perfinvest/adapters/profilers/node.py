@@ -25,7 +25,7 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect, with_node_flags
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.hotspots import Stack
+from perfinvest.core.profiling.hotspots import Stack
 
 NAME = "node"
 INSTALL_HINT = "apt-get install nodejs (Node 12 or newer has --cpu-prof)"

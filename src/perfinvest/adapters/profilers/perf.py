@@ -25,7 +25,7 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
-from perfinvest.core.hotspots import Stack
+from perfinvest.core.profiling.hotspots import Stack
 
 NAME = "perf"
 DEFAULT_RATE = 99.0

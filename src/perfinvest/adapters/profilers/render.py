@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from perfinvest.core.hotspots import Stack, parse_frame
+from perfinvest.core.profiling.hotspots import Stack, parse_frame
 
 _WIDTH = 1200
 _ROW = 16

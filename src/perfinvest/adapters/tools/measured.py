@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from perfinvest.adapters.formats import gotest_json
 from perfinvest.adapters.formats.base import FormatError
-from perfinvest.core import tools
+from perfinvest.core.tools import recognise as tools
 
 _GO_RESULT = re.compile(
     r"^(Benchmark\S*?)(?:-\d+)?\s+(\d+)\s+([-+]?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?) ns/op\b",

@@ -1,6 +1,6 @@
 """Running a benchmark tool so that it fills the duration, then reading its export.
 
-The pure rewriting is :mod:`perfinvest.core.tools`; this module peeks at named files to
+The pure rewriting is :mod:`perfinvest.core.tools.recognise`; this module peeks at named files to
 recognise a tool, calibrates hyperfine, runs the tool through the runner's public
 :func:`run_command` (its lock, process-tree handling, capture and resource sampling), parses
 the export with the registered metric format, and checks from the export that each
@@ -21,8 +21,9 @@ from perfinvest.adapters.formats.base import FormatError, ParseResult
 from perfinvest.adapters.formats.registry import parse
 from perfinvest.adapters.runner import RunOutcome, RunSpec, captured_stdout, run_command
 from perfinvest.adapters.tools import measured as measured_time
-from perfinvest.core import tool_calls, tools
 from perfinvest.core.errors import usage_error
+from perfinvest.core.tools import calls as tool_calls
+from perfinvest.core.tools import recognise as tools
 
 #: ``on_progress(elapsed_s, iterations)``, as the runner calls it.
 ProgressCallback = Callable[[float, int], None]

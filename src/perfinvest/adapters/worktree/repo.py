@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from perfinvest.adapters.git_markers import index_locked, operation_in_progress
+from perfinvest.adapters.git.markers import index_locked, operation_in_progress
 from perfinvest.adapters.worktree.plumbing import _git, _run, _zsplit
 from perfinvest.core.errors import refused
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from perfinvest.app.benchmarking import MeasureOptions, duration_for, session_for
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import MIN_RUNS, _resolve_hypothesis, experiments_table
 from perfinvest.app.experiments.measuring import (
@@ -13,6 +12,7 @@ from perfinvest.app.experiments.measuring import (
     _plan_sides,
     _record_measurement,
 )
+from perfinvest.app.measuring.benchmark import MeasureOptions, duration_for, session_for
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error

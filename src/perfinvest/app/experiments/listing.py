@@ -51,7 +51,7 @@ def apply_change(ctx: AppContext, number: int) -> CommandResult:
     """
     from perfinvest.app.checkpoint import checkpoint, checkpoint_data
     from perfinvest.app.queries import remember_status
-    from perfinvest.core.logrender import render_event, render_header
+    from perfinvest.core.report.log import render_event, render_header
 
     store = ctx.store
     with store.locked():

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
-from perfinvest.app.benchmarking import benchmark_lock, benchmark_of
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import (
     HYPOTHESIS_FOR,
@@ -16,7 +15,8 @@ from perfinvest.app.experiments.common import (
     _artifact,
     experiment_dir,
 )
-from perfinvest.app.measure import (
+from perfinvest.app.measuring.benchmark import benchmark_lock, benchmark_of
+from perfinvest.app.measuring.measure import (
     CV_THRESHOLD,
     Benchmark,
     Session,
@@ -104,7 +104,7 @@ def _interleave(ctx: AppContext, plan: _Plan, outcome: _Outcome) -> None:
                 ):
                     values = primary_values(runs, plan.metric)
                     if len(values) >= 2:
-                        from perfinvest.core.stats import summarize
+                        from perfinvest.core.stats.verdicts import summarize
 
                         cv = summarize(values).cv
                         if cv is not None and cv > CV_THRESHOLD:
@@ -134,7 +134,7 @@ def _record_measurement(
     ctx: AppContext, inv: Investigation, exp: Experiment, outcome: _Outcome, where: tuple[str, str]
 ) -> tuple[PhaseWork | None, list[str]]:
     """Compare the sides into ``exp``; a PhaseWork when the measurement failed."""
-    from perfinvest.core.comparing import compare_runs
+    from perfinvest.core.stats.comparing import compare_runs
 
     metric = inv.setup.metric.name
     store = experiment_dir(ctx, inv.id, exp.number)
@@ -227,7 +227,7 @@ def _record_measurement(
 
 
 def _set_hypothesis(inv: Investigation, hypothesis_id: str, status: HypothesisStatus) -> None:
-    from perfinvest.app import hypotheses
+    from perfinvest.app.phases import hypotheses
 
     set_status = getattr(hypotheses, "set_status", None)
     if set_status is not None:

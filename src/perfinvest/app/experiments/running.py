@@ -7,7 +7,6 @@ import tempfile
 from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
-from perfinvest.app.benchmarking import MeasureOptions, duration_for, session_for
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import (
     MIN_RUNS,
@@ -36,6 +35,7 @@ from perfinvest.app.experiments.restoring import (
     describe_check,
     held_note,
 )
+from perfinvest.app.measuring.benchmark import MeasureOptions, duration_for, session_for
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error

@@ -44,7 +44,7 @@ def baseline(
     With --meter instructions each run is the command once under cachegrind and the
     baseline's primary metric is `instructions` (docs/measuring.md).
     """
-    from perfinvest.app.baseline import baseline as measure_baseline
+    from perfinvest.app.phases.baseline import baseline as measure_baseline
 
     return measure_baseline(
         context(no_checkpoint),

@@ -88,7 +88,7 @@ def breaking_point(
     Example: perfinvest breaking-point --min 1 --max 500 --fail-when "p95_ms>150"
     --fail-when "error_rate>0.01"
     """
-    from perfinvest.app import breaking_point as phases
+    from perfinvest.app.phases import breaking_point as phases
 
     settings = measure_settings(duration, strict)
 

@@ -59,7 +59,7 @@ def check(
     no breach), 8 (a breach with --enforce), 2 (bad file, a budget on a missing metric or
     in another unit), 4 (--version without that baseline, --history on an empty history).
     """
-    from perfinvest.app.guardrails import BudgetOptions, budget_check
+    from perfinvest.app.guardrails.budgets import BudgetOptions, budget_check
 
     result = budget_check(
         context(),
@@ -82,7 +82,7 @@ def queries(
     """Check a query stats file (docs/guardrails.md: from pg_stat_statements or a timed
     SQLite run) against query budgets: p95_ms_budget and max_rows per query_name.
     Exit 0 (warn-only or no breach), 8 (breach with --enforce), 2 (bad file, unknown query)."""
-    from perfinvest.app.guardrails import query_check
+    from perfinvest.app.guardrails.budgets import query_check
 
     result = query_check(context(), stats, budgets, enforce, junit)
     return result, result.data.get("markdown")

@@ -31,6 +31,6 @@ def init(force: bool, root: Path | None, as_json: bool) -> Any:
     perf-nightly.yml, perf-history.yml (on pushes to main: the baselines history for the
     opt-in PERF_HISTORY_WINDOW gate) and starter perf/budgets.yaml, perf/query-budgets.yaml.
     Exit 2 if one exists (named) unless --force."""
-    from perfinvest.app.ci_init import ci_init
+    from perfinvest.app.guardrails.ci_init import ci_init
 
     return ci_init(context(), force, root)

@@ -35,7 +35,7 @@ def code_paths(
     Every entry says why it was ranked; a function the profile measured also names its
     hottest line (hot_line, e.g. app/core.py:4), shown first.
     """
-    from perfinvest.app import code_paths as phases
+    from perfinvest.app.phases import code_paths as phases
 
     result = phases.code_paths(context(no_checkpoint), request(quote, skip_reason), top)
     if not result.ok:

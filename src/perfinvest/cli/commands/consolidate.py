@@ -20,6 +20,6 @@ def consolidate(
     quote: str | None, skip_reason: str | None, no_checkpoint: bool, as_json: bool
 ) -> Any:
     """Phase 10: one baseline per version; marks the investigation complete."""
-    from perfinvest.app import consolidation as phases
+    from perfinvest.app.phases import consolidation as phases
 
     return phases.consolidate(context(no_checkpoint), request(quote, skip_reason))

@@ -78,7 +78,7 @@ def constraints(
 
     Example: perfinvest constraints --cpu 0.5 --memory 256MB
     """
-    from perfinvest.app import constraints as phases
+    from perfinvest.app.phases import constraints as phases
 
     return phases.constraints(
         context(no_checkpoint),

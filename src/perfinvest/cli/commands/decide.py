@@ -39,7 +39,7 @@ def decide(
     goal not met -> continue; two or more measured experiments and none improved ->
     abandon; otherwise continue. Run it without --verdict to see the reasoning.
     """
-    from perfinvest.app import decision as phases
+    from perfinvest.app.phases import decision as phases
 
     return phases.decide(
         context(no_checkpoint),

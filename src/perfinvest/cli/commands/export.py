@@ -56,7 +56,7 @@ def openmetrics(
     (default: the active investigation) as metric families with investigation, version,
     scenario, route, metric, quantile, environment and config_hash labels and the time
     each was measured."""
-    from perfinvest.app.exporting import OpenMetricsRequest, export_openmetrics
+    from perfinvest.app.export.write import OpenMetricsRequest, export_openmetrics
 
     request = OpenMetricsRequest(investigation_id, version, fmt, output, push)
     return _body(*export_openmetrics(context(), request))
@@ -69,7 +69,7 @@ def openmetrics(
 @command_runner("export grafana")
 def grafana(output: Path | None, title: str, as_json: bool) -> Any:
     """A Grafana dashboard (JSON, importable as is) for `export openmetrics`' metrics."""
-    from perfinvest.app.exporting import export_grafana
+    from perfinvest.app.export.write import export_grafana
 
     return _body(*export_grafana(output, title))
 
@@ -87,6 +87,6 @@ def csv(
 ) -> Any:
     """runs.csv, samples.csv, load_latencies.csv, probes.csv and constraints.csv of ID
     (default: the active one)."""
-    from perfinvest.app.exporting import export_csv
+    from perfinvest.app.export.write import export_csv
 
     return export_csv(context(), investigation_id, version, output)

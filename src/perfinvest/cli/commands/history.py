@@ -63,7 +63,7 @@ def window_options(func: F) -> F:
 def _options(
     metric: str | None, scenario: str | None, window: int, model: str, k: float, per_run: bool
 ) -> Any:
-    from perfinvest.app.history import HistoryOptions
+    from perfinvest.app.guardrails.history import HistoryOptions
 
     return HistoryOptions(metric, scenario, window, model, k, per_run)  # type: ignore[arg-type]
 
@@ -114,7 +114,7 @@ def _trend(
     per_run: bool,
     as_json: bool,
 ) -> Any:
-    from perfinvest.app.history import history_trend
+    from perfinvest.app.guardrails.history import history_trend
 
     result = history_trend(context(), _options(metric, scenario, window, model, k, per_run))
     return result, result.data.get("markdown")
@@ -144,7 +144,7 @@ def check(
     results are missing), 8 on a breach with --enforce, 4 on an empty history, 2 on a
     bad file or a metric it does not report.
     """
-    from perfinvest.app.history import history_check
+    from perfinvest.app.guardrails.history import history_check
 
     result = history_check(
         context(), current, _options(metric, scenario, window, model, k, per_run), enforce=enforce

@@ -92,7 +92,7 @@ def hypotheses_gather(
     your last 50 commits. --since HEAD~3 means your last three commits, however many
     checkpoints lie between them; any other REV is read as git reads it.
     """
-    from perfinvest.app import hypotheses as phases
+    from perfinvest.app.phases import hypotheses as phases
 
     result = phases.gather_history(
         context(no_checkpoint), request(quote, skip_reason), since, paths
@@ -157,7 +157,7 @@ def hypotheses_add(
           --evidence "commit 1a2b3c touches parser.py (hot)" --confidence high
       perfinvest hypotheses add --from-file hypotheses.json
     """
-    from perfinvest.app import hypotheses as phases
+    from perfinvest.app.phases import hypotheses as phases
     from perfinvest.core.errors import usage_error
 
     items: list[Any] = []
@@ -177,7 +177,7 @@ def hypotheses_add(
 @command_runner("hypotheses list")
 def hypotheses_list(as_json: bool) -> Any:
     """List the hypotheses, their status (untested/confirmed/refuted/inconclusive), evidence."""
-    from perfinvest.adapters.git_history import AFTER_BASELINE
+    from perfinvest.adapters.git.git_history import AFTER_BASELINE
     from perfinvest.app.queries import describe
 
     inv = context().store.load_active()

@@ -112,11 +112,11 @@ def start(
       perfinvest start --scenario "checkout p95 under load" --command "python bench.py" \\
         --metric p95_ms --direction lower --success "p95_ms < 120" --version v1.4.0
     """
-    from perfinvest.app.setup import SetupRequest
-    from perfinvest.app.setup import start as start_investigation
+    from perfinvest.app.phases.setup import SetupRequest
+    from perfinvest.app.phases.setup import start as start_investigation
 
     if load_profile is not None or targets is not None:
-        from perfinvest.app.load_targets import bench_command
+        from perfinvest.app.load.targets import bench_command
 
         command_, metrics_format = bench_command(command_, load_profile, targets), "perf-metrics"
         metric, direction = metric or "p95_ms", direction or "lower"

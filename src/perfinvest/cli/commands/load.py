@@ -106,7 +106,7 @@ def _progress_line() -> Callable[[dict[str, Any]], None]:
 
 def _request(profile: str, kwargs: dict[str, Any], bench: bool = False) -> Any:
     from perfinvest.adapters.load.engine import Distribution
-    from perfinvest.app.load import LoadRequest
+    from perfinvest.app.load.run import LoadRequest
     from perfinvest.core.errors import usage_error
 
     if kwargs["worker"] and not kwargs["master_host"]:
@@ -146,7 +146,7 @@ def _ctx() -> Any:
 @command_runner("load init")
 def load_init(targets: Path, force: bool, as_json: bool) -> Any:
     """Write a commented targets file to edit."""
-    from perfinvest.app.load_targets import load_init as run
+    from perfinvest.app.load.targets import load_init as run
 
     return run(_ctx(), targets, force)
 
@@ -157,7 +157,7 @@ def load_init(targets: Path, force: bool, as_json: bool) -> Any:
 @command_runner("load check")
 def load_check(targets: Path, as_json: bool) -> Any:
     """Validate the targets file: every mistake with its line and field, exit 2."""
-    from perfinvest.app.load_targets import load_check as run
+    from perfinvest.app.load.targets import load_check as run
 
     return run(_ctx(), targets)
 
@@ -181,7 +181,7 @@ def load_run(profile: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
     Failed requests are metrics (error_rate, failures), never a broken run. Warn-only:
     exit 0 whatever the matrix says, unless --enforce (exit 8 on any FAIL, for CI).
     """
-    from perfinvest.app.load import load_run as run
+    from perfinvest.app.load.run import load_run as run
 
     result = run(
         _ctx(),
@@ -208,7 +208,7 @@ def load_run(profile: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
 def load_suite(profiles: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
     """Run the profiles in order; halt when smoke or the health gate fails; --enforce:
     exit 8 when any profile failed an SLO or the suite halted."""
-    from perfinvest.app.load import load_suite as run
+    from perfinvest.app.load.run import load_suite as run
 
     names = [p.strip() for p in profiles.split(",") if p.strip()]
     result = run(
@@ -236,7 +236,7 @@ def load_bench(profile: str, as_json: bool, **kwargs: Any) -> Any:
     """
     import os
 
-    from perfinvest.app.load import load_run as run
+    from perfinvest.app.load.run import load_run as run
 
     if kwargs["duration"] is None and os.environ.get("PERF_RUN_DURATION"):
         kwargs["duration"] = float(os.environ["PERF_RUN_DURATION"])

@@ -80,8 +80,8 @@ def run(
       perfinvest run --meter instructions --runs 2 -- ./app   # exact, under cachegrind
       perfinvest run -- hyperfine 'sleep 0.1'     # hyperfine fills the 60 s itself
     """
-    from perfinvest.app.adhoc import AdhocRequest, run_adhoc
     from perfinvest.app.context import AppContext
+    from perfinvest.app.measuring.adhoc import AdhocRequest, run_adhoc
 
     request = AdhocRequest(
         command=command,
@@ -127,7 +127,7 @@ def compare(
     as_json: bool,
 ) -> Any:
     """Compare the baselines of two versions: change, CI, p-values, verdict per metric."""
-    from perfinvest.app.compare import CompareOptions, compare_versions
+    from perfinvest.app.measuring.compare import CompareOptions, compare_versions
 
     result = compare_versions(
         context(),
@@ -174,14 +174,14 @@ def diff(
     --report-dir DIR writes diff.json + diff.md (change, CI, p-values, verdict per metric;
     against the history: the threshold and the trend). Exit 8 with --fail-on-regression,
     2 (bad file, N < 2, mixed units), 4 (empty history, different environments)."""
-    from perfinvest.app.compare import CompareOptions, diff_files
+    from perfinvest.app.measuring.compare import CompareOptions, diff_files
     from perfinvest.core.errors import usage_error
 
     options = CompareOptions(metrics, force, fail_on_regression, report_dir)
     if history is not None:
         if current_file is not None:
             raise usage_error("with --history N give one file, B: the history is its A")
-        from perfinvest.app.history_diff import diff_history
+        from perfinvest.app.guardrails.history_diff import diff_history
 
         result = diff_history(context(), baseline_file, history, options, history_model)
     elif current_file is None:

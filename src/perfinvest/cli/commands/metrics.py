@@ -50,7 +50,7 @@ def export(
     """Write RESULT (a baseline, a `run --export` file, a load run's result.json) or
     --version V as PerfMetrics v0.1; --history N: the last N results of the history as a
     list of v0.1 documents. Exit 2 (bad file, N < 2, mixed units), 4 (empty history)."""
-    from perfinvest.app.metrics_export import ExportRequest, export_metrics
+    from perfinvest.app.export.metrics import ExportRequest, export_metrics
 
     return export_metrics(
         context(), ExportRequest(result, version, output, name, history, metric, history_model)
@@ -68,7 +68,7 @@ def validate(file: Path, as_json: bool) -> Any:
 
     from perfinvest.app.result import CommandResult
     from perfinvest.core.errors import usage_error
-    from perfinvest.core.perfmetrics import problems
+    from perfinvest.core.export.perfmetrics import problems
 
     try:
         doc = json.loads(file.read_text(encoding="utf-8"))

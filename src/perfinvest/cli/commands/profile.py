@@ -95,7 +95,7 @@ def _run_profile(
     no_checkpoint: bool,
     as_json: bool,
 ) -> Any:
-    from perfinvest.app.profiling import ProfileOptions, profiling
+    from perfinvest.app.phases.profiling import ProfileOptions, profiling
 
     result = profiling(
         context(no_checkpoint),
@@ -125,6 +125,6 @@ def profile_diff(a: str, b: str, top: int, as_json: bool) -> Any:
     profiles have a function's lines, each line is compared too (hot_line: the line that
     moved most).
     """
-    from perfinvest.app.profiling import profile_diff as diff
+    from perfinvest.app.phases.profiling import profile_diff as diff
 
     return diff(context(), a, b, top)

@@ -86,7 +86,7 @@ def simulate(
     Exit 2 on an invalid scenario, naming the field.
     """
     from perfinvest.app.result import CommandResult
-    from perfinvest.app.simulate import SimulateOptions, bundled_scenarios, run_simulate
+    from perfinvest.app.simulation.run import SimulateOptions, bundled_scenarios, run_simulate
     from perfinvest.core.errors import usage_error
 
     if list_:

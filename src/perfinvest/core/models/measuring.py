@@ -34,7 +34,7 @@ class Setup(Model):
     workdir: str = "."  # relative to the repository root
     metrics_format: str | None = None  # None: detected from the output
     metrics_file: str | None = None  # relative to workdir; read instead of stdout
-    tool: str | None = None  # tool-driven mode forced for this tool (core/tools.py)
+    tool: str | None = None  # tool-driven mode forced for this tool (core/tools/recognise.py)
 
 
 class Probe(Model):
@@ -83,7 +83,7 @@ class BreakingPointResult(Model):
 class LimitEffect(Model):
     """Phase 4: what a limit did to one metric, an effect of the condition, not a verdict.
 
-    ``effect`` is one of the labels of :mod:`perfinvest.core.limit_effects` ("slower under
+    ``effect`` is one of the labels of :mod:`perfinvest.core.stats.limit_effects` ("slower under
     limit", "capped by limit", ...); the change and CI are fractions of the baseline mean.
     """
 

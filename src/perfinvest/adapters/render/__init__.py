@@ -1,1 +1,0 @@
-"""Renderers of the state for people and other tools: OpenMetrics, CSV (one per format)."""

@@ -1,0 +1,174 @@
+"""``perfinvest export``: OpenMetrics (file, stdout or a Pushgateway), Grafana, CSV.
+
+Read-only over the state (app/export/read.py gathers); files go where the user said, whole or
+not at all. Answers follow the output contract; the exposition or dashboard itself is the
+text body, so ``perfinvest export openmetrics > perf.om`` is the file and nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.export.read import gather
+from perfinvest.app.result import CommandResult
+from perfinvest.core.errors import usage_error
+from perfinvest.core.export.data import ExportData
+
+FORMATS = ("openmetrics", "prometheus")
+
+
+@dataclass(frozen=True)
+class OpenMetricsRequest:
+    investigation: str | None = None
+    version: str | None = None
+    fmt: str = "openmetrics"
+    output: Path | None = None
+    push: str | None = None
+
+
+def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[CommandResult, str]:
+    """The exposition of the results; ``push``: also PUT to a Pushgateway per
+    (investigation, version) group."""
+    from perfinvest.adapters.export.openmetrics import push, render
+    from perfinvest.adapters.output import write_output
+    from perfinvest.core.export.openmetrics import build_families, sample_count
+
+    if request.fmt not in FORMATS:
+        raise usage_error(f"unknown --format {request.fmt!r}: use openmetrics or prometheus")
+    data = gather(ctx, request.investigation, request.version)
+    families = build_families(data)
+    text = render(families, "prometheus" if request.fmt == "prometheus" else "openmetrics")
+    result = CommandResult("export openmetrics", investigation=_single(data.investigations))
+    count = sample_count(families)
+    superseded = sum(1 for r in data.runs if r.superseded)
+    result.findings = [
+        f"{data.label}: {len(families)} metric families, {count} samples from "
+        f"{len(data.runs)} run(s) ({superseded} of superseded baselines, kept)"
+        + _phases_line(data),
+        *data.notes,
+    ]
+    result.data = {
+        "format": request.fmt,
+        "families": [f.name for f in families],
+        "samples": count,
+        "runs": len(data.runs),
+        "superseded_runs": superseded,
+        **_phase_counts(data),
+        "investigations": data.investigations,
+        "versions": data.versions,
+    }
+    if request.push is not None:
+        groups = sorted({(r.investigation, r.version) for r in data.runs})
+        pushed = push(request.push, families, groups)
+        result.data["pushed"] = pushed
+        result.findings.append(
+            f"pushed {len(pushed)} group(s) to {request.push} (job=perfinvest, grouping key "
+            "investigation/version; sample timestamps dropped, the Pushgateway refuses them)"
+        )
+    if request.output is not None:
+        write_output(request.output, text.encode("utf-8"))
+        result.data["output"] = str(request.output)
+        result.findings.insert(0, f"wrote {request.output}")
+        return result, ""
+    if request.push is not None:
+        return result, ""
+    result.data["exposition"] = text
+    return result, text
+
+
+def export_grafana(output: Path | None, title: str = "perfinvest") -> tuple[CommandResult, str]:
+    """The dashboard JSON (Grafana's export-for-sharing form, importable as is)."""
+    from perfinvest.adapters.output import write_output
+    from perfinvest.core.export.grafana import dashboard, promql_expressions
+
+    board = dashboard(title)
+    text = json.dumps(board, indent=2) + "\n"
+    result = CommandResult(command="export grafana")
+    panels = [p for p in board["panels"] if p["type"] != "row"]
+    result.data = {
+        "uid": board["uid"],
+        "schema_version": board["schemaVersion"],
+        "panels": len(panels),
+        "variables": [v["name"] for v in board["templating"]["list"]],
+        "queries": len(promql_expressions(board)),
+    }
+    result.findings = [
+        f"dashboard {board['uid']!r}: {len(panels)} panels, schemaVersion "
+        f"{board['schemaVersion']}; import it in Grafana (Dashboards > New > Import) and "
+        "pick the Prometheus holding `perfinvest export openmetrics`"
+    ]
+    if output is not None:
+        write_output(output, text.encode("utf-8"))
+        result.data["output"] = str(output)
+        result.findings.insert(0, f"wrote {output}")
+        return result, ""
+    result.data["dashboard"] = board
+    return result, text
+
+
+def export_csv(
+    ctx: AppContext,
+    investigation: str | None,
+    version: str | None,
+    out_dir: Path | None,
+) -> CommandResult:
+    """runs.csv, samples.csv (and load_latencies.csv, probes.csv, constraints.csv) into
+    ``out_dir`` (default:
+    ``perf/exports/<label>/``, never inside an investigation's checkpointed files)."""
+    from perfinvest.adapters.export.csv import write_csvs
+
+    data = gather(ctx, investigation, version)
+    label = data.label.replace(" ", "-")
+    directory = out_dir if out_dir is not None else ctx.paths.perf_dir / "exports" / label
+    written = write_csvs(data, directory)
+    result = CommandResult("export csv", investigation=_single(data.investigations))
+    result.findings = [
+        f"wrote {len(written)} CSV file(s) to {directory}: "
+        + ", ".join(p.name for p in written)
+        + f" ({len(data.runs)} run(s)"
+        + _phases_line(data)
+        + ")",
+        *data.notes,
+    ]
+    result.data = {
+        "directory": str(directory),
+        "files": [str(p) for p in written],
+        "runs": len(data.runs),
+        "latency_rows": len(data.latencies),
+        **_phase_counts(data),
+    }
+    return result
+
+
+def _phase_counts(data: ExportData) -> dict[str, int]:
+    return {
+        "breaking_points": len(data.breaking_points),
+        "superseded_breaking_points": sum(1 for b in data.breaking_points if b.superseded),
+        "probes": sum(len(b.result.probes) for b in data.breaking_points),
+        "constraints": len(data.constraints),
+        "superseded_constraints": sum(1 for c in data.constraints if c.superseded),
+    }
+
+
+def _phases_line(data: ExportData) -> str:
+    """``; 2 breaking-point search(es) (1 superseded), ...``; empty without either."""
+    counts = _phase_counts(data)
+    parts = []
+    if counts["breaking_points"]:
+        parts.append(
+            f"{counts['breaking_points']} breaking-point search(es) with {counts['probes']} "
+            f"probe(s) ({counts['superseded_breaking_points']} superseded, kept)"
+        )
+    if counts["constraints"]:
+        parts.append(
+            f"{counts['constraints']} constrained configuration(s) "
+            f"({counts['superseded_constraints']} superseded, kept)"
+        )
+    return "; " + ", ".join(parts) if parts else ""
+
+
+def _single(ids: list[str]) -> str | None:
+    return ids[0] if len(ids) == 1 else None

@@ -1,0 +1,296 @@
+"""The end of a load run: the SLO matrix, latency.csv, result.json and the run in state."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from perfinvest.app.context import AppContext
+from perfinvest.app.result import CommandResult
+from perfinvest.core.load.targets import Targets
+from perfinvest.core.models import Event, Run
+from perfinvest.core.policy import DurationDecision
+from perfinvest.store.atomic import atomic_write_text
+
+if TYPE_CHECKING:
+    from perfinvest.app.load.run import LoadRequest
+
+HEALTH_MAX_ERROR_RATE = 0.01
+
+
+@dataclass
+class Outcome:
+    result: CommandResult
+    passed: bool
+    health_passed: bool
+
+
+def finish(
+    ctx: AppContext,
+    request: LoadRequest,
+    targets: Targets,
+    the_plan: Any,
+    duration: DurationDecision,
+    engine: Any,
+    out_dir: Path,
+    events: list[Event],
+    inv_id: str | None,
+) -> Outcome:
+    from datetime import UTC, datetime
+
+    from perfinvest.core.load.results import (
+        ALL,
+        csv_rows,
+        phase_values,
+        route_stats,
+        run_metrics,
+    )
+    from perfinvest.core.load.slo import judge, render_matrix
+    from perfinvest.core.models import ArtifactRef
+
+    dump = engine.dump
+    stats = route_stats(dump, the_plan)
+    values = {name: s.values() for name, s in stats.items()}
+    verdicts = []
+    for route in targets.routes:
+        if route.name not in stats:  # never requested: every SLO fails on "no data"
+            values[route.name] = {}
+        verdicts.extend(judge(route.name, targets.route_slos(route), values[route.name]))
+    verdicts.extend(_extra_verdicts(the_plan, values[ALL], engine.rss, out_dir))
+    health = [r.name for r in targets.routes if r.health]
+    health_passed = all(v.passed for v in verdicts if v.route in health) and all(
+        values.get(name, {}).get("error_rate", 1.0) < HEALTH_MAX_ERROR_RATE for name in health
+    )
+    passed = all(v.passed for v in verdicts)
+    matrix = render_matrix(request.profile, verdicts, values)
+    phases = phase_values(dump, the_plan) if len(the_plan.segments) > 1 else {}
+    judged = [
+        (phase, v)
+        for phase, routes in phases.items()
+        for route in targets.routes
+        for v in judge(route.name, targets.route_slos(route), routes.get(route.name, {}))
+    ]
+    phase_rows = [
+        {
+            "phase": phase,
+            "route": v.route,
+            "slo": v.slo,
+            "metric": v.metric,
+            "measured": _num(v.value),
+            "verdict": "PASS" if v.passed else "FAIL",
+        }
+        for phase, v in judged
+    ]
+    if judged:
+        matrix += (
+            "\n## By phase\n\n| phase | route | SLO | measured | verdict |\n|---|---|---|---|---|\n"
+        )
+        matrix += "".join(
+            f"| {phase} | {v.route} | `{v.slo}` | {_show(v.value)} | "
+            f"{'PASS' if v.passed else 'FAIL'} |\n"
+            for phase, v in judged
+        )
+    (out_dir / "slo_matrix.md").write_text(matrix, encoding="utf-8")
+    (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
+    metrics = run_metrics(stats)
+    failures = stats[ALL].failures
+    started_at = datetime.fromtimestamp(float(dump.get("started_at") or 0), UTC)
+    ended_at = datetime.fromtimestamp(float(dump.get("ended_at") or 0), UTC)
+    from perfinvest.adapters.fingerprint import capture, config_hash
+
+    # what makes two load runs the same experiment: the targets and the plan, not the time
+    setup = json.dumps(
+        {
+            "urls": targets.urls,
+            "routes": [r.model_dump() for r in targets.routes],
+            "plan": the_plan.__dict__ | {"segments": None},
+        },
+        sort_keys=True,
+        default=str,
+    )
+    environment = capture(
+        ctx.repo_root,
+        [*engine.command[:3], request.profile],
+        {},
+        config_hash(["load", setup], "duration", False, ".", {}),
+        ctx.paths.state_dir,
+    )
+    run = Run(
+        run_id=f"load-{request.profile}-{started_at:%Y%m%dT%H%M%S%f}-1",
+        environment=environment,
+        started_at=started_at,
+        ended_at=ended_at,
+        mode="duration",
+        requested_duration_s=the_plan.duration_s,
+        duration_s=(ended_at - started_at).total_seconds(),
+        exit_code=engine.exit_code,
+        compliant=duration.compliant,
+        compliance_note=duration.note,
+        metrics=metrics,
+        artifacts=[
+            ArtifactRef(path=str(out_dir / name), description=desc)
+            for name, desc in (
+                ("latency.csv", "per second and route: users, requests, failures, percentiles"),
+                ("slo_matrix.md", "PASS/FAIL per route and SLO"),
+                ("result.json", "plan, per-route values, verdicts, statuses, errors"),
+                ("locust-dump.json", "Locust's histograms per route (exact, merged)"),
+            )
+        ],
+        load_errors=(
+            f"{failures} of {stats[ALL].requests} requests failed: kept as a measurement"
+            if failures
+            else None
+        ),
+    )
+    rows = [
+        {
+            "route": v.route,
+            "slo": v.slo,
+            "metric": v.metric,
+            "measured": _num(v.value),
+            "verdict": "PASS" if v.passed else "FAIL",
+        }
+        for v in verdicts
+    ]
+    document = {
+        "kind": "perfinvest.load-result",
+        "profile": request.profile,
+        "shape": the_plan.shape,
+        "duration_s": the_plan.duration_s,
+        "peak_users": the_plan.peak_users,
+        "rate_rps": the_plan.rate_rps,
+        "steady_window_s": [the_plan.steady_start_s, the_plan.steady_end_s],
+        "urls": targets.urls,
+        "route_paths": {r.name: f"{r.method} {r.path}" for r in targets.routes},
+        "workers": len(engine.workers)
+        or (request.distribution.expect_workers if request.distribution.master else 0),
+        "worker_requests": [w.get("requests", 0) for w in engine.workers],
+        "passed": passed,
+        "health_passed": health_passed,
+        "approved": request.approve,
+        "routes": {
+            name: {**{k: _num(x) for k, x in v.items()}, "statuses": stats[name].statuses}
+            for name, v in values.items()
+            if name in stats
+        },
+        "verdicts": rows,
+        "phase_verdicts": phase_rows,
+        "errors": dump.get("errors", []),
+        "compliant": duration.compliant,
+        "compliance_note": duration.note,
+        "output_dir": str(out_dir),
+        **_measured(ctx, inv_id),
+        "run": run.model_dump(mode="json"),
+    }
+    atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
+    atomic_write_text(out_dir / "runs.json", json.dumps([run.model_dump(mode="json")], indent=2))
+    result = CommandResult(command="load run", investigation=inv_id)
+    agg = values[ALL]
+    result.findings = [
+        f"{request.profile}: {stats[ALL].requests} requests, {agg['rps']:.1f} rps sustained, "
+        f"p95 {_show(agg['p95_ms'])} ms, p99 {_show(agg['p99_ms'])} ms, error rate "
+        f"{agg['error_rate']:.4f}: {'PASS' if passed else 'FAIL'}",
+        *(
+            f"FAIL {r['route']}: {r['slo']} (measured {r['measured']})"
+            for r in rows
+            if r["verdict"] == "FAIL"
+        ),
+        *(e.message for e in events),
+    ]
+    if run.load_errors:
+        result.findings.append(run.load_errors)
+    if request.approve:
+        result.findings.append(f"approved: {request.approve}")
+    if not duration.compliant:
+        result.findings.append(f"non-compliant: {duration.note}")
+    result.findings.append(f"results in {out_dir}")
+    result.data = {k: v for k, v in document.items() if k != "run"}
+    result.data["matrix"] = matrix
+    result.data["runs"] = [run.model_dump(mode="json")]
+    if inv_id is not None and not request.bench:  # a bench run is logged by its phase
+        _log(ctx, inv_id, request, matrix)
+    if request.bench:
+        result.data["perf_metrics"] = _perf_metrics_block(run)
+    return Outcome(result, passed, health_passed)
+
+
+#: A burst must sustain this share of its arrival rate (else requests were lost).
+BURST_SHARE = 0.95
+
+
+def _extra_verdicts(
+    the_plan: Any, total: dict[str, float], rss: list[tuple[float, int]], out_dir: Path
+) -> list[Any]:
+    """Burst: the arrival rate sustained; soak: the target's RSS growth (the leak check)."""
+    from perfinvest.core.load.slo import Verdict, growth_per_minute
+
+    extra = []
+    if the_plan.rate_rps is not None:
+        floor = BURST_SHARE * the_plan.rate_rps
+        rps = total.get("rps", math.nan)
+        extra.append(
+            Verdict(
+                "all",
+                f"arrival_rps >= {floor:g}",
+                "arrival_rps",
+                rps,
+                not math.isnan(rps) and rps >= floor,
+            )
+        )
+    if rss:
+        lines = ["second,rss_bytes", *(f"{t:.2f},{b}" for t, b in rss)]
+        (out_dir / "rss.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        growth = growth_per_minute([(t, float(b)) for t, b in rss])
+        limit = the_plan.leak_mb_per_min
+        extra.append(
+            Verdict(
+                "target",
+                f"rss_growth_mb_per_min <= {limit:g}",
+                "rss_growth_mb_per_min",
+                growth,
+                not math.isnan(growth) and growth <= limit,
+            )
+        )
+    return extra
+
+
+def _measured(ctx: AppContext, inv_id: str | None) -> dict[str, Any]:
+    """What the run measured, as the investigation knew it when the run ended: its setup
+    version and an experiment left open (its change in the working tree), for the exports
+    (result.json files written before these keys exist fall back to the setup version)."""
+    if inv_id is None or not ctx.store.has_active():
+        return {"version": None, "experiment": None}
+    inv = ctx.store.load_active()
+    opened = [e.number for e in inv.experiments if e.state == "open"]
+    return {"version": inv.setup.version, "experiment": opened[-1] if opened else None}
+
+
+def _log(ctx: AppContext, inv_id: str, request: LoadRequest, matrix: str) -> None:
+    """Append the matrix (and any approval, verbatim) to the investigation's log."""
+    approval = f"\nApproved: {request.approve}\n" if request.approve else ""
+    header = f"## load {request.profile} ({ctx.now():%Y-%m-%d %H:%M:%S} UTC)"
+    ctx.store.append_log(inv_id, header, approval + "\n" + matrix)
+
+
+def _perf_metrics_block(run: Run) -> str:
+    """The metrics as a PERF_METRICS block, for a benchmark command that runs `load bench`."""
+    block: dict[str, Any] = {}
+    for metric in run.metrics:
+        target = block if metric.scenario is None else block.setdefault(metric.scenario, {})
+        target[metric.name] = {
+            "value": metric.value,
+            "unit": metric.unit,
+            **({"direction": metric.direction} if metric.direction else {}),
+        }
+    return "PERF_METRICS_START\n" + json.dumps(block) + "\nPERF_METRICS_END"
+
+
+def _num(value: float) -> float | None:
+    return None if math.isnan(value) else round(value, 6)  # NaN: no data
+
+
+def _show(value: float | None) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.4g}"

@@ -1,0 +1,98 @@
+"""The pieces an HTML report is made of, as plain data: sections of blocks.
+
+The report model (:mod:`perfinvest.core.report.model`) fills these from the state; a
+renderer (``adapters/report/html.py``) turns them into markup. Nothing here knows HTML or
+Plotly: a figure is the ``{"data": [...], "layout": {...}}`` dict Plotly.js accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Row and cell badges: what a reader must notice at a glance.
+NON_COMPLIANT = "non-compliant"
+SUPERSEDED = "superseded"
+INVALID = "invalid"
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    text: str
+    css: str = ""  # "empty" (the phase has no data yet), "note", "warning"
+
+
+@dataclass(frozen=True)
+class KeyValues:
+    """A short definition list (scenario, command, verdict...)."""
+
+    items: list[tuple[str, str]]
+
+
+@dataclass(frozen=True)
+class Row:
+    cells: list[str]
+    badges: list[str] = field(default_factory=list)  # shown in the first cell
+
+
+@dataclass(frozen=True)
+class Table:
+    key: str
+    columns: list[str]
+    rows: list[Row]
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Plot:
+    """One Plotly figure; ``key`` names it in the page (``data-plot``)."""
+
+    key: str
+    title: str
+    figure: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Image:
+    """A static image shown as is (a flamegraph SVG), embedded as a data URI."""
+
+    key: str
+    title: str
+    mime: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where shown numbers came from: every metric carries time, environment, config."""
+
+    what: str
+    timestamp: str
+    environment: str
+    config_hash: str
+
+
+Block = Paragraph | KeyValues | Table | Plot | Image | Provenance
+
+
+@dataclass
+class Section:
+    key: str  # data-section
+    title: str
+    status: str = ""  # the phase's status: done, skipped, not started, in progress
+    blocks: list[Block] = field(default_factory=list)
+
+    def plots(self) -> list[Plot]:
+        return [b for b in self.blocks if isinstance(b, Plot)]
+
+
+@dataclass
+class Report:
+    title: str
+    investigation: str
+    generated_at: str
+    sections: list[Section]
+    banner: str = ""  # e.g. "no runs yet": shown above every section
+
+    def plots(self) -> list[Plot]:
+        return [p for s in self.sections for p in s.plots()]

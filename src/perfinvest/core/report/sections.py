@@ -1,0 +1,429 @@
+"""The report's later sections: constraints, load, hypotheses, profiles, experiments, decision."""
+
+from __future__ import annotations
+
+from perfinvest.core.export.phase_data import superseded_constraints
+from perfinvest.core.phases import Phase
+from perfinvest.core.report import figures as fig
+from perfinvest.core.report import phase_figures as phase_fig
+from perfinvest.core.report.blocks import (
+    NON_COMPLIANT,
+    SUPERSEDED,
+    Image,
+    KeyValues,
+    Paragraph,
+    Plot,
+    Provenance,
+    Row,
+    Section,
+    Table,
+)
+from perfinvest.core.report.inputs import (
+    ReportInputs,
+    environment_text,
+    num,
+    phase_provenance,
+    phase_status,
+    run_badges,
+    run_points,
+)
+
+#: The hottest functions drawn per profile.
+TOP_HOTSPOTS = 12
+
+
+def _pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.1%}"
+
+
+def constraints_section(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
+    metric = inv.setup.metric.name
+    section = Section("constraints", "Constraints", phase_status(inv, Phase.CONSTRAINTS))
+    if not inv.constraints:
+        section.blocks.append(Paragraph("No constrained runs yet.", "empty"))
+        return section
+    kept = inputs.current_baseline()
+    base = None
+    if kept is not None:
+        base = ((kept.baseline.summaries.get(metric) or {}).get("runs") or {}).get("mean")
+    # a configuration measured again later supersedes the earlier record (both kept)
+    later = superseded_constraints(inv.constraints)
+    marked = _constraint_non_compliant(inputs)
+    labels = ["unconstrained (baseline)"] + [
+        f"{i + 1}. {c.label or c.backend}"
+        + (" (superseded)" if old else "")
+        + (" (non-compliant)" if marked else "")
+        for i, (c, old) in enumerate(zip(inv.constraints, later, strict=True))
+    ]
+    values = [base] + [c.metrics.get(metric) for c in inv.constraints]
+    notes = [""] + [_pct(c.deltas.get(metric)) for c in inv.constraints]
+    section.blocks.append(
+        Plot(
+            "constraints-side-by-side",
+            "side by side",
+            phase_fig.side_by_side(labels, values, notes, metric),
+        )
+    )
+    rows = []
+    for c, old in zip(inv.constraints, later, strict=True):
+        effect = c.effects.get(metric)
+        rows.append(
+            Row(
+                [
+                    c.label or "-",
+                    c.backend + (" (approximate)" if c.approximate else ""),
+                    f"{c.valid_runs}/{len(c.runs)}",
+                    num(c.metrics.get(metric)),
+                    _pct(c.deltas.get(metric)),
+                    effect.effect if effect else "",
+                    "n/a" if c.throttled_periods is None else str(c.throttled_periods),
+                    "n/a"
+                    if c.peak_memory_bytes is None
+                    else f"{c.peak_memory_bytes / 2**20:.1f} MiB",
+                    f"yes ({c.oom_kills})" if c.oom_killed else "no",
+                ],
+                ([SUPERSEDED] if old else []) + ([NON_COMPLIANT] if marked else []),
+            )
+        )
+    section.blocks.append(
+        Table(
+            "constraints",
+            [
+                "limit",
+                "backend",
+                "valid runs",
+                metric,
+                "change",
+                "effect",
+                "throttled periods",
+                "peak memory",
+                "OOM",
+            ],
+            rows,
+        )
+    )
+    section.blocks.append(phase_provenance(inputs, Phase.CONSTRAINTS, "constrained runs"))
+    return section
+
+
+def _constraint_non_compliant(inputs: ReportInputs) -> bool:
+    return any(a.non_compliant for a in inputs.inv.attempts_of(Phase.CONSTRAINTS))
+
+
+def load_section(inputs: ReportInputs) -> Section:
+    section = Section("load", "Load profiles")
+    if not inputs.load_runs:
+        section.blocks.append(Paragraph("No load runs in this investigation.", "empty"))
+        return section
+    for index, load in enumerate(inputs.load_runs, 1):
+        result = load.result
+        slos = []
+        for verdict in result.get("verdicts", []):
+            limit = _slo_limit(str(verdict.get("slo", "")))
+            if limit is not None and verdict.get("route") in ("all", None):
+                slos.append(limit)
+        for verdict in result.get("verdicts", []):  # route SLOs too, when no aggregate one
+            limit = _slo_limit(str(verdict.get("slo", "")))
+            if limit is not None and limit not in slos:
+                slos.append(limit)
+        compliant = bool(result.get("compliant", True))
+        title = f"{result.get('profile', '?')} ({load.folder})" + (
+            "" if compliant else " NON-COMPLIANT"
+        )
+        if load.seconds:
+            section.blocks.append(
+                Plot(f"load-{index}", title, phase_fig.load_profile(load.seconds, slos, title))
+            )
+        else:
+            section.blocks.append(Paragraph(f"{load.folder}: no per-second rows.", "empty"))
+        section.blocks.append(
+            Table(
+                f"load-verdicts-{index}",
+                ["route", "SLO", "measured", "verdict"],
+                [
+                    Row(
+                        [
+                            str(v.get("route", "")),
+                            str(v.get("slo", "")),
+                            num(v.get("measured")),
+                            str(v.get("verdict", "")),
+                        ],
+                        [] if compliant else [NON_COMPLIANT],
+                    )
+                    for v in result.get("verdicts", [])
+                ],
+                f"{title}: {'PASS' if result.get('passed') else 'FAIL'}",
+            )
+        )
+        run = result.get("run") or {}
+        env = run.get("environment") or {}
+        section.blocks.append(
+            Provenance(
+                f"load run {load.folder}",
+                str(run.get("started_at", "n/a")),
+                ", ".join(str(env.get(k)) for k in ("host", "cpu_model", "kernel") if env.get(k))
+                or "n/a",
+                str(env.get("config_hash") or "n/a"),
+            )
+        )
+    return section
+
+
+def _slo_limit(text: str) -> tuple[str, float] | None:
+    parts = text.split()
+    if len(parts) < 3:
+        return None
+    try:
+        limit = float(parts[2].rstrip("%"))
+    except ValueError:
+        return None
+    return parts[0], limit / 100 if parts[2].endswith("%") else limit
+
+
+def hypotheses_section(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
+    section = Section("hypotheses", "Hypotheses", phase_status(inv, Phase.HYPOTHESES))
+    if inv.history is not None:
+        section.blocks.append(
+            Paragraph(
+                f"Git history gathered {inv.history.gathered_at.isoformat(timespec='seconds')} "
+                f"({inv.history.since_source or 'window'}): {len(inv.history.commits)} commit(s)."
+            )
+        )
+    if not inv.hypotheses:
+        section.blocks.append(Paragraph("No hypotheses yet.", "empty"))
+        return section
+    section.blocks.append(
+        Table(
+            "hypotheses",
+            ["id", "statement", "confidence", "status", "evidence", "note"],
+            [
+                Row(
+                    [
+                        h.id,
+                        h.statement,
+                        h.confidence,
+                        h.status,
+                        "; ".join(h.evidence),
+                        h.status_note,
+                    ],
+                    [f"status-{h.status}"],
+                )
+                for h in inv.hypotheses
+            ],
+        )
+    )
+    if inv.code_paths:
+        section.blocks.append(
+            Table(
+                "code-paths",
+                ["file:line", "function", "score", "why"],
+                [
+                    Row(
+                        [
+                            f"{c.file}:{c.line}" if c.line else c.file,
+                            c.function or "",
+                            f"{c.score:g}",
+                            c.reason,
+                        ]
+                    )
+                    for c in inv.code_paths[:10]
+                ],
+                "code paths ranked (phase 6)",
+            )
+        )
+    return section
+
+
+def profiling_section(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
+    section = Section("profiling", "Profiles", phase_status(inv, Phase.PROFILING))
+    if not inv.profiling:
+        section.blocks.append(Paragraph("No profiles yet.", "empty"))
+        return section
+    for profile in inv.profiling:
+        n = profile.number
+        title = f"profile-{n} ({profile.profiler}, {profile.total_samples} samples)"
+        flame = inputs.flamegraphs.get(n)
+        if flame is not None:
+            section.blocks.append(
+                Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)
+            )
+        elif n in inputs.stacks:
+            section.blocks.append(
+                Plot(
+                    f"flamegraph-{n}",
+                    f"flamegraph of {title}",
+                    phase_fig.icicle(inputs.stacks[n], f"flamegraph of {title} (from its stacks)"),
+                )
+            )
+        else:
+            section.blocks.append(Paragraph(f"{title}: no flamegraph or stacks kept.", "empty"))
+        top = profile.hotspots[:TOP_HOTSPOTS]
+        if top:
+            bars = [
+                phase_fig.HotBar(
+                    f"{h.function} ({h.hot_line or h.file or '?'})", h.self_pct, h.total_pct
+                )
+                for h in top
+            ]
+            section.blocks.append(
+                Plot(f"hotspots-{n}", f"hotspots of {title}", phase_fig.hotspots(bars, title))
+            )
+            section.blocks.append(
+                Table(
+                    f"hotspots-{n}",
+                    ["function", "hot line", "self %", "total %", "samples"],
+                    [
+                        Row(
+                            [
+                                h.function,
+                                h.hot_line or (f"{h.file}:{h.line}" if h.file else ""),
+                                f"{h.self_pct:.1f}",
+                                f"{h.total_pct:.1f}",
+                                str(h.samples),
+                            ]
+                        )
+                        for h in top
+                    ],
+                )
+            )
+        badges = "" if profile.run_valid is not False else " (the profiled run was invalid)"
+        section.blocks.append(
+            Provenance(
+                f"{title}{badges}",
+                profile.created_at.isoformat(timespec="seconds") if profile.created_at else "n/a",
+                phase_provenance(inputs, Phase.PROFILING, "").environment,
+                phase_provenance(inputs, Phase.PROFILING, "").config_hash,
+            )
+        )
+    return section
+
+
+def experiments_section(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
+    metric = inv.setup.metric
+    section = Section("experiments", "Experiments", phase_status(inv, Phase.OPTIMIZATION))
+    if not inv.experiments:
+        section.blocks.append(Paragraph("No experiments yet.", "empty"))
+        return section
+    changes = [
+        fig.Change(
+            f"experiment {e.number}",
+            e.relative_change,
+            e.ci_low,
+            e.ci_high,
+            e.verdict or e.state,
+            e.compliant,
+        )
+        for e in inv.experiments
+        if e.relative_change is not None
+    ]
+    if changes:
+        section.blocks.append(
+            Plot("experiments-ci", "change with CI", fig.changes_with_ci(changes, metric.name))
+        )
+    for exp in inv.experiments:
+        sides = inputs.experiment_runs.get(exp.number)
+        badges = [] if exp.compliant else [NON_COMPLIANT]
+        section.blocks.append(
+            KeyValues(
+                [
+                    ("experiment", f"{exp.number}: {exp.change}"),
+                    ("hypothesis", exp.hypothesis or "none"),
+                    ("state", exp.state + (" (non-compliant runs)" if not exp.compliant else "")),
+                    ("verdict", exp.verdict or "n/a"),
+                    (
+                        "change",
+                        f"{_pct(exp.relative_change)} (95 % CI {_pct(exp.ci_low)} .. "
+                        f"{_pct(exp.ci_high)}), p={num(exp.p_value, 3)}",
+                    ),
+                    ("means", f"{num(exp.baseline_mean)} -> {num(exp.candidate_mean)}"),
+                    ("tree restored", "verified" if exp.restore_verified else "not verified"),
+                ]
+            )
+        )
+        if sides is None:
+            section.blocks.append(Paragraph(f"Experiment {exp.number}: no runs file.", "empty"))
+            continue
+        baseline, candidate = sides
+        section.blocks.append(
+            Plot(
+                f"experiment-{exp.number}",
+                f"experiment {exp.number}",
+                fig.two_sides(
+                    run_points(baseline, metric.name),
+                    run_points(candidate, metric.name),
+                    metric.name,
+                    metric.unit,
+                ),
+            )
+        )
+        rows = []
+        for side, runs in (("baseline", baseline), ("candidate", candidate)):
+            for run in runs:
+                found = run.metric(metric.name)
+                rows.append(
+                    Row(
+                        [
+                            side,
+                            run.run_id,
+                            run.started_at.isoformat(timespec="seconds"),
+                            num(found.value) if found else "n/a",
+                            run.environment.host,
+                            run.environment.config_hash,
+                        ],
+                        run_badges(run) or badges,
+                    )
+                )
+        section.blocks.append(
+            Table(
+                f"experiment-runs-{exp.number}",
+                ["side", "run", "started (UTC)", metric.name, "host", "config hash"],
+                rows,
+            )
+        )
+        first = (baseline or candidate)[0] if (baseline or candidate) else None
+        if first is not None:
+            section.blocks.append(
+                Provenance(
+                    f"experiment {exp.number}",
+                    (exp.ended_at or first.started_at).isoformat(timespec="seconds"),
+                    environment_text(first.environment),
+                    ", ".join(sorted({r.environment.config_hash for r in baseline + candidate})),
+                )
+            )
+    return section
+
+
+def decision_section(inputs: ReportInputs) -> Section:
+    inv = inputs.inv
+    section = Section("decision", "Decision", phase_status(inv, Phase.DECISION))
+    decision = inv.decision
+    if decision is None:
+        section.blocks.append(Paragraph("No decision yet.", "empty"))
+        return section
+    items = [
+        ("verdict", decision.verdict),
+        ("recommended", decision.recommendation or "n/a"),
+        ("goal met", "n/a" if decision.goal_met is None else str(decision.goal_met).lower()),
+        ("rationale", decision.rationale),
+        (
+            "decided",
+            decision.decided_at.isoformat(timespec="seconds") if decision.decided_at else "",
+        ),
+    ]
+    if inv.consolidation is not None:
+        items.append(
+            (
+                "consolidated",
+                f"{inv.consolidation.version} ({inv.consolidation.baseline_path or 'n/a'}) at "
+                f"{inv.consolidation.completed_at.isoformat(timespec='seconds')}",
+            )
+        )
+    section.blocks.append(KeyValues(items))
+    section.blocks.extend(Paragraph(r, "note") for r in decision.reasoning)
+    if inputs.baselines:
+        section.blocks.append(phase_provenance(inputs, Phase.DECISION, "values judged"))
+    return section
