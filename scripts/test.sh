@@ -8,6 +8,7 @@ bash scripts/bootstrap.sh
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy
 .venv/bin/perfinvest schemas --check --json >/dev/null
+.venv/bin/lint-imports --no-cache >/dev/null
 
 # The Docker constraint tests need an engine: start dockerd in the background when none
 # answers (safe to run again: an answering engine is left alone), then wait for its socket.

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from perfinvest.core.errors import benchmark_failed, usage_error
+from perfinvest.core.load.distribution import Distribution
 from perfinvest.core.load.profiles import LoadPlan
 from perfinvest.core.load.targets import Route, Targets
 
@@ -41,17 +42,6 @@ class EngineResult:
     stderr_tail: str = ""
     command: list[str] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)  # soak: (s, bytes) of the target
-
-
-@dataclass(frozen=True)
-class Distribution:
-    """How Locust runs: one process, N local workers, or one side of a multi-machine run."""
-
-    workers: int = 0  # local worker processes under a master (--processes)
-    master: bool = False  # --master: wait for expect_workers remote workers
-    expect_workers: int = 1
-    master_host: str | None = None  # --worker --master-host H
-    master_port: int = 5557
 
 
 def read_rows(route: Route, base: Path) -> list[dict[str, Any]]:

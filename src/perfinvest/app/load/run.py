@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perfinvest.adapters.load.engine import Distribution
 from perfinvest.app.context import AppContext
 from perfinvest.app.guardrails.budgets import regression_failure
 from perfinvest.app.load.record import Outcome, finish
@@ -21,6 +20,7 @@ from perfinvest.app.load.targets import DEFAULT_TARGETS, targets_path
 from perfinvest.app.measuring.benchmark import MeasureOptions, benchmark_lock
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import ExitCode, PerfError, needs_input, usage_error
+from perfinvest.core.load.distribution import Distribution
 from perfinvest.core.models import Event
 from perfinvest.core.policy import DurationDecision, decide_duration
 

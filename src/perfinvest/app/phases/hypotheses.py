@@ -20,6 +20,7 @@ from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
 from perfinvest.core.errors import PerfError, refused, usage_error
 from perfinvest.core.models import (
+    CommitEvidence,
     Confidence,
     HistoryEvidence,
     Hypothesis,
@@ -72,6 +73,13 @@ def _state_prefix(ctx: AppContext) -> str | None:
     except ValueError:
         return None
     return relative.as_posix().rstrip("/") + "/"
+
+
+def flagged_commits(commits: Sequence[CommitEvidence]) -> list[CommitEvidence]:
+    """Commits that carry a flag beyond "after the baseline": the ones worth a hypothesis."""
+    from perfinvest.adapters.git.git_history import AFTER_BASELINE
+
+    return [c for c in commits if any(f != AFTER_BASELINE for f in c.flags)]
 
 
 def gather_history(

@@ -177,7 +177,7 @@ def hypotheses_add(
 @command_runner("hypotheses list")
 def hypotheses_list(as_json: bool) -> Any:
     """List the hypotheses, their status (untested/confirmed/refuted/inconclusive), evidence."""
-    from perfinvest.adapters.git.git_history import AFTER_BASELINE
+    from perfinvest.app.phases.hypotheses import flagged_commits
     from perfinvest.app.queries import describe
 
     inv = context().store.load_active()
@@ -191,9 +191,7 @@ def hypotheses_list(as_json: bool) -> Any:
             "since": history.since,
             "since_source": history.since_source,
             "commits": len(history.commits),
-            "flagged": [
-                c.sha[:10] for c in history.commits if any(f != AFTER_BASELINE for f in c.flags)
-            ],
+            "flagged": [c.sha[:10] for c in flagged_commits(history.commits)],
         }
     )
     lines = []

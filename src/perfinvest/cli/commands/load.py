@@ -105,9 +105,9 @@ def _progress_line() -> Callable[[dict[str, Any]], None]:
 
 
 def _request(profile: str, kwargs: dict[str, Any], bench: bool = False) -> Any:
-    from perfinvest.adapters.load.engine import Distribution
     from perfinvest.app.load.run import LoadRequest
     from perfinvest.core.errors import usage_error
+    from perfinvest.core.load.distribution import Distribution
 
     if kwargs["worker"] and not kwargs["master_host"]:
         raise usage_error("--worker needs --master-host H")
