@@ -1,7 +1,7 @@
 """Report generation for an investigation of 50 runs, as a ratio to loading its state.
 
 Issue 14: "Report generation for an investigation of 50 runs takes under 2 s". The state
-is the synthetic one the report tests use (tests/report/synthetic.py), scaled to 30
+is the synthetic one the report tests use (tests/support/synthetic.py), scaled to 30
 baseline runs and 10 + 10 experiment runs (plus 2 superseded runs) of 40 raw samples each,
 then of 10,000 each (a long pyperf or hyperfine run), with probes, a constrained
 configuration, a load run and a profile. Measured in-process, best of N:
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # tests.report.synthetic builds the state
+sys.path.insert(0, str(ROOT))  # tests.support.synthetic builds the state
 
 TARGET_S = 2.0
 
@@ -42,7 +42,7 @@ def best(fn: object, repeat: int) -> float:
 
 def measure(samples: int, repeat: int) -> bool:
     """One investigation of 52 runs with ``samples`` raw samples each; True: under 2 s."""
-    from tests.report.synthetic import write_state
+    from tests.support.synthetic import write_state
 
     from perfinvest.app.context import AppContext
     from perfinvest.app.report import ReportRequest, load_investigation, report

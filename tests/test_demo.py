@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.report.browser import chromium_missing
-from tests.report.test_report_browser import assert_report_renders
+from tests.app.report.test_report_browser import assert_report_renders
+from tests.support.browser import chromium_missing
 
 
 @pytest.mark.slow

@@ -156,7 +156,7 @@ def test_load_runs_at_several_user_counts(repo: Path, cli: Any) -> None:
     """Four real Locust runs against a loopback server that serves each request in 50 ms:
     throughput grows about linearly with users (20 rps each), so the fit's λ is ~20 and the
     points are in the near-linear region."""
-    from tests.load.server import Behaviour, serve
+    from tests.support.server import Behaviour, serve
 
     with serve(Behaviour(routes={"/work": (0.05, 200)})) as url:
         targets = repo / "t.yaml"

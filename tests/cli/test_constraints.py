@@ -189,7 +189,7 @@ def test_matrix_makes_one_record_per_combination(repo: Path, cli: Any) -> None:
 
 @pytest.mark.slow
 def test_docker_backend_runs_the_benchmark_in_a_local_image(repo: Path, cli: Any) -> None:
-    from tests.adapters.constraints.dockerimage import engine_or_skip, ensure_image
+    from tests.support.dockerimage import engine_or_skip, ensure_image
 
     image = ensure_image(engine_or_skip())
     ready(repo, cli, SH_BENCH, "bench.sh", command="sh bench.sh")
@@ -273,7 +273,7 @@ def test_no_docker_engine_says_which_and_how(
 
 
 def test_missing_image_says_how_to_get_it(repo: Path, cli: Any) -> None:
-    from tests.adapters.constraints.dockerimage import engine_or_skip
+    from tests.support.dockerimage import engine_or_skip
 
     engine_or_skip()
     ready(repo, cli, SH_BENCH, "bench.sh", command="sh bench.sh")

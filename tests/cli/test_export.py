@@ -459,7 +459,7 @@ def test_bad_input_is_one_line_and_a_documented_code(repo: Path, cli: Any, tmp_p
 
 @pytest.mark.slow
 def test_load_runs_export_latency_quantiles_and_latency_csv(repo: Path, cli: Any) -> None:
-    from tests.load.server import Behaviour, serve
+    from tests.support.server import Behaviour, serve
 
     from perfinvest.adapters.export.csv import LATENCIES_HEADER
     from perfinvest.core.export.grafana import dashboard, promql_expressions

@@ -1,6 +1,6 @@
 """Breaking-point probes and constrained runs in `perfinvest export`, over real states.
 
-The synthetic state of the report tests (tests/report/synthetic.py: two searches, the same
+The synthetic state of the report tests (tests/support/synthetic.py: two searches, the same
 limit measured twice) and a real investigation through baseline, two breaking-point
 searches and two constrained runs (the fallback backend) with a benchmark whose latency
 follows the probed value. The exposition is read back by prometheus_client's parser (and
@@ -21,7 +21,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families as parse_prom
 from tests.cli.test_export import _query_like_grafana, _read_csv, families_by_name, perf
 from tests.conftest import START_ARGS
-from tests.report.synthetic import INV_ID, write_state
+from tests.support.synthetic import INV_ID, write_state
 
 PHASES = ("perfinvest_breaking_point_", "perfinvest_constraint_")
 DURATION = ("--duration", "0.3")
@@ -267,7 +267,7 @@ def test_a_load_run_during_an_open_experiment_records_it_and_is_exported_so(
     repo: Path, cli: Any
 ) -> None:
     from tests.cli.test_experiment import to_phase_8
-    from tests.load.server import Behaviour, serve
+    from tests.support.server import Behaviour, serve
 
     inv = to_phase_8(cli)
     assert cli("experiment", "start", "--change", "c", "--files", "app.py", "--json").code == 0

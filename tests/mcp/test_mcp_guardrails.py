@@ -16,8 +16,8 @@ import anyio
 import pytest
 from mcp.client.stdio import stdio_client
 from tests.conftest import SHORT, START_ARGS
-from tests.load.server import Behaviour, serve
 from tests.mcp.test_mcp_server import SETUP, server_params, structured
+from tests.support.server import Behaviour, serve
 
 from mcp import ClientSession
 from perfinvest.core.models import Investigation

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.adapters.constraints.dockerimage import engine_or_skip, ensure_image
+from tests.support.dockerimage import engine_or_skip, ensure_image
 
 from perfinvest.adapters.constraints.base import OWNER_LABEL, Limits
 from perfinvest.adapters.constraints.docker_backend import DockerBackend
@@ -45,7 +45,7 @@ def run_in(backend: DockerBackend, limits: Limits, script: str, cwd: Path) -> tu
 
 @pytest.mark.slow
 def test_limits_apply_inside_the_container(engine: Any, tmp_path: Path) -> None:
-    from tests.adapters.constraints.dockerimage import IMAGE
+    from tests.support.dockerimage import IMAGE
 
     (tmp_path / "input.txt").write_text("from the working tree\n")
     backend = DockerBackend(IMAGE, tmp_path, engine)
@@ -68,7 +68,7 @@ def test_limits_apply_inside_the_container(engine: Any, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_oom_in_the_container_is_seen_though_it_exits_zero(engine: Any, tmp_path: Path) -> None:
-    from tests.adapters.constraints.dockerimage import IMAGE
+    from tests.support.dockerimage import IMAGE
 
     backend = DockerBackend(IMAGE, tmp_path, engine)
     script = '(x=$(head -c 150000000 /dev/zero | tr "\\0" a); echo ${#x}); echo survived'
@@ -82,7 +82,7 @@ def test_oom_in_the_container_is_seen_though_it_exits_zero(engine: Any, tmp_path
 def test_stopped_run_removes_its_container(engine: Any, tmp_path: Path) -> None:
     import threading
 
-    from tests.adapters.constraints.dockerimage import IMAGE
+    from tests.support.dockerimage import IMAGE
 
     backend = DockerBackend(IMAGE, tmp_path, engine)
     stop = threading.Event()
@@ -98,7 +98,7 @@ def test_stopped_run_removes_its_container(engine: Any, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_cleanup_removes_containers_of_dead_owners(engine: Any) -> None:
-    from tests.adapters.constraints.dockerimage import IMAGE
+    from tests.support.dockerimage import IMAGE
 
     from perfinvest.adapters.constraints.cleanup import cleanup_containers
 

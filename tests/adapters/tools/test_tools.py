@@ -22,7 +22,7 @@ from perfinvest.adapters.formats.registry import detect, parse
 from perfinvest.adapters.tools import measured
 from perfinvest.adapters.tools.run import detect as detect_tool
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "formats"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "formats"
 JSON_EVENTS = FIXTURES / "gotest_json.jsonl"
 TEXT = FIXTURES / "gobench.txt"
 RESULT = re.compile(r"^(Benchmark\S*?)-\d+\s+(\d+)\s+(\S+) ns/op", re.MULTILINE)

@@ -479,7 +479,7 @@ def _killing_git(tmp_path: Path, on: str) -> dict[str, str]:
 
 
 def _checkpoint_in_subprocess(root: Path, env: dict[str, str] | None = None) -> int:
-    src = str(Path(__file__).resolve().parents[2] / "src")
+    src = str(Path(__file__).resolve().parents[3] / "src")
     run_env = {**(env or os.environ), "PYTHONPATH": src}
     proc = subprocess.run(
         [sys.executable, "-c", _CHECKPOINT_SCRIPT, str(root), *PERF_FILES],

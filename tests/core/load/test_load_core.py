@@ -106,7 +106,7 @@ def test_the_init_template_validates_against_the_committed_schema() -> None:
 
     from perfinvest.adapters.load.targets_file import TEMPLATE
 
-    schema = json.loads((Path(__file__).parents[2] / "schemas" / "targets.schema.json").read_text())
+    schema = json.loads((Path(__file__).parents[3] / "schemas" / "targets.schema.json").read_text())
     jsonschema.validate(yaml.safe_load(TEMPLATE), schema)
 
 

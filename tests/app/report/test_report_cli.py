@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.synthetic import INV_ID, write_empty_state, write_state
+from tests.support.synthetic import INV_ID, write_empty_state, write_state
 
 #: What `export csv` writes for the synthetic state (it has probes and constraints).
 CSV_FILES = ("runs.csv", "samples.csv", "load_latencies.csv", "probes.csv", "constraints.csv")

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.app.load.test_load_run import ROUTES, SHORT, write_targets
 from tests.conftest import START_ARGS
-from tests.load.server import Behaviour, serve
-from tests.load.test_load_run import ROUTES, SHORT, write_targets
-from tests.report.browser import DOM_QUERY, READY, chromium_missing, open_page
+from tests.support.browser import DOM_QUERY, READY, chromium_missing, open_page
+from tests.support.server import Behaviour, serve
 
 
 @pytest.mark.slow

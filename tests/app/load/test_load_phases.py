@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.load.server import Behaviour, serve
+from tests.support.server import Behaviour, serve
 
 from perfinvest.core.load.slo import parse_slo
 

@@ -16,7 +16,7 @@ from perfinvest.adapters.formats import perfmetrics as block_format
 from perfinvest.app.simulation.run import closed_curve, closed_throughput, load_scenario, simulate
 from perfinvest.core.export.perfmetrics import problems
 
-SRC = Path(__file__).resolve().parents[2] / "src"
+SRC = Path(__file__).resolve().parents[3] / "src"
 
 
 def _perfinvest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

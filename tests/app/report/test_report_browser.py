@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.report.browser import DOM_QUERY, READY, chromium_missing, open_page
-from tests.report.synthetic import write_empty_state, write_state
-from tests.report.test_report_model import SECTIONS
+from tests.core.report.test_report_model import SECTIONS
+from tests.support.browser import DOM_QUERY, READY, chromium_missing, open_page
+from tests.support.synthetic import write_empty_state, write_state
 
 pytestmark = [
     pytest.mark.slow,

@@ -156,7 +156,7 @@ def test_bundled_scenarios_match_the_published_schema() -> None:
     import jsonschema
     import yaml
 
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     schema = json.loads((root / "schemas" / "scenario.schema.json").read_text())
     for path in sorted((root / "src" / "perfinvest" / "scenarios").glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.report.synthetic import INV_ID, write_empty_state, write_state
+from tests.support.synthetic import INV_ID, write_empty_state, write_state
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.report import gather, load_investigation
