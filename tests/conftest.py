@@ -36,6 +36,18 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
+TESTS = Path(__file__).resolve().parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tiers (docs/architecture.md): tests/core/ is ``unit`` (pure), the rest ``integration``."""
+    for item in items:
+        if item.get_closest_marker("unit") or item.get_closest_marker("integration"):
+            continue
+        in_core = (TESTS / "core") in Path(str(item.path)).parents
+        item.add_marker(pytest.mark.unit if in_core else pytest.mark.integration)
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
