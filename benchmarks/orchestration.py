@@ -1,6 +1,6 @@
 """Orchestration cost per phase: a command's wall time minus its benchmark's own time.
 
-DESIGN.md: "Orchestration outside the benchmark's own time stays under a second per
+docs/architecture.md: "Orchestration outside the benchmark's own time stays under a second per
 phase." This drives a real investigation in a temporary git repository through the CLI
 (subprocesses, as an agent would) and, for each phase command, subtracts the time the
 benchmark itself ran (the runs' ``duration_s``) from the command's wall time. What remains

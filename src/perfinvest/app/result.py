@@ -1,4 +1,4 @@
-"""The answer of every use case, shaped by DESIGN.md's output contract for agents."""
+"""The answer of every use case, shaped by the output contract (docs/architecture.md) for agents."""
 
 from __future__ import annotations
 

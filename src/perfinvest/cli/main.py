@@ -1,8 +1,8 @@
 """The ``perfinvest`` command line: parse, call the app layer, render, exit.
 
 This is the only place that prints or exits. Every command takes ``--json`` and then prints
-exactly one JSON object on stdout (DESIGN.md's output contract); user errors become one
-line and a documented exit code, never a traceback. Commands live in ``cli/commands/``,
+exactly one JSON object on stdout (the output contract, docs/architecture.md); user errors
+become one line and a documented exit code, never a traceback. Commands live in ``cli/commands/``,
 one module per phase or family, and attach themselves to the group in ``cli/group.py``.
 """
 

@@ -30,7 +30,7 @@ def _needs_history(inv: Investigation) -> str | None:
     return None
 
 
-#: Phase-specific preconditions beyond "every earlier phase is done" (DESIGN.md's table).
+#: Phase-specific preconditions beyond "every earlier phase is done" (docs/architecture.md's table).
 PRECONDITIONS: dict[Phase, tuple[Callable[[Investigation], str | None], ...]] = {
     Phase.BREAKING_POINT: (_needs_baseline,),
     Phase.CONSTRAINTS: (_needs_baseline,),

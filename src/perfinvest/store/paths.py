@@ -22,7 +22,7 @@ def resolve_state_dir(repo_root: Path, environ: Mapping[str, str]) -> Path:
 
 @dataclass(frozen=True)
 class StatePaths:
-    """Every path of the layout in DESIGN.md, computed from validated names only."""
+    """Every path of the layout in docs/state-layout.md, computed from validated names only."""
 
     state_dir: Path
 

@@ -60,7 +60,7 @@ def _artifact(path: Path | None, session: Session, description: str) -> Artifact
 def contract_env(
     benchmark: Benchmark, session: Session, run_dir: Path, label: str
 ) -> dict[str, str]:
-    """The benchmark contract of DESIGN.md: what perfinvest tells the benchmark."""
+    """The benchmark contract of docs/architecture.md: what perfinvest tells the benchmark."""
     env = {
         "PERF_RUN_DURATION": f"{session.duration.duration_s:g}",
         "PERF_RUN_MODE": "duration" if benchmark.mode == "duration" else "oneshot",

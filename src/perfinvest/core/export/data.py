@@ -3,7 +3,7 @@
 Pure and read-only: the app layer gathers these from the state (baselines, current and
 archived, and load runs under the investigation's artifacts); every exporter renders the
 same :class:`ExportData`, so the formats never disagree on what was measured. Superseded
-results (archived baselines) are kept and marked, never dropped (DESIGN.md: nothing is
+results (archived baselines) are kept and marked, never dropped (docs/architecture.md: nothing is
 deleted). Experiment runs (both sides of phase 8) are runs too; breaking-point searches
 and constrained configurations (core/export/phase_data.py) come with the investigation.
 """

@@ -1,4 +1,4 @@
-"""Comparisons and verdicts (DESIGN.md, "Statistics and verdicts"); summaries re-exported.
+"""Comparisons and verdicts (docs/architecture.md, "Statistics and verdicts"); summaries too.
 
 The summaries of one set of values live in :mod:`perfinvest.core.stats.summaries` and are
 re-exported here, so ``perfinvest.core.stats.verdicts`` stays the one statistics import.
