@@ -3,7 +3,8 @@
 This is the only place that prints or exits. Every command takes ``--json`` and then prints
 exactly one JSON object on stdout (the output contract, docs/architecture.md); user errors
 become one line and a documented exit code, never a traceback. Commands live in
-``cli/commands/``, one module per phase or family, and attach themselves to the group in ``cli/group.py``.
+``cli/commands/``, one module per phase or family, and attach themselves to the group in
+``cli/group.py``.
 """
 
 from __future__ import annotations

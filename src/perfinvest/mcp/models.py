@@ -1,8 +1,8 @@
 """The structured result every perfinvest MCP tool returns: the CLI's JSON answer, typed.
 
 The fields mirror the output contract for agents (docs/architecture.md: what
-``perfinvest <cmd> --json`` prints), plus the process exit code and the command line that produced the answer, so an
-agent can repeat or explain it. Unknown fields a newer CLI adds are kept, not dropped.
+``perfinvest <cmd> --json`` prints), plus the process exit code and the command line that
+produced the answer, so an agent can repeat or explain it. Unknown fields a newer CLI adds are kept, not dropped.
 """
 
 from __future__ import annotations
