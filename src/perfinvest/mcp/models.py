@@ -2,7 +2,8 @@
 
 The fields mirror the output contract for agents (docs/architecture.md: what
 ``perfinvest <cmd> --json`` prints), plus the process exit code and the command line that
-produced the answer, so an agent can repeat or explain it. Unknown fields a newer CLI adds are kept, not dropped.
+produced the answer, so an agent can repeat or explain it. Unknown fields a newer CLI adds
+are kept, not dropped.
 """
 
 from __future__ import annotations
