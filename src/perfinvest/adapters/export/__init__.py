@@ -1,1 +1,1 @@
-"""export."""
+"""Writing the exports: OpenMetrics text (and a Pushgateway push), CSV."""

@@ -1,1 +1,1 @@
-"""report."""
+"""The report rendered as one self-contained HTML file."""

@@ -1,1 +1,1 @@
-"""export."""
+"""``export`` and ``metrics export``: reading results and writing other tools' formats."""

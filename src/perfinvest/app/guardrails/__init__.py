@@ -1,1 +1,1 @@
-"""guardrails."""
+"""CI guardrails: budget check, the baselines history, CI workflow templates."""

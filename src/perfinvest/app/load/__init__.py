@@ -1,1 +1,1 @@
-"""load."""
+"""Load runs and suites on Locust, recorded as runs of the investigation."""

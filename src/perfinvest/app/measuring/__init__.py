@@ -1,1 +1,1 @@
-"""measuring."""
+"""One engine for every measured run: specs, runs, ad-hoc runs and comparisons."""

@@ -1,1 +1,1 @@
-"""simulation."""
+"""``perfinvest simulate``: scenario files in, simulated results out."""

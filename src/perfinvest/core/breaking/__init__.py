@@ -1,1 +1,1 @@
-"""breaking."""
+"""The breaking-point search, pure: bisection, its grid, probe verdicts."""

@@ -1,1 +1,1 @@
-"""capacity."""
+"""The capacity model, pure: the Universal Scalability Law fitted to throughput."""

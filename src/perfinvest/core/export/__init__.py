@@ -1,1 +1,1 @@
-"""export."""
+"""What the exports read and the families and documents they write (pure)."""

@@ -1,1 +1,1 @@
-"""guardrails."""
+"""CI guardrails, pure: budgets, query budgets, history thresholds, the diff report."""

@@ -1,1 +1,1 @@
-"""profiling."""
+"""Profiles, pure: hotspots from collapsed stacks, the ranking of code paths."""

@@ -1,1 +1,1 @@
-"""simulation."""
+"""Discrete-event simulation of a scenario, deterministic from its seed."""

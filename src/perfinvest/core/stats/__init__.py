@@ -1,1 +1,1 @@
-"""stats."""
+"""Statistics, pure: summaries, comparisons, verdicts, comparability."""

@@ -1,1 +1,1 @@
-"""tools."""
+"""Tool-driven runs, pure: recognising a benchmark tool and rewriting its options."""
