@@ -61,11 +61,25 @@ def _ignore_large_artifacts(folder: Path, large: list[Path]) -> Path | None:
     if not large:
         return ignore if ignore.is_file() else None
     text = "# artifacts over 1 MiB stay out of git (perfinvest)\n" + "".join(
-        f"/{p.relative_to(folder).as_posix()}\n" for p in large
+        f"{entry}\n" for p in large if (entry := gitignore_entry(p.relative_to(folder)))
     )
     if not ignore.is_file() or ignore.read_text(encoding="utf-8") != text:
         atomic_write_text(ignore, text)
     return ignore
+
+
+def gitignore_entry(relative: Path) -> str | None:
+    """``relative`` as a ``.gitignore`` line matching exactly that file: glob characters,
+    a backslash and trailing spaces escaped, anchored with ``/`` (so ``#x`` and ``!x`` are
+    names, not a comment or a negation). A name with a newline cannot be written as a
+    line: None."""
+    text = relative.as_posix()
+    if "\n" in text or "\r" in text:
+        return None
+    escaped = re.sub(r"([\\*?\[\]])", r"\\\1", text)
+    stripped = escaped.rstrip(" ")
+    escaped = stripped + "\\ " * (len(escaped) - len(stripped))
+    return f"/{escaped}"
 
 
 def _active_id(ctx: AppContext) -> str | None:
