@@ -106,11 +106,12 @@ def _ancestors() -> set[int]:
     return seen
 
 
-def find_marked(token: str) -> list[Orphan]:
-    """Live processes carrying ``PERFINVEST_RUN_TOKEN=token`` (zombies and ourselves excluded)."""
+def find_marked(token: str, env_name: str = RUN_TOKEN_ENV) -> list[Orphan]:
+    """Live processes carrying ``PERFINVEST_RUN_TOKEN=token`` (or ``env_name=token``;
+    zombies and ourselves excluded)."""
     if not token:
         return []
-    marker = f"{RUN_TOKEN_ENV}={token}\0".encode()
+    marker = f"{env_name}={token}\0".encode()
     skip = _ancestors()
     try:
         pids = [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit()]
@@ -127,9 +128,11 @@ def find_marked(token: str) -> list[Orphan]:
     return found
 
 
-def _signal_marked(orphan: Orphan, token: str, sig: signal.Signals) -> None:
+def _signal_marked(
+    orphan: Orphan, token: str, sig: signal.Signals, env_name: str = RUN_TOKEN_ENV
+) -> None:
     """Signal the very process found, and only while it still carries the marker."""
-    marker = f"{RUN_TOKEN_ENV}={token}\0".encode()
+    marker = f"{env_name}={token}\0".encode()
     try:
         fd = os.pidfd_open(orphan.proc.pid)
     except OSError:
@@ -163,33 +166,37 @@ def unverifiable(pgid: int | None) -> list[Orphan]:
 
 
 def stop_marked(
-    token: str, grace_s: float = ORPHAN_GRACE_S, *, pgid: int | None = None
+    token: str,
+    grace_s: float = ORPHAN_GRACE_S,
+    *,
+    pgid: int | None = None,
+    env_name: str = RUN_TOKEN_ENV,
 ) -> OrphanReport:
     """SIGTERM every process carrying the token, SIGKILL what is left after ``grace_s``.
 
     Looks again after each round: a member may fork while it dies. Members of ``pgid`` (the
     benchmark's recorded group) that cannot be checked are reported alive.
     """
-    report = _stop_marked(token, grace_s)
+    report = _stop_marked(token, grace_s, env_name)
     return OrphanReport(report.stopped, report.alive + tuple(unverifiable(pgid)))
 
 
-def _stop_marked(token: str, grace_s: float) -> OrphanReport:
+def _stop_marked(token: str, grace_s: float, env_name: str) -> OrphanReport:
     stopped: dict[ProcId, Orphan] = {}
-    found = find_marked(token)
+    found = find_marked(token, env_name)
     for _ in range(3):
         found = [orphan for orphan in found if orphan.proc not in stopped]
         if not found:
             break
         for orphan in found:
-            _signal_marked(orphan, token, signal.SIGTERM)
+            _signal_marked(orphan, token, signal.SIGTERM, env_name)
         deadline = time.monotonic() + grace_s
         alive = found
         while alive and time.monotonic() < deadline:
             time.sleep(0.05)
             alive = [orphan for orphan in alive if is_alive(orphan.proc)]
         for orphan in alive:
-            _signal_marked(orphan, token, signal.SIGKILL)
+            _signal_marked(orphan, token, signal.SIGKILL, env_name)
         deadline = time.monotonic() + 1.0
         while alive and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -197,5 +204,5 @@ def _stop_marked(token: str, grace_s: float) -> OrphanReport:
         stopped.update((o.proc, o) for o in found if o not in alive)
         if alive:
             return OrphanReport(tuple(stopped.values()), tuple(alive))
-        found = find_marked(token)
+        found = find_marked(token, env_name)
     return OrphanReport(tuple(stopped.values()), tuple(found))
