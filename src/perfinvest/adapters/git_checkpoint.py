@@ -23,7 +23,6 @@ import json
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +30,7 @@ from pathlib import Path
 from perfinvest.adapters import git_policy
 from perfinvest.adapters.git_markers import index_locked, operation_in_progress
 from perfinvest.adapters.git_run import run_git as _run
+from perfinvest.adapters.tempdirs import temp_dir
 from perfinvest.core.errors import environment_error, usage_error
 from perfinvest.store.atomic import atomic_write_text
 
@@ -231,7 +231,7 @@ def _checkpoint(
     if refusal is not None:
         return _skip(refusal)
 
-    with tempfile.TemporaryDirectory(prefix="perfinvest-index-") as tmp:
+    with temp_dir("index") as tmp:
         temp_env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(top, "read-tree", old, env=temp_env)
         # Untracked git-ignored paths were refused above (the policy honours .gitignore);
