@@ -13,6 +13,7 @@ from typing import Any
 
 from perfinvest.adapters.git_checkpoint import CheckpointResult, checkpoint_commit, uncommitted
 from perfinvest.app.context import AppContext
+from perfinvest.core.errors import PerfError
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
 from perfinvest.store.atomic import atomic_write_text
@@ -130,9 +131,17 @@ def checkpoint_change(
         "Perf-Baseline": inv.baseline.version if inv.baseline else "n/a",
         "Perf-Delta": delta or "n/a",
     }
-    return checkpoint_commit(
-        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers, moved_away
-    )
+    try:
+        return checkpoint_commit(
+            ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers, moved_away
+        )
+    except (PerfError, OSError) as error:
+        # The state is written already: a failed checkpoint is a skip (docs/checkpoints.md),
+        # never a failed command an agent would retry (and so record twice).
+        reason = error.message if isinstance(error, PerfError) else str(error)
+        reason = f"failed: {reason.splitlines()[0]}"
+        note = f"skipped, it {reason}; the state is recorded and the next checkpoint commits it"
+        return CheckpointResult(False, None, reason, (), notes=(note,))
 
 
 def pending_state_files(ctx: AppContext) -> list[str]:

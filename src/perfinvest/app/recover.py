@@ -316,6 +316,7 @@ def _record(
     note: str | None,
 ) -> tuple[bool, Any]:
     """The record: the experiment is interrupted, with what the restore found (or ``note``)."""
+    from perfinvest.app.after_save import append_log_soft
     from perfinvest.app.checkpoint import checkpoint
     from perfinvest.app.experiments import _artifact, find_experiment
     from perfinvest.app.queries import remember_status
@@ -357,5 +358,6 @@ def _record(
         inv.events.append(event)
         store.save_active(inv)
         remember_status(ctx, inv)
-        store.append_log(inv.id, render_header(inv), render_event(event))
+        _, problems = append_log_soft(ctx, inv.id, render_header(inv), [render_event(event)])
+        actions.extend(problems)
         return True, checkpoint(ctx, inv, Phase.OPTIMIZATION)

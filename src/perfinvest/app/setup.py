@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from perfinvest.app.after_save import append_log_soft
 from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
@@ -243,10 +244,12 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
         )
         store.activate(inv)
         remember_status(ctx, inv)
-        log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
+        log_path, log_problems = append_log_soft(
+            ctx, inv.id, render_header(inv), [render_attempt(inv, attempt)]
+        )
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)
-    result.findings = [attempt.summary, *findings, *checkpoint_findings(committed)]
+    result.findings = [attempt.summary, *findings, *log_problems, *checkpoint_findings(committed)]
     if setup.short_run_policy is not None:
         result.findings.append(
             "short-run policy recorded: runs may be shorter than 60 s and are marked "
