@@ -58,7 +58,8 @@ def full_git(repo: Path, tmp_path: Path) -> Iterator[Path]:
 
 
 def _state(repo: Path) -> dict[str, Any]:
-    return json.loads((repo / ".claude" / "perf" / "investigation.json").read_text())
+    doc: dict[str, Any] = json.loads((repo / ".claude" / "perf" / "investigation.json").read_text())
+    return doc
 
 
 def test_a_failed_checkpoint_is_a_skip_and_a_retry_adds_nothing(

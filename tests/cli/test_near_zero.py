@@ -49,7 +49,7 @@ def test_diff_json_and_diff_json_file_are_strict(tmp_path: Path, base: list[floa
     done = subprocess.run(
         [sys.executable, "-m", "perfinvest", "diff", str(a), str(b), "--json",
          "--report-dir", str(tmp_path / "out")],
-        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        check=False, cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Warning" not in done.stderr and "RuntimeWarning" not in done.stderr
