@@ -70,6 +70,30 @@ def missing_items(request: SetupRequest) -> list[str]:
     return missing
 
 
+#: Words a shell would treat as operators, stored literally as argv without --shell.
+_SHELL_WORDS = frozenset({";", "|", "||", "&&", "&", ">", ">>", "<", "2>", "2>&1", "|&"})
+
+
+def shell_words_warning(argv: list[str], shell: bool) -> str | None:
+    """A warning when a command stored as argv holds shell operators (``a; b | c``): they
+    reach the program as literal arguments, which is rarely what was meant."""
+    if shell:
+        return None
+    found = [
+        word
+        for word in argv
+        if word in _SHELL_WORDS or word.endswith(";") or word.startswith(("$(", "`"))
+    ]
+    if not found:
+        return None
+    shown = ", ".join(dict.fromkeys(found))
+    return (
+        f"warning: the command holds shell operator(s) {shown} but runs without a shell: "
+        f"they reach {argv[0]} as literal arguments; pass --shell to run it as a shell "
+        "command line"
+    )
+
+
 def _parse_command(command: str, shell: bool) -> list[str]:
     if shell:
         return [command]
@@ -250,6 +274,9 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)
     result.findings = [attempt.summary, *findings, *log_problems, *checkpoint_findings(committed)]
+    warning = shell_words_warning(setup.command, setup.shell)
+    if warning is not None:
+        result.findings.append(warning)
     if setup.short_run_policy is not None:
         result.findings.append(
             "short-run policy recorded: runs may be shorter than 60 s and are marked "
