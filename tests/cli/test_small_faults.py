@@ -81,3 +81,46 @@ def test_the_journal_and_the_outputs_registry_are_git_ignored(repo: Path, cli: A
     assert cli(*START_ARGS, "--json").code == 0
     ignore = (repo / ".claude" / "perf" / ".gitignore").read_text().splitlines()
     assert "experiment-journal.json" in ignore and ".outputs.json" in ignore
+
+
+#: Prints one padding line, then ``PERF_METRICS aa=1 bb=2`` lines, so that the 16 MiB
+#: capture cap cuts a line right after ``PERF_METRICS aa``.
+OVER_CAP = """\
+import sys, time
+cap, line = 16 * 2**20, "PERF_METRICS aa=1 bb=2\\n"
+pad = (cap - 15) % len(line) or len(line)
+sys.stdout.write("#" * (pad - 1) + "\\n")
+for _ in range(cap // len(line) + 20000):
+    sys.stdout.write(line)
+sys.stdout.flush()
+time.sleep(0.2)
+"""
+
+
+def test_output_over_the_capture_cap_names_the_cap(tmp_path: Path, cli: Any) -> None:
+    script = tmp_path / "flood.py"
+    script.write_text(OVER_CAP)
+    answer = cli(
+        "run", "--mode", "duration", "--allow-short", "test", "--duration", "0.2", "--json",
+        "--", sys.executable, str(script),
+    )  # fmt: skip
+    message = answer.json["error"]["message"] if answer.code else ""
+    assert answer.code == 5, answer.out[:300]
+    assert "16 MiB capture cap" in message, message
+
+
+def test_a_line_of_400k_metrics_is_refused_at_once(tmp_path: Path, cli: Any) -> None:
+    import time
+
+    from perfinvest.adapters.formats import parse
+    from perfinvest.adapters.formats._helpers import FormatError
+
+    line = "PERF_METRICS " + " ".join(f"m{i}={i}" for i in range(400_000))
+    started = time.monotonic()
+    try:
+        parse(line, None)
+    except FormatError as error:
+        assert "over the 2,000" in error.message
+    else:
+        raise AssertionError("a 400 000-metric line was accepted")
+    assert time.monotonic() - started < 1.0
