@@ -124,3 +124,12 @@ def test_a_line_of_400k_metrics_is_refused_at_once(tmp_path: Path, cli: Any) -> 
     else:
         raise AssertionError("a 400 000-metric line was accepted")
     assert time.monotonic() - started < 1.0
+
+
+def test_each_state_folder_has_its_own_checkpoint_journal(tmp_path: Path) -> None:
+    from perfinvest.adapters.git_checkpoint import JOURNAL_NAME, _journal
+
+    one, two = _journal(tmp_path, "/repo/.claude/perf"), _journal(tmp_path, "/repo/other/perf")
+    assert one != two and one.parent == two.parent == tmp_path
+    assert _journal(tmp_path, "/repo/.claude/perf") == one  # stable
+    assert _journal(tmp_path) == tmp_path / JOURNAL_NAME  # the older shared name

@@ -133,7 +133,12 @@ def checkpoint_change(
     }
     try:
         return checkpoint_commit(
-            ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers, moved_away
+            ctx.repo_root,
+            perf_files(ctx, inv),
+            f"perf({inv.id}): {change}",
+            trailers,
+            moved_away,
+            state_key=str(ctx.paths.perf_dir.resolve()),
         )
     except (PerfError, OSError) as error:
         # The state is written already: a failed checkpoint is a skip (docs/checkpoints.md),
