@@ -276,8 +276,8 @@ def host_lock(
         previous = _read_details(fd)
         stopped: tuple[Orphan, ...] = ()
         if previous is not None and previous.run_token:
-            stop_leftover_cgroups(previous.run_token)
             report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
+            stop_leftover_cgroups(previous.run_token)  # what cleared its environment
             if report.alive:  # the details stay: the next attempt looks again
                 raise _orphan_refusal(previous, report)
             stopped = report.stopped
@@ -346,8 +346,8 @@ def stop_orphans(path: Path | None = None) -> list[str]:
         previous = _read_details(fd)
         if previous is None or not previous.run_token:
             return []
-        cgrouped = stop_leftover_cgroups(previous.run_token)
         report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
+        cgrouped = stop_leftover_cgroups(previous.run_token)
         actions = []
         if cgrouped:
             actions.append(

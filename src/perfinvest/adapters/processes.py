@@ -181,9 +181,56 @@ def stop_marked(
     return OrphanReport(report.stopped, report.alive + tuple(unverifiable(pgid)))
 
 
+def group_members(pgids: set[int], skip: set[int]) -> list[Orphan]:
+    """Live processes in one of ``pgids`` (zombies and ``skip`` excluded)."""
+    if not pgids:
+        return []
+    try:
+        pids = [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        stat = _stat(pid)
+        if pid in skip or stat is None or stat[2] in (b"Z", b"X") or stat[1] not in pgids:
+            continue
+        found.append(Orphan(ProcId(pid, stat[0]), stat[1], _command(pid)))
+    return found
+
+
+def _signal_pinned(orphan: Orphan, sig: signal.Signals) -> None:
+    """Signal the very process found (same start time), through a pidfd."""
+    try:
+        fd = os.pidfd_open(orphan.proc.pid)
+    except OSError:
+        return
+    try:
+        stat = _stat(orphan.proc.pid)
+        if stat is None or stat[0] != orphan.proc.start:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            signal.pidfd_send_signal(fd, sig)
+    finally:
+        os.close(fd)
+
+
+def _stop_unmarked_members(found: list[Orphan], marker_pids: set[int]) -> list[Orphan]:
+    """Members without the marker (``env -i``) of a process group that still has a marked
+    member: that group never emptied, so its id was never reused: it is the benchmark's."""
+    skip = _ancestors()
+    own = {os.getpgrp()} | {stat[1] for pid in skip if (stat := _stat(pid)) is not None}
+    groups = {orphan.pgid for orphan in found if orphan.pgid > 1} - own  # never our own
+    members = [m for m in group_members(groups, skip) if m.proc.pid not in marker_pids]
+    for member in members:
+        _signal_pinned(member, signal.SIGKILL)
+    return members
+
+
 def _stop_marked(token: str, grace_s: float, env_name: str) -> OrphanReport:
     stopped: dict[ProcId, Orphan] = {}
     found = find_marked(token, env_name)
+    for member in _stop_unmarked_members(found, {o.proc.pid for o in found}):
+        stopped[member.proc] = member
     for _ in range(3):
         found = [orphan for orphan in found if orphan.proc not in stopped]
         if not found:

@@ -145,3 +145,37 @@ def test_run_baseline_and_a_probe_leave_no_daemon(
     )
     assert probe.code == 0, probe.out
     assert _alive(tag) == []
+
+
+def test_an_unmarked_member_of_a_marked_group_is_stopped(tag: str) -> None:
+    """A dead holder's benchmark child that cleared its environment (``env -i``) but stayed
+    in the benchmark's process group: the group still has a marked member, so it is ours."""
+    import subprocess
+    import time
+
+    from perfinvest.adapters.processes import RUN_TOKEN_ENV, stop_marked
+
+    token = f"test-{os.getpid()}-{tag}"
+    other = f"{tag}1"
+    leader = subprocess.Popen(
+        ["/bin/sh", "-c", f"env -i sleep {other} & exec sleep {tag}"],
+        env={**os.environ, RUN_TOKEN_ENV: token},
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while not (_alive(tag) and _alive(other)) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _alive(tag) and _alive(other)
+        report = stop_marked(token, 0.5)
+        leader.wait(timeout=10)
+        deadline = time.monotonic() + 5
+        while _alive(other) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _alive(other) == [] and _alive(tag) == []
+        assert len(report.stopped) == 2
+    finally:
+        for pid in _alive(other):
+            os.kill(pid, signal.SIGKILL)
+        if leader.poll() is None:
+            leader.kill()
