@@ -45,6 +45,7 @@ from perfinvest.adapters.processes import (
     pid_alive,
     stop_marked,
 )
+from perfinvest.adapters.runner.containment import ESCAPED_GRACE_S, stop_leftover_cgroups
 from perfinvest.core.errors import ExitCode, PerfError, environment_error, refused
 
 LOCK_NAME = "perfinvest-benchmark.lock"
@@ -276,6 +277,7 @@ def host_lock(
         stopped: tuple[Orphan, ...] = ()
         if previous is not None and previous.run_token:
             report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
+            stop_leftover_cgroups(previous.run_token)  # what cleared its environment
             if report.alive:  # the details stay: the next attempt looks again
                 raise _orphan_refusal(previous, report)
             stopped = report.stopped
@@ -296,6 +298,11 @@ def host_lock(
             yield HostLease(path=path, holder=holder, takeover=previous, orphans_stopped=stopped)
         finally:
             _held = None
+            # Whatever this holder started and left running (a daemon of a profiler, a load
+            # tool, a benchmark run outside the runner) stops with the lock, never runs
+            # beside the next holder's benchmark.
+            stop_leftover_cgroups(holder.run_token)
+            stop_marked(holder.run_token, ESCAPED_GRACE_S)
             if saved_token is None:
                 os.environ.pop(RUN_TOKEN_ENV, None)
             else:
@@ -340,7 +347,13 @@ def stop_orphans(path: Path | None = None) -> list[str]:
         if previous is None or not previous.run_token:
             return []
         report = stop_marked(previous.run_token, pgid=previous.benchmark_pgid)
+        cgrouped = stop_leftover_cgroups(previous.run_token)
         actions = []
+        if cgrouped:
+            actions.append(
+                f"the benchmark lock's dead holder, {previous.describe()}, left {cgrouped} "
+                "process(es) in its run cgroups; stopped them and removed the cgroups"
+            )
         if report.stopped:
             actions.append(
                 f"the benchmark lock's dead holder, {previous.describe()}, left processes "

@@ -106,11 +106,12 @@ def _ancestors() -> set[int]:
     return seen
 
 
-def find_marked(token: str) -> list[Orphan]:
-    """Live processes carrying ``PERFINVEST_RUN_TOKEN=token`` (zombies and ourselves excluded)."""
+def find_marked(token: str, env_name: str = RUN_TOKEN_ENV) -> list[Orphan]:
+    """Live processes carrying ``PERFINVEST_RUN_TOKEN=token`` (or ``env_name=token``;
+    zombies and ourselves excluded)."""
     if not token:
         return []
-    marker = f"{RUN_TOKEN_ENV}={token}\0".encode()
+    marker = f"{env_name}={token}\0".encode()
     skip = _ancestors()
     try:
         pids = [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit()]
@@ -127,9 +128,11 @@ def find_marked(token: str) -> list[Orphan]:
     return found
 
 
-def _signal_marked(orphan: Orphan, token: str, sig: signal.Signals) -> None:
+def _signal_marked(
+    orphan: Orphan, token: str, sig: signal.Signals, env_name: str = RUN_TOKEN_ENV
+) -> None:
     """Signal the very process found, and only while it still carries the marker."""
-    marker = f"{RUN_TOKEN_ENV}={token}\0".encode()
+    marker = f"{env_name}={token}\0".encode()
     try:
         fd = os.pidfd_open(orphan.proc.pid)
     except OSError:
@@ -163,33 +166,84 @@ def unverifiable(pgid: int | None) -> list[Orphan]:
 
 
 def stop_marked(
-    token: str, grace_s: float = ORPHAN_GRACE_S, *, pgid: int | None = None
+    token: str,
+    grace_s: float = ORPHAN_GRACE_S,
+    *,
+    pgid: int | None = None,
+    env_name: str = RUN_TOKEN_ENV,
 ) -> OrphanReport:
     """SIGTERM every process carrying the token, SIGKILL what is left after ``grace_s``.
 
     Looks again after each round: a member may fork while it dies. Members of ``pgid`` (the
     benchmark's recorded group) that cannot be checked are reported alive.
     """
-    report = _stop_marked(token, grace_s)
+    report = _stop_marked(token, grace_s, env_name)
     return OrphanReport(report.stopped, report.alive + tuple(unverifiable(pgid)))
 
 
-def _stop_marked(token: str, grace_s: float) -> OrphanReport:
+def group_members(pgids: set[int], skip: set[int]) -> list[Orphan]:
+    """Live processes in one of ``pgids`` (zombies and ``skip`` excluded)."""
+    if not pgids:
+        return []
+    try:
+        pids = [int(entry.name) for entry in _PROC.iterdir() if entry.name.isdigit()]
+    except OSError:
+        return []
+    found = []
+    for pid in pids:
+        stat = _stat(pid)
+        if pid in skip or stat is None or stat[2] in (b"Z", b"X") or stat[1] not in pgids:
+            continue
+        found.append(Orphan(ProcId(pid, stat[0]), stat[1], _command(pid)))
+    return found
+
+
+def _signal_pinned(orphan: Orphan, sig: signal.Signals) -> None:
+    """Signal the very process found (same start time), through a pidfd."""
+    try:
+        fd = os.pidfd_open(orphan.proc.pid)
+    except OSError:
+        return
+    try:
+        stat = _stat(orphan.proc.pid)
+        if stat is None or stat[0] != orphan.proc.start:
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            signal.pidfd_send_signal(fd, sig)
+    finally:
+        os.close(fd)
+
+
+def _stop_unmarked_members(found: list[Orphan], marker_pids: set[int]) -> list[Orphan]:
+    """Members without the marker (``env -i``) of a process group that still has a marked
+    member: that group never emptied, so its id was never reused: it is the benchmark's."""
+    skip = _ancestors()
+    own = {os.getpgrp()} | {stat[1] for pid in skip if (stat := _stat(pid)) is not None}
+    groups = {orphan.pgid for orphan in found if orphan.pgid > 1} - own  # never our own
+    members = [m for m in group_members(groups, skip) if m.proc.pid not in marker_pids]
+    for member in members:
+        _signal_pinned(member, signal.SIGKILL)
+    return members
+
+
+def _stop_marked(token: str, grace_s: float, env_name: str) -> OrphanReport:
     stopped: dict[ProcId, Orphan] = {}
-    found = find_marked(token)
+    found = find_marked(token, env_name)
+    for member in _stop_unmarked_members(found, {o.proc.pid for o in found}):
+        stopped[member.proc] = member
     for _ in range(3):
         found = [orphan for orphan in found if orphan.proc not in stopped]
         if not found:
             break
         for orphan in found:
-            _signal_marked(orphan, token, signal.SIGTERM)
+            _signal_marked(orphan, token, signal.SIGTERM, env_name)
         deadline = time.monotonic() + grace_s
         alive = found
         while alive and time.monotonic() < deadline:
             time.sleep(0.05)
             alive = [orphan for orphan in alive if is_alive(orphan.proc)]
         for orphan in alive:
-            _signal_marked(orphan, token, signal.SIGKILL)
+            _signal_marked(orphan, token, signal.SIGKILL, env_name)
         deadline = time.monotonic() + 1.0
         while alive and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -197,5 +251,5 @@ def _stop_marked(token: str, grace_s: float) -> OrphanReport:
         stopped.update((o.proc, o) for o in found if o not in alive)
         if alive:
             return OrphanReport(tuple(stopped.values()), tuple(alive))
-        found = find_marked(token)
+        found = find_marked(token, env_name)
     return OrphanReport(tuple(stopped.values()), tuple(found))

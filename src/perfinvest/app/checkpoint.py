@@ -13,6 +13,7 @@ from typing import Any
 
 from perfinvest.adapters.git.checkpoint import CheckpointResult, checkpoint_commit, uncommitted
 from perfinvest.app.context import AppContext
+from perfinvest.core.errors import PerfError
 from perfinvest.core.models import Investigation
 from perfinvest.core.phases import Phase
 from perfinvest.store.atomic import atomic_write_text
@@ -61,11 +62,25 @@ def _ignore_large_artifacts(folder: Path, large: list[Path]) -> Path | None:
     if not large:
         return ignore if ignore.is_file() else None
     text = "# artifacts over 1 MiB stay out of git (perfinvest)\n" + "".join(
-        f"/{p.relative_to(folder).as_posix()}\n" for p in large
+        f"{entry}\n" for p in large if (entry := gitignore_entry(p.relative_to(folder)))
     )
     if not ignore.is_file() or ignore.read_text(encoding="utf-8") != text:
         atomic_write_text(ignore, text)
     return ignore
+
+
+def gitignore_entry(relative: Path) -> str | None:
+    """``relative`` as a ``.gitignore`` line matching exactly that file: glob characters,
+    a backslash and trailing spaces escaped, anchored with ``/`` (so ``#x`` and ``!x`` are
+    names, not a comment or a negation). A name with a newline cannot be written as a
+    line: None."""
+    text = relative.as_posix()
+    if "\n" in text or "\r" in text:
+        return None
+    escaped = re.sub(r"([\\*?\[\]])", r"\\\1", text)
+    stripped = escaped.rstrip(" ")
+    escaped = stripped + "\\ " * (len(escaped) - len(stripped))
+    return f"/{escaped}"
 
 
 def _active_id(ctx: AppContext) -> str | None:
@@ -116,9 +131,22 @@ def checkpoint_change(
         "Perf-Baseline": inv.baseline.version if inv.baseline else "n/a",
         "Perf-Delta": delta or "n/a",
     }
-    return checkpoint_commit(
-        ctx.repo_root, perf_files(ctx, inv), f"perf({inv.id}): {change}", trailers, moved_away
-    )
+    try:
+        return checkpoint_commit(
+            ctx.repo_root,
+            perf_files(ctx, inv),
+            f"perf({inv.id}): {change}",
+            trailers,
+            moved_away,
+            state_key=str(ctx.paths.perf_dir.resolve()),
+        )
+    except (PerfError, OSError) as error:
+        # The state is written already: a failed checkpoint is a skip (docs/checkpoints.md),
+        # never a failed command an agent would retry (and so record twice).
+        reason = error.message if isinstance(error, PerfError) else str(error)
+        reason = f"failed: {reason.splitlines()[0]}"
+        note = f"skipped, it {reason}; the state is recorded and the next checkpoint commits it"
+        return CheckpointResult(False, None, reason, (), notes=(note,))
 
 
 def pending_state_files(ctx: AppContext) -> list[str]:

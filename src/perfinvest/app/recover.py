@@ -95,28 +95,13 @@ def _stale_worktrees(ctx: AppContext, keep: str | None) -> list[str]:
 def recover(ctx: AppContext, release: bool = False) -> CommandResult:
     """Restore and verify the tree of an interrupted experiment; clean what it left."""
     from perfinvest.adapters import worktree as wt
-    from perfinvest.app.checkpoint import checkpoint, checkpoint_data
-    from perfinvest.app.experiments import (
-        _artifact,
-        check_of,
-        deferred_signals,
-        describe_check,
-        experiment_dir,
-        find_experiment,
-        put_back,
-    )
-    from perfinvest.app.queries import remember_status
-    from perfinvest.core.errors import PerfError, usage_error
-    from perfinvest.core.models import Event
-    from perfinvest.core.phases import Phase
-    from perfinvest.core.report.log import render_event, render_header
-    from perfinvest.store.atomic import atomic_write_bytes
-    from perfinvest.store.journal import write_journal
+    from perfinvest.app.recover_guards import clean_temp_folders, hands_off_reason
+    from perfinvest.core.errors import usage_error
 
     perf = ctx.paths.perf_dir
     result = CommandResult(command="recover")
     journal = read_journal(perf)
-    actions: list[str] = _stop_orphaned_benchmarks()
+    actions: list[str] = [*_stop_orphaned_benchmarks(), *clean_temp_folders()]
     if journal is None:
         if release:
             raise usage_error("--release: there is no experiment journal to release")
@@ -145,12 +130,30 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         ]
         result.data = {"actions": actions, "journal": journal.stage}
         return result
-
-    stage = journal.stage
-    check = None
     info = wt.inspect_repo(ctx.repo_root, perf, strict=False)
     snapshot = wt.Snapshot.from_json(journal.snapshot) if journal.snapshot else None
-    patch_rel = journal.patch
+    if snapshot is not None:
+        reason = hands_off_reason(info, snapshot)
+        if reason is not None:
+            return _hands_off(ctx, journal, snapshot, reason, release, actions)
+    return _restore_and_record(ctx, journal, info, snapshot, release, actions)
+
+
+def _restore_and_record(
+    ctx: AppContext,
+    journal: Journal,
+    info: Any,
+    snapshot: Any,
+    release: bool,
+    actions: list[str],
+) -> CommandResult:
+    """Put the tree back as recorded (or only the change out), record, release the journal."""
+    from perfinvest.adapters import worktree as wt
+    from perfinvest.app.experiments import describe_check
+
+    perf = ctx.paths.perf_dir
+    stage = journal.stage
+    check = None
     if snapshot is None:
         # killed while the snapshot was taken: nothing of the user's was touched
         if journal.snapshot_ref:
@@ -160,74 +163,11 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
             f"experiment {journal.experiment} was killed while starting: the tree was never touched"
         )
     else:
-        if journal.worktree and wt.remove_worktree(info.top, Path(journal.worktree)):
-            actions.append(f"removed the baseline-side worktree {journal.worktree}")
-        if patch_rel is None:
-            change = wt.current_change(info, snapshot)
-            if change.files:  # keep the change before putting the tree back
-                folder = experiment_dir(ctx, journal.investigation, journal.experiment)
-                path = folder / "change.patch"
-                atomic_write_bytes(path, change.patch)
-                patch_rel = ctx.paths.relative(path)
-                journal.patch = patch_rel
-                actions.append(f"kept the change as {patch_rel}")
-        with deferred_signals():
-            journal.claim("restoring")
-            write_journal(perf, journal)
-            # only what still holds the captured change goes back; the rest is the user's
-            done, undone = put_back(ctx, info, snapshot, journal, "recover")
-            actions.extend(done)
-            verification = wt.verify(
-                wt.inspect_repo(ctx.repo_root, perf, strict=False),
-                snapshot,
-                undone.expected if undone else None,
-                undone.expected_index if undone else None,
-            )
-            journal.claim("restored")
-            write_journal(perf, journal)
-        check = check_of(verification, list(actions), ctx, undone)
-        actions.append(describe_check(check))
+        check = _put_back(ctx, journal, info, snapshot, actions)
+    patch_rel = journal.patch
     actions.extend(_stale_worktrees(ctx, None))
     actions.extend(_cleanup_stale_constraints())
-
-    # the record: the experiment is interrupted, with what the restore found
-    store = ctx.store
-    recorded = False
-    committed = None
-    with store.locked():
-        try:
-            inv = store.load_active()
-        except PerfError:
-            inv = None
-        if inv is not None and inv.id == journal.investigation:
-            try:
-                exp = find_experiment(inv, journal.experiment)
-            except PerfError:
-                exp = None
-            if exp is not None:
-                if exp.state == "open":
-                    exp.state = "interrupted"
-                    exp.ended_at = ctx.now()
-                exp.note = f"recovered by `perfinvest recover` after a crash while {stage}"
-                if check is not None:
-                    exp.restore = check
-                    exp.restore_verified = check.verified
-                if patch_rel is not None and exp.patch is None:
-                    patch_path = ctx.paths.perf_dir / patch_rel
-                    if patch_path.is_file():
-                        exp.patch = _artifact(ctx, patch_path, f"experiment {exp.number}'s change")
-            event = Event(
-                at=ctx.now(),
-                kind="recover",
-                message=f"experiment {journal.experiment} (killed while {stage}): "
-                + "; ".join(actions),
-            )
-            inv.events.append(event)
-            store.save_active(inv)
-            remember_status(ctx, inv)
-            store.append_log(inv.id, render_header(inv), render_event(event))
-            recorded = True
-            committed = checkpoint(ctx, inv, Phase.OPTIMIZATION)
+    recorded, committed = _record(ctx, journal, stage, check, patch_rel, actions, None)
     verified = check is None or check.verified
     if verified or release:
         if snapshot is not None and verified:
@@ -237,16 +177,9 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         if not verified:
             kept = snapshot.ref if snapshot else "-"
             actions.append(f"released unverified: the recorded tree stays at {kept}")
+    result = CommandResult(command="recover", investigation=journal.investigation)
     result.findings = actions
-    result.data = {
-        "actions": actions,
-        "journal": stage,
-        "experiment": journal.experiment,
-        "restore": check.model_dump(mode="json") if check is not None else None,
-        "patch": patch_rel,
-        "recorded_in_state": recorded,
-        "checkpoint": checkpoint_data(committed) if committed is not None else None,
-    }
+    result.data = _answer_data(journal, stage, actions, check, patch_rel, recorded, committed)
     if not (verified or release):
         assert check is not None and snapshot is not None
         error = refused(
@@ -259,3 +192,172 @@ def recover(ctx: AppContext, release: bool = False) -> CommandResult:
         failed.findings, failed.data = result.findings, result.data
         return failed
     return result
+
+
+def _put_back(
+    ctx: AppContext, journal: Journal, info: Any, snapshot: Any, actions: list[str]
+) -> Any:
+    """Keep the change as a patch, put back what still holds it, verify; the check."""
+    from perfinvest.adapters import worktree as wt
+    from perfinvest.app.experiments import (
+        check_of,
+        deferred_signals,
+        describe_check,
+        experiment_dir,
+        put_back,
+    )
+    from perfinvest.store.atomic import atomic_write_bytes
+    from perfinvest.store.journal import write_journal
+
+    perf = ctx.paths.perf_dir
+    if journal.worktree and wt.remove_worktree(info.top, Path(journal.worktree)):
+        actions.append(f"removed the baseline-side worktree {journal.worktree}")
+    if journal.patch is None:
+        change = wt.current_change(info, snapshot)
+        if change.files:  # keep the change before putting the tree back
+            folder = experiment_dir(ctx, journal.investigation, journal.experiment)
+            path = folder / "change.patch"
+            atomic_write_bytes(path, change.patch)
+            journal.patch = ctx.paths.relative(path)
+            actions.append(f"kept the change as {journal.patch}")
+    with deferred_signals():
+        journal.claim("restoring")
+        write_journal(perf, journal)
+        # only what still holds the captured change goes back; the rest is the user's
+        done, undone = put_back(ctx, info, snapshot, journal, "recover")
+        actions.extend(done)
+        verification = wt.verify(
+            wt.inspect_repo(ctx.repo_root, perf, strict=False),
+            snapshot,
+            undone.expected if undone else None,
+            undone.expected_index if undone else None,
+        )
+        journal.claim("restored")
+        write_journal(perf, journal)
+    check = check_of(verification, list(actions), ctx, undone)
+    actions.append(describe_check(check))
+    return check
+
+
+def _hands_off(
+    ctx: AppContext,
+    journal: Journal,
+    snapshot: Any,
+    reason: str,
+    release: bool,
+    actions: list[str],
+) -> CommandResult:
+    """The user moved on (committed, switched branch) since the experiment began: touch no
+    file, no index entry, no commit of theirs; keep the recorded version at its ref."""
+    from perfinvest.adapters import worktree as wt
+
+    stage = journal.stage
+    if journal.worktree and wt.remove_worktree(ctx.repo_root, Path(journal.worktree)):
+        actions.append(f"removed the baseline-side worktree {journal.worktree}")
+    actions.extend(_stale_worktrees(ctx, None))
+    actions.extend(_cleanup_stale_constraints())
+    said = (
+        f"{reason}; recover touched nothing: your files, index and commits stay as they are, "
+        f"the tree recorded at `experiment start` is kept at {snapshot.ref} "
+        f"(`git diff {snapshot.ref} HEAD` compares them)"
+    )
+    actions.append(said)
+    note = f"recover touched nothing after a crash while {stage}: {reason}"
+    recorded, committed = _record(ctx, journal, stage, None, journal.patch, actions, note)
+    data = _answer_data(journal, stage, actions, None, journal.patch, recorded, committed)
+    data["recorded_ref"] = snapshot.ref
+    data["hands_off"] = reason
+    if release:
+        remove_journal(ctx.paths.perf_dir)
+        actions.append(
+            f"journal removed: the tree is accepted as it is; {snapshot.ref} keeps the recorded one"
+        )
+        result = CommandResult(command="recover", investigation=journal.investigation)
+        result.findings, result.data = actions, data
+        return result
+    error = refused(
+        f"{said}; bring back what you need from it, then `perfinvest recover --release` "
+        "accepts the tree as it is"
+    )
+    failed = CommandResult.failure("recover", error, investigation=journal.investigation)
+    failed.findings, failed.data = actions, data
+    return failed
+
+
+def _answer_data(
+    journal: Journal,
+    stage: str,
+    actions: list[str],
+    check: Any,
+    patch_rel: str | None,
+    recorded: bool,
+    committed: Any,
+) -> dict[str, Any]:
+    from perfinvest.app.checkpoint import checkpoint_data
+
+    return {
+        "actions": actions,
+        "journal": stage,
+        "experiment": journal.experiment,
+        "restore": check.model_dump(mode="json") if check is not None else None,
+        "patch": patch_rel,
+        "recorded_in_state": recorded,
+        "checkpoint": checkpoint_data(committed) if committed is not None else None,
+    }
+
+
+def _record(
+    ctx: AppContext,
+    journal: Journal,
+    stage: str,
+    check: Any,
+    patch_rel: str | None,
+    actions: list[str],
+    note: str | None,
+) -> tuple[bool, Any]:
+    """The record: the experiment is interrupted, with what the restore found (or ``note``)."""
+    from perfinvest.app.after_save import append_log_soft
+    from perfinvest.app.checkpoint import checkpoint
+    from perfinvest.app.experiments import _artifact, find_experiment
+    from perfinvest.app.queries import remember_status
+    from perfinvest.core.errors import PerfError
+    from perfinvest.core.models import Event
+    from perfinvest.core.phases import Phase
+    from perfinvest.core.report.log import render_event, render_header
+
+    store = ctx.store
+    with store.locked():
+        try:
+            inv = store.load_active()
+        except PerfError:
+            return False, None
+        if inv.id != journal.investigation:
+            return False, None
+        try:
+            exp = find_experiment(inv, journal.experiment)
+        except PerfError:
+            exp = None
+        if exp is not None:
+            if exp.state == "open":
+                exp.state = "interrupted"
+                exp.ended_at = ctx.now()
+            exp.note = note or f"recovered by `perfinvest recover` after a crash while {stage}"
+            if check is not None:
+                exp.restore = check
+                exp.restore_verified = check.verified
+            if patch_rel is not None and exp.patch is None:
+                patch_path = ctx.paths.perf_dir / patch_rel
+                if patch_path.is_file():
+                    exp.patch = _artifact(ctx, patch_path, f"experiment {exp.number}'s change")
+        event = Event(
+            at=ctx.now(),
+            kind="recover",
+            message=f"experiment {journal.experiment} (killed while {stage}): "
+            + "; ".join(actions),
+        )
+        inv.events.append(event)
+        store.save_active(inv)
+        remember_status(ctx, inv)
+        _, problems = append_log_soft(ctx, inv.id, render_header(inv), [render_event(event)])
+        actions.extend(problems)
+        return True, checkpoint(ctx, inv, Phase.OPTIMIZATION)

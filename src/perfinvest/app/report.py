@@ -38,6 +38,7 @@ class ReportRequest:
     bundle: bool = False
     #: extra (path in zip, file) members of a bundle, e.g. the CSV exports
     extra_members: Sequence[tuple[str, Path]] = ()
+    force: bool = False  # -o over a file perfinvest did not write (backed up first)
 
 
 def load_investigation(ctx: AppContext, given: str | None) -> tuple[Investigation, Path]:
@@ -226,31 +227,24 @@ def _target(ctx: AppContext, inv: Investigation, request: ReportRequest) -> Path
     suffix = ".zip" if request.bundle else ".html"
     if request.output is None:
         return ctx.paths.perf_dir / "reports" / f"{inv.id}{suffix}"
-    path = request.output.expanduser()
-    path = path if path.is_absolute() else Path.cwd() / path
-    if path.is_dir():
-        raise usage_error(f"cannot write the report to {path}: it is a folder; give a file name")
-    if not path.parent.is_dir():
-        raise usage_error(f"cannot write the report to {path}: folder {path.parent} does not exist")
-    return path
+    from perfinvest.store.outputs import check_output
+
+    return check_output(ctx.paths, request.output, force=request.force, what="report")
 
 
-def _write(path: Path, data: bytes, user_given: bool) -> None:
+def _write(ctx: AppContext, path: Path, data: bytes, request: ReportRequest) -> Path | None:
+    """Write the report; a user-given path goes through the output guard (returns the
+    backup of a forced-over file)."""
     from perfinvest.store.atomic import atomic_write_bytes, atomic_write_text
+    from perfinvest.store.outputs import write_output
 
-    try:
-        atomic_write_bytes(path, data)
-        if not user_given:
-            gitignore = path.parent / ".gitignore"
-            if not gitignore.exists():
-                atomic_write_text(gitignore, REPORTS_GITIGNORE)
-    except PerfError as error:
-        if not user_given:
-            raise  # the state folder itself: exit 7
-        reason = error.message.split(": ", 1)[-1].split(";")[0]
-        raise PerfError(
-            f"cannot write the report to {path}: {reason}", ExitCode.USAGE, kind="usage"
-        ) from None
+    if request.output is not None:
+        return write_output(ctx.paths, path, data, force=request.force, what="report").backup
+    atomic_write_bytes(path, data)  # the state folder itself: a failure is exit 7
+    gitignore = path.parent / ".gitignore"
+    if not gitignore.exists():
+        atomic_write_text(gitignore, REPORTS_GITIGNORE)
+    return None
 
 
 def bundle_members(
@@ -331,15 +325,18 @@ def report(ctx: AppContext, request: ReportRequest) -> CommandResult:
             raise usage_error(
                 f"cannot read a file for the bundle: {exc.filename}: {exc.strerror or exc}"
             ) from None
-        _write(target, data, request.output is not None)
+        backup = _write(ctx, target, data, request)
         result.data["bundle"] = str(target)
         result.data["members"] = [name for name, _ in members]
         result.findings = [f"bundle written: {target} ({len(members)} files)"]
     else:
         data = html.encode("utf-8")
-        _write(target, data, request.output is not None)
+        backup = _write(ctx, target, data, request)
         result.data["report"] = str(target)
         result.findings = [f"report written: {target}"]
+    if backup is not None:
+        result.data["backup"] = str(backup)
+        result.findings.append(f"the file it replaced is kept at {backup}")
     if model.banner:
         result.findings.append(model.banner)
     result.data["bytes"] = len(data)

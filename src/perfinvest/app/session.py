@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, TypeVar
 
+from perfinvest.app.after_save import append_log_soft
 from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
 from perfinvest.app.phases.setup import heal_interrupted_switch
 from perfinvest.app.queries import remember_status
 from perfinvest.app.result import CommandResult
+from perfinvest.app.retries import retried_attempt, state_fingerprint
 from perfinvest.core import machine
 from perfinvest.core.errors import PerfError, refused
-from perfinvest.core.models import AttemptOutcome, Event, Investigation
+from perfinvest.core.models import AttemptOutcome, Event, Investigation, PhaseAttempt
 from perfinvest.core.phases import Phase
 from perfinvest.core.report.log import render_attempt, render_event, render_header
 
@@ -96,7 +98,8 @@ def run_phase_steps(
                     summary=f"phase skipped: {request.skip_reason}", outcome="skipped"
                 )
                 skipped.findings.extend(healed)
-                return _record(ctx, command, phase, request, inv, skipped, started)
+                before = state_fingerprint(inv)
+                return _record(ctx, command, phase, request, inv, skipped, started, before=before)
             machine.require_runnable(inv, phase, step_exempt=step_exempt)
             plan = prepare(inv)
     with _located(inv, phase):
@@ -110,10 +113,19 @@ def run_phase_steps(
                     f"the active investigation changed from {inv.id} to {current.id} while "
                     f"{command} ran; `perfinvest resume {inv.id}` and run it again"
                 )
+            before = state_fingerprint(current)
             done = apply(current, outcome)
         done.findings.extend(healed)
         return _record(
-            ctx, command, phase, request, current, done, started, current.events[events_before:]
+            ctx,
+            command,
+            phase,
+            request,
+            current,
+            done,
+            started,
+            current.events[events_before:],
+            before=before,
         )
 
 
@@ -126,9 +138,29 @@ def _record(
     done: PhaseWork,
     started: datetime,
     new_events: Sequence[Event] = (),
+    *,
+    before: str | None = None,
 ) -> CommandResult:
-    """Attempt, state, log, checkpoint (caller holds the lock); then the answer."""
+    """Attempt, state, log, checkpoint (caller holds the lock); then the answer.
+
+    ``before``: the state's fingerprint before the work; an identical retry of the last
+    attempt on an unchanged state records nothing new (app/retries.py)."""
     store = ctx.store
+    retried = None
+    if not new_events and done.error is None:
+        retried = retried_attempt(
+            inv,
+            phase,
+            before=before,
+            outcome=done.outcome,
+            summary=done.summary,
+            evidence=done.evidence,
+            decision=done.decision,
+            quote=request.quote,
+            skip_reason=request.skip_reason,
+        )
+    if retried is not None:
+        return _answer_retry(ctx, command, phase, inv, done, retried)
     attempt = machine.record_attempt(
         inv,
         phase,
@@ -144,9 +176,12 @@ def _record(
     )
     store.save_active(inv)
     remember_status(ctx, inv)
-    log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
-    for event in new_events:
-        store.append_log(inv.id, render_header(inv), render_event(event))
+    log_path, log_problems = append_log_soft(
+        ctx,
+        inv.id,
+        render_header(inv),
+        [render_attempt(inv, attempt), *(render_event(event) for event in new_events)],
+    )
     committed = checkpoint(ctx, inv, phase, done.delta)
     if done.error is not None:
         result = CommandResult.failure(
@@ -158,11 +193,43 @@ def _record(
         )
     else:
         result = base_result(command, inv, phase)
-    result.findings = [done.summary, *done.findings, *checkpoint_findings(committed)]
+    result.findings = [
+        done.summary,
+        *done.findings,
+        *log_problems,
+        *checkpoint_findings(committed),
+    ]
     result.data.update(done.data)
     result.data["attempt"] = attempt.attempt
     result.data["outcome"] = attempt.outcome
     result.data["log"] = str(log_path)
+    result.data["checkpoint"] = checkpoint_data(committed)
+    return result
+
+
+def _answer_retry(
+    ctx: AppContext,
+    command: str,
+    phase: Phase,
+    inv: Investigation,
+    done: PhaseWork,
+    retried: PhaseAttempt,
+) -> CommandResult:
+    """The same input again: nothing recorded; the checkpoint a failure may have missed."""
+    committed = checkpoint(ctx, inv, phase, done.delta)
+    result = base_result(command, inv, phase)
+    result.findings = [
+        done.summary,
+        *done.findings,
+        f"already recorded as attempt {retried.attempt} of {phase.value}: the same input "
+        "again adds nothing (a retry)",
+        *checkpoint_findings(committed),
+    ]
+    result.data.update(done.data)
+    result.data["attempt"] = retried.attempt
+    result.data["outcome"] = retried.outcome
+    result.data["retry"] = True
+    result.data["log"] = str(ctx.paths.log(inv.id))
     result.data["checkpoint"] = checkpoint_data(committed)
     return result
 

@@ -64,6 +64,22 @@ def _terminate_like_interrupt() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _not_utf8(args: list[str]) -> str | None:
+    """A command-line argument that is not UTF-8 (bytes the OS handed over as surrogate
+    escapes): one line naming it, for exit 2, before any command sees it."""
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raw = arg.encode("utf-8", "surrogateescape")
+            shown = raw.decode("ascii", "backslashreplace")
+            return (
+                f"argument {position} ({shown}) is not valid UTF-8 (byte "
+                f"0x{raw[exc.start]:02x} at position {exc.start}); pass text in UTF-8"
+            )
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI and return the exit code (``python -m perfinvest`` and the script)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -71,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv is None:  # a real process, not a test calling main() in-process
         _terminate_like_interrupt()
     command = next((a for a in args if not a.startswith("-")), "perfinvest")
+    undecodable = _not_utf8(args)
+    if undecodable is not None:
+        return _fail(undecodable, ExitCode.USAGE, "usage", as_json, command)
     try:
         rv = cli.main(args=args, prog_name="perfinvest", standalone_mode=False)
     except click.exceptions.Exit as done:
@@ -87,8 +106,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one line unless asked for the traceback
         if os.environ.get("PERFINVEST_DEBUG"):
             raise
+        first = (str(exc).splitlines() or [""])[0]
         return _fail(
-            f"internal error: {type(exc).__name__}: {exc} (a bug in perfinvest; rerun with "
+            f"internal error: {type(exc).__name__}: {first} (a bug in perfinvest; rerun with "
             "PERFINVEST_DEBUG=1 for the traceback and report it)",
             ExitCode.INTERNAL,
             "internal",

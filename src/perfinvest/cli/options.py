@@ -19,6 +19,17 @@ def json_option(func: F) -> F:
     )(func)
 
 
+def force_option(func: F) -> F:
+    """``--force``: write the output over an existing file perfinvest did not write (the old
+    file is kept under <perf>/artifacts/backups/); never allowed inside the state folder."""
+    return click.option(
+        "--force",
+        is_flag=True,
+        help="Overwrite an existing output file perfinvest did not write (backed up under "
+        "<perf>/artifacts/backups/).",
+    )(func)
+
+
 def phase_options(func: F) -> F:
     """Options every phase command shares: the user's words, skipping, checkpointing."""
     func = click.option(

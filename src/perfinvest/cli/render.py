@@ -27,7 +27,9 @@ def summary_block(result: CommandResult) -> str:
 
 def emit_json(result: CommandResult, out: TextIO | None = None) -> None:
     stream = out or sys.stdout
-    stream.write(json.dumps(result.to_json_dict(), ensure_ascii=False, default=str) + "\n")
+    from perfinvest.core.strict_json import dumps
+
+    stream.write(dumps(result.to_json_dict(), ensure_ascii=False, default=str) + "\n")
 
 
 def emit_text(result: CommandResult, body: str | None = None) -> None:

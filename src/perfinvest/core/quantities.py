@@ -6,14 +6,22 @@ import math
 
 from perfinvest.core.sizes import format_size
 
+#: Up to here (16 digits: a float's precision) large numbers are written out, grouped;
+#: beyond, ``1e+308`` rather than 309 digits of which 293 are noise.
+_GROUPED_BELOW = 1e15
+
 
 def format_quantity(value: float, unit: str, digits: int = 4) -> str:
-    """``value`` with its unit: bytes in binary units, large numbers grouped, never ``e+07``."""
+    """``value`` with its unit: bytes in binary units, large numbers grouped (never
+    ``e+07``) up to 10^15, then in exponent form."""
     if not math.isfinite(value):
         return f"{value} {unit}".strip()
-    if unit == "bytes" and value >= 0:
+    if unit == "bytes" and 0 <= value < _GROUPED_BELOW:
         return format_size(round(value))
-    text = f"{value:,.0f}" if abs(value) >= 10**digits else f"{value:.{digits}g}"
+    if abs(value) >= _GROUPED_BELOW:  # digits past a float's precision would be invented
+        text = f"{value:.{digits}g}"
+    else:
+        text = f"{value:,.0f}" if abs(value) >= 10**digits else f"{value:.{digits}g}"
     return f"{text} {unit}" if unit else text
 
 

@@ -15,10 +15,14 @@ import csv
 import io
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfinvest.adapters.output import ensure_output_dir, write_output
 from perfinvest.core.export.data import ExportData, ExportRun, environment_id, scenario_route
 from perfinvest.core.export.phase_data import split_key
+
+if TYPE_CHECKING:
+    from perfinvest.store.paths import StatePaths
 
 RUNS_HEADER = (
     "investigation",
@@ -326,15 +330,25 @@ def csv_tables(data: ExportData) -> list[tuple[str, bytes]]:
     return [(name, _table(header, rows)) for name, header, rows in tables]
 
 
-def write_csvs(data: ExportData, out_dir: Path) -> list[Path]:
+def write_csvs(
+    data: ExportData, out_dir: Path, *, guard: StatePaths | None = None, force: bool = False
+) -> list[Path]:
     """Write :func:`csv_tables` into ``out_dir``; returns the paths written, in order.
 
     ``data`` comes from :func:`perfinvest.app.export.read.gather` (``gather(ctx, inv_id)``).
     """
+    tables = csv_tables(data)
+    if guard is not None:  # every file is checked before the first is written
+        from perfinvest.store.outputs import check_output, check_output_dir
+
+        check_output_dir(guard, out_dir)
+        for name, _ in tables:
+            if (out_dir / name).exists():
+                check_output(guard, out_dir / name, force=force)
     ensure_output_dir(out_dir)
     written = []
-    for name, content in csv_tables(data):
+    for name, content in tables:
         path = out_dir / name
-        write_output(path, content)
+        write_output(path, content, guard=guard, force=force)
         written.append(path)
     return written

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 
 from perfinvest.adapters.formats.base import Direction, FormatError, ParsedMetric
 
-_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?")
+_NUMBER_RE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?", re.ASCII)
 _EXCERPT = 40
 _JSON_START = re.compile(r"^[ \t]*{", re.MULTILINE)
 

@@ -133,7 +133,19 @@ def parse(text: str) -> ParseResult:
     return ParseResult(NAME, tuple(_combine(readings)))
 
 
+#: The most key=value pairs one line may hold (checked before splitting it: a 400 000-pair
+#: line is a dump, not a measurement, and would cost minutes and gigabytes downstream).
+MAX_PAIRS_PER_LINE = 2_000
+
+
 def _parse_line(rest: str, line: int) -> list[_Reading]:
+    if rest.count("=") > MAX_PAIRS_PER_LINE:
+        raise FormatError(
+            NAME,
+            f"about {rest.count('='):,} key=value pairs on one line, over the "
+            f"{MAX_PAIRS_PER_LINE:,} a run may record; report aggregates, not every value",
+            line=line,
+        )
     try:
         tokens = shlex.split(rest)
     except ValueError as exc:  # an unbalanced quote

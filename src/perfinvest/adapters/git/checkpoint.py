@@ -19,11 +19,11 @@ itself succeeded and must not fail because of version control.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,6 +31,7 @@ from pathlib import Path
 from perfinvest.adapters.git import policy as git_policy
 from perfinvest.adapters.git.markers import index_locked, operation_in_progress
 from perfinvest.adapters.git.run import run_git as _run
+from perfinvest.adapters.tempdirs import temp_dir
 from perfinvest.core.errors import environment_error, usage_error
 from perfinvest.store.atomic import atomic_write_text
 
@@ -167,8 +168,12 @@ def checkpoint_commit(
     message: str,
     trailers: Mapping[str, str],
     moved_away: Sequence[Path] = (),
+    state_key: str | None = None,
 ) -> CheckpointResult:
     """Commit exactly ``paths``' current contents on top of HEAD, touching nothing else.
+
+    ``state_key`` (the state folder) names the checkpoint journal, so two state folders of
+    one repository (each with its own state lock) never share one.
 
     Paths that do not exist are left out (perf files are never deleted, so a missing
     one was simply never written). ``moved_away`` are state files a command moved
@@ -191,8 +196,11 @@ def checkpoint_commit(
     if isinstance(rels, str):
         return _skip(rels)
     gone = _moved_away(top, moved_away, repo_root)
-    repaired = repair(top, git_dir)
-    result = _checkpoint(top, git_dir, rels, full_message, gone)
+    journal = _journal(git_dir, state_key)
+    # a journal of the shared name is an older perfinvest's: finished (or dropped) first
+    legacy = repair(top, git_dir) if state_key else None
+    repaired = repair(top, git_dir, journal) or legacy
+    result = _checkpoint(top, git_dir, rels, full_message, gone, journal)
     if repaired is None:
         return result
     return replace(result, notes=(repaired, *result.notes))
@@ -211,7 +219,12 @@ def _moved_away(top: Path, paths: Sequence[Path], base: Path) -> list[str]:
 
 
 def _checkpoint(
-    top: Path, git_dir: Path, rels: list[str], full_message: str, gone: Sequence[str] = ()
+    top: Path,
+    git_dir: Path,
+    rels: list[str],
+    full_message: str,
+    gone: Sequence[str] = (),
+    journal: Path | None = None,
 ) -> CheckpointResult:
     operation = operation_in_progress(git_dir)
     if operation is not None:
@@ -231,7 +244,7 @@ def _checkpoint(
     if refusal is not None:
         return _skip(refusal)
 
-    with tempfile.TemporaryDirectory(prefix="perfinvest-index-") as tmp:
+    with temp_dir("index") as tmp:
         temp_env = {**os.environ, "GIT_INDEX_FILE": str(Path(tmp) / "index")}
         _git(top, "read-tree", old, env=temp_env)
         # Untracked git-ignored paths were refused above (the policy honours .gitignore);
@@ -260,7 +273,7 @@ def _checkpoint(
         entries = _index_entries(top, every, env=temp_env)  # a removal line for each gone
     subject = full_message.splitlines()[0]
     pending = _Pending(old=old, new=new, subject=subject, entries=entries, rels=tuple(every))
-    result = _move(top, git_dir, pending)
+    result = _move(top, git_dir, pending, journal)
     hooks = git_policy.hooks_not_run(top) if result.committed else []
     notes = (*result.notes, git_policy.hooks_note(hooks)) if hooks else result.notes
     return replace(result, signed=bool(sign) and result.committed, notes=notes)
@@ -291,8 +304,12 @@ class _Pending:
         )
 
 
-def _journal(git_dir: Path) -> Path:
-    return git_dir / JOURNAL_NAME
+def _journal(git_dir: Path, state_key: str | None = None) -> Path:
+    """``perfinvest-checkpoint.json``, or per state folder ``perfinvest-checkpoint-<hash>``."""
+    if not state_key:
+        return git_dir / JOURNAL_NAME
+    digest = hashlib.sha256(state_key.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return git_dir / f"{Path(JOURNAL_NAME).stem}-{digest}.json"
 
 
 def _index_entries(top: Path, rels: Sequence[str], env: Mapping[str, str] | None = None) -> str:
@@ -304,7 +321,9 @@ def _index_entries(top: Path, rels: Sequence[str], env: Mapping[str, str] | None
     return (present + "\0" if present and not present.endswith("\0") else present) + removals
 
 
-def _move(top: Path, git_dir: Path, pending: _Pending) -> CheckpointResult:
+def _move(
+    top: Path, git_dir: Path, pending: _Pending, journal: Path | None = None
+) -> CheckpointResult:
     """Index first, then the branch, with a journal in between (F6: safe against a kill).
 
     The user's index is told about the new perf files *before* the branch moves. A kill
@@ -313,7 +332,7 @@ def _move(top: Path, git_dir: Path, pending: _Pending) -> CheckpointResult:
     the next checkpoint finds the journal and finishes the move (:func:`repair`).
     """
     pending = replace(pending, previous=_index_entries(top, pending.rels))
-    journal = _journal(git_dir)
+    journal = journal or _journal(git_dir)
     atomic_write_text(journal, pending.dump())
     sync = _run(top, "update-index", "-z", "--index-info", stdin=pending.entries)
     if sync.returncode != 0:
@@ -332,7 +351,7 @@ def _move(top: Path, git_dir: Path, pending: _Pending) -> CheckpointResult:
     return CheckpointResult(committed=True, sha=pending.new, reason=None, files=pending.rels)
 
 
-def repair(top: Path, git_dir: Path) -> str | None:
+def repair(top: Path, git_dir: Path, journal: Path | None = None) -> str | None:
     """Finish (or drop) a checkpoint a kill interrupted; says what it did, if anything.
 
     HEAD still at the old commit: the index already holds (or is given again) the new
@@ -340,7 +359,7 @@ def repair(top: Path, git_dir: Path) -> str | None:
     move happened, or the user committed or switched branch since): the journal is only
     dropped, so nothing the user did is undone.
     """
-    journal = _journal(git_dir)
+    journal = journal or _journal(git_dir)
     try:
         raw = json.loads(journal.read_text(encoding="utf-8"))
         pending = _Pending(
@@ -359,5 +378,5 @@ def repair(top: Path, git_dir: Path) -> str | None:
     if head != pending.old or busy or not on_branch:
         journal.unlink(missing_ok=True)
         return None if head == pending.new else "dropped an interrupted checkpoint"
-    done = _move(top, git_dir, pending)
+    done = _move(top, git_dir, pending, journal)
     return f"finished the interrupted checkpoint {pending.new[:12]}" if done.committed else None

@@ -85,9 +85,10 @@ def parse_targets(text: str, source: str = "targets.yaml") -> Targets:
     import yaml
     from pydantic import ValidationError
 
+    from perfinvest.store.safe_yaml import compose_yaml
+
     try:
-        root = yaml.compose(text)
-        data = yaml.safe_load(text)
+        data, root = compose_yaml(text, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
@@ -115,4 +116,6 @@ def load_targets(path: Path) -> Targets:
             f"targets file {path} not found; create one with `perfinvest load init` "
             "or pass --targets FILE"
         )
-    return parse_targets(path.read_text(encoding="utf-8"), str(path))
+    from perfinvest.store.safe_yaml import read_yaml_text
+
+    return parse_targets(read_yaml_text(path), str(path))

@@ -13,9 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import math
-from html import escape
+from html import escape as _html_escape
 from typing import Any
 
+from perfinvest.core.printable import visible
 from perfinvest.core.report.blocks import (
     Block,
     Image,
@@ -27,6 +28,13 @@ from perfinvest.core.report.blocks import (
     Section,
     Table,
 )
+
+
+def escape(text: str) -> str:
+    """HTML-escaped, control characters (ESC, BEL, bidi overrides) shown as visible
+    escapes first (core/printable.py), as the text outputs show them."""
+    return _html_escape(visible(text))
+
 
 STYLE = """
 :root { --fg:#1d232a; --muted:#5f6b76; --line:#d8dee4; --bg:#f6f8fa; --accent:#1f6feb; }

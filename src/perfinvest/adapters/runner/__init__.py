@@ -38,9 +38,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from perfinvest.adapters.runner.capture import STDERR_NAME, STDOUT_NAME, captured_stdout
+from perfinvest.adapters.runner.containment import contained
 from perfinvest.adapters.runner.duration import supervise
 from perfinvest.adapters.runner.killing import KILL_GRACE_S
-from perfinvest.adapters.runner.launch import prepare
+from perfinvest.adapters.runner.launch import Prepared, prepare
 from perfinvest.adapters.runner.outcome import exit_text, make_outcome, not_started, secs
 from perfinvest.adapters.runner.repeat import run_repeat
 from perfinvest.adapters.runner.spec import Iteration, Mode, ProgressCallback, RunOutcome, RunSpec
@@ -78,6 +79,25 @@ def run_command(
     prep = prepare(spec)
     if stop is not None and stop.is_set():
         return not_started()
+    with contained(prep) as (marked, box):
+        outcome = _run(marked, spec, stop, on_progress, on_spawn)
+    if not box.stopped and not box.notes:
+        return outcome
+    return replace(
+        outcome,
+        survivors_killed=outcome.survivors_killed + box.stopped,
+        escaped_killed=box.stopped,
+        notes=(*outcome.notes, *box.notes),
+    )
+
+
+def _run(
+    prep: Prepared,
+    spec: RunSpec,
+    stop: threading.Event | None,
+    on_progress: ProgressCallback | None,
+    on_spawn: Callable[[int | None], None] | None,
+) -> RunOutcome:
     if spec.mode == "repeat":
         return run_repeat(prep, spec, stop, on_progress, on_spawn)
     timeout = spec.effective_timeout_s

@@ -47,6 +47,27 @@ class Supervised:
     err: Sink
 
 
+def _kill_all(
+    proc: subprocess.Popen[bytes],
+    sampler: ResourceSampler | None,
+    tree: ProcessTree,
+    exited: threading.Event,
+    pump: Pump,
+) -> None:
+    """After an exception: SIGKILL the group and every member seen, reap, stop pumping."""
+    pid = proc.pid
+    if sampler is not None:
+        sampler.stop()
+    killpg(pid, signal.SIGKILL)
+    for member in tree.members():
+        send_signal(member, signal.SIGKILL)
+    if exited.wait(5.0):
+        with contextlib.suppress(ChildProcessError):
+            _, status, _ = os.wait4(pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+    pump.abandon()
+
+
 def supervise(
     prep: Prepared,
     spec: RunSpec,
@@ -134,16 +155,7 @@ def supervise(
         clean = True
     finally:
         if not clean:  # an exception (Ctrl-C, a failing callback): leave nothing running
-            if sampler is not None:
-                sampler.stop()
-            killpg(pid, signal.SIGKILL)
-            for member in tree.members():
-                send_signal(member, signal.SIGKILL)
-            if exited.wait(5.0):
-                with contextlib.suppress(ChildProcessError):
-                    _, status, _ = os.wait4(pid, 0)
-                    proc.returncode = os.waitstatus_to_exitcode(status)
-            pump.abandon()
+            _kill_all(proc, sampler, tree, exited, pump)
         if on_spawn is not None:
             on_spawn(None)
         for stream in streams:

@@ -119,3 +119,8 @@ class RunOutcome:
     rss_floor_bytes: int | None = None
     #: Duration mode: exited cleanly, but before ``min_duration_s`` (the run is invalid).
     ended_early: bool = False
+    #: Of ``survivors_killed``: processes that had escaped the tree (daemons: fork, setsid,
+    #: fork), found by the run cgroup or the run marker (runner/containment.py).
+    escaped_killed: int = 0
+    #: What could not be done about them (a process that could not be stopped).
+    notes: tuple[str, ...] = ()

@@ -6,10 +6,10 @@ import json
 import os
 import shutil
 import stat
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from perfinvest.adapters.tempdirs import temp_dir
 from perfinvest.adapters.worktree.plumbing import _fs, _git, _text, _zsplit
 from perfinvest.adapters.worktree.repo import RepoInfo
 from perfinvest.core.errors import environment_error, refused
@@ -44,11 +44,30 @@ def _listed_paths(info: RepoInfo) -> list[str]:
     return [p for p in paths if not info.excluded(p)]
 
 
+def linked_parent(top: Path, path: str) -> str | None:
+    """The first folder of ``path`` (relative to ``top``) that is a symbolic link, or None.
+
+    Git sees nothing beyond such a link (``src`` replaced by ``ln -s /elsewhere src``: its
+    tracked files are deleted, ``src`` is a new link), and neither does perfinvest: a file
+    there is never read, written or removed, so nothing outside the repository is touched
+    and the user's link is kept."""
+    parts = path.split("/")[:-1]
+    current = top
+    for depth, part in enumerate(parts):
+        current = current / part
+        if current.is_symlink():
+            return "/".join(parts[: depth + 1])
+    return None
+
+
 def scan(info: RepoInfo) -> Manifest:
-    """Hash every non-ignored file raw (no filters) into the object store."""
+    """Hash every non-ignored file raw (no filters) into the object store; a file beyond a
+    symlinked folder is not the tree's (:func:`linked_parent`)."""
     files: list[tuple[str, str, int]] = []
     links: list[tuple[str, bytes, int]] = []
     for path in _listed_paths(info):
+        if linked_parent(info.top, path) is not None:
+            continue
         full = info.top / path
         try:
             st = full.lstat()
@@ -97,7 +116,7 @@ def scan(info: RepoInfo) -> Manifest:
 
 def tree_of(info: RepoInfo, manifest: Manifest) -> str:
     """A git tree holding exactly the manifest (built from a temporary index)."""
-    with tempfile.TemporaryDirectory(prefix="perfinvest-tree-") as tmp:
+    with temp_dir("tree") as tmp:
         env = {"GIT_INDEX_FILE": str(Path(tmp) / "index")}
         lines = b"".join(
             f"{mode} {sha}\t".encode() + _fs(path) + b"\0"
@@ -162,9 +181,14 @@ def _prune_empty_dirs(top: Path, start: Path) -> None:
         current = current.parent
 
 
-def materialize(repo: Path, manifest: Manifest, dest: Path, paths: Iterable[str]) -> None:
-    """Write ``paths`` of ``manifest`` under ``dest`` from their raw blobs (no filters)."""
+def materialize(repo: Path, manifest: Manifest, dest: Path, paths: Iterable[str]) -> list[str]:
+    """Write ``paths`` of ``manifest`` under ``dest`` from their raw blobs (no filters).
+
+    A path beyond a symlinked folder of ``dest`` is skipped (never written through the
+    link, the link never replaced); the skipped paths are returned."""
     wanted = [p for p in paths if p in manifest]
+    skipped = [p for p in wanted if linked_parent(dest, p) is not None]
+    wanted = [p for p in wanted if p not in skipped]
     blobs = _cat_blobs(repo, [manifest[p][1] for p in wanted])
     for path in wanted:
         mode, sha, perm = manifest[path]
@@ -184,3 +208,4 @@ def materialize(repo: Path, manifest: Manifest, dest: Path, paths: Iterable[str]
         else:
             _write_file(target, blobs[sha])
             target.chmod(perm)
+    return skipped

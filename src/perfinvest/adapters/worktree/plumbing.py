@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from perfinvest.core.errors import environment_error
@@ -66,3 +67,17 @@ def _fs(path: str) -> bytes:
 def _few(paths: Sequence[str], limit: int = 5) -> str:
     shown = ", ".join(paths[:limit])
     return shown + (f" (+{len(paths) - limit} more)" if len(paths) > limit else "")
+
+
+@contextlib.contextmanager
+def os_errors_as_environment(what: str) -> Iterator[None]:
+    """An ``OSError`` (a full disk, a read-only folder) while ``what`` becomes exit 7 with
+    the file and the reason in one line, never a traceback (exit 1)."""
+    try:
+        yield
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise environment_error(
+            f"cannot {what}: {where}{exc.strerror or exc}; free some space (or make the "
+            "state folder writable) and run it again: your files are untouched"
+        ) from None

@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import posixpath
 import stat
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from perfinvest.adapters.tempdirs import temp_dir
 from perfinvest.adapters.worktree.change import CHANGE_INDEX
 from perfinvest.adapters.worktree.manifest import (
     Manifest,
@@ -26,6 +26,7 @@ from perfinvest.adapters.worktree.manifest import (
     _prune_empty_dirs,
     _remove,
     _write_file,
+    linked_parent,
     materialize,
     scan,
 )
@@ -52,6 +53,8 @@ class Undone:
     index_kept: list[str] = field(default_factory=list)  # the user's later index entries
     expected_index: bytes | None = None  # what ``git ls-files -s -z`` must now show
     actions: list[str] = field(default_factory=list)
+    links: list[str] = field(default_factory=list)  # the user's symlinked folders, kept
+    beyond_links: list[str] = field(default_factory=list)  # changed files beyond them
 
 
 def _tmp_of(path: str) -> str:
@@ -62,7 +65,7 @@ def _tmp_of(path: str) -> str:
 
 def _merge(info: RepoInfo, ours: bytes, base: bytes, theirs: bytes) -> tuple[bytes, str] | None:
     """``git merge-file``: ``ours`` with the base→theirs edit applied; None on conflict."""
-    with tempfile.TemporaryDirectory(prefix="perfinvest-merge-") as tmp:
+    with temp_dir("merge") as tmp:
         files = []
         for name, data in (("yours", ours), ("change", base), ("recorded", theirs)):
             path = Path(tmp) / name
@@ -83,7 +86,10 @@ def undo_change(info: RepoInfo, snapshot: Snapshot, change: Manifest, save_dir: 
     recorded = snapshot.manifest()
     current = scan(info)
     touched = sorted(p for p in recorded.keys() | change.keys() if recorded.get(p) != change.get(p))
-    touched_set = set(touched)
+    # beyond a folder the user replaced by a symbolic link: never read, written or removed
+    beyond = {p: link for p in touched if (link := linked_parent(info.top, p)) is not None}
+    touched = [p for p in touched if p not in beyond]
+    touched_set = set(touched) | set(beyond)
     ours_tmp = {_tmp_of(p) for p in touched}
     done = Undone(expected={})
     for path, entry in current.items():
@@ -130,6 +136,8 @@ def undo_change(info: RepoInfo, snapshot: Snapshot, change: Manifest, save_dir: 
             done.expected[path] = snap
     materialize(info.top, recorded, info.top, rewrite)
     done.put_back = [p for p in rewrite if p not in done.conflicts]
+    done.beyond_links = sorted(beyond)
+    done.links = sorted(set(beyond.values()))
     later = _later_index_entries(info, snapshot, touched_set)
     _restore_index(info, snapshot)
     if later:
@@ -216,6 +224,11 @@ def _save(
 
 def _describe(done: Undone) -> list[str]:
     actions = []
+    if done.links:
+        actions.append(
+            f"kept your symbolic link(s) {_few(done.links)}: the experiment's file(s) beyond "
+            f"it were neither read nor put back through it: {_few(done.beyond_links)}"
+        )
     if done.put_back:
         actions.append(
             f"put back {len(done.put_back)} file(s) the experiment changed: {_few(done.put_back)}"

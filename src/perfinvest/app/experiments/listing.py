@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perfinvest.adapters import worktree as wt
+from perfinvest.app.after_save import append_log_soft
 from perfinvest.app.answers import base_result
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import _few, experiments_table, find_experiment, repo_info
@@ -78,12 +79,13 @@ def apply_change(ctx: AppContext, number: int) -> CommandResult:
         inv.events.append(event)
         store.save_active(inv)
         remember_status(ctx, inv)
-        store.append_log(inv.id, render_header(inv), render_event(event))
+        _, log_problems = append_log_soft(ctx, inv.id, render_header(inv), [render_event(event)])
         committed = checkpoint(ctx, inv, Phase.OPTIMIZATION)
     result = base_result("experiment apply", inv, Phase.OPTIMIZATION)
     result.findings = [
         f"experiment {number}'s change applied to the working tree ({_few(files)}): review and "
-        "commit it yourself"
+        "commit it yourself",
+        *log_problems,
     ]
     result.data["files"] = files
     result.data["patch"] = str(patch)

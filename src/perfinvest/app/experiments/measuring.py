@@ -243,7 +243,12 @@ def _measured_work(
     inv: Investigation, exp: Experiment, outcome: _Outcome, evidence: list[str]
 ) -> PhaseWork:
     unit = inv.setup.metric.unit
-    change = f"{exp.relative_change:+.2%}" if exp.relative_change is not None else "n/a"
+    change = (
+        f"{exp.relative_change:+.2%}"
+        if exp.relative_change is not None
+        else "the change cannot be expressed as a percentage: the baseline mean is zero or "
+        "too close to zero"
+    )
     ci = (
         f", 95 % CI [{exp.ci_low:+.2%}, {exp.ci_high:+.2%}]"
         if exp.ci_low is not None and exp.ci_high is not None

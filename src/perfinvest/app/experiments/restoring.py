@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
+from perfinvest.adapters.worktree.plumbing import os_errors_as_environment
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import _few
 from perfinvest.core.models import RestoreCheck
@@ -130,7 +131,8 @@ def capture_change(
     Written before the journal claims a busy stage: from then on a recovery knows exactly
     which files hold the experiment's change, and leaves every other edit alone.
     """
-    journal.change_manifest = str(wt.keep_change(info, snapshot, change))
+    with os_errors_as_environment("keep the experiment's change"):
+        journal.change_manifest = str(wt.keep_change(info, snapshot, change))
     journal.changed = change.paths
 
 

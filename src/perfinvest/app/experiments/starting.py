@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 
 from perfinvest.adapters import worktree as wt
+from perfinvest.adapters.worktree.plumbing import os_errors_as_environment
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import (
     VOLATILE_PERF,
@@ -65,16 +67,20 @@ def start(
             snapshot_store=str(store),
             files=declared,
         )
+        fresh = not store.exists()
         write_journal(perf, journal)  # before anything is recorded or touched
         try:
-            snap = wt.take_snapshot(info, store, ref)
-            journal.snapshot = snap.to_json()
-            journal.perf_digest = wt.perf_state_digest(perf, VOLATILE_PERF)
-            journal.claim("open")
-            write_journal(perf, journal)
+            with os_errors_as_environment("record the tree for the experiment"):
+                snap = wt.take_snapshot(info, store, ref)
+                journal.snapshot = snap.to_json()
+                journal.perf_digest = wt.perf_state_digest(perf, VOLATILE_PERF)
+                journal.claim("open")
+                write_journal(perf, journal)
         except BaseException:
             wt.drop_ref(info.top, ref)
             remove_journal(perf)
+            if fresh:  # the partial recording gives its space back
+                shutil.rmtree(store, ignore_errors=True)
             raise
         exp = Experiment(
             number=number,

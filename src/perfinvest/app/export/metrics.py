@@ -28,6 +28,7 @@ class ExportRequest:
     history: int | None = None  # also export the last N results of the history
     metric: str | None = None  # the trend's metric (default: the primary one)
     model: str = "t"  # the trend's threshold model: t or iqr
+    force: bool = False  # -o over a file perfinvest did not write (backed up first)
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ def _current(ctx: AppContext, request: ExportRequest) -> _Result | None:
 
 def export_metrics(ctx: AppContext, request: ExportRequest) -> tuple[CommandResult, str]:
     """One PerfMetrics document, or (``history``) the window's documents as a list."""
+    if request.output is not None:
+        from perfinvest.store.outputs import check_output
+
+        check_output(ctx.paths, request.output, force=request.force, create_parents=True)
     current = _current(ctx, request)
     answer = CommandResult(command="metrics export")
     if request.history is None:
@@ -150,15 +155,15 @@ def export_metrics(ctx: AppContext, request: ExportRequest) -> tuple[CommandResu
         answer.findings = findings
         answer.data = {"perfmetrics": doc, "markdown": markdown}
     if request.output is not None:
-        from perfinvest.store.atomic import atomic_write_text
+        from perfinvest.store.outputs import write_output
 
         text = json.dumps(doc, indent=2, sort_keys=True) + "\n"
-        try:
-            request.output.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(request.output, text)
-        except OSError as exc:
-            raise usage_error(f"cannot write {request.output}: {exc.strerror or exc}") from None
+        written = write_output(
+            ctx.paths, request.output, text, force=request.force, create_parents=True
+        )
         line = f"wrote {request.output} ({summary})"
+        if written.backup is not None:
+            line += f"; the file it replaced is kept at {written.backup}"
         answer.findings.insert(0, line)
         answer.data = {k: v for k, v in answer.data.items() if k != "perfmetrics"}
         answer.data["output"] = str(request.output)

@@ -27,6 +27,7 @@ class OpenMetricsRequest:
     fmt: str = "openmetrics"
     output: Path | None = None
     push: str | None = None
+    force: bool = False  # -o over a file perfinvest did not write (backed up first)
 
 
 def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[CommandResult, str]:
@@ -38,6 +39,10 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
 
     if request.fmt not in FORMATS:
         raise usage_error(f"unknown --format {request.fmt!r}: use openmetrics or prometheus")
+    if request.output is not None:
+        from perfinvest.store.outputs import check_output
+
+        check_output(ctx.paths, request.output, force=request.force, create_parents=True)
     data = gather(ctx, request.investigation, request.version)
     families = build_families(data)
     text = render(families, "prometheus" if request.fmt == "prometheus" else "openmetrics")
@@ -69,9 +74,12 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
             "investigation/version; sample timestamps dropped, the Pushgateway refuses them)"
         )
     if request.output is not None:
-        write_output(request.output, text.encode("utf-8"))
+        backup = write_output(
+            request.output, text.encode("utf-8"), guard=ctx.paths, force=request.force
+        )
         result.data["output"] = str(request.output)
         result.findings.insert(0, f"wrote {request.output}")
+        _note_backup(result, backup)
         return result, ""
     if request.push is not None:
         return result, ""
@@ -79,7 +87,19 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
     return result, text
 
 
-def export_grafana(output: Path | None, title: str = "perfinvest") -> tuple[CommandResult, str]:
+def _note_backup(result: CommandResult, backup: Path | None) -> None:
+    if backup is not None:
+        result.data["backup"] = str(backup)
+        result.findings.append(f"the file it replaced is kept at {backup}")
+
+
+def export_grafana(
+    output: Path | None,
+    title: str = "perfinvest",
+    *,
+    ctx: AppContext | None = None,
+    force: bool = False,
+) -> tuple[CommandResult, str]:
     """The dashboard JSON (Grafana's export-for-sharing form, importable as is)."""
     from perfinvest.adapters.output import write_output
     from perfinvest.core.export.grafana import dashboard, promql_expressions
@@ -101,9 +121,11 @@ def export_grafana(output: Path | None, title: str = "perfinvest") -> tuple[Comm
         "pick the Prometheus holding `perfinvest export openmetrics`"
     ]
     if output is not None:
-        write_output(output, text.encode("utf-8"))
+        guard = ctx.paths if ctx is not None else None
+        backup = write_output(output, text.encode("utf-8"), guard=guard, force=force)
         result.data["output"] = str(output)
         result.findings.insert(0, f"wrote {output}")
+        _note_backup(result, backup)
         return result, ""
     result.data["dashboard"] = board
     return result, text
@@ -114,16 +136,22 @@ def export_csv(
     investigation: str | None,
     version: str | None,
     out_dir: Path | None,
+    force: bool = False,
 ) -> CommandResult:
     """runs.csv, samples.csv (and load_latencies.csv, probes.csv, constraints.csv) into
     ``out_dir`` (default:
     ``perf/exports/<label>/``, never inside an investigation's checkpointed files)."""
     from perfinvest.adapters.export.csv import write_csvs
 
+    if out_dir is not None:
+        from perfinvest.store.outputs import check_output_dir
+
+        check_output_dir(ctx.paths, out_dir)
     data = gather(ctx, investigation, version)
     label = data.label.replace(" ", "-")
     directory = out_dir if out_dir is not None else ctx.paths.perf_dir / "exports" / label
-    written = write_csvs(data, directory)
+    guard = ctx.paths if out_dir is not None else None
+    written = write_csvs(data, directory, guard=guard, force=force)
     result = CommandResult("export csv", investigation=_single(data.investigations))
     result.findings = [
         f"wrote {len(written)} CSV file(s) to {directory}: "

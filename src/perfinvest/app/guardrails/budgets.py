@@ -41,14 +41,16 @@ class BudgetOptions:
 def read_yaml(path: Path, what: str) -> Any:
     import yaml
 
+    from perfinvest.store.safe_yaml import load_yaml, read_yaml_text
+
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_yaml_text(path)
     except OSError as exc:
         raise usage_error(
             f"cannot read {what} {path}: {exc.strerror or exc} (write one, see docs/guardrails.md)"
         ) from None
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, str(path))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -209,12 +209,20 @@ def ci_init(ctx: AppContext, force: bool, root: Path | None = None) -> CommandRe
             f"{existing[0]} already exists; not overwriting it (pass --force to replace "
             f"{', '.join(existing)})"
         )
+    from perfinvest.store.outputs import check_output, write_output
+
+    for name in FILES:  # every file is checked (never into the state folder) before writing
+        check_output(ctx.paths, base / name, force=force, create_parents=True)
+    backups = {}
     for name, text in FILES.items():
-        path = base / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        written = write_output(ctx.paths, base / name, text, force=force, create_parents=True)
+        if written.backup is not None:
+            backups[name] = str(written.backup)
     result = CommandResult(command="ci init")
     result.findings = [f"wrote {name}" for name in FILES]
-    result.data = {"files": sorted(FILES), "overwritten": existing}
+    result.findings += [
+        f"the {name} it replaced is kept at {kept}" for name, kept in backups.items()
+    ]
+    result.data = {"files": sorted(FILES), "overwritten": existing, "backups": backups}
     result.next = "commit perf/baseline.json (perfinvest baseline / metrics export), then the files"
     return result

@@ -81,7 +81,10 @@ def diff_history(
     }
     if options.report_dir is not None:
         _write_report(
-            options.report_dir, history_report_json(label, path.name, rows, missing), markdown
+            ctx,
+            options,
+            history_report_json(label, path.name, rows, missing),
+            markdown,
         )
         result.data["report_dir"] = str(options.report_dir)
     watched = list(options.metrics) or ([primary] if primary else [r.metric for r in rows])
@@ -91,12 +94,16 @@ def diff_history(
     return result
 
 
-def _write_report(folder: Path, report_json: str, markdown: str) -> None:
-    from perfinvest.store.atomic import atomic_write_text
+def _write_report(
+    ctx: AppContext, options: CompareOptions, report_json: str, markdown: str
+) -> None:
+    from perfinvest.store.outputs import write_outputs
 
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(folder / "diff.json", report_json)
-        atomic_write_text(folder / "diff.md", markdown)
-    except OSError as exc:
-        raise usage_error(f"cannot write the report to {folder}: {exc.strerror or exc}") from None
+    assert options.report_dir is not None
+    write_outputs(
+        ctx.paths,
+        options.report_dir,
+        [("diff.json", report_json), ("diff.md", markdown)],
+        force=options.overwrite,
+        flag="--overwrite",
+    )

@@ -12,7 +12,6 @@ from pathlib import Path
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import usage_error
-from perfinvest.store.atomic import atomic_write_text
 
 DEFAULT_TARGETS = Path("perf/targets.yaml")
 
@@ -71,14 +70,21 @@ def targets_path(ctx: AppContext, path: Path) -> Path:
 
 def load_init(ctx: AppContext, path: Path, force: bool) -> CommandResult:
     from perfinvest.adapters.load.targets_file import TEMPLATE
+    from perfinvest.store.outputs import check_output, write_output
 
     target = targets_path(ctx, path)
     if target.exists() and not force:
         raise usage_error(f"{target} exists; pass --force to overwrite it")
-    atomic_write_text(target, TEMPLATE)
+    check_output(ctx.paths, target, force=force, what="targets file", create_parents=True)
+    written = write_output(
+        ctx.paths, target, TEMPLATE, force=force, what="targets file", create_parents=True
+    )
     result = CommandResult(command="load init")
     result.findings = [f"wrote {target}: edit base_url and routes, then `perfinvest load check`"]
     result.data = {"path": str(target)}
+    if written.backup is not None:
+        result.data["backup"] = str(written.backup)
+        result.findings.append(f"the file it replaced is kept at {written.backup}")
     result.next = "perfinvest load check"
     return result
 

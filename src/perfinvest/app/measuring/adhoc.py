@@ -7,10 +7,10 @@ For engineers who would otherwise reach for hyperfine: the same lock, duration p
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from perfinvest.adapters.tempdirs import temp_dir
 from perfinvest.app.context import AppContext
 from perfinvest.app.measuring.benchmark import MeasureOptions, benchmark_lock
 from perfinvest.app.measuring.measure import Benchmark, Session, measure
@@ -105,7 +105,7 @@ def run_adhoc(ctx: AppContext, request: AdhocRequest, options: MeasureOptions) -
     argv = [" ".join(request.command)] if request.shell else list(request.command)
     benchmark = _adhoc_benchmark(request, argv, options)
     events: list[Event] = []
-    with tempfile.TemporaryDirectory(prefix="perfinvest-run-") as scratch:
+    with temp_dir("run") as scratch:
         session = Session(
             repo_root=ctx.repo_root,
             artifact_root=Path(scratch),

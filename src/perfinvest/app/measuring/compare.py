@@ -29,6 +29,7 @@ class CompareOptions:
     force: bool = False
     fail_on_regression: bool = False
     report_dir: Path | None = None  # diff: write diff.json + diff.md here
+    overwrite: bool = False  # --report-dir over files perfinvest did not write (backed up)
 
 
 def _check_fingerprints(
@@ -166,14 +167,14 @@ def diff_files(
     result = _answer("diff", table, forced, options, primary, compliance)
     if options.report_dir is not None:
         from perfinvest.core.guardrails.diffreport import report_json, report_markdown
+        from perfinvest.store.outputs import write_outputs
 
-        try:
-            options.report_dir.mkdir(parents=True, exist_ok=True)
-            (options.report_dir / "diff.json").write_text(report_json(table), encoding="utf-8")
-            (options.report_dir / "diff.md").write_text(report_markdown(table), encoding="utf-8")
-        except OSError as exc:
-            raise usage_error(
-                f"cannot write the report to {options.report_dir}: {exc.strerror or exc}"
-            ) from None
+        write_outputs(
+            ctx.paths,
+            options.report_dir,
+            [("diff.json", report_json(table)), ("diff.md", report_markdown(table))],
+            force=options.overwrite,
+            flag="--overwrite",
+        )
         result.data["report_dir"] = str(options.report_dir)
     return result

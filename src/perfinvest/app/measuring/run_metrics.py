@@ -68,6 +68,23 @@ def parsed_metrics(parsed: ParseResult) -> list[Metric]:
     ]
 
 
+#: The most metrics one run records (a line of 400 000 ``k=v`` pairs is a dump, not a
+#: measurement: it would take minutes and gigabytes to store and compare).
+MAX_METRICS_PER_RUN = 2_000
+
+
+def _over_cap(outcome: RunOutcome) -> str:
+    from perfinvest.adapters.runner.spec import RunSpec
+
+    cap = RunSpec.__dataclass_fields__["capture_limit_bytes"].default
+    assert isinstance(cap, int)
+    return (
+        f"stdout was {outcome.stdout_bytes:,} bytes, over the {cap // 2**20} MiB capture cap, "
+        "so only its start and end were kept: print the metrics in the last lines, print "
+        "less, or write them to --metrics-file"
+    )
+
+
 def read_output_metrics(
     benchmark: Benchmark, outcome: RunOutcome
 ) -> tuple[list[Metric], str | None, str | None]:
@@ -82,8 +99,17 @@ def read_output_metrics(
     try:
         parsed = parse(text, benchmark.metrics_format)
     except FormatError as error:
+        if not benchmark.metrics_file and outcome.stdout_truncated:
+            return [], f"{error.message} ({_over_cap(outcome)})", None
         return [], error.message, None
     metrics = parsed_metrics(parsed)
+    if len(metrics) > MAX_METRICS_PER_RUN:
+        return (
+            [],
+            f"the output holds {len(metrics):,} metrics, over the {MAX_METRICS_PER_RUN:,} a "
+            "run may record; report aggregates (a percentile, a count), not every value",
+            parsed.format,
+        )
     if parsed.failed_thresholds:
         metrics.append(Metric(name="failed_thresholds", value=float(len(parsed.failed_thresholds))))
     missing = None if metrics else f"{parsed.format} output held no metrics"

@@ -11,10 +11,10 @@ import hashlib
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perfinvest.adapters import fingerprint, hostlock
-from perfinvest.adapters.runner import RunSpec, run_command
+from perfinvest.adapters.runner import RunOutcome, RunSpec, run_command
 from perfinvest.adapters.spans_reader import read_span_metrics
 from perfinvest.app.measuring.load_errors import failed_requests
 from perfinvest.app.measuring.run_metrics import (
@@ -91,23 +91,8 @@ def run_once(
     started = datetime.now(UTC)
     # microseconds: runs are sequential (rule 1), so no two runs on a host share an id
     run_id = f"{label}-{started:%Y%m%dT%H%M%S%f}-{index}"
-    run_dir = session.artifact_root / run_id
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise environment_error(
-            f"cannot create the run's artifact folder {run_dir}: {exc.strerror or exc}; "
-            "free space there or point AI_STATE_DIR elsewhere"
-        ) from exc
-    # the busy-process scan waits 0.2 s: once per measurement, then the load average only
-    quiet = fingerprint.check_quiet(sample_processes=index == 1)
-    if not quiet.quiet:
-        if session.strict_quiet:
-            raise refused(
-                f"the machine is not quiet ({quiet.describe()}); rule 6 with --strict refuses "
-                "to measure: wait for it to calm down or drop --strict"
-            )
-        session.progress.note(f"machine not quiet: {quiet.describe()}")
+    run_dir = _run_dir(session, run_id)
+    quiet = _quiet(session, index)
     env = contract_env(benchmark, session, run_dir, label)
     # a metered run is another measurement than a timed one: never merged or compared as one
     configuration = fingerprint.config_hash(
@@ -147,6 +132,76 @@ def run_once(
                 run_dir.rmdir()
             raise
     session.progress.run_started(label, index, total, duration.duration_s)
+    outcome, tool_run = _execute(benchmark, session, spec, meter, index, run_dir)
+    metrics, reason, load_errors, missing = _metrics(
+        benchmark, session, spec, meter, outcome, tool_run
+    )
+    spans = read_span_metrics(run_dir)  # perfinvest.spans artifacts are metrics too
+    metrics.extend(spans.metrics)
+    if spans.metrics and missing is not None and reason == f"no metrics: {missing}":
+        reason = None
+    metrics.extend(resource_metrics(outcome))
+    artifacts = _artifacts(benchmark, session, outcome, tool_run, spans)
+    run = Run(
+        run_id=run_id,
+        started_at=outcome.started_at,
+        ended_at=outcome.ended_at,
+        mode=spec.mode if meter is not None else benchmark.mode,  # a metered run is oneshot
+        requested_duration_s=duration.duration_s,
+        duration_s=outcome.wall_s,
+        exit_code=outcome.exit_code,
+        valid=reason is None,
+        invalid_reason=reason,
+        compliant=duration.compliant,
+        compliance_note=_compliance_note(duration.note, meter is not None),
+        metrics=metrics,
+        environment=environment,
+        artifacts=artifacts,
+        survivors_killed=outcome.survivors_killed,
+        load_errors=load_errors,
+        meter=benchmark.meter,
+    )
+    session.progress.run_finished(run)
+    for note in [*run_notes(run), *outcome.notes]:
+        session.progress.note(note)
+    return run
+
+
+def _run_dir(session: Session, run_id: str) -> Path:
+    run_dir = session.artifact_root / run_id
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise environment_error(
+            f"cannot create the run's artifact folder {run_dir}: {exc.strerror or exc}; "
+            "free space there or point AI_STATE_DIR elsewhere"
+        ) from exc
+    return run_dir
+
+
+def _quiet(session: Session, index: int) -> Any:
+    """Rule 6: refuse (``--strict``) or note a busy machine."""
+    # the busy-process scan waits 0.2 s: once per measurement, then the load average only
+    quiet = fingerprint.check_quiet(sample_processes=index == 1)
+    if not quiet.quiet:
+        if session.strict_quiet:
+            raise refused(
+                f"the machine is not quiet ({quiet.describe()}); rule 6 with --strict refuses "
+                "to measure: wait for it to calm down or drop --strict"
+            )
+        session.progress.note(f"machine not quiet: {quiet.describe()}")
+    return quiet
+
+
+def _execute(
+    benchmark: Benchmark,
+    session: Session,
+    spec: RunSpec,
+    meter: InstructionMeter | None,
+    index: int,
+    run_dir: Path,
+) -> tuple[RunOutcome, Any]:
+    """The command itself (or its tool driver): the outcome, and the tool run if any."""
     tool_run = None
     try:
         if benchmark.mode == "tool" and benchmark.tool is not None and meter is None:
@@ -155,7 +210,7 @@ def run_once(
             tool_run = run_tool(
                 benchmark.tool,
                 replace(spec, mode="duration"),
-                needed_s=duration.valid_after_s,
+                needed_s=session.duration.valid_after_s,
                 prefix_words=benchmark.tool_prefix,
                 on_progress=session.progress.run_progress,
                 stop=session.stop,
@@ -176,16 +231,29 @@ def run_once(
         with contextlib.suppress(OSError):
             run_dir.rmdir()
         raise
+    return outcome, tool_run
+
+
+def _metrics(
+    benchmark: Benchmark,
+    session: Session,
+    spec: RunSpec,
+    meter: InstructionMeter | None,
+    outcome: RunOutcome,
+    tool_run: Any,
+) -> tuple[list[Metric], str | None, str | None, str | None]:
+    """The run's metrics, why it is invalid (None: valid), failed load requests, and what
+    the output lacked (``missing``)."""
     metrics: list[Metric]
+    missing: str | None = None
     reason = outcome.invalid_reason
     if outcome.ended_early and tool_run is None:
         reason = (
             f"{reason}: a duration-mode benchmark must keep running for PERF_RUN_DURATION "
-            f"seconds ({env['PERF_RUN_DURATION']} here); make it honour the variable, or "
+            f"seconds ({spec.env['PERF_RUN_DURATION']} here); make it honour the variable, or "
             "measure a short command in repeat mode (--mode repeat)"
         )
     load_errors: str | None = None
-    missing: str | None = None
     if tool_run is not None:
         metrics = parsed_metrics(tool_run.parsed) if tool_run.parsed is not None else []
         metrics.extend(
@@ -213,11 +281,12 @@ def run_once(
         ):
             load_errors = failed_requests(outcome.exit_code, fmt, metrics)
             reason = None if load_errors is not None else reason
-    spans = read_span_metrics(run_dir)  # perfinvest.spans artifacts are metrics too
-    metrics.extend(spans.metrics)
-    if spans.metrics and missing is not None and reason == f"no metrics: {missing}":
-        reason = None
-    metrics.extend(resource_metrics(outcome))
+    return metrics, reason, load_errors, missing
+
+
+def _artifacts(
+    benchmark: Benchmark, session: Session, outcome: RunOutcome, tool_run: Any, spans: Any
+) -> list[ArtifactRef]:
     artifacts = [
         a
         for a in (
@@ -236,29 +305,7 @@ def run_once(
     if spans.unclosed:
         names = ", ".join(f"{n} ({c}x)" for n, c in sorted(spans.unclosed.items()))
         session.progress.note(f"spans never ended (not measured): {names}")
-    run = Run(
-        run_id=run_id,
-        started_at=outcome.started_at,
-        ended_at=outcome.ended_at,
-        mode=spec.mode if meter is not None else benchmark.mode,  # a metered run is oneshot
-        requested_duration_s=duration.duration_s,
-        duration_s=outcome.wall_s,
-        exit_code=outcome.exit_code,
-        valid=reason is None,
-        invalid_reason=reason,
-        compliant=duration.compliant,
-        compliance_note=_compliance_note(duration.note, meter is not None),
-        metrics=metrics,
-        environment=environment,
-        artifacts=artifacts,
-        survivors_killed=outcome.survivors_killed,
-        load_errors=load_errors,
-        meter=benchmark.meter,
-    )
-    session.progress.run_finished(run)
-    for note in run_notes(run):
-        session.progress.note(note)
-    return run
+    return artifacts
 
 
 def _meter(benchmark: Benchmark, run_dir: Path) -> InstructionMeter | None:

@@ -233,6 +233,10 @@ def add_hypotheses(
     def work(inv: Investigation) -> PhaseWork:
         added = []
         for item in items:
+            known = _same_hypothesis(inv, item)
+            if known is not None:  # a retry of the same input: never a duplicate
+                added.append(known)
+                continue
             hypothesis = Hypothesis(
                 id=f"H{len(inv.hypotheses) + 1}",
                 statement=item.statement.strip(),
@@ -260,6 +264,19 @@ def add_hypotheses(
         )
 
     return run_phase(ctx, "hypotheses add", Phase.HYPOTHESES, request, work)
+
+
+def _same_hypothesis(inv: Investigation, item: HypothesisInput) -> Hypothesis | None:
+    """The recorded hypothesis with exactly this statement, evidence and confidence."""
+    evidence = [e for e in item.evidence if e.strip()]
+    for known in inv.hypotheses:
+        if (known.statement, list(known.evidence), known.confidence) == (
+            item.statement.strip(),
+            evidence,
+            item.confidence,
+        ):
+            return known
+    return None
 
 
 def add_hypothesis(

@@ -7,6 +7,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from perfinvest.app.after_save import append_log_soft
 from perfinvest.app.answers import base_result
 from perfinvest.app.checkpoint import checkpoint, checkpoint_data, checkpoint_findings
 from perfinvest.app.context import AppContext
@@ -67,6 +68,30 @@ def missing_items(request: SetupRequest) -> list[str]:
         if not value or blank_text or blank_list:
             missing.append(hint)
     return missing
+
+
+#: Words a shell would treat as operators, stored literally as argv without --shell.
+_SHELL_WORDS = frozenset({";", "|", "||", "&&", "&", ">", ">>", "<", "2>", "2>&1", "|&"})
+
+
+def shell_words_warning(argv: list[str], shell: bool) -> str | None:
+    """A warning when a command stored as argv holds shell operators (``a; b | c``): they
+    reach the program as literal arguments, which is rarely what was meant."""
+    if shell:
+        return None
+    found = [
+        word
+        for word in argv
+        if word in _SHELL_WORDS or word.endswith(";") or word.startswith(("$(", "`"))
+    ]
+    if not found:
+        return None
+    shown = ", ".join(dict.fromkeys(found))
+    return (
+        f"warning: the command holds shell operator(s) {shown} but runs without a shell: "
+        f"they reach {argv[0]} as literal arguments; pass --shell to run it as a shell "
+        "command line"
+    )
 
 
 def _parse_command(command: str, shell: bool) -> list[str]:
@@ -243,10 +268,15 @@ def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
         )
         store.activate(inv)
         remember_status(ctx, inv)
-        log_path = store.append_log(inv.id, render_header(inv), render_attempt(inv, attempt))
+        log_path, log_problems = append_log_soft(
+            ctx, inv.id, render_header(inv), [render_attempt(inv, attempt)]
+        )
         committed = checkpoint(ctx, inv, Phase.SETUP)
     result = base_result("start", inv, Phase.SETUP)
-    result.findings = [attempt.summary, *findings, *checkpoint_findings(committed)]
+    result.findings = [attempt.summary, *findings, *log_problems, *checkpoint_findings(committed)]
+    warning = shell_words_warning(setup.command, setup.shell)
+    if warning is not None:
+        result.findings.append(warning)
     if setup.short_run_policy is not None:
         result.findings.append(
             "short-run policy recorded: runs may be shorter than 60 s and are marked "

@@ -19,12 +19,16 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from perfinvest.app.result import CommandResult
 from perfinvest.app.simulation.scenario_files import bundled_scenarios, load_scenario
 from perfinvest.core.errors import usage_error
 from perfinvest.core.simulation.engine import SimulationResult
 from perfinvest.core.simulation.scenario import Scenario
+
+if TYPE_CHECKING:
+    from perfinvest.store.paths import StatePaths
 
 __all__ = [
     "ClosedPoint",
@@ -106,6 +110,8 @@ class SimulateOptions:
     name: str | None = None  # the label the PerfMetrics file carries (default: scenario name)
     overrides: tuple[str, ...] = ()  # --set PATH=VALUE
     max_requests: int = 5_000_000  # a refusal above this, before simulating
+    guard: StatePaths | None = None  # the output guard's state paths (store/outputs.py)
+    force: bool = False  # -o/--export over a file perfinvest did not write
 
 
 @dataclass(frozen=True)
@@ -129,6 +135,11 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         raise usage_error(f"--batches must be at least 2, got {options.batches}")
     scenario = load_scenario(spec, options.overrides)
     _check_size(scenario, options.max_requests)
+    for target in (options.output, options.export):
+        if target is not None and options.guard is not None:
+            from perfinvest.store.outputs import check_output
+
+            check_output(options.guard, target, force=options.force, create_parents=True)
     result = simulate(scenario, options.seed)
     run = to_run(result)
     answer = CommandResult(command="simulate", status="complete")
@@ -142,12 +153,13 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
     if options.output is not None:
         doc = to_perfmetrics([run], name=options.name or result.scenario, primary="latency_ms")
         doc["scenario"]["concurrency"] = result.users
-        _write(options.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        _write(options, options.output, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         answer.data["output"] = str(options.output)
         answer.findings.append(f"wrote {options.output} (PerfMetrics v0.1)")
     if options.export is not None:
         runs = to_runs(result, options.batches)
         _write(
+            options,
             options.export,
             json.dumps([r.model_dump(mode="json") for r in runs], indent=2) + "\n",
         )
@@ -176,9 +188,14 @@ def _check_size(scenario: Scenario, max_requests: int) -> None:
         )
 
 
-def _write(path: Path, text: str) -> None:
+def _write(options: SimulateOptions, path: Path, text: str) -> None:
     from perfinvest.store.atomic import atomic_write_text
 
+    if options.guard is not None:
+        from perfinvest.store.outputs import write_output
+
+        write_output(options.guard, path, text, force=options.force, create_parents=True)
+        return
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, text)

@@ -44,8 +44,10 @@ def _bundled_text(name: str) -> str:
 def _yaml(text: str, source: str) -> Any:
     import yaml
 
+    from perfinvest.store.safe_yaml import load_yaml
+
     try:
-        return yaml.safe_load(text)
+        return load_yaml(text, source)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
@@ -123,8 +125,10 @@ def load_scenario(spec: str | Path | Scenario, overrides: Sequence[str] = ()) ->
     if not path.exists() and str(spec) in BUNDLED:
         text, source, base = _bundled_text(str(spec)), str(spec), Path.cwd()
     else:
+        from perfinvest.store.safe_yaml import read_yaml_text
+
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_yaml_text(path)
         except OSError as exc:
             names = ", ".join(sorted(BUNDLED))
             raise usage_error(

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from perfinvest.cli.group import cli
-from perfinvest.cli.options import command_runner, context, json_option
+from perfinvest.cli.options import command_runner, context, force_option, json_option
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 _DIR = click.Path(file_okay=False, path_type=Path)
@@ -42,6 +42,7 @@ def _body(result: Any, text: str) -> Any:
     metavar="URL",
     help="Also push to the Pushgateway at URL, one group per investigation and version.",
 )
+@force_option
 @json_option
 @command_runner("export openmetrics")
 def openmetrics(
@@ -50,6 +51,7 @@ def openmetrics(
     fmt: str,
     output: Path | None,
     push: str | None,
+    force: bool,
     as_json: bool,
 ) -> Any:
     """Baselines, runs, load results, breaking-point probes and constrained runs of ID
@@ -58,20 +60,21 @@ def openmetrics(
     each was measured."""
     from perfinvest.app.export.write import OpenMetricsRequest, export_openmetrics
 
-    request = OpenMetricsRequest(investigation_id, version, fmt, output, push)
+    request = OpenMetricsRequest(investigation_id, version, fmt, output, push, force)
     return _body(*export_openmetrics(context(), request))
 
 
 @export.command(name="grafana")
 @click.option("-o", "--output", type=_FILE, help="Write here (default: print it).")
 @click.option("--title", default="perfinvest", show_default=True, help="The dashboard's title.")
+@force_option
 @json_option
 @command_runner("export grafana")
-def grafana(output: Path | None, title: str, as_json: bool) -> Any:
+def grafana(output: Path | None, title: str, force: bool, as_json: bool) -> Any:
     """A Grafana dashboard (JSON, importable as is) for `export openmetrics`' metrics."""
     from perfinvest.app.export.write import export_grafana
 
-    return _body(*export_grafana(output, title))
+    return _body(*export_grafana(output, title, ctx=context(), force=force))
 
 
 @export.command(name="csv")
@@ -80,13 +83,18 @@ def grafana(output: Path | None, title: str, as_json: bool) -> Any:
 @click.option(
     "-o", "--output", type=_DIR, help="Folder for the CSV files (default: perf/exports/ID/)."
 )
+@force_option
 @json_option
 @command_runner("export csv")
 def csv(
-    investigation_id: str | None, version: str | None, output: Path | None, as_json: bool
+    investigation_id: str | None,
+    version: str | None,
+    output: Path | None,
+    force: bool,
+    as_json: bool,
 ) -> Any:
     """runs.csv, samples.csv, load_latencies.csv, probes.csv and constraints.csv of ID
     (default: the active one)."""
     from perfinvest.app.export.write import export_csv
 
-    return export_csv(context(), investigation_id, version, output)
+    return export_csv(context(), investigation_id, version, output, force)

@@ -145,7 +145,14 @@ def compare(
 @click.option(
     "--report-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write diff.json and diff.md here (regressions first, byte-identical per input).",
+    help="Write diff.json and diff.md here (regressions first, byte-identical per input); "
+    "never inside the state folder.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Let --report-dir replace a diff.json/diff.md perfinvest did not write (backed up "
+    "under <perf>/artifacts/backups/).",
 )
 @click.option(
     "--history",
@@ -164,6 +171,7 @@ def diff(
     force: bool,
     fail_on_regression: bool,
     report_dir: Path | None,
+    overwrite: bool,
     history: int | None,
     history_model: str,
     as_json: bool,
@@ -177,7 +185,7 @@ def diff(
     from perfinvest.app.measuring.compare import CompareOptions, diff_files
     from perfinvest.core.errors import usage_error
 
-    options = CompareOptions(metrics, force, fail_on_regression, report_dir)
+    options = CompareOptions(metrics, force, fail_on_regression, report_dir, overwrite)
     if history is not None:
         if current_file is not None:
             raise usage_error("with --history N give one file, B: the history is its A")

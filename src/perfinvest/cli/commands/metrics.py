@@ -9,7 +9,7 @@ import click
 
 from perfinvest.cli.commands.history import history_model_option
 from perfinvest.cli.group import cli
-from perfinvest.cli.options import command_runner, context, json_option
+from perfinvest.cli.options import command_runner, context, force_option, json_option
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -35,6 +35,7 @@ def metrics() -> None:
 )
 @click.option("--metric", metavar="M", help="With --history: the trend's metric.")
 @history_model_option
+@force_option
 @json_option
 @command_runner("metrics export")
 def export(
@@ -45,6 +46,7 @@ def export(
     history: int | None,
     metric: str | None,
     history_model: str,
+    force: bool,
     as_json: bool,
 ) -> Any:
     """Write RESULT (a baseline, a `run --export` file, a load run's result.json) or
@@ -53,7 +55,8 @@ def export(
     from perfinvest.app.export.metrics import ExportRequest, export_metrics
 
     return export_metrics(
-        context(), ExportRequest(result, version, output, name, history, metric, history_model)
+        context(),
+        ExportRequest(result, version, output, name, history, metric, history_model, force=force),
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from perfinvest.cli.group import cli
-from perfinvest.cli.options import command_runner, context, json_option
+from perfinvest.cli.options import command_runner, context, force_option, json_option
 
 
 @cli.command()
@@ -26,9 +26,12 @@ from perfinvest.cli.options import command_runner, context, json_option
     help="Write a zip instead: the report, the log, the state, the baselines and the "
     "investigation's artifacts.",
 )
+@force_option
 @json_option
 @command_runner("report")
-def report(investigation_id: str | None, output: Path | None, bundle: bool, as_json: bool) -> Any:
+def report(
+    investigation_id: str | None, output: Path | None, bundle: bool, force: bool, as_json: bool
+) -> Any:
     """The HTML report of investigation ID (default: the active one): every phase, plots of
     the runs, the breaking point, constraints, load, profiles, experiments and the decision,
     in one file that opens offline (docs/report.md).
@@ -38,11 +41,14 @@ def report(investigation_id: str | None, output: Path | None, bundle: bool, as_j
       perfinvest report perf-2026 -o r.html  # an id prefix, a file of your choice
       perfinvest report --bundle             # <perf>/reports/<id>.zip
 
+    -o never writes inside the state folder, nor over a file perfinvest did not write
+    unless --force (the old file is then kept under <perf>/artifacts/backups/).
+
     Exit 0 written, 2 bad id or output path, 4 unknown investigation or none active,
     6 unreadable state, 7 state folder not writable.
     """
     from perfinvest.app.report import ReportRequest
     from perfinvest.app.report import report as make_report
 
-    result = make_report(context(), ReportRequest(investigation_id, output, bundle))
+    result = make_report(context(), ReportRequest(investigation_id, output, bundle, force=force))
     return result, result.findings[0]

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from perfinvest.cli.group import cli
-from perfinvest.cli.options import command_runner, json_option
+from perfinvest.cli.options import command_runner, context, force_option, json_option
 
 
 @cli.command()
@@ -64,6 +64,7 @@ from perfinvest.cli.options import command_runner, json_option
 )
 @click.option("--name", metavar="LABEL", help="Scenario name in the PerfMetrics file.")
 @click.option("--list", "list_", is_flag=True, help="List the bundled scenarios and exit.")
+@force_option
 @json_option
 @command_runner("simulate")
 def simulate(
@@ -77,6 +78,7 @@ def simulate(
     max_requests: int,
     name: str | None,
     list_: bool,
+    force: bool,
     as_json: bool,
 ) -> Any:
     """Simulate SCENARIO (a YAML file or a bundled name: api-route, ingestion-pipeline).
@@ -110,6 +112,8 @@ def simulate(
             name=name,
             overrides=overrides,
             max_requests=max_requests,
+            guard=context().paths,
+            force=force,
         ),
     )
     return done.result, done.text

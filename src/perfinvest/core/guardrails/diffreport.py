@@ -4,10 +4,10 @@ of results, or of one result against the threshold of its history's window."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from perfinvest.core import strict_json
 from perfinvest.core.guardrails.history_gate import Judgement, TrendRow, shown, trend_markdown
 from perfinvest.core.stats.comparing import ComparisonTable, MetricComparison, render_markdown
 
@@ -57,7 +57,7 @@ def report_json(table: ComparisonTable) -> str:
         "only_in_baseline": list(table.only_in_baseline),
         "only_in_current": list(table.only_in_candidate),
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return strict_json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def report_markdown(table: ComparisonTable) -> str:
@@ -130,7 +130,7 @@ def history_report_json(
         "only_in_baseline": [],
         "only_in_current": sorted(only_in_current),
     }
-    return json.dumps(doc, indent=2, sort_keys=True) + "\n"
+    return strict_json.dumps(doc, indent=2, sort_keys=True) + "\n"
 
 
 def history_report_markdown(

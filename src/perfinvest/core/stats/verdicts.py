@@ -139,6 +139,22 @@ def _boot_means(x: FloatArray, n_boot: int, rng: np.random.Generator) -> FloatAr
     return out
 
 
+#: A relative change beyond this (a trillion-fold: only a baseline next to zero gives
+#: one) is not stated as a percentage.
+MAX_RELATIVE_CHANGE = 1e12
+
+
+def _no_percentage(baseline_mean: float, candidate_mean: float) -> str:
+    """Why there is no relative change: said in numbers, never as ``nan%``."""
+    if baseline_mean == 0:
+        return "The baseline mean is zero or straddles zero, so a relative change is undefined."
+    return (
+        f"The baseline mean ({baseline_mean:.4g}) is zero, straddles zero or is too close "
+        f"to zero for the change to {candidate_mean:.4g} to be expressed as a percentage; "
+        "compare the absolute values."
+    )
+
+
 def _relative(baseline_mean: float, candidate_mean: float) -> float | None:
     """(candidate - baseline) / |baseline|: candidate/baseline - 1 for positive baselines.
 
@@ -147,7 +163,10 @@ def _relative(baseline_mean: float, candidate_mean: float) -> float | None:
     """
     if baseline_mean == 0:
         return 0.0 if candidate_mean == 0 else None
-    return (candidate_mean - baseline_mean) / abs(baseline_mean)
+    rel = (candidate_mean - baseline_mean) / abs(baseline_mean)
+    # a baseline next to zero: the ratio is astronomically large (or overflows to inf),
+    # a number no percentage can honestly state
+    return rel if math.isfinite(rel) and abs(rel) <= MAX_RELATIVE_CHANGE else None
 
 
 def _bootstrap_ci(
@@ -170,8 +189,13 @@ def _bootstrap_ci(
         return (0.0, 0.0)
     if np.any(np.sign(bm) != np.sign(b0)):
         return None
-    rel = (cm - bm) / np.abs(bm)
-    lo, hi = np.quantile(rel, [alpha / 2, 1 - alpha / 2])
+    with np.errstate(all="ignore"):  # overflow next to zero: refused below, never warned
+        rel = (cm - bm) / np.abs(bm)
+        if not np.all(np.isfinite(rel)):
+            return None
+        lo, hi = np.quantile(rel, [alpha / 2, 1 - alpha / 2])
+    if max(abs(float(lo)), abs(float(hi))) > MAX_RELATIVE_CHANGE:
+        return None
     return float(lo), float(hi)
 
 
@@ -315,7 +339,7 @@ def compare(
         )
     elif rel is None or ci is None:
         verdict = "inconclusive"
-        reason = "The baseline mean is zero or straddles zero, so a relative change is undefined."
+        reason = _no_percentage(from_scale(b_mean, exponent), from_scale(c_mean, exponent))
     else:
         lo, hi = ci
         band = f"±{threshold * 100:.1f}%"
