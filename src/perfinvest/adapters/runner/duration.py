@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from perfinvest.adapters import deathsig
 from perfinvest.adapters.runner.capture import (
     Pump,
     Sink,
@@ -144,6 +145,7 @@ def supervise(
                     _, status, _ = os.wait4(pid, 0)
                     proc.returncode = os.waitstatus_to_exitcode(status)
             pump.abandon()
+        deathsig.untrack(pid)
         if on_spawn is not None:
             on_spawn(None)
         for stream in streams:
