@@ -26,6 +26,7 @@ from perfinvest.app.measure import (
     with_env,
 )
 from perfinvest.app.session import PhaseWork
+from perfinvest.core.baselines import resolve_key
 from perfinvest.core.errors import PerfError, benchmark_failed
 from perfinvest.core.models import (
     ArtifactRef,
@@ -171,7 +172,7 @@ def _record_measurement(
             cand,
             baseline_label=f"experiment {exp.number} baseline side",
             candidate_label=f"experiment {exp.number} candidate",
-            primary=metric,
+            primary=resolve_key([*base, *cand], metric) or metric,
         )
     except PerfError as error:
         exp.state = "failed"
@@ -200,7 +201,8 @@ def _record_measurement(
         )
         for row in table.rows
     ]
-    primary = next((e for e in exp.effects if e.metric == metric), None)
+    key = resolve_key([*base, *cand], metric) or metric  # checkout:p95_ms for a scenario's
+    primary = next((e for e in exp.effects if e.metric == key), None)
     if primary is None:
         missing = benchmark_failed(f"the sides do not both report {metric!r}")
         exp.state = "failed"
