@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from perfinvest.adapters import deathsig
 from perfinvest.core.errors import benchmark_failed, usage_error
 from perfinvest.core.load.distribution import Distribution
 from perfinvest.core.load.profiles import LoadPlan
@@ -203,14 +204,16 @@ def run_locust(
             env=env,
             cwd=out_dir,
             start_new_session=True,
+            preexec_fn=deathsig.preexec(),  # noqa: PLW1509 - prctl only: dies with us
         )
         from perfinvest.adapters.hostlock import note_benchmark
 
         note_benchmark(proc.pid)
-        try:
-            _follow(proc, started + deadline_s, on_progress, stop)
-        finally:
-            _stop_group(proc)
+        with deathsig.guard(proc.pid):  # its workers (--processes) die with us too
+            try:
+                _follow(proc, started + deadline_s, on_progress, stop)
+            finally:
+                _stop_group(proc)
     wall = time.monotonic() - started
     stderr = (out_dir / "locust-stderr.log").read_text(encoding="utf-8", errors="replace")
     tail = " | ".join(line for line in stderr.splitlines()[-5:] if line.strip())

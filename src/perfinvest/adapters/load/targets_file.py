@@ -96,6 +96,7 @@ def parse_targets(text: str, source: str = "targets.yaml") -> Targets:
         raise usage_error(f"{source}{where}: not valid YAML: {problem}") from None
     if not isinstance(data, dict):
         raise usage_error(f"{source}: expected a mapping at the top (version, base_url, routes)")
+    _check_unique_names(root, data, source)
     try:
         return Targets.model_validate(data)
     except ValidationError as exc:
@@ -108,6 +109,25 @@ def parse_targets(text: str, source: str = "targets.yaml") -> Targets:
             msg = str(error.get("msg", "invalid")).removeprefix("Value error, ")
             problems.append(f"{source}:{line or '?'}: {field}: {msg}")
         raise usage_error("; ".join(dict.fromkeys(problems))) from None
+
+
+def _check_unique_names(root: Any, data: dict[str, Any], source: str) -> None:
+    """A repeated route name is reported at its second occurrence's line."""
+    routes = data.get("routes")
+    if not isinstance(routes, list):
+        return
+    seen: dict[str, int] = {}
+    for index, route in enumerate(routes):
+        name = route.get("name") if isinstance(route, dict) else None
+        if not isinstance(name, str):
+            continue
+        line = _node_line(root, ("routes", index, "name"))
+        if name in seen:
+            raise usage_error(
+                f"{source}:{line or '?'}: routes.{index}.name: route name {name!r} is used "
+                f"already (line {seen[name]}); route names must be unique"
+            )
+        seen[name] = line or 0
 
 
 def load_targets(path: Path) -> Targets:

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from perfinvest.adapters import deathsig
 from perfinvest.adapters.runner.capture import (
     Pump,
     Sink,
@@ -156,6 +157,7 @@ def supervise(
     finally:
         if not clean:  # an exception (Ctrl-C, a failing callback): leave nothing running
             _kill_all(proc, sampler, tree, exited, pump)
+        deathsig.untrack(pid)
         if on_spawn is not None:
             on_spawn(None)
         for stream in streams:

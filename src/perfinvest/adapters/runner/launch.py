@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from perfinvest.adapters import deathsig
 from perfinvest.adapters.runner.spec import RunSpec
 from perfinvest.core.errors import PerfError, benchmark_failed, environment_error
 
@@ -109,7 +110,10 @@ def _joiner(procs_files: tuple[str, ...]) -> Callable[[], None] | None:
         return None
     encoded = tuple(os.fsencode(path) for path in procs_files)
 
+    die_with_us = deathsig.preexec()  # a fork is paid for here anyway
+
     def join() -> None:
+        die_with_us()
         pid = str(os.getpid()).encode()
         for path in encoded:
             fd = os.open(path, os.O_WRONLY)
@@ -125,7 +129,7 @@ def popen(
     prep: Prepared, stdout: int, stderr: int, *, close_fds: bool = True
 ) -> subprocess.Popen[bytes]:
     try:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             prep.argv,
             executable=prep.executable,
             cwd=prep.cwd,
@@ -142,3 +146,5 @@ def popen(
         raise spawn_error(prep, exc) from None
     except subprocess.SubprocessError:  # the preexec_fn failed in the child
         raise _cgroup_error(prep) from None
+    deathsig.track(proc.pid)  # killed (with its group) by the watchdog if we die; see reaped
+    return proc

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import TYPE_CHECKING
 
+from perfinvest.adapters import deathsig
 from perfinvest.adapters.runner.launch import Prepared, popen, spawn_error
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ class _LibcSpawner:
         check(libc.posix_spawnattr_setflags(self._attr, ctypes.c_short(flags)))
         self._spawn = libc.posix_spawn
         self._prep = prep
+        self._track = deathsig.sender()
 
     @staticmethod
     def _strings(items: list[bytes]) -> ctypes.Array[ctypes.c_char_p]:
@@ -102,10 +104,13 @@ class _LibcSpawner:
         )
         if rc != 0:
             raise spawn_error(self._prep, OSError(rc, os.strerror(rc)))
-        return int(self._pid.value)
+        pid = int(self._pid.value)
+        self._track(b"+%d\n" % pid)  # one write(2): the watchdog kills it if we die
+        return pid
 
     def reaped(self, pid: int, code: int) -> None:
-        """Nothing to do: no Python object stands for the child."""
+        """No Python object stands for the child: only the watchdog forgets it."""
+        self._track(b"-%d\n" % pid)
 
     def close(self) -> None:
         self._libc.posix_spawn_file_actions_destroy(self._actions)
@@ -127,6 +132,7 @@ class _PopenSpawner:
         return proc.pid
 
     def reaped(self, pid: int, code: int) -> None:
+        deathsig.untrack(pid)  # popen tracked it
         proc = self._live.pop(pid, None)
         if proc is not None:
             proc.returncode = code

@@ -37,6 +37,7 @@ from perfinvest.core.models import (
     RestoreCheck,
     Run,
 )
+from perfinvest.core.stats.baselines import resolve_key
 from perfinvest.store.experiment_runs import write_experiment_runs
 from perfinvest.store.journal import Journal
 
@@ -171,7 +172,7 @@ def _record_measurement(
             cand,
             baseline_label=f"experiment {exp.number} baseline side",
             candidate_label=f"experiment {exp.number} candidate",
-            primary=metric,
+            primary=resolve_key([*base, *cand], metric) or metric,
         )
     except PerfError as error:
         exp.state = "failed"
@@ -200,7 +201,8 @@ def _record_measurement(
         )
         for row in table.rows
     ]
-    primary = next((e for e in exp.effects if e.metric == metric), None)
+    key = resolve_key([*base, *cand], metric) or metric  # checkout:p95_ms for a scenario's
+    primary = next((e for e in exp.effects if e.metric == key), None)
     if primary is None:
         missing = benchmark_failed(f"the sides do not both report {metric!r}")
         exp.state = "failed"

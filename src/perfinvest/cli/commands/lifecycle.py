@@ -155,6 +155,9 @@ def status(as_json: bool) -> Any:
         from perfinvest.app.queries import status as status_of
 
         result = status_of(ctx)
+    from perfinvest.app.status_notes import live_notes
+
+    result.findings.extend(live_notes(ctx))
     if as_json:
         return result
     from perfinvest.core.printable import one_line

@@ -119,15 +119,21 @@ def is_loopback(url: str) -> bool:
 def approvals_needed(
     urls: Iterable[str], allow_hosts: Iterable[str], plan: LoadPlan, faults: Iterable[str] = ()
 ) -> list[str]:
-    """Why this run needs ``--approve``: many users, error injection, or a host outside
-    loopback and the allow-list."""
+    """Why this run needs ``--approve``: many users, error injection, or any host outside
+    loopback. ``allow_hosts`` does not lift the gate: every run to such a host needs
+    ``--approve`` (docs/load-testing.md). Pure: decided from the text of the URLs, before
+    any DNS lookup or connection."""
     allowed = set(allow_hosts)
     reasons = [f"route {name} injects errors (fault: true)" for name in faults]
     if plan.peak_users > APPROVAL_USERS:
         reasons.append(f"{plan.peak_users} users (more than {APPROVAL_USERS})")
     for url in urls:
         host = urlsplit(url).hostname or ""
-        if not is_loopback(url) and host not in allowed:
+        if is_loopback(url):
+            continue
+        if host in allowed:
+            reasons.append(f"target {url} is outside loopback (in allow_hosts: still gated)")
+        else:
             reasons.append(f"target {url} is outside loopback and allow_hosts")
     return reasons
 

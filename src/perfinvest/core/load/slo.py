@@ -68,7 +68,33 @@ def parse_slo(text: str) -> Slo:
         raise ValueError(f"SLO {text!r}: {number!r} is not a number") from None
     if suffix == "%":
         limit /= 100.0
+    _check_sense(text, metric, op, limit)
     return Slo(metric, op, limit)
+
+
+#: Metrics whose value is never zero once any request completed (a bound at 0 is no SLO).
+_POSITIVE = (*PERCENTILES, "mean_ms", "max_ms", "rps", "requests")
+
+
+def _check_sense(text: str, metric: str, op: str, limit: float) -> None:
+    """Refuse an SLO no run can meet, or every run meets: it would judge nothing."""
+    if not math.isfinite(limit):
+        raise ValueError(f"SLO {text!r}: the limit must be a finite number")
+    if limit < 0:
+        raise ValueError(f"SLO {text!r}: {metric} is never negative; give a limit >= 0")
+    if metric == "error_rate" and limit > 1:
+        raise ValueError(
+            f"SLO {text!r}: error_rate is a fraction from 0 to 1 (0 % to 100 %), "
+            f"{limit:g} is above 1"
+        )
+    if op == "==" and metric != "error_rate":
+        raise ValueError(
+            f"SLO {text!r}: {metric} is measured, never exactly a number; use <= or >="
+        )
+    if limit == 0 and (op == "<" or (op == "<=" and metric in _POSITIVE)):
+        raise ValueError(f"SLO {text!r}: no run can meet {metric} {op} 0; raise the limit")
+    if limit == 0 and op == ">=":
+        raise ValueError(f"SLO {text!r}: every run meets {metric} >= 0; raise the limit")
 
 
 def percentile(histogram: Mapping[float, int], pct: float) -> float:

@@ -19,6 +19,12 @@ from perfinvest.core.models import Model, NonEmptyStr
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
 Shape = Literal["smoke", "baseline", "ramp", "spike", "soak", "burst"]
 BUILTIN_SHAPES: tuple[Shape, ...] = ("smoke", "baseline", "ramp", "spike", "soak", "burst")
+#: Bounds a run can survive (Locust expands the task list by weight; users are greenlets).
+MAX_WEIGHT = 10_000
+MAX_USERS = 10_000
+MAX_RATE_RPS = 100_000.0
+MAX_DURATION_S = 7 * 24 * 3600.0
+MAX_THINK_S = 3600.0
 PROFILE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -37,13 +43,28 @@ class Route(Model):
     headers: dict[str, str] = Field(default_factory=dict)
     body: str | dict[str, Any] | list[Any] | None = None  # a mapping or list is sent as JSON
     data: str | None = None  # JSON-lines file (relative to the targets file), cycled
-    weight: int = Field(default=1, ge=1)
+    weight: int = Field(default=1, ge=1, le=MAX_WEIGHT)
     expect_status: int = Field(default=200, ge=100, le=599)
     health: bool = False  # part of the health gate of `perfinvest load suite`
     fault: bool = False  # injects errors into the target (a chaos endpoint): needs --approve
     slo: list[str] = Field(default_factory=list)  # overrides the defaults metric by metric
 
     _slos = field_validator("slo")(_check_slos)
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight_cap(cls, value: Any) -> Any:
+        """Name the cap even for a number too large to be an int (``1e23``)."""
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            return value
+        if number > MAX_WEIGHT:
+            raise ValueError(
+                f"weight {value} is above the limit of {MAX_WEIGHT:,} (Locust repeats a task "
+                "weight times); scale the weights down"
+            )
+        return value
 
     @model_validator(mode="after")
     def _body_or_data(self) -> Route:
@@ -56,13 +77,13 @@ class Profile(Model):
     """A named load profile: one of the built-in shapes with its numbers."""
 
     shape: Shape | None = None  # default: the profile's name when it is a built-in one
-    users: int | None = Field(default=None, ge=1)  # steady (or peak for ramp) users
-    from_users: int | None = Field(default=None, ge=1)  # ramp: start; spike: low level
-    peak_users: int | None = Field(default=None, ge=1)  # spike: the high level
-    rate_rps: float | None = Field(default=None, gt=0)  # burst: arrival rate (open model)
-    duration_s: float | None = Field(default=None, gt=0)
-    spawn_rate: float | None = Field(default=None, gt=0)  # users started per second
-    think_s: float = Field(default=0.0, ge=0)  # wait between a user's requests (closed model)
+    users: int | None = Field(default=None, ge=1, le=MAX_USERS)  # steady (ramp: peak)
+    from_users: int | None = Field(default=None, ge=1, le=MAX_USERS)  # ramp: start; spike: low
+    peak_users: int | None = Field(default=None, ge=1, le=MAX_USERS)  # spike: the high level
+    rate_rps: float | None = Field(default=None, gt=0, le=MAX_RATE_RPS)  # burst: arrival rate
+    duration_s: float | None = Field(default=None, gt=0, le=MAX_DURATION_S)
+    spawn_rate: float | None = Field(default=None, gt=0, le=MAX_USERS)  # users started per second
+    think_s: float = Field(default=0.0, ge=0, le=MAX_THINK_S)  # between a user's requests
     pid: int | None = Field(default=None, ge=1)  # soak: the target's pid for the RSS leak check
     container: str | None = None  # soak: or its Docker container
     leak_mb_per_min: float = Field(default=5.0, gt=0)  # soak: RSS growth above this fails
