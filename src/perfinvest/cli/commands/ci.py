@@ -26,6 +26,12 @@ def ci() -> None:
 @ci.command(name="init")
 @click.option("--force", is_flag=True, help="Overwrite existing files.")
 @click.option(
+    "--release",
+    is_flag=True,
+    help="Also write .github/workflows/release.yml: build, twine check, publish to PyPI "
+    "with trusted publishing on a v* tag.",
+)
+@click.option(
     "--dir",
     "root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -33,14 +39,16 @@ def ci() -> None:
 )
 @json_option
 @command_runner("ci init")
-def init(force: bool, root: Path | None, as_json: bool) -> Any:
-    """Write .github/workflows/perf-budgets.yml (PR, warn-only, artifacts, step summary),
-    perf-nightly.yml, perf-history.yml (on pushes to main: the baselines history for the
-    opt-in PERF_HISTORY_WINDOW gate) and starter perf/budgets.yaml, perf/query-budgets.yaml.
-    Exit 2 if one exists (named) unless --force."""
+def init(force: bool, release: bool, root: Path | None, as_json: bool) -> Any:
+    """Write .github/workflows/perf-budgets.yml (pull requests: `ci compare` of the merge
+    base against the head on one runner, one PR comment), perf-nightly.yml (the nightly
+    result appended to the perf-history branch and judged by `history check`) and starter
+    perf/budgets.yaml, perf/query-budgets.yaml. perfinvest is installed from the repository
+    variable PERFINVEST_SPEC (default: a pinned release). Exit 2 if a file exists (named)
+    unless --force."""
     from perfinvest.app.ci_init import ci_init
 
-    return ci_init(context(), force, root)
+    return ci_init(context(), force, root, release=release)
 
 
 @ci.command(name="compare")
