@@ -161,3 +161,23 @@ def test_recover_removes_the_worktrees_of_a_killed_compare(
     assert answer.code == 0, answer.out
     assert sum("removed stale baseline-side worktree" in f for f in answer.json["findings"]) == 2
     assert git(slower, "worktree", "list").count("\n") == 1
+
+
+@pytest.mark.slow
+def test_the_instruction_meter_counts_both_sides_exactly(
+    cli: Any, repo: Path, tmp_path: Path
+) -> None:
+    loop = "#!/bin/sh\ni=0; while [ $i -lt {n} ]; do i=$((i+1)); done\n"
+    for n, message in ((2000, "base"), (3000, "head: 50 % more work")):
+        (repo / "bench").write_text(loop.format(n=n))
+        (repo / "bench").chmod(0o755)
+        git(repo, "add", "bench")
+        git(repo, "commit", "-q", "-m", message)
+        if n == 2000:
+            git(repo, "tag", "base")
+    answer = cli("ci", "compare", "--base", "base", "--command", "./bench", "--runs", "2",
+                 "--meter", "instructions", "--enforce", "--report-dir", str(tmp_path / "r"), "--json")  # fmt: skip
+    assert answer.code == 8, answer.out
+    comment = (tmp_path / "r" / "comment.md").read_text()
+    assert "Performance budget breached: instructions +" in comment
+    assert "instructions counted under cachegrind" in comment
