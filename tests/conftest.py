@@ -150,3 +150,13 @@ def run_record(run_id: str, value: float, *, compliant: bool = False) -> dict[st
         "compliant": compliant,
         "metrics": [{"name": "p95_ms", "value": value, "unit": "ms", "direction": "lower"}],
     }
+
+
+@pytest.fixture(scope="session")
+def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the wheel of this checkout installed (not editable): its
+    bin folder. Built once per session (about 30 s: the wheel, then pip with its deps)."""
+    from tests.packaging import build_dists, fresh_venv
+
+    dist = build_dists(tmp_path_factory.mktemp("dist"), wheel_only=True)
+    return fresh_venv(tmp_path_factory.mktemp("venv"), next(dist.glob("*.whl")))

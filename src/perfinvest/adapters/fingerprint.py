@@ -50,10 +50,27 @@ def git_state(repo: Path, exclude: Path | None = None) -> tuple[str | None, bool
     return commit.strip(), bool(status and status.strip())
 
 
+def checkout_workdir(cwd: Path) -> str:
+    """The working directory as the configuration sees it: relative to the checkout that
+    holds it (the nearest folder with ``.git``, a worktree's file included), ``.`` outside
+    one. Two checkouts of one repository (CI folders, worktrees) give the same value."""
+    resolved = cwd.resolve()
+    for folder in (resolved, *resolved.parents):
+        if (folder / ".git").exists():
+            return resolved.relative_to(folder).as_posix()
+    return "."
+
+
 def config_hash(
     command: Sequence[str], mode: str, shell: bool, workdir: str, env: Mapping[str, str]
 ) -> str:
-    """What makes two runs the same experiment setup, hashed (durations excluded)."""
+    """What makes two runs the same experiment setup, hashed (durations excluded).
+
+    ``workdir`` is :func:`checkout_workdir`'s, never an absolute path: the same benchmark
+    measured from two checkouts of one repository is the same setup. Files written by
+    earlier versions hashed the absolute folder: they load as they are and compare with
+    each other as before (docs/file-formats.md).
+    """
     payload = json.dumps(
         {
             "command": list(command),

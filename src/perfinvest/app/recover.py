@@ -84,8 +84,12 @@ def _stale_worktrees(ctx: AppContext, keep: str | None) -> list[str]:
     if not ctx.in_git_repo:
         return []
     actions = []
+    from perfinvest.app.guardrails.ci_compare import in_use_by_live_compare
+
     for path in wt.stale_worktrees(ctx.repo_root):
         if keep is not None and str(path) == keep:
+            continue
+        if in_use_by_live_compare(path):  # a running `ci compare` removes its own
             continue
         if wt.remove_worktree(ctx.repo_root, path):
             actions.append(f"removed stale baseline-side worktree {path}")

@@ -41,6 +41,7 @@ from perfinvest.adapters.worktree.change import (
     perf_state_digest,
 )
 from perfinvest.adapters.worktree.checkouts import (
+    add_commit_worktree,
     add_worktree,
     apply_patch,
     remove_worktree,
@@ -71,6 +72,7 @@ __all__ = [
     "Snapshot",
     "Undone",
     "Verification",
+    "add_commit_worktree",
     "add_worktree",
     "apply_patch",
     "change_ref",

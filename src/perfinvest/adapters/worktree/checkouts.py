@@ -27,6 +27,14 @@ def add_worktree(info: RepoInfo, snapshot: Snapshot, path: Path) -> None:
     materialize(info.top, manifest, path, list(manifest))
 
 
+def add_commit_worktree(repo: Path, commit: str, path: Path) -> None:
+    """A detached worktree of ``commit`` as committed (``ci compare``'s base and head sides).
+
+    Name ``path`` with :data:`WORKTREE_PREFIX` so ``recover`` removes it after a kill.
+    """
+    _git(repo, "worktree", "add", "--detach", "-q", str(path), commit)
+
+
 def remove_worktree(repo: Path, path: Path) -> bool:
     """Remove a worktree (registered or not); True when something was removed."""
     removed = False

@@ -99,7 +99,7 @@ def run_once(
         benchmark.command,
         f"meter:{benchmark.meter}" if benchmark.meter else benchmark.mode,
         benchmark.shell,
-        str(benchmark.cwd),
+        fingerprint.checkout_workdir(benchmark.cwd),
         benchmark.env,
     )
     environment = fingerprint.capture(
