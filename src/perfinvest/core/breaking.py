@@ -336,7 +336,13 @@ class Search:
             )
         target = None
         if len(self.records) < self.bound:
-            target = refine_target(self.counts, self.index_of, self.value_at, self.steps)
+            target = refine_target(
+                self.counts,
+                self.index_of,
+                self.value_at,
+                self.steps,
+                lambda low, high: self._pair_within_noise(low, high) is None,
+            )
         if target is None:
             self._finish()
             return

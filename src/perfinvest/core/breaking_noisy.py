@@ -119,6 +119,7 @@ def refine_target(
     index_of: Callable[[float], int],
     value_at: Callable[[int], float],
     steps: int,
+    apart: Callable[[float, float], bool] | None = None,
 ) -> float | None:
     """The next value the re-opened bisection measures; None once it is done.
 
@@ -126,7 +127,9 @@ def refine_target(
     the bracket's midpoint while it is wider than one step; an end not yet decided. A
     missing end (no majority pass below the failures, or no fail above the passes) is
     looked for at the range's end; a value already measured ``MAX_PER_VALUE`` times is
-    left as it is.
+    left as it is. ``apart(low, high)`` says whether the bracket's ends can be told apart
+    beyond the measured noise; when they cannot, no midpoint is probed (it would be a coin
+    toss) and the bracket stays as wide as the noise allows.
     """
     low, high = majority_interval(counts)
     lo_k = -1 if low is None else index_of(low)
@@ -144,7 +147,8 @@ def refine_target(
     if high is None and open_(value_at(steps)):
         return value_at(steps)
     first, last = max(lo_k, 0), min(hi_k, steps)
-    if last - first > 1:
+    splittable = apart is None or low is None or high is None or apart(low, high)
+    if last - first > 1 and splittable:
         mid = (first + last) // 2
         candidates = sorted(range(first + 1, last), key=lambda k: abs(k - mid))
         for k in candidates:

@@ -66,3 +66,29 @@ def welch_relative_ci(
     if b > 0 and c > 0:
         return math.expm1(lo), math.expm1(hi)
     return lo, hi
+
+
+#: With fewer than two runs a side the run-to-run noise cannot be measured; the samples'
+#: interval then assumes this much of it: rule 5's default CV threshold, the most a set of
+#: runs may show before the runner flags it and re-runs.
+ASSUMED_RUN_CV = 0.05
+
+
+def with_run_noise(
+    ci: tuple[float, float], relative: float, alpha: float = 0.05
+) -> tuple[float, float]:
+    """The samples' bootstrap interval widened by an unmeasured run-to-run noise.
+
+    Samples inside one run share its machine state: their bootstrap describes that run, not
+    the next one. Each side's mean also carries a run-level error of ``ASSUMED_RUN_CV``;
+    their difference ``sqrt(2) x ASSUMED_RUN_CV x (1 + relative)`` (at the normal quantile
+    of the level) is added in quadrature to each half of the interval.
+    """
+    from statistics import NormalDist
+
+    z = NormalDist().inv_cdf(1 - alpha / 2)
+    extra = z * math.sqrt(2) * ASSUMED_RUN_CV * abs(1 + relative)
+    lo, hi = ci
+    below = math.hypot(relative - lo, extra)
+    above = math.hypot(hi - relative, extra)
+    return relative - below, relative + above
