@@ -112,8 +112,11 @@ def test_disagreeing_recheck_widens_the_interval_and_says_so(repo: Path, cli: An
     at_38 = [p["passed"] for p in bp["probes"] if p["value"] == 38]
     assert at_38 == [False, True, True]  # the re-check passed; a third probe decides
     assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 38
-    assert bp["breaking_point"] == 39  # the re-opened bisection: 39 fails 2 of 2
-    assert [p["passed"] for p in bp["probes"] if p["value"] == 39] == [False, False]
+    # the re-opened bisection: the next failing value, decided 2 of 2; 38's own spread
+    # (p95 200 then 100) is the measured noise, so [38, 40] is not split further
+    high = bp["breaking_point"]
+    assert high in (39, 40), bp["note"]
+    assert [p["passed"] for p in bp["probes"] if p["value"] == high] == [False, False]
     assert "the re-check at 38 disagreed (passed 2 of 3)" in bp["note"]
     assert any("widened: a re-check disagreed" in f for f in result.json["findings"])
     assert bp["probes_used"] <= bp["probe_bound"]
