@@ -38,6 +38,10 @@ if behaviour == "flaky" and value == {odd}:  # fails when first measured, passes
     seen = int(open("flaky.count").read()) if os.path.exists("flaky.count") else 0
     open("flaky.count", "w").write(str(seen + 1))
     p95 = 200 if seen == 0 else 100
+if behaviour == "alternating" and value == {odd}:  # fail, pass, fail, pass, ... at one value
+    seen = int(open("alternate.count").read()) if os.path.exists("alternate.count") else 0
+    open("alternate.count", "w").write(str(seen + 1))
+    p95 = 200 if seen % 2 == 0 else 100
 print(f"PERF_METRICS p95_ms={{p95}} error_rate=0 value={{value}}")
 """
 
@@ -106,16 +110,44 @@ def test_disagreeing_recheck_widens_the_interval_and_says_so(repo: Path, cli: An
     assert result.code == 0, result.out
     bp = result.json["data"]["breaking_point"]
     at_38 = [p["passed"] for p in bp["probes"] if p["value"] == 38]
-    assert at_38 == [False, True]  # really measured twice, and the re-check passed
-    assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 37
-    assert bp["breaking_point"] > 38  # 38 is not claimed: the next value that held
-    assert [p["passed"] for p in bp["probes"] if p["value"] == bp["breaking_point"]] == [
-        False,
-        False,
-    ]  # the widened end re-confirmed
-    assert "the re-check at 38 disagreed (passed 1 of 2)" in bp["note"]
+    assert at_38 == [False, True, True]  # the re-check passed; a third probe decides
+    assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 38
+    # the re-opened bisection: the next failing value, decided 2 of 2; 38's own spread
+    # (p95 200 then 100) is the measured noise, so [38, 40] is not split further
+    high = bp["breaking_point"]
+    assert high in (39, 40), bp["note"]
+    assert [p["passed"] for p in bp["probes"] if p["value"] == high] == [False, False]
+    assert "the re-check at 38 disagreed (passed 2 of 3)" in bp["note"]
     assert any("widened: a re-check disagreed" in f for f in result.json["findings"])
     assert bp["probes_used"] <= bp["probe_bound"]
+
+
+def test_alternating_boundary_reopens_the_bisection_to_a_tight_interval(
+    repo: Path, cli: Any
+) -> None:
+    """Issue 21: passes below 32, fails above, alternates fail/pass at 32: was [31, 64]."""
+    inv_id = setup_sim(repo, cli, capacity=31, behaviour="alternating", odd=32)
+    result = search(cli, "--min", "1", "--max", "64")
+    assert result.code == 0, result.out
+    bp = result.json["data"]["breaking_point"]
+    at_32 = [p["passed"] for p in bp["probes"] if p["value"] == 32]
+    assert at_32[:2] == [False, True] and len(at_32) == 3  # contested: a third probe
+    assert int((repo / "alternate.count").read_text()) == 3  # really measured each time
+    low, high = bp["last_passing"], bp["breaking_point"]
+    assert 30 <= low <= 32 <= high <= 34, bp["note"]
+    assert (low, high) == (31, 32) and bp["crossing"] == 32
+    assert bp["widened"] and bp["verdict"] == "found"
+    counts = {c["value"]: (c["passes"], c["fails"]) for c in bp["counts"]}
+    assert counts[32] == (1, 2) and counts[31] == (2, 0)
+    assert bp["probes_used"] <= bp["probe_bound"] and bp["probe_bound"] > 11
+    assert "probe bound raised from 11 to" in bp["bound_note"]
+    assert "refine" in [p["stage"] for p in bp["probes"]]
+    assert "probe bound raised from 11" in result.err  # said when it grows
+    state = json.loads((perf(repo) / "investigation.json").read_text())
+    assert state["breaking_point"]["counts"] == bp["counts"]
+    log = (perf(repo) / "investigations" / f"{inv_id}.md").read_text()
+    assert "verdicts per value:" in log and "32: 1 pass 2 fail" in log
+    assert any("more likely than passes at 32" in f for f in result.json["findings"])
 
 
 def test_passes_everywhere_and_fails_everywhere_invent_nothing(repo: Path, cli: Any) -> None:
@@ -290,7 +322,8 @@ def test_real_http_target_under_wrk(repo: Path, cli: Any, http_target: str) -> N
     # about 10 ms per queued request: p90 crosses 45 ms around 4 to 5 connections
     assert bp["verdict"] in ("found", "non_monotonic"), bp["note"]
     assert bp["breaking_point"] is not None and 2 <= bp["breaking_point"] <= 10, bp
-    assert bp["probes_used"] <= bp["probe_bound"] == 10  # ceil(log2(23)) + 3 + 2
+    assert bp["probes_used"] <= bp["probe_bound"]  # ceil(log2(23)) + 3 + 2, + repeats
+    assert bp["probe_bound"] == 10 or "raised from 10 to" in bp["bound_note"], bp
     assert bp["thresholds"] == ["p90_ms>45"]
     failing = [p for p in bp["probes"] if p["passed"] is False]
     assert failing and all(p["metrics"]["p90_ms"] > 45 for p in failing)
@@ -355,8 +388,10 @@ def test_noisy_target_gets_a_bounded_interval_not_a_point(repo: Path, cli: Any) 
     # the default resolution is relative to the range, and stated
     assert bp["resolution"] == 190 and "1 % of the range" in bp["resolution_rule"]
     assert "resolution 190 (default: 1 % of the range" in result.err
-    # bounded: ceil(log2(100)) + 3 + 2 re-confirmations, far fewer than 18
-    assert bp["probe_bound"] == 12 and bp["probes_used"] <= 12
+    # bounded: ceil(log2(100)) + 3 + 2 re-confirmations, far fewer than 18; grown (and
+    # said) only when a re-check disagreed and the bisection re-opened
+    assert bp["probe_bound"] == 12 or "raised from 12 to" in bp["bound_note"], bp
+    assert bp["probes_used"] <= bp["probe_bound"]
     # the baseline's noise was measured (10 % drawn; 5 to 7 runs estimate it loosely)
     assert 0.01 < bp["noise_cv"]["p95_ms"] < 0.4, bp["noise_cv"]
     assert bp["verdict"] == "found" and bp["monotonic"], bp["note"]
@@ -364,10 +399,10 @@ def test_noisy_target_gets_a_bounded_interval_not_a_point(repo: Path, cli: Any) 
     # an interval around the true crossing (5000): 3 noise sigmas either side cannot pass/fail
     assert high > 3300 and low < 7000 and low < high, (low, high)
     assert high - low >= bp["resolution"]
-    # its ends were re-measured: every probe at the low end passed, at the high end failed
+    # its ends were re-measured: the low end passed by majority, the high end failed
     at_low = [p["passed"] for p in bp["probes"] if p["value"] == low]
     at_high = [p["passed"] for p in bp["probes"] if p["value"] == high]
-    assert all(at_low) and not any(at_high), bp["probes"]
+    assert 2 * sum(at_low) > len(at_low) and 2 * sum(at_high) < len(at_high), bp["probes"]
     assert "re-confirmed" in bp["confidence"] or "measured once" in bp["confidence"]
     if bp["widened"]:  # a re-check disagreed: said so, no point claimed
         assert "disagreed" in bp["note"] or "within noise" in bp["note"]
@@ -380,7 +415,8 @@ def test_noisy_target_gets_a_bounded_interval_not_a_point(repo: Path, cli: Any) 
     for match, probe in zip(lines, bp["probes"], strict=True):
         number, bound, value, p95, verdict, stage = match.groups()
         assert int(number) == bp["probes"].index(probe) + 1
-        assert (int(bound), int(value), stage) == (12, probe["value"], probe["stage"])
+        assert int(bound) in (12, bp["probe_bound"])
+        assert (int(value), stage) == (probe["value"], probe["stage"])
         assert float(p95) == pytest.approx(probe["metrics"]["p95_ms"], abs=0.051)
         assert verdict.startswith("PASS") == (probe["metrics"]["p95_ms"] <= 150) == probe["passed"]
     # at --resolution 1 (the issue's 18 probes) the noise rule holds the same way; how early
@@ -388,5 +424,6 @@ def test_noisy_target_gets_a_bounded_interval_not_a_point(repo: Path, cli: Any) 
     fine = search(cli, "--min", "1000", "--max", "20000", "--resolution", "1")
     bp = fine.json["data"]["breaking_point"]
     assert fine.code == 0 and bp["resolution_rule"] == "given", fine.out
-    assert bp["probes_used"] <= bp["probe_bound"] == 20
+    assert bp["probes_used"] <= bp["probe_bound"]
+    assert bp["probe_bound"] == 20 or "raised from 20 to" in bp["bound_note"], bp
     assert_stops_at_the_noise(bp)

@@ -185,3 +185,33 @@ def test_budget_missing_version_and_empty_history(cli: Any, repo: Path, tmp_path
     empty = cli("budget", "check", str(base), "--budgets", str(budgets), "--history", "5")
     assert empty.code == 4, empty.out
     assert "perfinvest baseline" in empty.out
+
+
+def test_budget_rule_point_vs_ci_on_real_runs(cli: Any, repo: Path, tmp_path: Path) -> None:
+    """Issue 21: which rule applies is said; `--budget-rule ci` is the conservative one."""
+    budgets = tmp_path / "budgets.yaml"
+    base = _export(cli, tmp_path, "base", 1.0)
+    slow = _export(cli, tmp_path, "slow", 1.3)
+    budgets.write_text("budgets:\n  - metric: latency_ms\n    max_regression_pct: 1\n")
+    point = cli(
+        "budget", "check", str(slow), "--baseline", str(base), "--budgets", str(budgets), "--json"
+    )
+    (v,) = point.json["data"]["verdicts"]
+    assert v["rule"] == "point" and "rule: point estimate beyond the budget" in v["message"]
+    assert v["ci_low"] is not None and v["ci_high"] is not None
+    change, low = v["change"], v["ci_low"]
+    assert low < change, v
+    # a budget between the CI's lower end and the point estimate: point breaches, ci not
+    between = (low + change) / 2 * 100
+    budgets.write_text(f"budgets:\n  - metric: latency_ms\n    max_regression_pct: {between:.4f}\n")
+    args = ("budget", "check", str(slow), "--baseline", str(base), "--budgets", str(budgets))
+    as_point = cli(*args, "--enforce", "--json")
+    as_ci = cli(*args, "--enforce", "--budget-rule", "ci", "--json")
+    assert as_point.code == 8, as_point.out
+    assert as_ci.code == 0, as_ci.out
+    (v,) = as_ci.json["data"]["verdicts"]
+    assert v["rule"] == "ci" and v["status"] == "ok"
+    assert "not wholly beyond it" in v["message"] and "the whole CI beyond" in v["message"]
+    assert "max_regression_pct (ci)" in as_ci.json["data"]["markdown"]
+    bad = cli(*args, "--budget-rule", "mean", "--json")
+    assert bad.code == 2

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from perfinvest.core.breaking.noisy import majority_history, majority_interval, value_counts
 from perfinvest.core.breaking.search import (
     RECONFIRM_LIMIT,
     ProbeRecord,
@@ -117,12 +118,16 @@ def test_disagreeing_recheck_widens_the_interval_instead_of_a_point() -> None:
     probed = run(search, flaky)
     outcome = search.outcome
     assert outcome.verdict == "found" and outcome.widened and outcome.monotonic
-    # 238 is no longer claimed: the interval reaches the next value that failed every time
-    assert (outcome.last_passing, outcome.breaking_point) == (237, 242)
-    assert probed.count(242) == 2  # the widened end is re-confirmed
-    assert "re-check at 238 disagreed (passed 1 of 2)" in outcome.note
+    # 238 is contested: re-measured to a 2-of-3 majority (it passes), and the bisection
+    # re-opened above it found the next value, decided by its own repeats
+    assert probed.count(238) == 3 and search.counts[238] == (2, 1)
+    assert (outcome.last_passing, outcome.breaking_point) == (238, 239)
+    assert search.counts[239] == (0, 2)
+    assert "re-check at 238 disagreed (passed 2 of 3)" in outcome.note
     assert "interval, not a point" in outcome.note
-    assert "first fail 242 re-confirmed (failed 2 of 2)" in outcome.confidence
+    assert "probe bound raised from 14 to" in outcome.confidence
+    assert "238: 2 pass 1 fail" in outcome.confidence
+    assert search.crossing == 239
     assert len(probed) <= search.bound
 
 
@@ -140,9 +145,10 @@ def test_failing_recheck_of_the_last_pass_widens_below_it() -> None:
     outcome = search.outcome
     assert non_monotonic_pairs(search.history) == [(4, 4)]
     assert outcome.verdict == "found" and outcome.widened
-    # no noise known: one step below the lowest failure, measured and re-confirmed
-    assert (outcome.last_passing, outcome.breaking_point) == (3, 5)
-    assert seen.count(3) == 2 and len(seen) <= search.bound
+    # 4 passed once and failed twice: by its majority it fails; 3 passes, decided
+    assert (outcome.last_passing, outcome.breaking_point) == (3, 4)
+    assert search.counts[4] == (1, 2) and search.counts[3][0] >= 2
+    assert len(seen) <= search.bound
 
 
 def test_widening_steps_one_noise_band_past_the_disagreement() -> None:
@@ -155,12 +161,16 @@ def test_widening_steps_one_noise_band_past_the_disagreement() -> None:
     search = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.10})
     probed = run_metrics(search, lucky_then_not)
     outcome = search.outcome
-    # the only pass (5750) failed its re-check: the low end is measured one noise band
-    # (2.83 x 10 % of 5750, about 1630) below the lowest failure, not at the minimum
+    # the only pass (5750) failed its re-check: 5750 fails by majority (1 of 3 passed) and
+    # the bisection re-opened below it brackets the real crossing (150 ms at 5000), as
+    # narrow as the 10 % noise lets it tell the ends apart
     assert probed[:3] == [20000, 10500, 5750] and outcome.widened
-    assert outcome.last_passing == 4040 and probed.count(4040) == 2
-    assert outcome.breaking_point is not None and outcome.breaking_point > 5750
+    assert search.counts[5750] == (1, 2)
+    low, high = outcome.last_passing, outcome.breaking_point
+    assert low is not None and high is not None and low < 5000 < high
+    assert (low, high) == (4420, 5750)
     assert "re-check at 5750 disagreed" in outcome.note
+    assert len(probed) <= search.bound
 
 
 P95 = "p95_ms>150"
@@ -218,18 +228,21 @@ def test_probe_level_spread_counts_as_noise_when_the_baseline_had_none() -> None
     assert search.cv("p95_ms") == pytest.approx(0.0673, abs=1e-3)
 
 
-def test_pass_above_a_failure_without_metrics_is_non_monotonic() -> None:
-    search = Search(1, 500, 1)
-    calls: dict[float, int] = {}
-
-    def flaky(v: float) -> bool:  # 238 and 242 fail first, pass when re-measured
-        calls[v] = calls.get(v, 0) + 1
-        return v < 238 or (v in (238, 242) and calls[v] > 1)
-
-    run(search, flaky)
-    outcome = search.outcome
-    assert outcome.verdict == "non_monotonic" and not outcome.monotonic
-    assert "242 passed but 238 failed" in outcome.note
+def test_contradicting_majorities_are_non_monotonic() -> None:
+    """A value passing by majority above one failing by majority, without metrics."""
+    counts = value_counts([(5, False), (5, False), (7, True), (7, True), (7, False)])
+    assert majority_history(counts) == [(5, False), (7, True)]
+    assert non_monotonic_pairs(majority_history(counts)) == [(7, 5)]
+    assert majority_interval(counts) == (None, None)
+    search = Search(1, 8, 1)
+    for value, passed in [(8, False), (4, True), (6, True), (7, False), (6, False)]:
+        search.records.append(ProbeRecord(value, passed, {}))
+    search.records.append(ProbeRecord(7, True, {}))
+    search.records.append(ProbeRecord(7, True, {}))
+    search.records.append(ProbeRecord(6, False, {}))
+    search._finish()
+    assert search.outcome.verdict == "non_monotonic" and not search.outcome.monotonic
+    assert "7 passed but 6 failed" in search.outcome.note
 
 
 def test_pass_above_a_failure_within_noise_widens_the_interval() -> None:
@@ -243,8 +256,11 @@ def test_pass_above_a_failure_within_noise_widens_the_interval() -> None:
     probed = run_metrics(search, marginal)
     outcome = search.outcome
     assert outcome.monotonic and outcome.widened, outcome
-    assert "passed above" in outcome.note and "within noise" in outcome.note
-    assert outcome.last_passing == 4990 and len(probed) <= search.bound
+    # every value above 4990 passes when re-measured: by majority they pass, so the
+    # re-opened bisection moves up until the grown bound is spent, and says so
+    assert "disagreed" in outcome.note and "probe bound raised" in outcome.confidence
+    assert outcome.last_passing is not None and outcome.last_passing > 4990
+    assert len(probed) == search.bound
 
 
 def test_baseline_noise_and_band() -> None:
@@ -293,8 +309,9 @@ def test_a_maximum_that_fails_then_passes_is_uncertain_not_a_point() -> None:
     run(search, flaky_maximum)
     outcome = search.outcome
     assert outcome.verdict == "uncertain" and outcome.breaking_point is None
-    assert outcome.last_passing == 7
-    assert "the maximum 8 passed 1 of 2 probes, so the boundary is at or above 7" in outcome.note
+    # the maximum is contested: re-measured, it passes 2 of 3, so it is the last pass
+    assert outcome.last_passing == 8 and search.counts[8] == (2, 1)
+    assert "the maximum 8 passed 2 of 3 probes, so the boundary is at or above 8" in outcome.note
 
 
 def test_a_result_stored_before_noise_awareness_still_loads() -> None:

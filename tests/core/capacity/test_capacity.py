@@ -52,7 +52,7 @@ def test_noise_free_points_give_back_the_parameters(params: tuple[float, float, 
 @pytest.mark.parametrize("seed", range(8))
 def test_noisy_points_recover_the_parameters_within_tolerance(seed: int) -> None:
     """3 % multiplicative noise, 3 repeats per level: λ within 8 %, σ within 0.015, κ and the
-    peak within 20 % (the worst of 200 seeds measured: 7 %, 0.014, 16 %); every estimate
+    peak within 20 % (the worst of 200 seeds measured: 3 %, 0.008, 16 %); every estimate
     within 4 standard errors of the truth."""
     rng = np.random.default_rng(seed)
     fit = fitted(synthetic(LEVELS, *TRUE, noise_cv=0.03, repeats=3, rng=rng))
@@ -72,15 +72,23 @@ def test_noisy_points_recover_the_parameters_within_tolerance(seed: int) -> None
 
 
 def test_interval_coverage_is_about_the_stated_level() -> None:
-    """Over 60 seeds the 95 % intervals hold the truth at least 80 % of the time each."""
-    hits = np.zeros(3)
-    for seed in range(60):
+    """Issue 21: over 200 seeds the 95 % intervals of λ, σ, κ, N*, X(N*) hold the truth
+    90-99 % of the time each (measured on these seeds: 94.5, 92.5, 93, 92.5, 94 %; over
+    seeds 0-999: 94.4, 94.6, 95.8, 95.9, 94.3 %). On absolute residuals, before, κ, N* and
+    X(N*) held it 90, 90 and 86.5 % of the time."""
+    star = peak_concurrency(TRUE[1], TRUE[2])
+    assert star is not None
+    truths = (*TRUE, star, usl(star, *TRUE))
+    hits = np.zeros(5)
+    for seed in range(200):
         rng = np.random.default_rng(1000 + seed)
         fit = fitted(synthetic(LEVELS, *TRUE, noise_cv=0.03, repeats=3, rng=rng))
-        for i, (est, truth) in enumerate(zip((fit.lam, fit.sigma, fit.kappa), TRUE, strict=True)):
+        assert fit.peak is not None
+        estimates = (fit.lam, fit.sigma, fit.kappa, fit.peak.concurrency, fit.peak.throughput)
+        for i, (est, truth) in enumerate(zip(estimates, truths, strict=True)):
             assert est.ci_low is not None and est.ci_high is not None
             hits[i] += est.ci_low <= truth <= est.ci_high
-    assert (hits / 60 >= 0.8).all(), hits / 60
+    assert (hits / 200 >= 0.90).all() and (hits / 200 <= 0.99).all(), hits / 200
 
 
 def test_headroom_at_a_current_concurrency_and_a_current_throughput() -> None:

@@ -11,6 +11,7 @@ from perfinvest.app.measuring.compare import load_runs
 from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import ExitCode, usage_error
 from perfinvest.core.guardrails.budgets import (
+    BudgetRule,
     BudgetStatus,
     BudgetVerdict,
     check_budgets,
@@ -36,6 +37,7 @@ class BudgetOptions:
     summary: Path | None = None  # markdown appended here (e.g. $GITHUB_STEP_SUMMARY)
     history: int | None = None  # also judge each budget's metric against the last N
     history_model: str = "t"  # t or iqr (docs/history.md)
+    rule: BudgetRule | None = None  # --budget-rule: point or ci, over the file's rules
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -118,7 +120,12 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
     runs, _ = load_runs(current)
     baseline, label = _baseline(ctx, options)
     verdicts = check_budgets(
-        budgets, runs, baseline, current_label=current.name, baseline_label=label
+        budgets,
+        runs,
+        baseline,
+        current_label=current.name,
+        baseline_label=label,
+        rule=options.rule,
     )
     result = CommandResult(command="budget check")
     trends = ""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.measuring.benchmark import (
@@ -42,7 +43,14 @@ from perfinvest.core.breaking.search import (
 )
 from perfinvest.core.breaking.thresholds import Threshold, classify_probe, parse_thresholds
 from perfinvest.core.errors import ExitCode, PerfError, benchmark_failed, refused, usage_error
-from perfinvest.core.models import BreakingPointResult, Event, Investigation, Probe, Run
+from perfinvest.core.models import (
+    BreakingPointResult,
+    Event,
+    Investigation,
+    Probe,
+    ProbeCount,
+    Run,
+)
 from perfinvest.core.phases import Phase
 from perfinvest.core.policy import DurationDecision
 from perfinvest.core.stats.baselines import metric_key, run_values
@@ -124,258 +132,324 @@ def probe_table(probes: list[Probe], metrics: list[str] | None = None) -> list[s
     return rows
 
 
+def _load_fail_when(ctx: AppContext, options: BreakingPointOptions) -> BreakingPointOptions:
+    """A load investigation without --fail-when: its targets file's SLOs are the conditions."""
+    if options.fail_when or not ctx.store.has_active():
+        return options
+    from perfinvest.app.load.targets import slo_fail_when
+
+    setup = ctx.store.load_active().setup
+    fail_when = slo_fail_when(setup.command, ctx.repo_root / setup.workdir)
+    return replace(options, fail_when=fail_when)
+
+
+def _prepare(ctx: AppContext, inv: Investigation, options: BreakingPointOptions) -> _Plan:
+    """The options checked against the investigation (after the phase's preconditions)."""
+    if options.minimum is None or options.maximum is None:
+        raise usage_error("give the range to search: --min VALUE --max VALUE")
+    minimum, maximum = options.minimum, options.maximum
+    check_range(minimum, maximum, options.resolution)
+    resolution = options.resolution or default_resolution(minimum, maximum)
+    rule = "given" if options.resolution else f"default: {DEFAULT_RESOLUTION_RULE}"
+    if not options.fail_when:
+        raise usage_error('give at least one --fail-when condition, e.g. --fail-when "p95_ms>150"')
+    for flag, text in (
+        ("--approve-expansion", options.approve_expansion),
+        ("--allow-no-metrics", options.allow_no_metrics),
+    ):
+        if text is not None and not text.strip():
+            raise usage_error(f"{flag} needs a reason: say why in a few words")
+
+    values = _baseline_values(ctx, inv)
+    thresholds = parse_thresholds(options.fail_when, values)
+    noise = baseline_noise({t.metric: values[t.metric] for t in thresholds})
+    previous = inv.breaking_point
+    requested = (minimum, maximum)
+    expansion = None
+    if previous is not None and widens((previous.minimum, previous.maximum), requested):
+        if options.approve_expansion is None:
+            raise refused(
+                f"[{minimum:g}, {maximum:g}] widens the earlier range "
+                f"[{previous.minimum:g}, {previous.maximum:g}] (rule 4, narrow first): "
+                'add --approve-expansion "why" to widen it',
+                needs=['--approve-expansion "reason"'],
+            )
+        expansion = options.approve_expansion
+    duration = duration_for(ctx, inv, options.measure, probe=True)
+    return _Plan(
+        Search(minimum, maximum, resolution, thresholds, noise),
+        benchmark_of(ctx, inv),
+        session_for(ctx, inv, options.measure, duration),
+        duration,
+        options.param_env or inv.setup.param_env,
+        thresholds,
+        expansion,
+        rule,
+    )
+
+
+def _measure_value(
+    plan: _Plan,
+    options: BreakingPointOptions,
+    outcome: _Outcome,
+    probed: Benchmark,
+    git: tuple[str | None, bool | None],
+    value: float,
+) -> bool | None:
+    """One value measured (an invalid probe once more); its verdict, None when invalid."""
+    search = plan.search
+    say = options.on_probe or (lambda line: None)
+    shown = format_value(value)
+    benchmark = with_env(probed, {plan.parameter: shown})
+    passed: bool | None = None
+    for _attempt in range(1 + INVALID_RETRIES):
+        number = len(outcome.probes) + 1
+        run = run_once(benchmark, plan.session, f"probe-{shown}", number, search.bound, git)
+        metrics = {metric_key(m): m.value for m in run.metrics}
+        passed, why = classify_probe(
+            invalid_reason=run.invalid_reason,
+            exit_code=run.exit_code,
+            metrics=metrics,
+            thresholds=plan.thresholds,
+            allow_no_metrics=options.allow_no_metrics is not None,
+            load_errors=run.load_errors,
+        )
+        outcome.probes.append(_probe_of(run, value, search.stage, passed, why))
+        say(
+            probe_line(
+                number,
+                search.bound,
+                plan.parameter,
+                value,
+                metrics,
+                (passed, why),
+                plan.thresholds,
+                search.stage,
+            )
+        )
+        if passed is not None or why.startswith("interrupted"):
+            break
+    return passed
+
+
+def _execute(ctx: AppContext, plan: _Plan, options: BreakingPointOptions) -> _Outcome:
+    """Every probe the search asks for, under the benchmark lock."""
+    from perfinvest.adapters import fingerprint
+
+    search = plan.search
+    outcome = _Outcome(search)
+    session = plan.session
+    say = options.on_probe or (lambda line: None)
+    noise = ", ".join(f"{k} CV {v:.1%}" for k, v in search.noise.items()) or "none measured"
+    say(
+        f"breaking-point: {plan.parameter} in [{format_value(search.minimum)}, "
+        f"{format_value(search.maximum)}], resolution {format_value(search.resolution)} "
+        f"({plan.resolution_rule}), at most {search.bound} probes; baseline noise: {noise}"
+    )
+    try:
+        with benchmark_lock(ctx, session.investigation_id, "breaking-point", outcome.events):
+            git = fingerprint.git_state(session.repo_root, session.state_dir)
+            # the parameter is an environment variable: the tool mode holds for every probe
+            probed = resolve_tool_mode(plan.benchmark, session.progress)
+            while (value := search.next_value()) is not None:
+                passed = _measure_value(plan, options, outcome, probed, git, value)
+                if passed is None:
+                    last = outcome.probes[-1].reason
+                    if last.startswith("interrupted"):
+                        outcome.interrupted = True
+                    else:
+                        outcome.stopped = (
+                            f"the probe at {format_value(value)} was invalid twice ({last}); "
+                            "the search stopped without a result"
+                        )
+                    break
+                grown = bool(search.bound_note)
+                search.record(passed, outcome.probes[-1].metrics)
+                if search.bound_note and not grown:
+                    say(f"breaking-point: {search.bound_note}")
+    except KeyboardInterrupt:
+        outcome.interrupted = True
+    return outcome
+
+
+def _incomplete(
+    outcome: _Outcome, table: list[str], base: dict[str, object], compliant: bool
+) -> PhaseWork:
+    error = (
+        PerfError(
+            "interrupted: the probe was stopped, its processes killed, the lock "
+            "released; no breaking point recorded",
+            ExitCode.INTERRUPTED,
+            kind="interrupted",
+        )
+        if outcome.interrupted
+        else benchmark_failed(outcome.stopped or "")
+    )
+    return PhaseWork(
+        summary=f"breaking-point search incomplete after {len(outcome.probes)} probe(s): "
+        + error.message,
+        outcome="failed",
+        evidence=table,
+        non_compliant=not compliant,
+        error=error,
+        data={"breaking_point": base},
+    )
+
+
+def _summary(result: BreakingPointResult) -> str:
+    shown = format_value
+    verdict = (result.verdict or "").replace("_", " ")
+    if result.breaking_point is not None and result.last_passing is not None:
+        return (
+            f"breaking point in [{shown(result.last_passing)}, "
+            f"{shown(result.breaking_point)}] (last pass "
+            f"{shown(result.last_passing)}, first fail "
+            f"{shown(result.breaking_point)}"
+            + ("; widened: a re-check disagreed" if result.widened else "")
+            + (", non-monotonic" if not result.monotonic else "")
+            + ")"
+        )
+    if result.breaking_point is None:
+        return f"no breaking point: {verdict}"
+    return f"breaking point at or below {shown(result.breaking_point)} ({verdict})"
+
+
+def _apply(
+    ctx: AppContext, inv: Investigation, outcome: _Outcome, options: BreakingPointOptions
+) -> PhaseWork:
+    """The search's result recorded in state, log and artifact (or why there is none)."""
+    plan_parameter = options.param_env or inv.setup.param_env
+    inv.events.extend(outcome.events)
+    search = outcome.search
+    minimum, maximum = search.minimum, search.maximum
+    probes = outcome.probes
+    used = sum(1 for p in probes if p.passed is not None)
+    table = probe_table(probes, [t.metric for t in search.thresholds])
+    duration = duration_for(ctx, inv, options.measure, probe=True)
+    counts = [ProbeCount(value=v, passes=p, fails=f) for v, (p, f) in search.counts.items()]
+    base: dict[str, object] = {
+        "parameter": plan_parameter,
+        "minimum": minimum,
+        "maximum": maximum,
+        "resolution": search.resolution,
+        "probes": [p.model_dump(mode="json") for p in probes],
+        "probes_used": used,
+        "probe_bound": search.bound,
+        "counts": [c.model_dump(mode="json") for c in counts],
+    }
+    if outcome.interrupted or outcome.stopped is not None:
+        return _incomplete(outcome, table, base, duration.compliant)
+    result_outcome = search.outcome
+    expansion = options.approve_expansion
+    previous = inv.breaking_point
+    widened = previous is not None and widens(
+        (previous.minimum, previous.maximum), (minimum, maximum)
+    )
+    if previous is not None and widened and expansion:
+        inv.events.append(
+            Event(
+                at=ctx.now(),
+                kind="rule 4 expansion approved",
+                message=(
+                    f"breaking-point range widened from [{previous.minimum:g}, "
+                    f"{previous.maximum:g}] to [{minimum:g}, {maximum:g}]: "
+                    f"{expansion}"
+                ),
+            )
+        )
+    result = BreakingPointResult(
+        parameter=plan_parameter,
+        minimum=minimum,
+        maximum=maximum,
+        resolution=search.resolution,
+        resolution_rule="given" if options.resolution else DEFAULT_RESOLUTION_RULE,
+        breaking_point=result_outcome.breaking_point,
+        last_passing=result_outcome.last_passing,
+        verdict=result_outcome.verdict,
+        confidence=result_outcome.confidence,
+        widened=result_outcome.widened,
+        stopped_by=search.stopped_by,
+        noise_cv=dict(search.noise),
+        thresholds=list(options.fail_when),
+        probes=probes,
+        probes_used=used,
+        probe_bound=search.bound,
+        bound_note=search.bound_note,
+        crossing=search.crossing,
+        counts=counts,
+        probe_duration_s=duration.duration_s,
+        compliant=duration.compliant,
+        compliance_note=duration.note,
+        expansion_reason=expansion if widened else None,
+        monotonic=result_outcome.monotonic,
+        note=result_outcome.note,
+    )
+    inv.breaking_point = result
+    artifact = keep_search(ctx.paths.artifacts(inv.id), result, ctx.now())
+    return _recorded(ctx, result, artifact, table, used, len(probes), duration, options)
+
+
+def _recorded(
+    ctx: AppContext,
+    result: BreakingPointResult,
+    artifact: Path,
+    table: list[str],
+    used: int,
+    total: int,
+    duration: DurationDecision,
+    options: BreakingPointOptions,
+) -> PhaseWork:
+    findings = [result.note, f"confidence: {result.confidence}"]
+    if result.crossing is not None and result.widened:
+        findings.append(
+            f"failures become more likely than passes at {format_value(result.crossing)} "
+            "(isotonic fit of each value's pass/fail counts)"
+        )
+    if result.bound_note:
+        findings.append(result.bound_note)
+    if not result.monotonic:
+        findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
+    if not duration.compliant:
+        findings.append(f"non-compliant probes: {duration.note}")
+    invalid = total - used
+    if invalid:
+        findings.append(f"{invalid} invalid probe(s) re-measured (not counted as failures)")
+    counts = "; ".join(
+        f"{format_value(c.value)}: {c.passes} pass {c.fails} fail" for c in result.counts
+    )
+    return PhaseWork(
+        summary=(
+            f"{_summary(result)} over {result.parameter} in [{result.minimum:g}, "
+            f"{result.maximum:g}] at resolution {format_value(result.resolution)} with "
+            f"{used} probe(s) (bound {result.probe_bound}); fails when "
+            + " or ".join(options.fail_when)
+        ),
+        evidence=[
+            ctx.paths.relative(artifact),
+            result.note,
+            f"confidence: {result.confidence}",
+            f"verdicts per value: {counts}",
+            *table,
+        ],
+        findings=findings,
+        non_compliant=not duration.compliant,
+        data={"breaking_point": result.model_dump(mode="json"), "table": table},
+    )
+
+
 def breaking_point(
     ctx: AppContext, request: PhaseRequest, options: BreakingPointOptions
 ) -> CommandResult:
     """Search ``[minimum, maximum]`` for the first failing value and record it."""
-    if not options.fail_when and ctx.store.has_active():  # a load investigation: its SLOs
-        from perfinvest.app.load.targets import slo_fail_when
-
-        setup = ctx.store.load_active().setup
-        fail_when = slo_fail_when(setup.command, ctx.repo_root / setup.workdir)
-        options = replace(options, fail_when=fail_when)
+    options = _load_fail_when(ctx, options)
     if request.skip_reason is not None:
         return skip_phase(ctx, "breaking-point", Phase.BREAKING_POINT, request)
-
-    def prepare(inv: Investigation) -> _Plan:
-        # the phase's preconditions (a baseline) were checked first; then the options
-        if options.minimum is None or options.maximum is None:
-            raise usage_error("give the range to search: --min VALUE --max VALUE")
-        minimum, maximum = options.minimum, options.maximum
-        check_range(minimum, maximum, options.resolution)
-        resolution = options.resolution or default_resolution(minimum, maximum)
-        rule = "given" if options.resolution else f"default: {DEFAULT_RESOLUTION_RULE}"
-        if not options.fail_when:
-            raise usage_error(
-                'give at least one --fail-when condition, e.g. --fail-when "p95_ms>150"'
-            )
-        for flag, text in (
-            ("--approve-expansion", options.approve_expansion),
-            ("--allow-no-metrics", options.allow_no_metrics),
-        ):
-            if text is not None and not text.strip():
-                raise usage_error(f"{flag} needs a reason: say why in a few words")
-
-        values = _baseline_values(ctx, inv)
-        thresholds = parse_thresholds(options.fail_when, values)
-        noise = baseline_noise({t.metric: values[t.metric] for t in thresholds})
-        previous = inv.breaking_point
-        requested = (minimum, maximum)
-        expansion = None
-        if previous is not None and widens((previous.minimum, previous.maximum), requested):
-            if options.approve_expansion is None:
-                raise refused(
-                    f"[{minimum:g}, {maximum:g}] widens the earlier range "
-                    f"[{previous.minimum:g}, {previous.maximum:g}] (rule 4, narrow first): "
-                    'add --approve-expansion "why" to widen it',
-                    needs=['--approve-expansion "reason"'],
-                )
-            expansion = options.approve_expansion
-        duration = duration_for(ctx, inv, options.measure, probe=True)
-        return _Plan(
-            Search(minimum, maximum, resolution, thresholds, noise),
-            benchmark_of(ctx, inv),
-            session_for(ctx, inv, options.measure, duration),
-            duration,
-            options.param_env or inv.setup.param_env,
-            thresholds,
-            expansion,
-            rule,
-        )
-
-    def execute(plan: _Plan) -> _Outcome:
-        from perfinvest.adapters import fingerprint
-
-        search = plan.search
-        outcome = _Outcome(search)
-        session = plan.session
-        say = options.on_probe or (lambda line: None)
-        noise = ", ".join(f"{k} CV {v:.1%}" for k, v in search.noise.items()) or "none measured"
-        say(
-            f"breaking-point: {plan.parameter} in [{format_value(search.minimum)}, "
-            f"{format_value(search.maximum)}], resolution {format_value(search.resolution)} "
-            f"({plan.resolution_rule}), at most {search.bound} probes; baseline noise: {noise}"
-        )
-        try:
-            with benchmark_lock(ctx, session.investigation_id, "breaking-point", outcome.events):
-                git = fingerprint.git_state(session.repo_root, session.state_dir)
-                # the parameter is an environment variable: the tool mode holds for every probe
-                probed = resolve_tool_mode(plan.benchmark, session.progress)
-                while (value := search.next_value()) is not None:
-                    shown = format_value(value)
-                    benchmark = with_env(probed, {plan.parameter: shown})
-                    passed: bool | None = None
-                    for _attempt in range(1 + INVALID_RETRIES):
-                        number = len(outcome.probes) + 1
-                        run = run_once(
-                            benchmark, session, f"probe-{shown}", number, search.bound, git
-                        )
-                        metrics = {metric_key(m): m.value for m in run.metrics}
-                        passed, why = classify_probe(
-                            invalid_reason=run.invalid_reason,
-                            exit_code=run.exit_code,
-                            metrics=metrics,
-                            thresholds=plan.thresholds,
-                            allow_no_metrics=options.allow_no_metrics is not None,
-                            load_errors=run.load_errors,
-                        )
-                        outcome.probes.append(_probe_of(run, value, search.stage, passed, why))
-                        say(
-                            probe_line(
-                                number,
-                                search.bound,
-                                plan.parameter,
-                                value,
-                                metrics,
-                                (passed, why),
-                                plan.thresholds,
-                                search.stage,
-                            )
-                        )
-                        if passed is not None or why.startswith("interrupted"):
-                            break
-                    if passed is None:
-                        last = outcome.probes[-1].reason
-                        if last.startswith("interrupted"):
-                            outcome.interrupted = True
-                        else:
-                            outcome.stopped = (
-                                f"the probe at {shown} was invalid twice ({last}); "
-                                "the search stopped without a result"
-                            )
-                        break
-                    search.record(passed, outcome.probes[-1].metrics)
-        except KeyboardInterrupt:
-            outcome.interrupted = True
-        return outcome
-
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
-        plan_parameter = options.param_env or inv.setup.param_env
-        inv.events.extend(outcome.events)
-        search = outcome.search
-        minimum, maximum = search.minimum, search.maximum
-        probes = outcome.probes
-        used = sum(1 for p in probes if p.passed is not None)
-        table = probe_table(probes, [t.metric for t in search.thresholds])
-        duration = duration_for(ctx, inv, options.measure, probe=True)
-        base = {
-            "parameter": plan_parameter,
-            "minimum": minimum,
-            "maximum": maximum,
-            "resolution": search.resolution,
-            "probes": [p.model_dump(mode="json") for p in probes],
-            "probes_used": used,
-            "probe_bound": search.bound,
-        }
-        if outcome.interrupted or outcome.stopped is not None:
-            error = (
-                PerfError(
-                    "interrupted: the probe was stopped, its processes killed, the lock "
-                    "released; no breaking point recorded",
-                    ExitCode.INTERRUPTED,
-                    kind="interrupted",
-                )
-                if outcome.interrupted
-                else benchmark_failed(outcome.stopped or "")
-            )
-            return PhaseWork(
-                summary=f"breaking-point search incomplete after {len(probes)} probe(s): "
-                + error.message,
-                outcome="failed",
-                evidence=table,
-                non_compliant=not duration.compliant,
-                error=error,
-                data={"breaking_point": base},
-            )
-        result_outcome = search.outcome
-        expansion = options.approve_expansion
-        previous = inv.breaking_point
-        widened = previous is not None and widens(
-            (previous.minimum, previous.maximum), (minimum, maximum)
-        )
-        if previous is not None and widened and expansion:
-            inv.events.append(
-                Event(
-                    at=ctx.now(),
-                    kind="rule 4 expansion approved",
-                    message=(
-                        f"breaking-point range widened from [{previous.minimum:g}, "
-                        f"{previous.maximum:g}] to [{minimum:g}, {maximum:g}]: "
-                        f"{expansion}"
-                    ),
-                )
-            )
-        result = BreakingPointResult(
-            parameter=plan_parameter,
-            minimum=minimum,
-            maximum=maximum,
-            resolution=search.resolution,
-            resolution_rule="given" if options.resolution else DEFAULT_RESOLUTION_RULE,
-            breaking_point=result_outcome.breaking_point,
-            last_passing=result_outcome.last_passing,
-            verdict=result_outcome.verdict,
-            confidence=result_outcome.confidence,
-            widened=result_outcome.widened,
-            stopped_by=search.stopped_by,
-            noise_cv=dict(search.noise),
-            thresholds=list(options.fail_when),
-            probes=probes,
-            probes_used=used,
-            probe_bound=search.bound,
-            probe_duration_s=duration.duration_s,
-            compliant=duration.compliant,
-            compliance_note=duration.note,
-            expansion_reason=expansion if widened else None,
-            monotonic=result_outcome.monotonic,
-            note=result_outcome.note,
-        )
-        inv.breaking_point = result
-        artifact = keep_search(ctx.paths.artifacts(inv.id), result, ctx.now())
-        findings = [result.note, f"confidence: {result.confidence}"]
-        if not result.monotonic:
-            findings.append("non-monotonic: the boundary is uncertain; re-run before relying on it")
-        if not duration.compliant:
-            findings.append(f"non-compliant probes: {duration.note}")
-        invalid = len(probes) - used
-        if invalid:
-            findings.append(f"{invalid} invalid probe(s) re-measured (not counted as failures)")
-        summary = (
-            f"breaking point in [{format_value(result.last_passing)}, "
-            f"{format_value(result.breaking_point)}] (last pass "
-            f"{format_value(result.last_passing)}, first fail "
-            f"{format_value(result.breaking_point)}"
-            + ("; widened: a re-check disagreed" if result.widened else "")
-            + (", non-monotonic" if not result.monotonic else "")
-            + ")"
-            if result.breaking_point is not None and result.last_passing is not None
-            else f"no breaking point: {result_outcome.verdict.replace('_', ' ')}"
-            if result.breaking_point is None
-            else f"breaking point at or below {format_value(result.breaking_point)} "
-            f"({result_outcome.verdict.replace('_', ' ')})"
-        )
-        return PhaseWork(
-            summary=(
-                f"{summary} over {plan_parameter} in [{minimum:g}, {maximum:g}] "
-                f"at resolution {format_value(search.resolution)} with {used} probe(s) "
-                f"(bound {search.bound}); fails when " + " or ".join(options.fail_when)
-            ),
-            evidence=[
-                ctx.paths.relative(artifact),
-                result.note,
-                f"confidence: {result.confidence}",
-                *table,
-            ],
-            findings=findings,
-            non_compliant=not duration.compliant,
-            data={"breaking_point": result.model_dump(mode="json"), "table": table},
-        )
-
     return run_phase_steps(
         ctx,
         "breaking-point",
         Phase.BREAKING_POINT,
         request,
-        prepare=prepare,
-        execute=execute,
-        apply=apply,
+        prepare=lambda inv: _prepare(ctx, inv, options),
+        execute=lambda plan: _execute(ctx, plan, options),
+        apply=lambda inv, outcome: _apply(ctx, inv, outcome, options),
     )

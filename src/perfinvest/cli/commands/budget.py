@@ -37,6 +37,13 @@ def budget() -> None:
     metavar="N",
     help="Also judge each budget's metric against the last N results of the history.",
 )
+@click.option(
+    "--budget-rule",
+    type=click.Choice(["point", "ci"]),
+    help="How a regression beyond max_regression_pct is read: point (the estimate, the "
+    "default) or ci (conservative: the whole 95 % CI beyond the budget). Overrides the "
+    "budgets file's `rule:`.",
+)
 @history_model_option
 @json_option
 @command_runner("budget check")
@@ -50,12 +57,15 @@ def check(
     summary: Path | None,
     history: int | None,
     history_model: str,
+    budget_rule: str | None,
     as_json: bool,
 ) -> Any:
     """Check CURRENT (a result file) against the budgets; warn-only unless --enforce.
 
     A regression budget (max_regression_pct) breaches only on a significant regression
-    (p < 0.05, CI beyond max(noise, 2 %)) larger than the budget. Exit 0 (warn-only, or
+    (p < 0.05, CI beyond max(noise, 2 %)) larger than the budget: by its point estimate
+    (rule point, the default) or by its whole CI (rule ci; --budget-rule or `rule:` in
+    the budgets file). Exit 0 (warn-only, or
     no breach), 8 (a breach with --enforce), 2 (bad file, a budget on a missing metric or
     in another unit), 4 (--version without that baseline, --history on an empty history).
     """
@@ -64,7 +74,17 @@ def check(
     result = budget_check(
         context(),
         current,
-        BudgetOptions(budgets, baseline, version, enforce, junit, summary, history, history_model),
+        BudgetOptions(
+            budgets,
+            baseline,
+            version,
+            enforce,
+            junit,
+            summary,
+            history,
+            history_model,
+            budget_rule,  # type: ignore[arg-type]  # click.Choice: point or ci
+        ),
     )
     return result, result.data.get("markdown")
 

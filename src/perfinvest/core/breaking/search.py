@@ -17,13 +17,16 @@ the target passes at low values and fails at high ones. It spends at most
    and re-measured when it fails, to tell "fails at every value" from noise), then the first
    failing value is measured again;
 4. the answer is an interval ``[last pass, first fail]``: the highest value that passed
-   below every failure and the lowest that failed above every pass. A re-check that
-   disagrees widens it to the next value that held; an end reached that way and measured
-   once is re-measured (at most ``RECONFIRM_LIMIT`` probes).
+   below every failure and the lowest that failed above every pass, each by the majority
+   of its probes. A re-check that disagrees re-opens the bisection inside the widened
+   interval (``core/breaking/noisy.py``): contested values are re-measured to a 2-of-3
+   majority, until the bracket is one step wide with both ends decided or the probe
+   bound, grown by what the repeats need (and saying so), is spent.
 
 Verdicts that disagree within noise (one value passing and failing, or neighbours whose
-metrics are the same within noise) widen the interval and say so. A pass above a failure
-further apart than the noise is non-monotonic: reported as such, never smoothed over.
+metrics are the same within noise) widen the interval and say so. A majority pass above a
+majority failure further apart than the noise is non-monotonic: reported as such, never
+smoothed over.
 """
 
 from __future__ import annotations
@@ -45,6 +48,17 @@ from perfinvest.core.breaking.grid import (
     noise_band,
     probe_bound,
     widens,
+)
+from perfinvest.core.breaking.lines import probe_line
+from perfinvest.core.breaking.noisy import (
+    MAJORITY,
+    counts_line,
+    crossing,
+    majority_history,
+    majority_interval,
+    refine_extra,
+    refine_target,
+    value_counts,
 )
 from perfinvest.core.breaking.thresholds import Threshold
 from perfinvest.core.stats.verdicts import coefficient_of_variation
@@ -82,6 +96,7 @@ Stage = Literal[
     "recheck_min",
     "confirm_high",
     "reconfirm",
+    "refine",
     "done",
 ]
 Verdict = Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic", "uncertain"]
@@ -136,6 +151,8 @@ class Search:
     _lo_measured: bool = False
     _extra: int = 0
     _reconfirm: float = 0.0
+    _grown: int = 0  # probes added to the bound by the re-opened (noisy) bisection
+    bound_note: str = ""  # why the bound grew, in words
     _outcome: SearchOutcome | None = None
 
     def __post_init__(self) -> None:
@@ -145,7 +162,22 @@ class Search:
 
     @property
     def bound(self) -> int:
-        return probe_bound(self.minimum, self.maximum, self.resolution)
+        return probe_bound(self.minimum, self.maximum, self.resolution) + self._grown
+
+    @property
+    def counts(self) -> dict[float, tuple[int, int]]:
+        """Every probed value's (passes, failures), in ascending order."""
+        return value_counts(self.history)
+
+    @property
+    def crossing(self) -> float | None:
+        """The lowest value where failures are more likely than passes (isotonic fit)."""
+        return crossing(self.counts)
+
+    def index_of(self, value: float) -> int:
+        if value >= self.maximum:
+            return self.steps
+        return round((value - self.minimum) / self.resolution)
 
     @property
     def history(self) -> list[tuple[float, bool]]:
@@ -167,7 +199,7 @@ class Search:
             return self.value_at(self._lo)
         if stage == "confirm_high":
             return self.value_at(self._hi)
-        if stage == "reconfirm":
+        if stage in ("reconfirm", "refine"):
             return self._reconfirm
         return None
 
@@ -206,8 +238,8 @@ class Search:
                 self.stage = "confirm_high"
             else:
                 self._finish()
-        else:  # confirm_high, reconfirm
-            self._next_reconfirm()
+        else:  # confirm_high, refine
+            self._next_refine()
 
     def _after_bisect_step(self) -> None:
         if self._hi - self._lo > 1:
@@ -275,47 +307,46 @@ class Search:
         return "; ".join(details) if noisy else None
 
     def interval(self) -> tuple[float | None, float | None]:
-        """(highest value that passed below every failure, lowest that failed above every pass)."""
-        passes = [r.value for r in self.records if r.passed]
-        fails = [r.value for r in self.records if not r.passed]
-        low = max((p for p in passes if all(f > p for f in fails)), default=None)
-        high = min((f for f in fails if all(p < f for p in passes)), default=None)
-        return low, high
+        """(highest value that passed below every failure, lowest that failed above every pass).
+
+        Each value counts by the majority of its probes; a tie counts for neither end.
+        """
+        return majority_interval(self.counts)
 
     def _count(self, value: float) -> int:
         return sum(1 for r in self.records if r.value == value)
 
-    def _next_reconfirm(self) -> None:
-        """Re-measure an end of the interval measured only once (after widening), if allowed."""
-        low, high = self.interval()
-        low = self._beyond_noise(below=True) if low is None else low
-        high = self._beyond_noise(below=False) if high is None else high
-        for end in (high, low):
-            if end is not None and self._count(end) < 2 and self._extra < RECONFIRM_LIMIT:
-                self._extra += 1
-                self._reconfirm, self.stage = end, "reconfirm"
-                return
-        self._finish()
-
-    def _beyond_noise(self, *, below: bool) -> float | None:
-        """An unprobed value one noise band past the values whose verdicts disagree.
-
-        No value passed below every failure (``below``), or failed above every pass: the
-        interval's end is measured there, ``NOISE_Z x sqrt(2) x CV`` of the value (at least
-        one step) past the lowest failure (highest pass), assuming the metric grows about in
-        proportion to the parameter; the probe's verdict, not the guess, decides.
-        """
-        values = [r.value for r in self.records if r.passed != below]
-        if not values:
-            return None
-        start = min(values) if below else max(values)
-        cv = max((self.cv(t.metric) for t in self.thresholds), default=0.0)
-        step = max(self.resolution, abs(start) * NOISE_Z * math.sqrt(2) * cv)
-        target = (start - step) if below else (start + step)
-        offset = (target - self.minimum) / self.resolution
-        k = math.floor(offset + 1e-9) if below else math.ceil(offset - 1e-9)
-        value = self.value_at(min(max(k, 0), self.steps))
-        return None if value == start or self._count(value) else value
+    def _next_refine(self) -> None:
+        """After the confirmations: re-open the bisection where verdicts disagree, if any."""
+        if not non_monotonic_pairs(self.history):
+            self._finish()  # every value held: the confirmed interval stands
+            return
+        if not self._grown:
+            low, high = self.interval()
+            lo_k = 0 if low is None else self.index_of(low)
+            hi_k = self.steps if high is None else self.index_of(high)
+            base = self.bound
+            self._grown = refine_extra(max(hi_k - lo_k, 1))
+            shown = format_value
+            self.bound_note = (
+                f"probe bound raised from {base} to {self.bound}: a re-check disagreed, so "
+                f"the bisection re-opened in [{shown(self.value_at(lo_k))}, "
+                f"{shown(self.value_at(hi_k))}] with contested values re-measured to a "
+                f"{MAJORITY}-of-3 majority"
+            )
+        target = None
+        if len(self.records) < self.bound:
+            target = refine_target(
+                self.counts,
+                self.index_of,
+                self.value_at,
+                self.steps,
+                lambda low, high: self._pair_within_noise(low, high) is None,
+            )
+        if target is None:
+            self._finish()
+            return
+        self._reconfirm, self.stage = target, "refine"
 
     def _finish(self) -> None:
         self.stage = "done"
@@ -371,10 +402,10 @@ class Search:
             )
         low, high = self.interval()
         pairs = non_monotonic_pairs(history)
-        unexplained = [
+        unexplained = [  # majorities that contradict each other further apart than the noise
             (p, f)
-            for p, f in pairs
-            if p != f and self._pair_within_noise(p, f) is None  # same value: noise by definition
+            for p, f in non_monotonic_pairs(majority_history(self.counts))
+            if self._pair_within_noise(p, f) is None
         ]
         if unexplained:
             listed = ", ".join(
@@ -443,38 +474,7 @@ class Search:
             )
         if self.stop_note:
             parts.append(self.stop_note)
+        if self.bound_note:
+            parts.append(self.bound_note)
+            parts.append(f"verdicts per value: {counts_line(self.counts, format_value)}")
         return "; ".join(parts)
-
-
-def _number(value: float) -> str:
-    return f"{value:.1f}" if abs(value) >= 10 else f"{value:.4g}"
-
-
-def probe_line(
-    number: int,
-    bound: int,
-    parameter: str,
-    value: float,
-    metrics: Mapping[str, float],
-    verdict: tuple[bool | None, str],
-    thresholds: Sequence[Threshold],
-    stage: str = "",
-) -> str:
-    """One probe's progress line: ``probe 3/12  PERF_PARAM_VALUE=5000  p95_ms=142.1  PASS``."""
-    passed, why = verdict
-    shown = [
-        f"{metric}={_number(metrics[metric])}"
-        for metric in dict.fromkeys(t.metric for t in thresholds)
-        if metric in metrics
-    ]
-    if passed is True:
-        state = "PASS"
-    elif passed is False:
-        crossed = [
-            t.text for t in thresholds if t.metric in metrics and t.crossed(metrics[t.metric])
-        ]
-        state = f"FAIL ({', '.join(crossed) or why})"
-    else:
-        state = f"INVALID ({why})"
-    parts = [f"probe {number}/{bound}", f"{parameter}={format_value(value)}", *shown, state]
-    return "  ".join(parts) + (f"  [{stage}]" if stage else "")

@@ -6,6 +6,15 @@ limits: ``max`` (an absolute ceiling on the current mean, in the metric's unit) 
 counts only when the comparison is significant (p < 0.05 and its CI beyond the practical
 threshold ``max(noise, 2 %)``, see :mod:`perfinvest.core.stats.verdicts`) *and* the change exceeds
 the budget: noise never breaches a budget.
+
+How "the change exceeds the budget" is read is the budget's **rule**, said in every verdict:
+
+* ``point`` (the default): the point estimate of the change is beyond the budget. A change
+  of +20.95 % breaches a 20 % budget even when its CI reaches down to +12.6 %;
+* ``ci`` (conservative, no breach on a change the data cannot place beyond the budget): the
+  whole CI is beyond it, i.e. its end nearest to no change.
+
+A budget's ``rule:`` wins over the file's top-level ``rule:``; ``--budget-rule`` wins over both.
 """
 
 from __future__ import annotations
@@ -22,7 +31,13 @@ from perfinvest.core.stats.baselines import run_values
 from perfinvest.core.stats.comparing import compare_runs
 
 BudgetStatus = Literal["ok", "breach", "skipped"]
-_KEYS = {"metric", "scenario", "max", "max_regression_pct", "unit", "notes"}
+BudgetRule = Literal["point", "ci"]
+BUDGET_RULES: tuple[BudgetRule, ...] = ("point", "ci")
+_KEYS = {"metric", "scenario", "max", "max_regression_pct", "unit", "notes", "rule"}
+_RULE_WORDS = {
+    "point": "rule: point estimate beyond the budget",
+    "ci": "rule: the whole CI beyond the budget",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +47,7 @@ class Budget:
     max_regression_pct: float | None = None
     unit: str | None = None
     notes: str = ""
+    rule: BudgetRule | None = None  # None: the file's rule, else "point"
 
 
 @dataclass(frozen=True)
@@ -50,6 +66,7 @@ class BudgetVerdict:
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
+    rule: BudgetRule | None = None  # regression limits: how "beyond the budget" was read
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,10 +80,23 @@ def _number(value: Any, where: str, name: str) -> float | None:
     return float(value)
 
 
+def _rule(value: Any, where: str) -> BudgetRule | None:
+    if value is None:
+        return None
+    if value not in BUDGET_RULES:
+        raise usage_error(f"{where}: rule must be `point` or `ci`, got {value!r}")
+    rule: BudgetRule = value
+    return rule
+
+
 def parse_budgets(raw: Any, source: str) -> list[Budget]:
     """The ``budgets:`` list of a budgets file; every problem is one clear usage error."""
     if not isinstance(raw, Mapping) or not isinstance(raw.get("budgets"), list):
         raise usage_error(f"{source}: expected a mapping with a `budgets:` list")
+    unknown_top = sorted(set(raw) - {"budgets", "rule"})
+    if unknown_top:
+        raise usage_error(f"{source}: unknown top-level key(s) {', '.join(map(str, unknown_top))}")
+    default = _rule(raw.get("rule"), f"{source}: rule")
     budgets = []
     for i, item in enumerate(raw["budgets"]):
         where = f"{source}: budgets[{i}]"
@@ -83,6 +113,7 @@ def parse_budgets(raw: Any, source: str) -> list[Budget]:
             _number(item.get("max_regression_pct"), where, "max_regression_pct"),
             str(item["unit"]) if item.get("unit") is not None else None,
             str(item.get("notes") or ""),
+            _rule(item.get("rule"), f"{where} ({key})") or default,
         )
         if budget.max is None and budget.max_regression_pct is None:
             raise usage_error(f"{where} ({key}): give `max` and/or `max_regression_pct`")
@@ -104,9 +135,13 @@ def check_budgets(
     current_label: str,
     baseline_label: str = "baseline",
     seed: int = 0,
+    rule: BudgetRule | None = None,
 ) -> list[BudgetVerdict]:
     """Every limit of every budget; a budget on a metric the result lacks, or in another
-    unit, is a usage error (a typo must not pass silently as "no breach")."""
+    unit, is a usage error (a typo must not pass silently as "no breach").
+
+    ``rule`` (``--budget-rule``) overrides every budget's rule for the regression limits.
+    """
     info = _info(current)
     values = run_values(current)
     for b in budgets:
@@ -156,11 +191,20 @@ def check_budgets(
                 )
             )
         if b.max_regression_pct is not None:
-            out.append(_regression(b, mean, unit, rows.get(b.metric), baseline is not None))
+            applied = rule or b.rule or "point"
+            row = rows.get(b.metric)
+            out.append(_regression(b, mean, unit, row, baseline is not None, applied))
     return out
 
 
-def _regression(b: Budget, mean: float, unit: str, row: Any, have_baseline: bool) -> BudgetVerdict:
+def _worse(change: float | None, direction: str) -> float | None:
+    """The change as a regression (positive is worse), whatever the direction."""
+    return None if change is None else (-change if direction == "higher" else change)
+
+
+def _regression(
+    b: Budget, mean: float, unit: str, row: Any, have_baseline: bool, rule: BudgetRule
+) -> BudgetVerdict:
     pct = b.max_regression_pct or 0.0
     if row is None:
         why = "the baseline does not report it" if have_baseline else "no baseline given"
@@ -175,14 +219,27 @@ def _regression(b: Budget, mean: float, unit: str, row: Any, have_baseline: bool
         )
     c = row.comparison
     change = c.relative_change
-    worse = None if change is None else (-change if c.direction == "higher" else change)
-    breach = c.verdict == "regressed" and worse is not None and worse * 100 > pct
+    worse = _worse(change, c.direction)
+    ends = [_worse(c.ci_low, c.direction), _worse(c.ci_high, c.direction)]
+    nearest = min((e for e in ends if e is not None), default=None)  # nearest to no change
+    judged = worse if rule == "point" else nearest
+    breach = c.verdict == "regressed" and judged is not None and judged * 100 > pct
+    ci = (
+        f"; 95 % CI {c.ci_low:+.1%} to {c.ci_high:+.1%}"
+        if c.ci_low is not None and c.ci_high is not None
+        else ""
+    )
+    said = f" ({_RULE_WORDS[rule]}{ci})"
     if breach:
         msg = f"{b.metric}: significant regression of {worse:.1%} exceeds the {pct:g} % budget"
     elif c.verdict == "regressed":
         msg = f"{b.metric}: significant regression of {worse:.1%}, within the {pct:g} % budget"
+        if rule == "ci" and worse is not None and worse * 100 > pct and nearest is not None:
+            msg += f": the CI reaches {nearest:.1%}, not wholly beyond it"
     else:
         msg = f"{b.metric}: {c.verdict} ({c.reason})"
+        said = f" ({_RULE_WORDS[rule]})"
+    msg += said
     return BudgetVerdict(
         b.metric,
         "max_regression_pct",
@@ -196,6 +253,7 @@ def _regression(b: Budget, mean: float, unit: str, row: Any, have_baseline: bool
         c.ci_low,
         c.ci_high,
         c.p_welch,
+        rule,
     )
 
 
@@ -226,8 +284,9 @@ def render_markdown(verdicts: Sequence[BudgetVerdict], enforce: bool) -> str:
             else f"[{v.ci_low:+.2%}, {v.ci_high:+.2%}]"
         )
         change = "n/a" if v.change is None else f"{v.change:+.2%}"
+        limit = f"{v.limit} ({v.rule})" if v.rule else v.limit
         lines.append(
-            f"| {mark} | {v.metric} | {v.limit} | {budget} | {_fmt(v.current)} {v.unit} | "
+            f"| {mark} | {v.metric} | {limit} | {budget} | {_fmt(v.current)} {v.unit} | "
             f"{_fmt(v.baseline)} | {change} | {ci} | {_fmt(v.p_value, '.3g')} |"
         )
     return "\n".join(lines) + "\n"

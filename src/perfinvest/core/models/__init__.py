@@ -58,6 +58,7 @@ from perfinvest.core.models.measuring import (
     ConstraintResult,
     LimitEffect,
     Probe,
+    ProbeCount,
     Setup,
     ShortRunPolicy,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "NonEmptyStr",
     "PhaseAttempt",
     "Probe",
+    "ProbeCount",
     "ProfilingResult",
     "RecordedTree",
     "RestoreCheck",

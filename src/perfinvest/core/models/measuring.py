@@ -43,11 +43,19 @@ class Probe(Model):
     value: float
     passed: bool | None = None  # None: invalid probe (too short, interrupted): not a failure
     reason: str = ""  # why it failed (thresholds crossed, exit code) or was invalid
-    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min, reconfirm
+    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min, refine
     run_id: str | None = None
     duration_s: float | None = None
     exit_code: int | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class ProbeCount(Model):
+    """One probed value's verdicts: how often it passed and failed (ties re-measured)."""
+
+    value: float
+    passes: int = 0
+    fails: int = 0
 
 
 class BreakingPointResult(Model):
@@ -71,7 +79,10 @@ class BreakingPointResult(Model):
     thresholds: list[str] = Field(default_factory=list)  # failure conditions, e.g. p95_ms>150
     probes: list[Probe] = Field(default_factory=list)  # every probe, invalid ones included
     probes_used: int = 0  # probes with a verdict (what the bound applies to)
-    probe_bound: int | None = None  # ceil(log2((max - min) / resolution)) + 5
+    probe_bound: int | None = None  # ceil(log2((max - min) / resolution)) + 5, + repeats
+    bound_note: str = ""  # why the bound grew: a re-check disagreed, the bisection re-opened
+    crossing: float | None = None  # lowest value where failures are more likely than passes
+    counts: list[ProbeCount] = Field(default_factory=list)  # per value: passes and failures
     probe_duration_s: float | None = None
     compliant: bool = True
     compliance_note: str | None = None
