@@ -54,9 +54,13 @@ class Result:
         gc_iterations: int = 0,
         gc_ms: float = 0.0,
         elapsed_s: float = 0.0,
+        round_lengths: list[int] | None = None,
     ) -> None:
         if not samples_ms:
             raise ValueError(f"result {name!r}: no samples")
+        lengths = round_lengths or [len(samples_ms)]
+        if sum(lengths) != len(samples_ms) or min(lengths) < 1:
+            raise ValueError(f"result {name!r}: round lengths {lengths} do not split the samples")
         self.name = name
         self.samples_ms = samples_ms
         self.warmup = warmup
@@ -67,6 +71,7 @@ class Result:
         self.gc_iterations = gc_iterations  # measured iterations during which a GC ran
         self.gc_ms = gc_ms
         self.elapsed_s = elapsed_s
+        self.round_lengths = lengths  # samples per timed round, in order (one round: all)
         self.stats: dict[str, float] = summarize(samples_ms)
 
     def __repr__(self) -> str:
@@ -75,6 +80,26 @@ class Result:
     @property
     def iterations(self) -> int:
         return len(self.samples_ms)
+
+    @property
+    def rounds(self) -> int:
+        return len(self.round_lengths)
+
+    def round_samples(self) -> list[list[float]]:
+        """The samples of each timed round, in order."""
+        out, start = [], 0
+        for length in self.round_lengths:
+            out.append(self.samples_ms[start : start + length])
+            start += length
+        return out
+
+    def round_values(self, stat: str = "mean") -> list[float]:
+        """One value per round: its ``mean``, ``min``, ``max`` or ``median`` (ms per call).
+
+        Rounds, not iterations, are the replicates a comparison tests: iterations inside
+        one round share its state (caches, frequency, a GC cycle) and are not independent.
+        """
+        return [summarize(part)[stat] for part in self.round_samples()]
 
     def metrics(self) -> dict[str, object]:
         """The ``PERF_METRICS`` block object: this result as one scenario named ``name``."""
@@ -133,8 +158,9 @@ class Result:
                 f"({self.gc_ms:.3g} ms)"
             )
         tail = f" [{'; '.join(notes)}]" if notes else ""
+        rounds = f" in {self.rounds} rounds" if self.rounds > 1 else ""
         return (
-            f"{self.name}: {s['mean']:.6g} ms ± {s['stddev']:.3g} (n={self.iterations}, "
+            f"{self.name}: {s['mean']:.6g} ms ± {s['stddev']:.3g} (n={self.iterations}{rounds}, "
             f"p50 {s['p50']:.6g}, p95 {s['p95']:.6g}, p99 {s['p99']:.6g}, "
             f"min {s['min']:.6g}, max {s['max']:.6g}){tail}"
         )
