@@ -5,13 +5,15 @@ not request ``perf`` run exactly as before; the session summary is printed only 
 ``--perfinvest``, ``--perfinvest-save`` or ``--perfinvest-compare``.
 
     def test_parse(perf):
-        result = perf(parse, DOCUMENT)          # or perf.arun(async_fn, ...)
+        result = perf(parse, DOCUMENT, rounds=20)   # or perf.arun(async_fn, ...)
         assert result.stats["p95"] < 5.0
 
 ``--perfinvest`` prints every result's ``PERF_METRICS`` block at the end, so
 ``pytest --perfinvest`` is a perfinvest benchmark command; ``--perfinvest-save FILE``
-writes them as a PerfMetrics file; ``--perfinvest-compare FILE`` prints (or, with
-``--perfinvest-report OUT.md``, writes) the markdown report with Welch's t-test.
+writes a PerfMetrics v0.1 document (round values as samples); ``--perfinvest-compare FILE``
+prints (or, with ``--perfinvest-report OUT.md``, writes) the table and the verdict of
+``perfinvest compare``'s rule on one value per round; ``--perfinvest-compare-fail=mean:10%``
+makes a shown regression exit 1 (docs/harness.md).
 """
 
 from __future__ import annotations
