@@ -109,6 +109,9 @@ def run_once(
             )
         session.progress.note(f"machine not quiet: {quiet.describe()}")
     env = contract_env(benchmark, session, run_dir, label)
+    meter = _meter(benchmark, run_dir)
+    if meter is not None:  # its whole, fixed environment is what the fingerprint records
+        env = meter.environment(env)
     # a metered run is another measurement than a timed one: never merged or compared as one
     configuration = fingerprint.config_hash(
         benchmark.command,
@@ -138,11 +141,11 @@ def run_once(
         artifact_dir=run_dir,
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
-    meter = _meter(benchmark, run_dir)
     if meter is not None:
         try:
             spec = meter.wrap(spec)
         except PerfError:  # the command is not there: leave no empty run folder
+            meter.release()
             with contextlib.suppress(OSError):
                 run_dir.rmdir()
             raise
@@ -173,6 +176,8 @@ def run_once(
             )
     except PerfError:
         # a run that could not be made leaves no folder (unless the benchmark wrote there)
+        if meter is not None:
+            meter.release()
         with contextlib.suppress(OSError):
             run_dir.rmdir()
         raise
@@ -267,7 +272,7 @@ def _meter(benchmark: Benchmark, run_dir: Path) -> InstructionMeter | None:
         return None
     from perfinvest.adapters.meters import InstructionMeter
 
-    return InstructionMeter(run_dir / "cachegrind")
+    return InstructionMeter(run_dir / "cachegrind", run_dir)
 
 
 def _compliance_note(note: str | None, metered: bool) -> str | None:

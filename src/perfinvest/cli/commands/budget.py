@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from perfinvest.cli.commands.history import history_model_option
+from perfinvest.cli.commands.history import history_model_option, noise_floor_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import command_runner, context, json_option
 
@@ -38,6 +38,7 @@ def budget() -> None:
     help="Also judge each budget's metric against the last N results of the history.",
 )
 @history_model_option
+@noise_floor_option
 @json_option
 @command_runner("budget check")
 def check(
@@ -50,6 +51,7 @@ def check(
     summary: Path | None,
     history: int | None,
     history_model: str,
+    noise_floor: float,
     as_json: bool,
 ) -> Any:
     """Check CURRENT (a result file) against the budgets; warn-only unless --enforce.
@@ -64,7 +66,9 @@ def check(
     result = budget_check(
         context(),
         current,
-        BudgetOptions(budgets, baseline, version, enforce, junit, summary, history, history_model),
+        BudgetOptions(
+            budgets, baseline, version, enforce, junit, summary, history, history_model, noise_floor
+        ),
     )
     return result, result.data.get("markdown")
 
