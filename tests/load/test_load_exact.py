@@ -31,7 +31,7 @@ class OneSlowRequest(dict[str, tuple[float, int]]):
         self.calls = 0
         self.lock = threading.Lock()
 
-    def get(self, path: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, path: str, default: Any = None) -> Any:
         if path != "/work":
             return super().get(path, default)
         with self.lock:
