@@ -81,9 +81,17 @@ def test_same_code_is_unchanged_and_a_planted_30_percent_slowdown_is_caught(
     verdicts = [_trial(tmp_path, 1.0)[0] for _ in range(5)]
     assert verdicts.count("unchanged") >= 4, verdicts
     assert verdicts.count("regressed") + verdicts.count("improved") <= 1, verdicts
-    verdict, code, out = _trial(tmp_path, 1.3, "--perfinvest-compare-fail=median:10%")
-    assert verdict == "regressed", out
-    assert code == 1 and "perfinvest: FAIL test_work: median" in out, out
+    # measured power at 30 %: 4 of 5 trials regressed, the fifth inconclusive (never
+    # unchanged); so up to 3 trials, each of which must at least not call it unchanged
+    seen = []
+    for _ in range(3):
+        verdict, code, out = _trial(tmp_path, 1.3, "--perfinvest-compare-fail=median:10%")
+        seen.append(verdict)
+        assert verdict in ("regressed", "inconclusive"), out
+        if verdict == "regressed":
+            assert code == 1 and "perfinvest: FAIL test_work: median" in out, out
+            break
+    assert seen[-1] == "regressed", seen
 
 
 def test_compare_fail_passes_on_the_same_code_and_refuses_bad_rules(tmp_path: Path) -> None:
