@@ -105,7 +105,5 @@ def seconds_values(
     if found is None:
         return None
     wanted = set(seconds)
-    chosen = [
-        c for c in found if route in ("all", c.route) and c.tick // TICKS_PER_S in wanted
-    ]
+    chosen = [c for c in found if route in ("all", c.route) and c.tick // TICKS_PER_S in wanted]
     return summarize(chosen) if chosen else None
