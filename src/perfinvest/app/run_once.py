@@ -174,12 +174,13 @@ def run_once(
                 stop=session.stop,
                 on_spawn=hostlock.note_benchmark,
             )
-    except PerfError:
-        # a run that could not be made leaves no folder (unless the benchmark wrote there)
-        if meter is not None:
+    except BaseException as exc:
+        if meter is not None:  # interrupted too: the fixed folder is freed for the next run
             meter.release()
-        with contextlib.suppress(OSError):
-            run_dir.rmdir()
+        if isinstance(exc, PerfError):
+            # a run that could not be made leaves no folder (unless the benchmark wrote there)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
         raise
     metrics: list[Metric]
     reason = outcome.invalid_reason
