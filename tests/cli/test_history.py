@@ -122,7 +122,7 @@ def test_instruction_history_gates_a_planted_slowdown_exactly(repo: Path, cli: A
     assert trend.json["data"]["metric"] == "instructions"
     assert [r["change"] for r in trend.json["data"]["rows"][1:]] == [0.0, 0.0]
     same = export(cli, repo / "same.json", "./loop", "100000", meter=True)
-    slow = export(cli, repo / "slow.json", "./loop", "100100", meter=True)  # 0.1 % more work
+    slow = export(cli, repo / "slow.json", "./loop", "101000", meter=True)  # 1 % more work
     within = cli("history", "check", str(same), "--enforce", "--json")
     assert within.code == 0, within.out
     assert within.json["data"]["verdict"]["status"] == "within"

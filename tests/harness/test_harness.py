@@ -16,7 +16,9 @@ import pytest
 from perfinvest.adapters.formats.perfmetrics import parse
 from perfinvest.core.stats.summaries import summarize
 from perfinvest.harness import Benchmark, BenchmarkError, Result, write_metrics
-from perfinvest.harness.report import BaselineError, load_baseline, markdown
+from perfinvest.harness._rounds import merge_rounds
+from perfinvest.harness._save import save
+from perfinvest.harness.report import BaselineError, load_baseline, markdown, parse_fail
 
 
 def _work(n: int) -> int:
@@ -96,7 +98,10 @@ def test_block_is_read_back_by_perfinvests_parser(tmp_path: Path) -> None:
     assert metrics[("parse", "ops_per_s")].direction == "higher"
     assert metrics[("parse", "p95_ms")].value == pytest.approx(result.stats["p95"])
     path = write_metrics(tmp_path / "m" / "results.txt", [result])
-    assert load_baseline(path)["parse"] == pytest.approx(result.samples_ms)
+    assert parse(path.read_text()).metrics  # the same blocks, in a file
+    # single-iteration blocks are no baseline for the round comparison: said, not guessed
+    with pytest.raises(BaselineError, match="rounds are compared now"):
+        load_baseline(path)
 
 
 def test_a_raising_function_names_its_iteration() -> None:
@@ -135,22 +140,40 @@ def test_bad_arguments_are_clear() -> None:
         Benchmark("")
 
 
+def _rounds(name: str, n: int, rounds: int = 12) -> Result:
+    parts = [Benchmark(name, iterations=10, report=False).run(_work, n) for _ in range(rounds)]
+    return merge_rounds(name, parts)
+
+
 def test_markdown_report_detects_a_real_slowdown(tmp_path: Path) -> None:
-    fast = Benchmark("work", iterations=60, report=False).run(_work, 2_000)
-    path = write_metrics(tmp_path / "base.txt", [fast])
-    slow = Benchmark("work", iterations=60, report=False).run(_work, 8_000)
-    new = Benchmark("other", iterations=5, report=False).run(_work, 10)
+    fast = _rounds("work", 2_000)
+    path = save(tmp_path / "base.json", [fast])
+    assert load_baseline(path)["work"]["median"] == pytest.approx(fast.round_values("median"))
+    slow = _rounds("work", 8_000)
+    new = _rounds("other", 10, rounds=2)
     text = markdown([slow, new], load_baseline(path))
     row = next(line for line in text.splitlines() if line.startswith("| work"))
-    assert row.endswith("| slower |"), text
+    assert row.endswith("| regressed |"), text
     assert "new (no baseline)" in text
-    same = markdown([fast], load_baseline(path))
-    assert "no significant change" in same
+    assert "| 12 |" in row  # rounds column
     with pytest.raises(BaselineError, match="cannot read the baseline"):
         load_baseline(tmp_path / "missing.txt")
     (tmp_path / "junk.txt").write_text("hello\n")
-    with pytest.raises(BaselineError, match="not a PerfMetrics file"):
+    with pytest.raises(BaselineError, match="not JSON"):
         load_baseline(tmp_path / "junk.txt")
+    (tmp_path / "other.json").write_text('{"schema_version": "9"}')
+    with pytest.raises(BaselineError, match=r"not a PerfMetrics 0\.1 document"):
+        load_baseline(tmp_path / "other.json")
+
+
+def test_fail_rules_parse_like_pytest_benchmarks() -> None:
+    rule = parse_fail("mean:10%")
+    assert (rule.stat, rule.value, rule.relative) == ("mean", 0.10, True)
+    absolute = parse_fail("min:0.001")  # seconds, as --benchmark-compare-fail
+    assert absolute.threshold(2.0) == pytest.approx(0.5)  # 1 ms of a 2 ms baseline
+    for bad in ("mean", "p99:5%", "mean:-1%", "mean:fast"):
+        with pytest.raises(ValueError, match="use STAT:N% or STAT:SECONDS"):
+            parse_fail(bad)
 
 
 def test_result_needs_samples() -> None:

@@ -30,8 +30,8 @@ def work(n):
     return sum(i * i for i in range(n))
 
 def test_work(perf):
-    result = perf(work, N, iterations=40)
-    assert result.iterations == 40
+    result = perf(work, N, iterations=40, rounds=3)
+    assert result.iterations == 120 and result.rounds == 3
 
 def test_async(perf):
     async def nap():
@@ -76,11 +76,11 @@ def test_without_options_the_plugin_prints_nothing(tmp_path: Path) -> None:
 
 
 def test_perfinvest_prints_blocks_saves_and_compares(tmp_path: Path) -> None:
-    saved = tmp_path / "base.txt"
+    saved = tmp_path / "base.json"
     done = _pytest(tmp_path, 1_000, "--perfinvest", f"--perfinvest-save={saved}")
     assert done.returncode == 0, done.stdout + done.stderr
     metrics = {(m.scenario, m.name): m for m in parse(done.stdout).metrics}
-    assert len(metrics[("test_work", "mean_ms")].samples) == 40
+    assert len(metrics[("test_work", "mean_ms")].samples) == 120
     assert ("test_async", "p99_ms") in metrics
     assert saved.is_file()
     report = tmp_path / "report.md"
@@ -89,7 +89,7 @@ def test_perfinvest_prints_blocks_saves_and_compares(tmp_path: Path) -> None:
     )
     assert slower.returncode == 0, slower.stdout + slower.stderr
     row = next(line for line in report.read_text().splitlines() if line.startswith("| test_work"))
-    assert row.endswith("| slower |"), report.read_text()
+    assert row.endswith("| regressed |"), report.read_text()
     missing = _pytest(tmp_path, 10, f"--perfinvest-compare={tmp_path / 'nope.txt'}")
     assert "perfinvest: cannot read the baseline" in missing.stdout
 

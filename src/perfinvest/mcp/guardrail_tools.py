@@ -57,6 +57,13 @@ class GuardrailTools(ToolSet):
             bool,
             Field(description="One point per run of each baseline instead of one per baseline."),
         ] = False,
+        noise_floor: Annotated[
+            float | None,
+            Field(
+                description="The limits stay at least this fraction of the window's center "
+                "away from it (default 0.001, 0.1 %; 0: exact)."
+            ),
+        ] = None,
     ) -> Args:
         """Check a result file against the threshold the baselines history gives (warn-only).
 
@@ -65,6 +72,7 @@ class GuardrailTools(ToolSet):
         """
         args = Args("history", "check").opt("--metric", metric).opt("--scenario", scenario)
         args.opt("--window", window).opt("--model", model).opt("--k", k)
+        args.opt("--noise-floor", noise_floor)
         return args.flag("--per-run", per_run).arg(current)
 
     @command_tool("extra_args")
@@ -88,6 +96,13 @@ class GuardrailTools(ToolSet):
             ),
         ] = None,
         history_model: HistoryModel = None,
+        noise_floor: Annotated[
+            float | None,
+            Field(
+                description="The limits stay at least this fraction of the window's center "
+                "away from it (default 0.001, 0.1 %; 0: exact)."
+            ),
+        ] = None,
     ) -> Args:
         """Check a result file against the budgets (perf/budgets.yaml), warn-only.
 
@@ -96,6 +111,7 @@ class GuardrailTools(ToolSet):
         """
         args = Args("budget", "check").opt("--baseline", baseline).opt("--version", version)
         args.opt("--budgets", budgets).opt("--history", history)
+        args.opt("--noise-floor", noise_floor)
         return args.opt("--history-model", history_model).arg(current)
 
     @command_tool("extra_args")

@@ -170,7 +170,12 @@ def test_two_workers_merge_exactly(server: tuple[str, Behaviour], repo: Path, cl
     merged = merge_histograms(
         {float(k): v for k, v in r["histogram"].items()} for r in dump["routes"].values()
     )
-    assert data["routes"]["all"]["p95_ms"] == percentile(merged, 95)
+    # every response time is recorded exactly once, merged across the workers
+    assert sum(cell[0] for cell in dump["exact"].values()) == total
+    # percentiles are exact (core/load/exact.py), within Locust's 2-digit rounding of its own
+    for key, pct in (("p95_ms", 95), ("p99_ms", 99)):
+        rounded = percentile(merged, pct)
+        assert abs(data["routes"]["all"][key] - rounded) <= 0.06 * rounded + 1, key
     # Locust's own CSV, read by perfinvest's locust-csv parser, agrees up to the requests
     # still in flight when it was written (it is written before the stop timeout ends)
     from perfinvest.adapters.formats.locust import parse
@@ -178,7 +183,6 @@ def test_two_workers_merge_exactly(server: tuple[str, Behaviour], repo: Path, cl
     csv_metrics = parse((Path(data["output_dir"]) / "locust_stats.csv").read_text()).metrics
     (csv_total,) = [m.value for m in csv_metrics if m.name == "requests" and m.scenario is None]
     assert total - 4 <= csv_total <= total
-    assert data["routes"]["all"]["p99_ms"] == percentile(merged, 99)
 
 
 @pytest.mark.slow

@@ -69,10 +69,11 @@ def test_too_short_a_history_says_how_many_points_are_needed(model: str) -> None
     assert judge([], 1.0, metric="m", direction="lower").status == "insufficient_history"
 
 
-def test_an_exact_history_gates_exactly() -> None:
+def test_an_exact_history_gates_exactly_with_the_noise_floor_off() -> None:
     counts = [7_127_043.0] * 4  # instruction counts of a deterministic program
     assert judge(counts, 7_127_043.0, metric="i", direction="lower").status == "within"
-    assert judge(counts, 7_127_044.0, metric="i", direction="lower").status == "breach"
+    one_more = judge(counts, 7_127_044.0, metric="i", direction="lower", noise_floor=0)
+    assert one_more.status == "breach"
 
 
 def test_bad_values_and_models_are_refused() -> None:
@@ -110,3 +111,19 @@ def test_summary_key_finds_bare_and_scenario_metrics() -> None:
     assert summary_key(keys, "rps") is None  # two do: ambiguous without --scenario
     assert summary_key(keys, "rps", "search") == "search:rps"
     assert summary_key(keys, "rps", "cart") is None
+
+
+def test_an_exact_window_is_widened_to_the_noise_floor_not_zero_width() -> None:
+    from perfinvest.core.guardrails.history_gate import DEFAULT_NOISE_FLOOR, judge, threshold
+
+    window = [1_000_000.0] * 5  # an instruction count: exact, zero spread
+    one_more = judge(window, 1_000_001.0, metric="instructions", direction="lower")
+    assert one_more.status == "within" and DEFAULT_NOISE_FLOOR == 0.001
+    assert "noise floor ±0.10%" in one_more.threshold.formula  # type: ignore[union-attr]
+    assert judge(window, 1_001_001.0, metric="instructions", direction="lower").breach
+    exact = judge(window, 1_000_001.0, metric="instructions", direction="lower", noise_floor=0)
+    assert exact.breach
+    wide = threshold([100.0, 110.0, 90.0, 105.0], "t")
+    assert wide is not None and "noise floor" not in wide.formula  # a real spread is kept
+    with pytest.raises(ValueError, match="noise floor"):
+        threshold(window, "t", noise_floor=1.5)

@@ -34,7 +34,7 @@ def prepare(spec: RunSpec) -> Prepared:
             f"cannot run the benchmark: working directory {cwd} does not exist; "
             "check the benchmark's cwd"
         )
-    env = {**os.environ, **spec.env}
+    env = {**os.environ, **spec.env} if spec.inherit_env else dict(spec.env)
     if spec.shell:
         argv = ["/bin/sh", "-c", *spec.argv]
         name = spec.argv[0]

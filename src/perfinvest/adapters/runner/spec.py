@@ -27,6 +27,7 @@ class RunSpec:
     shell: bool = False
     cwd: Path = Path()
     env: Mapping[str, str] = field(default_factory=dict)  # on top of os.environ
+    inherit_env: bool = True  # False: env is the whole environment (the instruction meter)
     mode: Mode = "duration"
     duration_s: float = 60.0  # duration: expected length; repeat: time to fill
     min_duration_s: float = 0.0  # duration mode: exiting sooner makes the run invalid

@@ -38,6 +38,7 @@ class BudgetOptions:
     history: int | None = None  # also judge each budget's metric against the last N
     history_model: str = "t"  # t or iqr (docs/history.md)
     rule: BudgetRule | None = None  # --budget-rule: point or ci, over the file's rules
+    noise_floor: float = 0.001  # the history limits' least distance, relative (docs/history.md)
 
 
 def read_yaml(path: Path, what: str) -> Any:
@@ -98,6 +99,7 @@ def _history(
             direction=found.direction,
             model=options.model,
             k=options.k,
+            noise_floor=options.noise_floor,
         )
         status: BudgetStatus = "breach" if j.breach else "ok" if j.status == "within" else "skipped"
         out.append(
@@ -114,7 +116,9 @@ def budget_check(ctx: AppContext, current: Path, options: BudgetOptions) -> Comm
     if options.history is not None:
         from perfinvest.app.guardrails.history import gate_options
 
-        window = gate_options(options.history, options.history_model)
+        window = gate_options(
+            options.history, options.history_model, noise_floor=options.noise_floor
+        )
     budgets_path = options.budgets or ctx.repo_root / DEFAULT_BUDGETS
     budgets = parse_budgets(read_yaml(budgets_path, "budgets file"), str(budgets_path))
     runs, _ = load_runs(current)

@@ -15,6 +15,7 @@ from perfinvest.app.result import CommandResult
 from perfinvest.core.errors import refused, usage_error
 from perfinvest.core.guardrails.history_gate import (
     DEFAULT_IQR_K,
+    DEFAULT_NOISE_FLOOR,
     DEFAULT_WINDOW,
     MIN_POINTS,
     MODELS,
@@ -41,6 +42,7 @@ class HistoryOptions:
     model: HistoryModel = "t"
     k: float = DEFAULT_IQR_K
     per_run: bool = False  # one point per valid run instead of one per baseline
+    noise_floor: float = DEFAULT_NOISE_FLOOR  # limits at least this fraction from the center
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,28 @@ def _check_options(options: HistoryOptions) -> None:
         raise usage_error(f"unknown --model {options.model!r}: use t or iqr")
     if not options.k > 0:
         raise usage_error("--k must be positive (1.5 is Tukey's fence)")
+    if not 0 <= options.noise_floor < 1:
+        raise usage_error(
+            f"--noise-floor must be a fraction in [0, 1) such as 0.001 (0.1 %), "
+            f"got {options.noise_floor}"
+        )
 
 
-def gate_options(window: int, model: str = "t", metric: str | None = None) -> HistoryOptions:
+def gate_options(
+    window: int,
+    model: str = "t",
+    metric: str | None = None,
+    noise_floor: float = DEFAULT_NOISE_FLOOR,
+) -> HistoryOptions:
     """A gate's ``--history N`` (N >= 2: one point has no spread) and ``--history-model``."""
     if window < 2:
         raise usage_error(f"--history must be at least 2 (results in the window), got {window}")
-    options = HistoryOptions(metric=metric, window=window, model=model)  # type: ignore[arg-type]
+    options = HistoryOptions(
+        metric=metric,
+        window=window,
+        model=model,  # type: ignore[arg-type]
+        noise_floor=noise_floor,
+    )
     _check_options(options)
     return options
 
@@ -193,6 +210,7 @@ def history_trend(ctx: AppContext, options: HistoryOptions) -> CommandResult:
         window=options.window,
         model=options.model,
         k=options.k,
+        noise_floor=options.noise_floor,
     )
     result = CommandResult(command="history")
     breaches = [r for r in rows if r.status == "breach"]
@@ -385,6 +403,7 @@ def window_trend(
         window=max(len(points), 1),
         model=options.model,
         k=options.k,
+        noise_floor=options.noise_floor,
     )
     return rows, trend_markdown(window.metric, rows)
 
@@ -419,6 +438,7 @@ def history_check(
         direction=direction,
         model=options.model,
         k=options.k,
+        noise_floor=options.noise_floor,
     )
     _, trend_md = window_trend(found, current_point(current.name, runs, key or metric), options)
     result = CommandResult(command="history check")

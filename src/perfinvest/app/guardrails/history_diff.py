@@ -61,6 +61,7 @@ def diff_history(
             direction=found.direction,
             model=history.model,
             k=history.k,
+            noise_floor=history.noise_floor,
         )
         trend_rows, _ = window_trend(found, point, history)
         rows.append(HistoryDiffRow(key, units[key], verdict, tuple(trend_rows)))

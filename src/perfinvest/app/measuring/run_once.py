@@ -94,6 +94,9 @@ def run_once(
     run_dir = _run_dir(session, run_id)
     quiet = _quiet(session, index)
     env = contract_env(benchmark, session, run_dir, label)
+    meter = _meter(benchmark, run_dir)
+    if meter is not None:  # its whole, fixed environment is what the fingerprint records
+        env = meter.environment(env)
     # a metered run is another measurement than a timed one: never merged or compared as one
     configuration = fingerprint.config_hash(
         benchmark.command,
@@ -123,11 +126,11 @@ def run_once(
         artifact_dir=run_dir,
         preexec_cgroup_procs=benchmark.cgroup_procs,
     )
-    meter = _meter(benchmark, run_dir)
     if meter is not None:
         try:
             spec = meter.wrap(spec)
         except PerfError:  # the command is not there: leave no empty run folder
+            meter.release()
             with contextlib.suppress(OSError):
                 run_dir.rmdir()
             raise
@@ -226,10 +229,13 @@ def _execute(
                 stop=session.stop,
                 on_spawn=hostlock.note_benchmark,
             )
-    except PerfError:
-        # a run that could not be made leaves no folder (unless the benchmark wrote there)
-        with contextlib.suppress(OSError):
-            run_dir.rmdir()
+    except BaseException as exc:
+        if meter is not None:  # interrupted too: the fixed folder is freed for the next run
+            meter.release()
+        if isinstance(exc, PerfError):
+            # a run that could not be made leaves no folder (unless the benchmark wrote there)
+            with contextlib.suppress(OSError):
+                run_dir.rmdir()
         raise
     return outcome, tool_run
 
@@ -314,7 +320,7 @@ def _meter(benchmark: Benchmark, run_dir: Path) -> InstructionMeter | None:
         return None
     from perfinvest.adapters.meters import InstructionMeter
 
-    return InstructionMeter(run_dir / "cachegrind")
+    return InstructionMeter(run_dir / "cachegrind", run_dir)
 
 
 def _compliance_note(note: str | None, metered: bool) -> str | None:

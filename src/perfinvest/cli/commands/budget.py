@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from perfinvest.cli.commands.history import history_model_option
+from perfinvest.cli.commands.history import history_model_option, noise_floor_option
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import command_runner, context, json_option
 
@@ -45,6 +45,7 @@ def budget() -> None:
     "budgets file's `rule:`.",
 )
 @history_model_option
+@noise_floor_option
 @json_option
 @command_runner("budget check")
 def check(
@@ -58,6 +59,7 @@ def check(
     history: int | None,
     history_model: str,
     budget_rule: str | None,
+    noise_floor: float,
     as_json: bool,
 ) -> Any:
     """Check CURRENT (a result file) against the budgets; warn-only unless --enforce.
@@ -84,6 +86,7 @@ def check(
             history,
             history_model,
             budget_rule,  # type: ignore[arg-type]  # click.Choice: point or ci
+            noise_floor,
         ),
     )
     return result, result.data.get("markdown")

@@ -27,8 +27,21 @@ def _model_option(flag: str, lead: str = "") -> Callable[[F], F]:
 history_model_option = _model_option("--history-model", "With --history N: ")
 
 
+def noise_floor_option(func: F) -> F:
+    return click.option(
+        "--noise-floor",
+        type=float,
+        default=0.001,
+        show_default=True,
+        metavar="F",
+        help="The limits stay at least F times the window's center away from it (0.001: "
+        "0.1 %), so an exact metric (instructions) is not gated by a zero-width window; 0: off.",
+    )(func)
+
+
 def window_options(func: F) -> F:
     """What chooses the series and its threshold, for the trend and for ``check``."""
+    func = noise_floor_option(func)
     func = click.option(
         "--per-run",
         is_flag=True,
@@ -61,11 +74,25 @@ def window_options(func: F) -> F:
 
 
 def _options(
-    metric: str | None, scenario: str | None, window: int, model: str, k: float, per_run: bool
+    metric: str | None,
+    scenario: str | None,
+    window: int,
+    model: str,
+    k: float,
+    per_run: bool,
+    noise_floor: float,
 ) -> Any:
     from perfinvest.app.guardrails.history import HistoryOptions
 
-    return HistoryOptions(metric, scenario, window, model, k, per_run)  # type: ignore[arg-type]
+    return HistoryOptions(
+        metric,
+        scenario,
+        window,
+        model,  # type: ignore[arg-type]
+        k,
+        per_run,
+        noise_floor,
+    )
 
 
 @cli.group(invoke_without_command=True)
@@ -80,6 +107,7 @@ def history(
     model: str,
     k: float,
     per_run: bool,
+    noise_floor: float,
     as_json: bool,
 ) -> Any:
     """The trend of a metric over the baselines history (every baseline kept, archived ones
@@ -99,6 +127,7 @@ def history(
         model=model,
         k=k,
         per_run=per_run,
+        noise_floor=noise_floor,
         as_json=as_json,
     )
 
@@ -112,11 +141,14 @@ def _trend(
     model: str,
     k: float,
     per_run: bool,
+    noise_floor: float,
     as_json: bool,
 ) -> Any:
     from perfinvest.app.guardrails.history import history_trend
 
-    result = history_trend(context(), _options(metric, scenario, window, model, k, per_run))
+    result = history_trend(
+        context(), _options(metric, scenario, window, model, k, per_run, noise_floor)
+    )
     return result, result.data.get("markdown")
 
 
@@ -134,6 +166,7 @@ def check(
     model: str,
     k: float,
     per_run: bool,
+    noise_floor: float,
     enforce: bool,
     as_json: bool,
 ) -> Any:
@@ -147,6 +180,9 @@ def check(
     from perfinvest.app.guardrails.history import history_check
 
     result = history_check(
-        context(), current, _options(metric, scenario, window, model, k, per_run), enforce=enforce
+        context(),
+        current,
+        _options(metric, scenario, window, model, k, per_run, noise_floor),
+        enforce=enforce,
     )
     return result, result.data.get("markdown")

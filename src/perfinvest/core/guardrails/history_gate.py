@@ -12,6 +12,10 @@ Two models, both over a window of past values (each a baseline's mean across its
 * ``iqr``: Tukey's fences ``Q1 - k·IQR`` and ``Q3 + k·IQR`` (k = 1.5 by default); robust to
   one wild point in the window, it needs a few more points to mean anything.
 
+Both are widened to a relative **noise floor** (default 0.1 % of the center): a window of
+identical values (an instruction count is exact) has zero spread, and a zero-width window
+would call a one-instruction difference a breach. ``noise_floor=0`` turns it off.
+
 Only the bad side gates: ``lower`` is better → breach above the upper limit, ``higher``
 → below the lower limit; a metric without a direction is judged on both sides.
 :func:`judge` is what budget checks and diffs call (see docs/history.md).
@@ -22,7 +26,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 HistoryModel = Literal["t", "iqr"]
@@ -37,6 +41,8 @@ DEFAULT_WINDOW = 10
 DEFAULT_IQR_K = 1.5
 CONFIDENCE = 0.95
 MODELS: tuple[HistoryModel, ...] = ("t", "iqr")
+#: The limits are at least this fraction of the center away from it (``--noise-floor``).
+DEFAULT_NOISE_FLOOR = 0.001
 
 
 @dataclass(frozen=True)
@@ -107,8 +113,33 @@ def threshold(
     *,
     k: float = DEFAULT_IQR_K,
     confidence: float = CONFIDENCE,
+    noise_floor: float = DEFAULT_NOISE_FLOOR,
 ) -> Threshold | None:
-    """The window's limits, or ``None`` when it has fewer than ``MIN_POINTS[model]`` values."""
+    """The window's limits, or ``None`` when it has fewer than ``MIN_POINTS[model]`` values;
+    never closer to the center than ``noise_floor`` times its magnitude."""
+    if not (math.isfinite(noise_floor) and 0 <= noise_floor < 1):
+        raise ValueError(f"the noise floor must be in [0, 1), got {noise_floor}")
+    limits = _model_threshold(values, model, k=k, confidence=confidence)
+    if limits is None or noise_floor == 0:
+        return limits
+    margin = noise_floor * abs(limits.center)
+    lower, upper = (
+        min(limits.lower, limits.center - margin),
+        max(limits.upper, limits.center + margin),
+    )
+    if (lower, upper) == (limits.lower, limits.upper):
+        return limits
+    return replace(
+        limits,
+        lower=lower,
+        upper=upper,
+        formula=f"{limits.formula}, widened to the noise floor ±{noise_floor:.2%} of the center",
+    )
+
+
+def _model_threshold(
+    values: Sequence[float], model: HistoryModel, *, k: float, confidence: float
+) -> Threshold | None:
     clean = _check(values, model)
     n = len(clean)
     if n < MIN_POINTS[model]:
@@ -151,6 +182,7 @@ def judge(
     model: HistoryModel = "t",
     k: float = DEFAULT_IQR_K,
     confidence: float = CONFIDENCE,
+    noise_floor: float = DEFAULT_NOISE_FLOOR,
 ) -> Judgement:
     """Is ``current`` within the threshold the ``window`` of past values gives?
 
@@ -158,7 +190,7 @@ def judge(
     A value past the *good* limit (much faster) is ``within``: an improvement is no breach.
     """
     needed = MIN_POINTS[model] if model in MODELS else 0
-    limits = threshold(window, model, k=k, confidence=confidence)
+    limits = threshold(window, model, k=k, confidence=confidence, noise_floor=noise_floor)
     if limits is None:
         return Judgement(
             "insufficient_history",
@@ -236,6 +268,7 @@ def trend(
     window: int = DEFAULT_WINDOW,
     model: HistoryModel = "t",
     k: float = DEFAULT_IQR_K,
+    noise_floor: float = DEFAULT_NOISE_FLOOR,
 ) -> list[TrendRow]:
     """Each point with its change vs the previous one and its status against the ``window``
     points before it (oldest first, as given)."""
@@ -244,7 +277,15 @@ def trend(
         previous = points[i - 1].mean if i else None
         change = (point.mean - previous) / abs(previous) if previous else None
         past = [p.mean for p in points[max(0, i - window) : i]]
-        verdict = judge(past, point.mean, metric=metric, direction=direction, model=model, k=k)
+        verdict = judge(
+            past,
+            point.mean,
+            metric=metric,
+            direction=direction,
+            model=model,
+            k=k,
+            noise_floor=noise_floor,
+        )
         rows.append(TrendRow(point, change, verdict.status, verdict.threshold))
     return rows
 

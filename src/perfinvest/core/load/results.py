@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from perfinvest.core.load.exact import seconds_values, steady_values
+from perfinvest.core.load.profiles import LoadPlan
 from perfinvest.core.load.profiles import LoadPlan
 from perfinvest.core.load.slo import PERCENTILES, RouteStats, merge_histograms, percentile
 from perfinvest.core.models import Metric
@@ -36,6 +38,7 @@ def route_stats(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, RouteStats
         lo, hi = math.floor(t0 + plan.steady_start_s), math.ceil(t0 + plan.steady_end_s)
     steady_s = max(hi - lo, 0)
     out: dict[str, RouteStats] = {}
+    exact = steady_values(dump, plan.steady_start_s, plan.steady_end_s) or {}
     statuses: Mapping[str, Mapping[str, int]] = dump.get("status", {})
     for name, entry in sorted(dump.get("routes", {}).items()):
         per_second = {int(k): int(v) for k, v in entry.get("per_second", {}).items()}
@@ -48,6 +51,7 @@ def route_stats(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, RouteStats
             steady_s=steady_s,
             steady_requests=sum(n for s, n in per_second.items() if lo <= s < hi),
             statuses=dict(statuses.get(name, {})),
+            exact=exact.get(name),
         )
     parts = list(out.values())
     codes: dict[str, int] = {}
@@ -63,6 +67,7 @@ def route_stats(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, RouteStats
         steady_s=steady_s,
         steady_requests=sum(p.steady_requests for p in parts),
         statuses=codes,
+        exact=exact.get(ALL),
     )
     return out
 
@@ -205,6 +210,7 @@ def phase_values(dump: Mapping[str, Any], plan: LoadPlan) -> dict[str, dict[str,
                 max_ms=max(hist) if hist else math.nan,
                 mean_ms=sum(v * c for v, c in hist.items()) / n if n else math.nan,
             )
+            values.update(seconds_values(dump, name, chosen) or {})  # exact when recorded
             routes[name] = values
         out[seg.name] = routes
     return out

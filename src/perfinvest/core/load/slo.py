@@ -132,6 +132,9 @@ class RouteStats:
     steady_s: float  # length of the steady window
     steady_requests: int  # requests completed inside it
     statuses: dict[str, int]  # status code (or "error" for no response) → count
+    #: exact latencies (core/load/exact.py) over the steady window: they replace the
+    #: percentiles, mean and max of Locust's rounded histogram when the run recorded them
+    exact: Mapping[str, float] | None = None
 
     def values(self) -> dict[str, float]:
         hist = self.histogram
@@ -142,6 +145,8 @@ class RouteStats:
         out["error_rate"] = self.failures / self.requests if self.requests else 0.0
         out["rps"] = self.steady_requests / self.steady_s if self.steady_s > 0 else 0.0
         out["requests"] = float(self.requests)
+        if self.exact is not None:
+            out.update(self.exact)
         return out
 
 
