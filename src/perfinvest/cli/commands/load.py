@@ -106,7 +106,7 @@ def _progress_line() -> Callable[[dict[str, Any]], None]:
 
 def _request(profile: str, kwargs: dict[str, Any], bench: bool = False) -> Any:
     from perfinvest.adapters.load.engine import Distribution
-    from perfinvest.app.load.run import LoadRequest
+    from perfinvest.app.load.request import LoadRequest
     from perfinvest.core.errors import usage_error
 
     if kwargs["worker"] and not kwargs["master_host"]:
