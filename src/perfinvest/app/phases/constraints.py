@@ -31,6 +31,7 @@ from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, ski
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error
 from perfinvest.core.models import ConstraintResult, Event, Investigation, LimitEffect, Run
 from perfinvest.core.phases import Phase
+from perfinvest.core.quantities import pct
 from perfinvest.core.sizes import format_size, parse_size
 
 if TYPE_CHECKING:
@@ -224,16 +225,12 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
     return result, rows
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
 def _row(label: str, key: str, effect: LimitEffect) -> str:
-    ci = f"[{_pct(effect.ci_low)}, {_pct(effect.ci_high)}]"
+    ci = f"[{pct(effect.ci_low)}, {pct(effect.ci_high)}]"
     p = "n/a" if effect.p_value is None else f"{effect.p_value:.2g}"
     return (
         f"{label:<28} {key:<24} {effect.baseline:>12.5g} {effect.constrained:>12.5g} "
-        f"{_pct(effect.relative_change):>8} {ci:>18} {p:>7}  {effect.effect}"
+        f"{pct(effect.relative_change):>8} {ci:>18} {p:>7}  {effect.effect}"
     )
 
 
