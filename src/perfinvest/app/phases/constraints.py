@@ -244,8 +244,27 @@ def constraints(
     """Measure every configuration under its limits and compare it with the baseline."""
     if request.skip_reason is not None:
         return skip_phase(ctx, "constraints", Phase.CONSTRAINTS, request)
+    steps = ConstraintsPhase(ctx, options)
+    return run_phase_steps(
+        ctx,
+        "constraints",
+        Phase.CONSTRAINTS,
+        request,
+        prepare=steps.prepare,
+        execute=steps.execute,
+        apply=steps.apply,
+    )
 
-    def prepare(inv: Investigation) -> _Plan:
+
+@dataclass(frozen=True)
+class ConstraintsPhase:
+    """The constraints phase's steps (see :func:`run_phase_steps`), each callable alone."""
+
+    ctx: AppContext
+    options: ConstraintOptions
+
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx, options = self.ctx, self.options
         from perfinvest.adapters.constraints.detect import choose
 
         configs = configurations(options, os.cpu_count() or 1)  # after the preconditions
@@ -264,7 +283,8 @@ def constraints(
             configs,
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx, options = self.ctx, self.options
         from perfinvest.adapters import fingerprint
 
         outcome = _Outcome(plan)
@@ -298,7 +318,8 @@ def constraints(
             outcome.interrupted = True
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        ctx, options = self.ctx, self.options
         from perfinvest.core.stats.limit_effects import describe
 
         inv.events.extend(outcome.events)
@@ -365,13 +386,3 @@ def constraints(
             non_compliant=non_compliant,
             data=data,
         )
-
-    return run_phase_steps(
-        ctx,
-        "constraints",
-        Phase.CONSTRAINTS,
-        request,
-        prepare=prepare,
-        execute=execute,
-        apply=apply,
-    )
