@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from perfinvest.core.errors import PerfError
+from perfinvest.core.errors import ExitCode, PerfError
 
 Status = str  # "in_progress" | "blocked" | "complete"
 
@@ -75,3 +75,16 @@ class CommandResult:
         result.next = error.needs[0] if error.needs else None
         result.exit_code = int(error.code)
         return result
+
+
+def regression_failure(result: CommandResult, message: str) -> None:
+    """What every enforced gate answers on a breach: exit 8, ``error.kind`` = regression
+    (``budget check --enforce``, ``diff --fail-on-regression``, ``load run --enforce``)."""
+    result.ok = False
+    result.exit_code = int(ExitCode.REGRESSION)
+    result.error = {
+        "code": int(ExitCode.REGRESSION),
+        "kind": "regression",
+        "message": message,
+        "needs": [],
+    }

@@ -46,15 +46,6 @@ def phase_options(func: F) -> F:
     return json_option(func)
 
 
-def record_option(shape: str) -> Callable[[F], F]:
-    return click.option(
-        "--record",
-        "record_path",
-        metavar="FILE",
-        help=f"JSON file with {shape} to record as this phase's result.",
-    )
-
-
 def context(no_checkpoint: bool = False) -> Any:
     from perfinvest.app.context import AppContext
 

@@ -43,8 +43,3 @@ PHASE_COMMANDS: dict[Phase, str] = {
 
 def previous_phases(phase: Phase) -> tuple[Phase, ...]:
     return PHASE_ORDER[: PHASE_ORDER.index(phase)]
-
-
-def next_in_order(phase: Phase) -> Phase | None:
-    index = PHASE_ORDER.index(phase) + 1
-    return PHASE_ORDER[index] if index < len(PHASE_ORDER) else None

@@ -36,3 +36,8 @@ def format_spread(
         f"mean {q(mean, unit)} ± {q(stddev, unit, 2)} "
         f"(min {q(lowest, unit)}, max {q(highest, unit)}, n={n})"
     )
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    """A relative change as a signed percentage (``0.123`` → ``+12.3%``), ``n/a`` when unknown."""
+    return "n/a" if value is None else f"{value:+.{digits}%}"

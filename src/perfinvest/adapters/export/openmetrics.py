@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, Literal
 
 from perfinvest.core.errors import environment_error, usage_error
-from perfinvest.core.export.openmetrics import Family, without_timestamps
+from perfinvest.core.export.families import Family
+from perfinvest.core.export.openmetrics import without_timestamps
 
 TextFormat = Literal["openmetrics", "prometheus"]
 CONTENT_TYPES = {

@@ -11,7 +11,8 @@ compared as such, never as a copy of the samples (which would show the sample me
 
 from __future__ import annotations
 
-from perfinvest.adapters.formats._helpers import JsonReader, load_json, mean
+from perfinvest.adapters.formats._entries import parse_entries, time_stats
+from perfinvest.adapters.formats._helpers import JsonReader, mean
 from perfinvest.adapters.formats.base import ParsedMetric, ParseResult
 
 NAME = "hyperfine-json"
@@ -31,41 +32,21 @@ def sniff(doc: dict[str, object]) -> bool:
 
 def parse(text: str) -> ParseResult:
     """Parse hyperfine's exported JSON (or stdout that ends with it)."""
-    doc, line = load_json(text, NAME)
-    read = JsonReader(NAME, line)
-    top = read.obj(doc, "", 'a JSON object with "results"')
-    if "results" not in top:
-        raise read.fail("", 'a JSON object with "results"', top)
-    results = read.arr(top["results"], "results")
-    if not results:
-        raise read.fail("results", "at least one benchmarked command", results)
-    metrics: list[ParsedMetric] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(results):
-        where = f"results[{index}]"
-        result = read.obj(raw, where)
-        command = read.text(result.get("command"), f"{where}.command")
-        if command in seen:
-            # Two identical commands would merge silently: keep them apart by position.
-            command = f"{command} #{index + 1}"
-        seen.add(command)
-        metrics.extend(_command_metrics(read, result, where, command))
-    return ParseResult(NAME, tuple(metrics))
+    return parse_entries(
+        text,
+        NAME,
+        "results",
+        "at least one benchmarked command",
+        lambda _: "command",
+        _command_metrics,
+    )
 
 
 def _command_metrics(
     read: JsonReader, result: dict[str, object], where: str, command: str
 ) -> list[ParsedMetric]:
     times = read.nums(result["times"], f"{where}.times") if "times" in result else ()
-    metrics: list[ParsedMetric] = []
-    for stat in _TIME_STATS:
-        value = read.opt_num(result, stat, where)  # stddev is null for a single run
-        if value is None:
-            if stat == "mean":
-                raise read.fail(f"{where}.mean", "a number", result.get("mean"))
-            continue
-        samples = times if stat == "mean" else ()
-        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", samples, command))
+    metrics = time_stats(read, result, where, _TIME_STATS, times, command)
     for stat in ("user", "system"):
         value = read.opt_num(result, stat, where)
         if value is not None:

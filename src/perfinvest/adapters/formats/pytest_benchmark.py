@@ -12,7 +12,8 @@ name's suffix.
 
 from __future__ import annotations
 
-from perfinvest.adapters.formats._helpers import JsonReader, load_json
+from perfinvest.adapters.formats._entries import parse_entries, time_stats
+from perfinvest.adapters.formats._helpers import JsonReader
 from perfinvest.adapters.formats.base import ParsedMetric, ParseResult
 from perfinvest.adapters.formats.perfmetrics import infer_direction, infer_unit
 
@@ -33,26 +34,14 @@ def sniff(doc: dict[str, object]) -> bool:
 
 def parse(text: str) -> ParseResult:
     """Parse the JSON report; an empty ``benchmarks`` list is an error, not a result."""
-    doc, line = load_json(text, NAME)
-    read = JsonReader(NAME, line)
-    top = read.obj(doc, "", 'a JSON object with "benchmarks"')
-    if "benchmarks" not in top:
-        raise read.fail("", 'a JSON object with "benchmarks"', top)
-    benchmarks = read.arr(top["benchmarks"], "benchmarks")
-    if not benchmarks:
-        raise read.fail("benchmarks", "at least one benchmark (did any run?)", benchmarks)
-    metrics: list[ParsedMetric] = []
-    seen: set[str] = set()
-    for index, raw in enumerate(benchmarks):
-        where = f"benchmarks[{index}]"
-        bench = read.obj(raw, where)
-        key = "fullname" if "fullname" in bench else "name"
-        scenario = read.text(bench.get(key), f"{where}.{key}")
-        if scenario in seen:
-            scenario = f"{scenario} #{index + 1}"
-        seen.add(scenario)
-        metrics.extend(_bench_metrics(read, bench, where, scenario))
-    return ParseResult(NAME, tuple(metrics))
+    return parse_entries(
+        text,
+        NAME,
+        "benchmarks",
+        "at least one benchmark (did any run?)",
+        lambda bench: "fullname" if "fullname" in bench else "name",
+        _bench_metrics,
+    )
 
 
 def _bench_metrics(
@@ -61,15 +50,7 @@ def _bench_metrics(
     stats = read.obj(bench.get("stats"), f"{where}.stats")
     where = f"{where}.stats"
     samples = read.nums(stats["data"], f"{where}.data") if stats.get("data") is not None else ()
-    metrics: list[ParsedMetric] = []
-    for stat in _TIME_STATS:
-        value = read.opt_num(stats, stat, where)
-        if value is None:
-            if stat == "mean":
-                raise read.fail(f"{where}.mean", "a number", stats.get("mean"))
-            continue
-        own = samples if stat == "mean" else ()
-        metrics.append(ParsedMetric(f"{stat}_s", value, "s", "lower", own, scenario))
+    metrics = time_stats(read, stats, where, _TIME_STATS, samples, scenario)
     ops = read.opt_num(stats, "ops", where)
     if ops is not None:
         metrics.append(ParsedMetric("ops_per_s", ops, "ops/s", "higher", (), scenario))

@@ -32,11 +32,6 @@ _LOCATION = re.compile(r"^\s*(?P<id>\d+):\s+0x[0-9a-f]+\s+(?:M=\d+\s+)?(?P<rest>
 _LINE = re.compile(r"^(?P<function>\S+)\s+(?P<file>\S+):(?P<line>\d+)(?:\s+s=(?P<start>\d+))?\s*$")
 
 
-def parse_pprof_raw(text: str) -> list[Stack]:
-    """``go tool pprof -raw`` → collapsed stacks, each frame at the line it was executing."""
-    return read_pprof_raw(text)[0]
-
-
 def read_pprof_raw(text: str) -> tuple[list[Stack], dict[tuple[str, str], int]]:
     """``go tool pprof -raw`` → collapsed stacks and the start lines pprof knows."""
     samples: list[tuple[int, list[int]]] = []

@@ -19,7 +19,7 @@ from perfinvest.adapters.profilers.base import (
 )
 from perfinvest.adapters.profilers.launchers import detect, with_java_option
 from perfinvest.core.errors import benchmark_failed
-from perfinvest.core.profiling.hotspots import Stack, parse_collapsed
+from perfinvest.core.profiling.hotspots import Stack
 
 NAME = "java"
 INSTALL_HINT = "apt-get install openjdk-17-jdk-headless (java and jfr, JDK 11 or newer)"
@@ -84,11 +84,6 @@ def java_sources(root: Path, limit: int = 5000) -> dict[str, str]:
         for i in range(len(parts)):  # src/main/java/com/x/Y.java → com.x.Y, ...
             found.setdefault(".".join(parts[i:]), str(path))
     return found
-
-
-def parse_async_profiler(text: str) -> list[Stack]:
-    """async-profiler ``-o collapsed`` output is already collapsed stacks."""
-    return parse_collapsed(text)
 
 
 def plan(request: ProfileRequest) -> ProfilePlan:

@@ -82,11 +82,6 @@ def _classify(argv: list[str]) -> Launcher:
     return Launcher("native", argv, detail=name)
 
 
-def runnable_argv(launcher: Launcher) -> list[str]:
-    """The argv to hand to a wrapping profiler (py-spy, perf): the shell when needed."""
-    return list(launcher.argv)
-
-
 def resolve_python(executable: str) -> str:
     """A pyenv shim resolved to the real interpreter (py-spy cannot follow the shim's bash)."""
     found = shutil.which(executable)

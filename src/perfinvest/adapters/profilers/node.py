@@ -11,7 +11,6 @@ its own profile (all of them are merged).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 from perfinvest.adapters.profilers.base import (
@@ -145,7 +144,3 @@ def plan(request: ProfileRequest) -> ProfilePlan:
         )
 
     return ProfilePlan(NAME, argv, env, request.rate_hz, collect)
-
-
-def read_profile(path: Path) -> list[Stack]:
-    return parse_cpuprofile(path.read_text(encoding="utf-8"), path.name)

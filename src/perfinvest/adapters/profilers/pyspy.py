@@ -12,7 +12,6 @@ profile two different runs).
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from perfinvest.adapters.profilers.base import (
     Collected,
@@ -119,7 +118,3 @@ def is_available() -> bool:
     from perfinvest.adapters.profilers.base import find_tool
 
     return find_tool(NAME) is not None
-
-
-def raw_path(out_dir: Path) -> Path:
-    return out_dir / RAW_NAME

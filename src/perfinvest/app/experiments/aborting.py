@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 from perfinvest.adapters import worktree as wt
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import (
@@ -31,8 +34,31 @@ from perfinvest.store.journal import read_journal, remove_journal, write_journal
 def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
     """Put the tree back as recorded without measuring; the change is kept as a patch."""
     perf = ctx.paths.perf_dir
+    hold = SignalHold()
+    steps = AbortSteps(ctx, perf, hold)
+    try:
+        result = run_phase(ctx, "experiment abort", Phase.OPTIMIZATION, request, steps.work)
+    finally:
+        caught = hold.release()
+    if caught:
+        result.findings.append(
+            f"{' and '.join(dict.fromkeys(caught))} arrived while the tree was being put back: "
+            "the abort finished recording first"
+        )
+        result.data["signals_held"] = caught
+    return result
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class AbortSteps:
+    """``experiment abort``'s work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    perf: Path
+    hold: SignalHold
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        ctx, perf, hold = self.ctx, self.perf, self.hold
         journal = read_journal(perf)
         if journal is None:
             opened = [e for e in inv.experiments if e.state == "open"]
@@ -96,16 +122,3 @@ def abort(ctx: AppContext, request: PhaseRequest) -> CommandResult:
                 needs=["perfinvest recover"],
             ),
         )
-
-    hold = SignalHold()
-    try:
-        result = run_phase(ctx, "experiment abort", Phase.OPTIMIZATION, request, work)
-    finally:
-        caught = hold.release()
-    if caught:
-        result.findings.append(
-            f"{' and '.join(dict.fromkeys(caught))} arrived while the tree was being put back: "
-            "the abort finished recording first"
-        )
-        result.data["signals_held"] = caught
-    return result

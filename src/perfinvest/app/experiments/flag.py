@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from perfinvest.app.context import AppContext
 from perfinvest.app.experiments.common import MIN_RUNS, _resolve_hypothesis, experiments_table
 from perfinvest.app.experiments.measuring import (
@@ -37,8 +39,37 @@ def ab(
     if not change or not change.strip():
         raise usage_error('--change is required: say what PERF_EXPERIMENT=1 switches on ("...")')
     holder: list[tuple[int, str | None]] = []
+    steps = AbSteps(ctx, hypothesis, change, runs, options, holder)
+    return run_phase_steps(
+        ctx,
+        "experiment ab",
+        Phase.OPTIMIZATION,
+        request,
+        prepare=steps.prepare,
+        execute=steps.execute,
+        apply=steps.apply,
+    )
 
-    def prepare(inv: Investigation) -> _Plan:
+
+@dataclass(frozen=True)
+class AbSteps:
+    """``experiment ab``'s steps (see :func:`run_phase_steps`), each callable alone."""
+
+    ctx: AppContext
+    hypothesis: str | None
+    change: str | None
+    runs: int
+    options: MeasureOptions
+    holder: list[tuple[int, str | None]]
+
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx, hypothesis, runs, options, holder = (
+            self.ctx,
+            self.hypothesis,
+            self.runs,
+            self.options,
+            self.holder,
+        )
         journal = read_journal(ctx.paths.perf_dir)
         if journal is not None:
             raise refused(
@@ -58,7 +89,8 @@ def ab(
             sides=_plan_sides(ctx, inv, number, None, flag=True),
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx = self.ctx
         outcome = _Outcome()
         try:
             _interleave(ctx, plan, outcome)
@@ -68,7 +100,8 @@ def ab(
             outcome.error = error
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        ctx, change, holder = self.ctx, self.change, self.holder
         number, linked = holder[0]
         if any(e.number == number for e in inv.experiments):
             number = len(inv.experiments) + 1
@@ -111,13 +144,3 @@ def ab(
             {"experiment": exp.model_dump(mode="json"), "experiments": experiments_table(inv)}
         )
         return work
-
-    return run_phase_steps(
-        ctx,
-        "experiment ab",
-        Phase.OPTIMIZATION,
-        request,
-        prepare=prepare,
-        execute=execute,
-        apply=apply,
-    )

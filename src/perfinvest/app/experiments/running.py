@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
@@ -56,11 +57,46 @@ def run(
             f"--runs must be at least {MIN_RUNS} per side (a comparison needs a spread)"
         )
     perf = ctx.paths.perf_dir
+    hold = SignalHold()
+    steps = RunSteps(ctx, runs, options, perf, hold, [])
+    try:
+        result = run_phase_steps(
+            ctx,
+            "experiment run",
+            Phase.OPTIMIZATION,
+            request,
+            prepare=steps.prepare_and_keep,
+            execute=steps.execute,
+            apply=steps.apply,
+        )
+    finally:
+        caught = hold.release()
+    if caught:
+        result.findings.append(held_note(caught))
+        result.data["signals_held"] = caught
+    return result
 
-    def prepare(inv: Investigation) -> _Plan:
-        return plan_for(inv, _open_journal(ctx, inv))
 
-    def plan_for(inv: Investigation, journal: Journal) -> _Plan:
+@dataclass(frozen=True)
+class RunSteps:
+    """``experiment run``'s steps (see :func:`run_phase_steps`), each callable alone.
+
+    ``plan_holder`` keeps the plan :meth:`prepare_and_keep` made for :meth:`apply`; ``hold``
+    defers signals from the tree's restore to the end of the record."""
+
+    ctx: AppContext
+    runs: int
+    options: MeasureOptions
+    perf: Path
+    hold: SignalHold
+    plan_holder: list[_Plan]
+
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx = self.ctx
+        return self.plan_for(inv, _open_journal(ctx, inv))
+
+    def plan_for(self, inv: Investigation, journal: Journal) -> _Plan:
+        ctx, runs, options, perf = self.ctx, self.runs, self.options, self.perf
         exp = find_experiment(inv, journal.experiment)
         if exp.state != "open":
             raise refused(f"experiment {exp.number} is {exp.state}, not open")
@@ -124,7 +160,8 @@ def run(
             patch=patch,
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx, hold = self.ctx, self.hold
         assert plan.info and plan.snapshot and plan.journal and plan.worktree
         outcome = _Outcome()
         try:
@@ -145,7 +182,8 @@ def run(
             )
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        ctx, perf, plan_holder = self.ctx, self.perf, self.plan_holder
         assert plan_holder
         plan = plan_holder[0]
         inv.events.extend(outcome.events)
@@ -223,27 +261,8 @@ def run(
         )
         return work
 
-    plan_holder: list[_Plan] = []
-
-    def prepare_and_keep(inv: Investigation) -> _Plan:
-        plan = prepare(inv)
+    def prepare_and_keep(self, inv: Investigation) -> _Plan:
+        plan_holder = self.plan_holder
+        plan = self.prepare(inv)
         plan_holder.append(plan)
         return plan
-
-    hold = SignalHold()
-    try:
-        result = run_phase_steps(
-            ctx,
-            "experiment run",
-            Phase.OPTIMIZATION,
-            request,
-            prepare=prepare_and_keep,
-            execute=execute,
-            apply=apply,
-        )
-    finally:
-        caught = hold.release()
-    if caught:
-        result.findings.append(held_note(caught))
-        result.data["signals_held"] = caught
-    return result

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from perfinvest.adapters import worktree as wt
 from perfinvest.adapters.worktree.plumbing import os_errors_as_environment
@@ -34,8 +35,21 @@ def start(
     files: Sequence[str],
 ) -> CommandResult:
     """Record the tree exactly (journal first) and open experiment N."""
+    steps = StartSteps(ctx, hypothesis, change, files)
+    return run_phase(ctx, "experiment start", Phase.OPTIMIZATION, request, steps.work)
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class StartSteps:
+    """``experiment start``'s work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    hypothesis: str | None
+    change: str | None
+    files: Sequence[str]
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        ctx, hypothesis, change, files = self.ctx, self.hypothesis, self.change, self.files
         perf = ctx.paths.perf_dir
         existing = read_journal(perf)
         if existing is not None:
@@ -119,5 +133,3 @@ def start(
             ],
             data={"experiment": exp.model_dump(mode="json"), "snapshot_ref": ref},
         )
-
-    return run_phase(ctx, "experiment start", Phase.OPTIMIZATION, request, work)

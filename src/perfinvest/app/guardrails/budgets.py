@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.measuring.compare import load_runs
-from perfinvest.app.result import CommandResult
-from perfinvest.core.errors import ExitCode, usage_error
+from perfinvest.app.result import CommandResult, regression_failure
+from perfinvest.core.errors import usage_error
 from perfinvest.core.guardrails.budgets import (
     BudgetRule,
     BudgetStatus,
@@ -180,19 +180,6 @@ def _finish(
     elif breaches:
         result.next = "warn-only: pass --enforce to fail the job on a breach (exit 8)"
     return result
-
-
-def regression_failure(result: CommandResult, message: str) -> None:
-    """What every enforced gate answers on a breach: exit 8, ``error.kind`` = regression
-    (``budget check --enforce``, ``diff --fail-on-regression``, ``load run --enforce``)."""
-    result.ok = False
-    result.exit_code = int(ExitCode.REGRESSION)
-    result.error = {
-        "code": int(ExitCode.REGRESSION),
-        "kind": "regression",
-        "message": message,
-        "needs": [],
-    }
 
 
 def query_check(

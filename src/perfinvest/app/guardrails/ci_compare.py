@@ -19,11 +19,11 @@ from pathlib import Path
 
 from perfinvest.adapters import worktree as wt
 from perfinvest.app.context import AppContext
-from perfinvest.app.guardrails.budgets import DEFAULT_BUDGETS, read_yaml, regression_failure
+from perfinvest.app.guardrails.budgets import DEFAULT_BUDGETS, read_yaml
 from perfinvest.app.measuring.adhoc import AdhocRequest, _adhoc_benchmark
 from perfinvest.app.measuring.benchmark import MeasureOptions, benchmark_lock
 from perfinvest.app.measuring.measure import Benchmark, Session, run_once
-from perfinvest.app.result import CommandResult
+from perfinvest.app.result import CommandResult, regression_failure
 from perfinvest.core.errors import (
     ExitCode,
     PerfError,

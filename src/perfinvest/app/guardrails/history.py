@@ -11,7 +11,7 @@ from statistics import fmean
 from typing import NoReturn
 
 from perfinvest.app.context import AppContext
-from perfinvest.app.result import CommandResult
+from perfinvest.app.result import CommandResult, regression_failure
 from perfinvest.core.errors import refused, usage_error
 from perfinvest.core.guardrails.history_gate import (
     DEFAULT_IQR_K,
@@ -455,8 +455,6 @@ def history_check(
             "(each version's, or a version re-measured) to gate on the history"
         )
     if verdict.breach and enforce:
-        from perfinvest.app.guardrails.budgets import regression_failure
-
         regression_failure(result, verdict.message)
     return result
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from perfinvest.app.context import AppContext
-from perfinvest.app.guardrails.budgets import regression_failure
 from perfinvest.app.guardrails.history import (
     current_point,
     gate_options,
@@ -19,7 +18,7 @@ from perfinvest.app.guardrails.history import (
     windows_of,
 )
 from perfinvest.app.measuring.compare import CompareOptions, load_runs
-from perfinvest.app.result import CommandResult
+from perfinvest.app.result import CommandResult, regression_failure
 from perfinvest.core.errors import usage_error
 from perfinvest.core.guardrails.diffreport import (
     HistoryDiffRow,

@@ -16,7 +16,7 @@ from perfinvest.core.policy import DurationDecision
 from perfinvest.store.atomic import atomic_write_text
 
 if TYPE_CHECKING:
-    from perfinvest.app.load.run import LoadRequest
+    from perfinvest.app.load.request import LoadRequest
 
 HEALTH_MAX_ERROR_RATE = 0.01
 

@@ -8,41 +8,23 @@ investigation's artifacts (or ``perf/load/`` outside one). Failed requests are m
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from perfinvest.app.context import AppContext
-from perfinvest.app.guardrails.budgets import regression_failure
 from perfinvest.app.load.record import Outcome, finish
-from perfinvest.app.load.targets import DEFAULT_TARGETS, targets_path
+from perfinvest.app.load.request import LoadRequest, ProgressLine
+from perfinvest.app.load.targets import targets_path
 from perfinvest.app.measuring.benchmark import MeasureOptions, benchmark_lock
-from perfinvest.app.result import CommandResult
+from perfinvest.app.result import CommandResult, regression_failure
 from perfinvest.core.errors import ExitCode, PerfError, needs_input, usage_error
-from perfinvest.core.load.distribution import Distribution
 from perfinvest.core.models import Event
 from perfinvest.core.policy import DurationDecision, decide_duration
 
 SUITE_ORDER = ("smoke", "baseline", "ramp", "spike", "soak", "burst")
 GATES = ("smoke",)  # a failing gate (or the health check) halts the suite
 REQUEST_TIMEOUT_S = 10.0
-
-ProgressLine = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    targets: Path = DEFAULT_TARGETS
-    profile: str = "baseline"
-    users: int | None = None
-    duration_s: float | None = None
-    rate_rps: float | None = None
-    allow_short: str | None = None
-    approve: str | None = None
-    distribution: Distribution = field(default_factory=Distribution)
-    bench: bool = False  # inside a measured run: no lock of its own, metrics on stdout
-    param_value: float | None = None  # PERF_PARAM_VALUE: users, or a burst's rate
 
 
 def _duration(ctx: AppContext, request: LoadRequest, seconds: float) -> DurationDecision:

@@ -68,23 +68,45 @@ def baseline(
     from perfinvest.adapters.meters import require_meter
 
     require_meter(options.meter)
+    steps = BaselinePhase(ctx, runs, options)
+    return run_phase_steps(
+        ctx,
+        "baseline",
+        Phase.BASELINE,
+        request,
+        prepare=steps.prepare,
+        execute=steps.execute,
+        apply=steps.apply,
+    )
 
-    def primary_spec(inv: Investigation) -> MetricSpec:
+
+@dataclass(frozen=True)
+class BaselinePhase:
+    """The baseline's three steps (see :func:`run_phase_steps`), each callable alone."""
+
+    ctx: AppContext
+    runs: int
+    options: MeasureOptions
+
+    def primary_spec(self, inv: Investigation) -> MetricSpec:
         """Under the instruction meter the baseline is of instructions, whatever the setup."""
+        options = self.options
         if options.meter is None:
             return inv.setup.metric
         return MetricSpec(name=options.meter, direction="lower", unit="count")
 
-    def prepare(inv: Investigation) -> _Plan:
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx, options, runs = self.ctx, self.options, self.runs
         duration = duration_for(ctx, inv, options)
         return _Plan(
             replace(benchmark_of(ctx, inv), meter=options.meter),
             session_for(ctx, inv, options, duration),
             runs,
-            primary_spec(inv).name,
+            self.primary_spec(inv).name,
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx = self.ctx
         outcome = _Outcome(Measurement(runs=[]))
 
         def on_run(run: Run) -> None:
@@ -108,53 +130,16 @@ def baseline(
             outcome.interrupted = True
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        ctx = self.ctx
         inv.events.extend(outcome.events)
         measurement = outcome.measurement
-        metric = primary_spec(inv)
+        metric = self.primary_spec(inv)
         values = primary_values(measurement.runs, metric.name)
         compliant = all(r.compliant for r in measurement.runs)
-        if outcome.interrupted:
-            return PhaseWork(
-                summary=f"baseline interrupted after {len(measurement.runs)} run(s)",
-                outcome="failed",
-                error=PerfError(
-                    "interrupted: the run was stopped, its processes killed, the lock released",
-                    ExitCode.INTERRUPTED,
-                    kind="interrupted",
-                ),
-            )
-        if outcome.reported is not None:
-            same_name = [k for k in outcome.reported if k.rsplit(":", 1)[-1] == metric.name]
-            problem = (
-                f"{metric.name!r} is reported by several scenarios ({', '.join(same_name)})"
-                if same_name
-                else f"it reported no {metric.name!r}, only: {', '.join(outcome.reported)}"
-            )
-            return PhaseWork(
-                summary=f"baseline stopped: run 1 did not report {metric.name}",
-                outcome="failed",
-                evidence=[r.run_id for r in measurement.runs],
-                non_compliant=not compliant,
-                error=benchmark_failed(
-                    f"baseline stopped after the first run: {problem}; start again with "
-                    "`--metric` set to one of those"
-                ),
-            )
-        if len(values) < MIN_RUNS:
-            detail = _describe_invalid(measurement) or f"no run reported {metric.name!r}"
-            return PhaseWork(
-                summary=(
-                    f"baseline failed: {len(values)} of {len(measurement.runs)} run(s) valid "
-                    f"with {metric.name}"
-                ),
-                outcome="failed",
-                evidence=[r.run_id for r in measurement.runs],
-                non_compliant=not compliant,
-                error=benchmark_failed(
-                    f"baseline needs {MIN_RUNS} valid runs reporting {metric.name!r}: {detail}"
-                ),
-            )
+        failed = _failed_work(outcome, metric.name, len(values), compliant)
+        if failed is not None:
+            return failed
         now = ctx.now()
         document = Baseline(
             version=inv.setup.version,
@@ -210,6 +195,49 @@ def baseline(
             },
         )
 
-    return run_phase_steps(
-        ctx, "baseline", Phase.BASELINE, request, prepare=prepare, execute=execute, apply=apply
-    )
+
+def _failed_work(outcome: _Outcome, metric: str, valid: int, compliant: bool) -> PhaseWork | None:
+    """The failed phase when the baseline was interrupted, lacked its metric or too many
+    runs were invalid; None when it can be written."""
+    measurement = outcome.measurement
+    if outcome.interrupted:
+        return PhaseWork(
+            summary=f"baseline interrupted after {len(measurement.runs)} run(s)",
+            outcome="failed",
+            error=PerfError(
+                "interrupted: the run was stopped, its processes killed, the lock released",
+                ExitCode.INTERRUPTED,
+                kind="interrupted",
+            ),
+        )
+    if outcome.reported is not None:
+        same_name = [k for k in outcome.reported if k.rsplit(":", 1)[-1] == metric]
+        problem = (
+            f"{metric!r} is reported by several scenarios ({', '.join(same_name)})"
+            if same_name
+            else f"it reported no {metric!r}, only: {', '.join(outcome.reported)}"
+        )
+        return PhaseWork(
+            summary=f"baseline stopped: run 1 did not report {metric}",
+            outcome="failed",
+            evidence=[r.run_id for r in measurement.runs],
+            non_compliant=not compliant,
+            error=benchmark_failed(
+                f"baseline stopped after the first run: {problem}; start again with "
+                "`--metric` set to one of those"
+            ),
+        )
+    if valid < MIN_RUNS:
+        detail = _describe_invalid(measurement) or f"no run reported {metric!r}"
+        return PhaseWork(
+            summary=(
+                f"baseline failed: {valid} of {len(measurement.runs)} run(s) valid with {metric}"
+            ),
+            outcome="failed",
+            evidence=[r.run_id for r in measurement.runs],
+            non_compliant=not compliant,
+            error=benchmark_failed(
+                f"baseline needs {MIN_RUNS} valid runs reporting {metric!r}: {detail}"
+            ),
+        )
+    return None

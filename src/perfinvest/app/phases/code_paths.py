@@ -7,6 +7,8 @@ paths and bodies, and the git history gathered in phase 5.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
@@ -16,13 +18,24 @@ from perfinvest.core.phases import Phase
 
 
 def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> CommandResult:
-    from perfinvest.adapters.symbols import collect_symbols, source_files
-    from perfinvest.core.profiling.codepaths import keywords, rank
-
     if top < 1:
         raise usage_error("--top must be at least 1")
+    steps = CodePathsPhase(ctx, top)
+    return run_phase(ctx, "code-paths", Phase.CODE_PATHS, request, steps.work)
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class CodePathsPhase:
+    """The code paths phase's work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    top: int
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        from perfinvest.adapters.symbols import collect_symbols, source_files
+        from perfinvest.core.profiling.codepaths import keywords, rank
+
+        ctx, top = self.ctx, self.top
         setup = inv.setup
         words = keywords(setup.scenario, *setup.success_criteria, setup.metric.name)
         names = source_files(ctx.repo_root, ctx.in_git_repo, exclude=[ctx.paths.state_dir])
@@ -65,8 +78,6 @@ def code_paths(ctx: AppContext, request: PhaseRequest, top: int = 20) -> Command
                 "used_profile": label if profile else None,
             },
         )
-
-    return run_phase(ctx, "code-paths", Phase.CODE_PATHS, request, work)
 
 
 def _place(path: CodePath) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from perfinvest.app.context import AppContext
 from perfinvest.app.result import CommandResult
 from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase
@@ -15,8 +17,18 @@ from perfinvest.core.stats.baselines import mergeable, resolve_key, summarize_ru
 
 def consolidate(ctx: AppContext, request: PhaseRequest) -> CommandResult:
     """Merge this version's validated runs into its single baseline; mark complete."""
+    steps = ConsolidationPhase(ctx)
+    return run_phase(ctx, "consolidate", Phase.CONSOLIDATION, request, steps.work)
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class ConsolidationPhase:
+    """The consolidation phase's work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        ctx = self.ctx
         now = ctx.now()
         if inv.baseline is None or inv.baseline.version != inv.setup.version:
             inv.consolidation = Consolidation(version=inv.setup.version, completed_at=now)
@@ -63,5 +75,3 @@ def consolidate(ctx: AppContext, request: PhaseRequest) -> CommandResult:
             evidence=[ctx.paths.relative(path)],
             data={"baseline_path": str(path), "merged_runs": len(runs)},
         )
-
-    return run_phase(ctx, "consolidate", Phase.CONSOLIDATION, request, work)

@@ -31,6 +31,7 @@ from perfinvest.app.session import PhaseRequest, PhaseWork, run_phase_steps, ski
 from perfinvest.core.errors import ExitCode, PerfError, refused, usage_error
 from perfinvest.core.models import ConstraintResult, Event, Investigation, LimitEffect, Run
 from perfinvest.core.phases import Phase
+from perfinvest.core.quantities import pct
 from perfinvest.core.sizes import format_size, parse_size
 
 if TYPE_CHECKING:
@@ -224,16 +225,12 @@ def _result(plan: _Plan, measured: _Measured) -> tuple[ConstraintResult, list[st
     return result, rows
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
 def _row(label: str, key: str, effect: LimitEffect) -> str:
-    ci = f"[{_pct(effect.ci_low)}, {_pct(effect.ci_high)}]"
+    ci = f"[{pct(effect.ci_low)}, {pct(effect.ci_high)}]"
     p = "n/a" if effect.p_value is None else f"{effect.p_value:.2g}"
     return (
         f"{label:<28} {key:<24} {effect.baseline:>12.5g} {effect.constrained:>12.5g} "
-        f"{_pct(effect.relative_change):>8} {ci:>18} {p:>7}  {effect.effect}"
+        f"{pct(effect.relative_change):>8} {ci:>18} {p:>7}  {effect.effect}"
     )
 
 
@@ -247,8 +244,27 @@ def constraints(
     """Measure every configuration under its limits and compare it with the baseline."""
     if request.skip_reason is not None:
         return skip_phase(ctx, "constraints", Phase.CONSTRAINTS, request)
+    steps = ConstraintsPhase(ctx, options)
+    return run_phase_steps(
+        ctx,
+        "constraints",
+        Phase.CONSTRAINTS,
+        request,
+        prepare=steps.prepare,
+        execute=steps.execute,
+        apply=steps.apply,
+    )
 
-    def prepare(inv: Investigation) -> _Plan:
+
+@dataclass(frozen=True)
+class ConstraintsPhase:
+    """The constraints phase's steps (see :func:`run_phase_steps`), each callable alone."""
+
+    ctx: AppContext
+    options: ConstraintOptions
+
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx, options = self.ctx, self.options
         from perfinvest.adapters.constraints.detect import choose
 
         configs = configurations(options, os.cpu_count() or 1)  # after the preconditions
@@ -267,7 +283,8 @@ def constraints(
             configs,
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx, options = self.ctx, self.options
         from perfinvest.adapters import fingerprint
 
         outcome = _Outcome(plan)
@@ -301,7 +318,8 @@ def constraints(
             outcome.interrupted = True
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
+        ctx, options = self.ctx, self.options
         from perfinvest.core.stats.limit_effects import describe
 
         inv.events.extend(outcome.events)
@@ -368,13 +386,3 @@ def constraints(
             non_compliant=non_compliant,
             data=data,
         )
-
-    return run_phase_steps(
-        ctx,
-        "constraints",
-        Phase.CONSTRAINTS,
-        request,
-        prepare=prepare,
-        execute=execute,
-        apply=apply,
-    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from perfinvest.app.context import AppContext
@@ -80,8 +81,20 @@ def decide(
         result.findings = [f"recommendation: {rec.verdict}", *rec.reasoning]
         result.data = _data(rec)
         return result
+    steps = DecisionPhase(ctx, verdict, rationale)
+    return run_phase(ctx, "decide", Phase.DECISION, request, steps.work)
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class DecisionPhase:
+    """The decision phase's work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    verdict: DecisionVerdict | None
+    rationale: str | None
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        ctx, verdict, rationale = self.ctx, self.verdict, self.rationale
         assert verdict is not None and rationale is not None
         rec = recommendation_of(ctx, inv)
         inv.decision = DecisionRecord(
@@ -101,5 +114,3 @@ def decide(
             findings=[f"recommendation: {rec.verdict}", *rec.reasoning],
             data={**_data(rec), "verdict": verdict, "rationale": rationale.strip()},
         )
-
-    return run_phase(ctx, "decide", Phase.DECISION, request, work)

@@ -86,16 +86,31 @@ def gather_history(
     ctx: AppContext, request: PhaseRequest, since: str | None, paths: Sequence[str]
 ) -> CommandResult:
     """Rule 8: read the git history of the window before any hypothesis is written."""
-    from perfinvest.adapters.git.git_history import (
-        AFTER_BASELINE,
-        MAX_COMMITS,
-        check_paths,
-        default_window,
-        read_history,
-        resolve_since,
+    steps = GatherHistoryPhase(ctx, since, paths)
+    return run_phase(
+        ctx, "hypotheses gather", Phase.HYPOTHESES, request, steps.work, step_exempt=True
     )
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class GatherHistoryPhase:
+    """``hypotheses gather``: its work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    since: str | None
+    paths: Sequence[str]
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        from perfinvest.adapters.git.git_history import (
+            AFTER_BASELINE,
+            MAX_COMMITS,
+            check_paths,
+            default_window,
+            read_history,
+            resolve_since,
+        )
+
+        ctx, since, paths = self.ctx, self.since, self.paths
         if not ctx.in_git_repo:
             raise refused(f"{ctx.repo_root} is not a git repository: there is no history to read")
         checked = check_paths(ctx.repo_root, paths)
@@ -164,8 +179,6 @@ def gather_history(
             },
         )
 
-    return run_phase(ctx, "hypotheses gather", Phase.HYPOTHESES, request, work, step_exempt=True)
-
 
 def read_hypotheses_file(path: str) -> list[HypothesisInput]:
     """``--from-file FILE.json``: read, parse and validate the whole file first."""
@@ -229,8 +242,19 @@ def add_hypotheses(
             raise usage_error("a hypothesis needs a statement")
         if item.confidence not in CONFIDENCES:
             raise usage_error("--confidence must be low, medium or high")
+    steps = AddHypothesesPhase(ctx, items)
+    return run_phase(ctx, "hypotheses add", Phase.HYPOTHESES, request, steps.work)
 
-    def work(inv: Investigation) -> PhaseWork:
+
+@dataclass(frozen=True)
+class AddHypothesesPhase:
+    """``hypotheses add``: its work (see :func:`run_phase`), callable alone."""
+
+    ctx: AppContext
+    items: Sequence[HypothesisInput]
+
+    def work(self, inv: Investigation) -> PhaseWork:
+        ctx, items = self.ctx, self.items
         added = []
         for item in items:
             known = _same_hypothesis(inv, item)
@@ -262,8 +286,6 @@ def add_hypotheses(
                 "hypotheses": [h.model_dump(mode="json") for h in added],
             },
         )
-
-    return run_phase(ctx, "hypotheses add", Phase.HYPOTHESES, request, work)
 
 
 def _same_hypothesis(inv: Investigation, item: HypothesisInput) -> Hypothesis | None:

@@ -120,16 +120,35 @@ def hotspot_finding(h: Hotspot) -> str:
 
 
 def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -> CommandResult:
-    from perfinvest.adapters.profilers.base import ProfileRequest
-    from perfinvest.adapters.profilers.select import plan_for
-    from perfinvest.app.measuring.measure import contract_env
-
     if options.top < 1:
         raise usage_error("--top must be at least 1")
     if options.rate_hz is not None and not 1 <= options.rate_hz <= 10_000:
         raise usage_error("--rate must be between 1 and 10000 Hz")
+    steps = ProfilingPhase(ctx, options)
+    return run_phase_steps(
+        ctx,
+        "profile",
+        Phase.PROFILING,
+        request,
+        prepare=steps.prepare,
+        execute=steps.execute,
+        apply=steps.apply,
+    )
 
-    def prepare(inv: Investigation) -> _Plan:
+
+@dataclass(frozen=True)
+class ProfilingPhase:
+    """The profiling phase's steps (see :func:`run_phase_steps`), each callable alone."""
+
+    ctx: AppContext
+    options: ProfileOptions
+
+    def prepare(self, inv: Investigation) -> _Plan:
+        ctx, options = self.ctx, self.options
+        from perfinvest.adapters.profilers.base import ProfileRequest
+        from perfinvest.adapters.profilers.select import plan_for
+        from perfinvest.app.measuring.measure import contract_env
+
         duration = duration_for(ctx, inv, options.measure)
         root = ctx.paths.artifacts(inv.id)
         number = _next_number(inv, root)
@@ -163,7 +182,8 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
             investigation_id=inv.id,
         )
 
-    def execute(plan: _Plan) -> _Outcome:
+    def execute(self, plan: _Plan) -> _Outcome:
+        ctx, options = self.ctx, self.options
         outcome = _Outcome(compliant=plan.compliant)
         try:
             with benchmark_lock(ctx, plan.investigation_id, "profile", outcome.events):
@@ -178,7 +198,7 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
             )
         return outcome
 
-    def apply(inv: Investigation, outcome: _Outcome) -> PhaseWork:
+    def apply(self, inv: Investigation, outcome: _Outcome) -> PhaseWork:
         inv.events.extend(outcome.events)
         if outcome.error is not None or outcome.result is None:
             error = outcome.error or PerfError("profiling produced nothing", ExitCode.INTERNAL)
@@ -211,10 +231,6 @@ def profiling(ctx: AppContext, request: PhaseRequest, options: ProfileOptions) -
                 "table": outcome.table,
             },
         )
-
-    return run_phase_steps(
-        ctx, "profile", Phase.PROFILING, request, prepare=prepare, execute=execute, apply=apply
-    )
 
 
 def _profile_run(

@@ -105,7 +105,7 @@ def _progress_line() -> Callable[[dict[str, Any]], None]:
 
 
 def _request(profile: str, kwargs: dict[str, Any], bench: bool = False) -> Any:
-    from perfinvest.app.load.run import LoadRequest
+    from perfinvest.app.load.request import LoadRequest
     from perfinvest.core.errors import usage_error
     from perfinvest.core.load.distribution import Distribution
 

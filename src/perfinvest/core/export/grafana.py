@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from perfinvest.core.export.families import PREFIX
+
 SCHEMA_VERSION = 39
 UID = "perfinvest-exports"
 DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
@@ -87,9 +89,9 @@ _BARS = {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled":
 
 def _panels() -> list[dict[str, Any]]:
     by_version = "max by (version) (last_over_time({}[$__range]))"
-    baseline_mean = f'perfinvest_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="mean"}}'
-    baseline_cv = f'perfinvest_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="cv"}}'
-    load_p95 = f'perfinvest_load_latency_milliseconds{{{LOAD},{CURRENT},quantile="0.95"}}'
+    baseline_mean = f'{PREFIX}_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="mean"}}'
+    baseline_cv = f'{PREFIX}_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="cv"}}'
+    load_p95 = f'{PREFIX}_load_latency_milliseconds{{{LOAD},{CURRENT},quantile="0.95"}}'
     panels = [
         _row("Benchmark runs and baselines", 0),
         _panel(
@@ -98,7 +100,7 @@ def _panels() -> list[dict[str, Any]]:
             "Every run's value (superseded baselines' runs included), at the time it ran.",
             [
                 _target(
-                    f'perfinvest_run_value{{{RUNS},metric="$metric"}}',
+                    f'{PREFIX}_run_value{{{RUNS},metric="$metric"}}',
                     "{{version}} {{run_id}} {{scenario}} {{route}}",
                 )
             ],
@@ -111,7 +113,7 @@ def _panels() -> list[dict[str, Any]]:
             "Quantiles of the raw samples (basis=samples) or of the run values (basis=runs).",
             [
                 _target(
-                    f'perfinvest_baseline_samples{{{RUNS},{CURRENT},metric="$metric"}}',
+                    f'{PREFIX}_baseline_samples{{{RUNS},{CURRENT},metric="$metric"}}',
                     "{{version}} q{{quantile}} {{scenario}}",
                 )
             ],
@@ -140,7 +142,7 @@ def _panels() -> list[dict[str, Any]]:
             "Archived baselines in the history: never deleted, shown as superseded.",
             [
                 _target(
-                    "count(last_over_time(perfinvest_baseline_info{"
+                    f"count(last_over_time({PREFIX}_baseline_info{{"
                     'investigation=~"$investigation",superseded="true"}[$__range])) or vector(0)',
                     "superseded",
                     instant=True,
@@ -155,7 +157,7 @@ def _panels() -> list[dict[str, Any]]:
             "Response-time quantiles per route from Locust's full histogram.",
             [
                 _target(
-                    f"perfinvest_load_latency_milliseconds{{{LOAD}}}",
+                    f"{PREFIX}_load_latency_milliseconds{{{LOAD}}}",
                     "{{scenario}} {{route}} q{{quantile}}",
                 )
             ],
@@ -167,7 +169,7 @@ def _panels() -> list[dict[str, Any]]:
             "timeseries",
             "Throughput",
             "Requests per second sustained over the steady window.",
-            [_target(f"perfinvest_load_requests_per_second{{{LOAD}}}", "{{scenario}} {{route}}")],
+            [_target(f"{PREFIX}_load_requests_per_second{{{LOAD}}}", "{{scenario}} {{route}}")],
             (12, 18, 12, 8),
             unit="reqps",
             options=_SERIES,
@@ -176,7 +178,7 @@ def _panels() -> list[dict[str, Any]]:
             "timeseries",
             "Error rate",
             "Failed requests over all requests.",
-            [_target(f"perfinvest_load_error_ratio{{{LOAD}}}", "{{scenario}} {{route}}")],
+            [_target(f"{PREFIX}_load_error_ratio{{{LOAD}}}", "{{scenario}} {{route}}")],
             (0, 26, 12, 8),
             unit="percentunit",
             options=_SERIES,
@@ -214,15 +216,15 @@ _BY_LEVEL = [
 def _phase_panels(by_version: str) -> list[dict[str, Any]]:
     """Breaking-point searches (phase 3) and constrained runs (phase 4)."""
     searches = 'investigation=~"$investigation",version=~"$version"'
-    probe = f'perfinvest_breaking_point_probe{{{RUNS},{CURRENT},metric="$metric"}}'
+    probe = f'{PREFIX}_breaking_point_probe{{{RUNS},{CURRENT},metric="$metric"}}'
     bounds = (
-        f"perfinvest_breaking_point_boundary{{{searches},{CURRENT},"
+        f"{PREFIX}_breaking_point_boundary{{{searches},{CURRENT},"
         'bound=~"last_passing|breaking_point"}'
     )
     by_limits = "max by (version, limits) (last_over_time({}[$__range]))"
-    value = f'perfinvest_constraint_value{{{RUNS},{CURRENT},metric="$metric"}}'
-    change = f'perfinvest_constraint_change_ratio{{{RUNS},{CURRENT},metric="$metric"}}'
-    memory = f'perfinvest_constraint_usage{{{searches},{CURRENT},resource="peak_memory_bytes"}}'
+    value = f'{PREFIX}_constraint_value{{{RUNS},{CURRENT},metric="$metric"}}'
+    change = f'{PREFIX}_constraint_change_ratio{{{RUNS},{CURRENT},metric="$metric"}}'
+    memory = f'{PREFIX}_constraint_usage{{{searches},{CURRENT},resource="peak_memory_bytes"}}'
     curve = _panel(
         "barchart",
         "Breaking-point curve: $metric by level",
@@ -264,7 +266,7 @@ def _phase_panels(by_version: str) -> list[dict[str, Any]]:
             "Earlier breaking-point searches: never deleted, exported as superseded.",
             [
                 _target(
-                    "count(count by (source) (last_over_time(perfinvest_breaking_point_boundary{"
+                    f"count(count by (source) (last_over_time({PREFIX}_breaking_point_boundary{{"
                     f'{searches},superseded="true"}}[$__range]))) or vector(0)',
                     "superseded",
                     instant=True,
@@ -303,7 +305,7 @@ def _phase_panels(by_version: str) -> list[dict[str, Any]]:
 
 def dashboard(title: str = "perfinvest") -> dict[str, Any]:
     """The dashboard as a JSON-ready dict (importable as is)."""
-    runs = "perfinvest_run_value"
+    runs = f"{PREFIX}_run_value"
     return {
         "__inputs": [
             {
@@ -371,7 +373,7 @@ def dashboard(title: str = "perfinvest") -> dict[str, Any]:
                 _variable(
                     "route",
                     "Route",
-                    "label_values(perfinvest_load_requests_per_second"
+                    f"label_values({PREFIX}_load_requests_per_second"
                     '{investigation=~"$investigation"}, route)',
                 ),
             ]

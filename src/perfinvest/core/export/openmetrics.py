@@ -13,9 +13,7 @@ written once (``core/export/grafana.py``) for every investigation.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Iterable
 
 from perfinvest.core.export.data import (
     ExportBaseline,
@@ -24,11 +22,11 @@ from perfinvest.core.export.data import (
     environment_id,
     scenario_route,
 )
+from perfinvest.core.export.families import PREFIX, Family, Sample, flag
 from perfinvest.core.export.openmetrics_phases import PHASE_FAMILIES, add_phases
 from perfinvest.core.stats.baselines import metric_key, run_samples, run_values
 from perfinvest.core.stats.summaries import summarize
 
-PREFIX = "perfinvest"
 #: Quantile label values and the summary field each comes from.
 QUANTILES = (("0.5", "p50"), ("0.9", "p90"), ("0.95", "p95"), ("0.99", "p99"), ("0.999", "p999"))
 #: Load run metrics (core/load/results.py) that are latency quantiles, by quantile.
@@ -40,26 +38,6 @@ LOAD_QUANTILES = (
     ("0.999", "p999_ms"),
 )
 BASELINE_STATS = ("mean", "stddev", "cv", "min", "max", "median", "n")
-
-
-@dataclass(frozen=True)
-class Sample:
-    name: str  # the sample's full name (``_total``, ``_count``, ``_info`` included)
-    labels: dict[str, str]
-    value: float
-    timestamp: float | None  # Unix seconds
-
-
-@dataclass
-class Family:
-    name: str  # the family's name, without the type's sample suffix
-    type: str  # gauge, counter, summary, info
-    help: str
-    unit: str = ""
-    samples: list[Sample] = field(default_factory=list)
-
-    def add(self, suffix: str, labels: Mapping[str, str], value: float, at: datetime) -> None:
-        self.samples.append(Sample(self.name + suffix, dict(labels), value, at.timestamp()))
 
 
 #: name → (type, unit, help); the order of the exposition.
@@ -117,17 +95,13 @@ FAMILIES: dict[str, tuple[str, str, str]] = {
 }
 
 
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
 def _common(er: ExportRun) -> dict[str, str]:
     return {
         "investigation": er.investigation,
         "version": er.version,
         "environment": environment_id(er.environment),
         "config_hash": er.config_hash,
-        "superseded": _flag(er.superseded),
+        "superseded": flag(er.superseded),
     }
 
 
@@ -138,8 +112,8 @@ def run_labels(er: ExportRun) -> dict[str, str]:
         "phase": er.phase,
         "run_id": er.run.run_id,
         "source": er.source,
-        "compliant": _flag(er.run.compliant),
-        "valid": _flag(er.run.valid),
+        "compliant": flag(er.run.compliant),
+        "valid": flag(er.run.valid),
         "experiment": er.experiment,
         "side": er.side,
     }
@@ -212,7 +186,7 @@ def _baseline(families: dict[str, Family], kept: ExportBaseline) -> None:
         "investigation": kept.investigation,
         "version": kept.version,
         "source": kept.source,
-        "superseded": _flag(kept.superseded),
+        "superseded": flag(kept.superseded),
         "environment": env,
         "config_hash": kept.config_hash,
     }
@@ -220,7 +194,7 @@ def _baseline(families: dict[str, Family], kept: ExportBaseline) -> None:
         **common,
         "primary_metric": baseline.primary_metric.name,
         "direction": baseline.primary_metric.direction,
-        "consolidated": _flag(baseline.consolidated),
+        "consolidated": flag(baseline.consolidated),
         "supersedes": baseline.supersedes or "",
         "runs": str(len(baseline.runs)),
         "command": " ".join(baseline.command),

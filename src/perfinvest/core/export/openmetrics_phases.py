@@ -10,9 +10,9 @@ configuration measured again later, kept and marked.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 from perfinvest.core.export.data import environment_id
+from perfinvest.core.export.families import PREFIX, Family, flag
 from perfinvest.core.export.phase_data import (
     ExportBreakingPoint,
     ExportConstraint,
@@ -20,10 +20,6 @@ from perfinvest.core.export.phase_data import (
     split_key,
 )
 
-if TYPE_CHECKING:
-    from perfinvest.core.export.openmetrics import Family
-
-PREFIX = "perfinvest"
 PROBE = f"{PREFIX}_breaking_point_probe"
 PROBE_LEVEL = f"{PREFIX}_breaking_point_probe_level"
 BOUNDARY = f"{PREFIX}_breaking_point_boundary"
@@ -84,10 +80,6 @@ USAGE = (
 )
 
 
-def _flag(value: bool) -> str:
-    return "true" if value else "false"
-
-
 def _verdict(passed: bool | None) -> str:
     return {True: "true", False: "false", None: "invalid"}[passed]
 
@@ -98,14 +90,14 @@ def _common(item: ExportBreakingPoint | ExportConstraint) -> dict[str, str]:
         "version": item.version,
         "environment": environment_id(item.environment),
         "config_hash": item.config_hash,
-        "superseded": _flag(item.superseded),
+        "superseded": flag(item.superseded),
         "source": item.source,
     }
 
 
 def _search(families: Mapping[str, Family], bp: ExportBreakingPoint) -> None:
     result = bp.result
-    search = {**_common(bp), "parameter": result.parameter, "compliant": _flag(result.compliant)}
+    search = {**_common(bp), "parameter": result.parameter, "compliant": flag(result.compliant)}
     for item in bp.probes:
         probe = item.probe
         labels = {
@@ -124,8 +116,8 @@ def _search(families: Mapping[str, Family], bp: ExportBreakingPoint) -> None:
     outcome = {
         **search,
         "verdict": result.verdict or "",
-        "monotonic": _flag(result.monotonic),
-        "widened": _flag(result.widened),
+        "monotonic": flag(result.monotonic),
+        "widened": flag(result.widened),
     }
     for bound in BOUNDS:
         value = getattr(result, bound)
@@ -140,8 +132,8 @@ def _constraint(families: Mapping[str, Family], kept: ExportConstraint) -> None:
         "constraint": str(kept.number),
         "limits": record.label,
         "backend": record.backend,
-        "approximate": _flag(record.approximate),
-        "oom_killed": _flag(record.oom_killed),
+        "approximate": flag(record.approximate),
+        "oom_killed": flag(record.oom_killed),
     }
     for key, value in sorted(record.metrics.items()):
         scenario, name = split_key(key)

@@ -29,6 +29,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from perfinvest.core.quantities import pct
+
 HistoryModel = Literal["t", "iqr"]
 HistoryStatus = Literal["within", "breach", "insufficient_history"]
 Direction = Literal["lower", "higher"] | None
@@ -290,10 +292,6 @@ def trend(
     return rows
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
 def trend_markdown(metric: str, rows: list[TrendRow]) -> str:
     """The trend as a small markdown table, oldest first."""
     lines = [
@@ -306,7 +304,7 @@ def trend_markdown(metric: str, rows: list[TrendRow]) -> str:
         label = point.label + (" (archived)" if point.archived else "")
         lines.append(
             f"| {label} | {point.at[:19]} | {shown(point.mean)} | {cv} | {point.runs} | "
-            f"{_pct(row.change)} | {row.status.replace('_', ' ')} |"
+            f"{pct(row.change)} | {row.status.replace('_', ' ')} |"
         )
     return "\n".join(lines) + "\n"
 

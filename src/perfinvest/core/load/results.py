@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from perfinvest.core.load.exact import seconds_values, steady_values
 from perfinvest.core.load.profiles import LoadPlan
-from perfinvest.core.load.profiles import LoadPlan
 from perfinvest.core.load.slo import PERCENTILES, RouteStats, merge_histograms, percentile
 from perfinvest.core.models import Metric
 

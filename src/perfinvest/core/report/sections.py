@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from perfinvest.core.export.phase_data import superseded_constraints
 from perfinvest.core.phases import Phase
+from perfinvest.core.quantities import pct
 from perfinvest.core.report import figures as fig
 from perfinvest.core.report import phase_figures as phase_fig
 from perfinvest.core.report.blocks import (
@@ -32,10 +33,6 @@ from perfinvest.core.report.inputs import (
 TOP_HOTSPOTS = 12
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.1%}"
-
-
 def constraints_section(inputs: ReportInputs) -> Section:
     inv = inputs.inv
     metric = inv.setup.metric.name
@@ -57,7 +54,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
         for i, (c, old) in enumerate(zip(inv.constraints, later, strict=True))
     ]
     values = [base] + [c.metrics.get(metric) for c in inv.constraints]
-    notes = [""] + [_pct(c.deltas.get(metric)) for c in inv.constraints]
+    notes = [""] + [pct(c.deltas.get(metric)) for c in inv.constraints]
     section.blocks.append(
         Plot(
             "constraints-side-by-side",
@@ -75,7 +72,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
                     c.backend + (" (approximate)" if c.approximate else ""),
                     f"{c.valid_runs}/{len(c.runs)}",
                     num(c.metrics.get(metric)),
-                    _pct(c.deltas.get(metric)),
+                    pct(c.deltas.get(metric)),
                     effect.effect if effect else "",
                     "n/a" if c.throttled_periods is None else str(c.throttled_periods),
                     "n/a"
@@ -336,8 +333,8 @@ def experiments_section(inputs: ReportInputs) -> Section:
                     ("verdict", exp.verdict or "n/a"),
                     (
                         "change",
-                        f"{_pct(exp.relative_change)} (95 % CI {_pct(exp.ci_low)} .. "
-                        f"{_pct(exp.ci_high)}), p={num(exp.p_value, 3)}",
+                        f"{pct(exp.relative_change)} (95 % CI {pct(exp.ci_low)} .. "
+                        f"{pct(exp.ci_high)}), p={num(exp.p_value, 3)}",
                     ),
                     ("means", f"{num(exp.baseline_mean)} -> {num(exp.candidate_mean)}"),
                     ("tree restored", "verified" if exp.restore_verified else "not verified"),

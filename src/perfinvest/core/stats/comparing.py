@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from perfinvest.core.errors import usage_error
 from perfinvest.core.models import Direction, Run
+from perfinvest.core.quantities import pct
 from perfinvest.core.stats.baselines import metric_key, run_samples, run_values
 from perfinvest.core.stats.verdicts import Comparison
 
@@ -106,10 +107,6 @@ def _num(value: float | None, fmt: str = ".4g") -> str:
     return "n/a" if value is None else format(value, fmt)
 
 
-def _pct(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:+.2%}"
-
-
 def render_markdown(table: ComparisonTable) -> str:
     """The comparison as a markdown table, deterministic for the same input."""
     lines = [
@@ -123,7 +120,7 @@ def render_markdown(table: ComparisonTable) -> str:
         c = row.comparison
         lines.append(
             f"| {row.key} | {row.unit} | {_num(c.baseline_mean)} | {_num(c.candidate_mean)} | "
-            f"{_pct(c.relative_change)} | [{_pct(c.ci_low)}, {_pct(c.ci_high)}] | "
+            f"{pct(c.relative_change, 2)} | [{pct(c.ci_low, 2)}, {pct(c.ci_high, 2)}] | "
             f"{_num(c.p_welch, '.3g')} | {_num(c.p_mannwhitney, '.3g')} | **{c.verdict}** |"
         )
     if table.only_in_baseline:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from perfinvest.core.errors import benchmark_failed, usage_error
+from perfinvest.core.quantities import pct as _pct
 from perfinvest.core.stats.intervals import welch_relative_ci, with_run_noise
 from perfinvest.core.stats.summaries import (
     MAD_SCALE,
@@ -105,10 +106,6 @@ class Comparison(BaseModel):
     reason: str
     basis: Basis = "runs"
     alpha: float = 0.05
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:+.1f}%"
 
 
 # --------------------------------------------------------------------------- comparisons
