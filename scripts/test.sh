@@ -10,6 +10,7 @@ bash scripts/bootstrap.sh
 .venv/bin/perfinvest schemas --check --json >/dev/null
 # the layer contract (docs/architecture.md): quiet when kept, the broken contract when not
 lint_out=$(.venv/bin/lint-imports --no-cache 2>&1) || { echo "$lint_out" >&2; exit 1; }
+.venv/bin/python scripts/check_import_cycles.py >/dev/null
 
 # The workflows `ci init` writes: the GitHub workflow schema, and actionlint where installed
 # (docs/guardrails.md#how-the-workflows-are-tested: it is not installable on every machine).
@@ -46,7 +47,9 @@ start_docker() {
   echo "test: dockerd did not answer within 30 s (see /tmp/perfinvest-dockerd.log)" >&2
 }
 start_docker
-if [ "${FAST:-0}" = "1" ]; then
-  exec .venv/bin/pytest -m "not slow" "$@"
-fi
-exec .venv/bin/pytest "$@"
+# Two tiers (docs/architecture.md): the pure unit tier in parallel (pytest-xdist), then the
+# real-part tier serially, since its runs are timed and share one host lock.
+skip_slow=""
+if [ "${FAST:-0}" = "1" ]; then skip_slow=" and not slow"; fi
+.venv/bin/pytest -m "unit${skip_slow}" -n 2 "$@" || [ $? -eq 5 ]  # 5: the arguments chose no unit test
+exec .venv/bin/pytest -m "not unit${skip_slow}" "$@"
