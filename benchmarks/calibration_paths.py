@@ -2,7 +2,7 @@
 
 Every trial calls the real statistics function the path's command calls (``compare_runs``
 for ``compare``/``experiment``/``diff``, ``check_budgets`` for ``budget check``,
-``history.judge`` for ``history check``, the pytest plugin's ``welch`` rule, ``slo.judge``
+``history.judge`` for ``history check``, the pytest plugin's ``compare_rounds``, ``slo.judge``
 on a percentile for load SLOs, the breaking-point ``Search``) on simulated measurements
 with a known truth, and answers whether the verdict called a change.
 
@@ -29,7 +29,8 @@ from perfinvest.core.load.slo import judge as slo_judge
 from perfinvest.core.load.slo import percentile as slo_percentile
 from perfinvest.core.models import Metric, Run
 from perfinvest.core.stats.comparing import compare_runs
-from perfinvest.harness.report import welch as plugin_welch
+from perfinvest.harness.report import MIN_THRESHOLD as PLUGIN_THRESHOLD
+from perfinvest.harness.report import compare_rounds
 
 RUN_CV = 0.03  # run-to-run noise: what `baseline` measures between runs
 SAMPLE_CV = 0.10  # iteration-to-iteration noise inside one run
@@ -115,16 +116,18 @@ def history_trial(rng: np.random.Generator, effect: float) -> bool:
 
 
 def pytest_plugin_trial(rng: np.random.Generator, effect: float) -> bool:
-    """`--perfinvest-compare` today: Welch on per-iteration samples of one process a side."""
+    """`--perfinvest-compare`: 20 round medians a side, each session shifted by run noise.
+
+    Two sessions are two runs: the session offset (RUN_CV) is shared by all of one side's
+    rounds, which is why the plugin's floor is 10 % (harness/report.py MIN_THRESHOLD).
+    """
     base_run = MEAN * (1 + RUN_CV * float(rng.standard_normal()))
     cand_run = MEAN * (1 + effect) * (1 + RUN_CV * float(rng.standard_normal()))
-    base = base_run * (1 + SAMPLE_CV * rng.standard_normal(200))
-    cand = cand_run * (1 + SAMPLE_CV * rng.standard_normal(200))
-    test = plugin_welch(list(base), list(cand))
-    if test is None:
-        return False
-    change = float(cand.mean() / base.mean() - 1)
-    return test[1] < 0.05 and abs(change) >= 0.02  # harness/report.py's rule
+    round_cv = SAMPLE_CV / math.sqrt(10)  # a round's median over >= 10 iterations
+    base = base_run * (1 + round_cv * rng.standard_normal(20))
+    cand = cand_run * (1 + round_cv * rng.standard_normal(20))
+    found = compare_rounds("median", list(base), list(cand), min_threshold=PLUGIN_THRESHOLD)
+    return found.verdict in ("regressed", "improved")
 
 
 def load_slo_trial(rng: np.random.Generator, effect: float) -> bool:
@@ -206,12 +209,7 @@ PATHS = [
         "pytest_plugin",
         pytest_plugin_trial,
         0.30,
-        "Welch on 200 iterations of one process a side (today's rule); planted +30 %",
-        gated=False,
-        why_not_gated=(
-            "replicates are iterations, not rounds: issue 21 item 2 (another branch) replaces "
-            "the rule; gate it once that lands"
-        ),
+        "20 round medians a side (compare's rule, 10 % floor); planted +30 %",
     ),
     PathSpec(
         "load_slo",
