@@ -100,6 +100,10 @@ class _Watchdog:
             os.close(read)
         self.pid = self._proc.pid
 
+    def exited(self) -> bool:
+        """It is gone (and now reaped): the caller starts a new one."""
+        return self._proc.poll() is not None
+
     def send(self, line: bytes) -> None:
         with contextlib.suppress(OSError):
             os.write(self._write, line)
@@ -113,12 +117,18 @@ _owner = 0  # the pid that started it: a forked child must not share it
 def _get() -> _Watchdog | None:
     global _watchdog, _owner
     with _lock:
-        if _watchdog is None or _owner != os.getpid():
+        # a watchdog that died (killed with a run's cgroup, say) is reaped and replaced
+        if _watchdog is None or _owner != os.getpid() or _watchdog.exited():
             try:
                 _watchdog, _owner = _Watchdog(), os.getpid()
             except OSError:
                 return None
         return _watchdog
+
+
+def ensure_started() -> None:
+    """Start the watchdog now, before the caller joins a run's cgroup: it must outlive runs."""
+    _get()
 
 
 def sender() -> Callable[[bytes], None]:

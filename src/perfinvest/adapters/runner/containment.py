@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from perfinvest.adapters import deathsig
 from perfinvest.adapters.processes import RUN_TOKEN_ENV, stop_marked
 from perfinvest.adapters.runner.launch import Prepared
 
@@ -149,6 +150,7 @@ def contained(prep: Prepared) -> Iterator[tuple[Prepared, Containment]]:
     box = Containment(token=secrets.token_hex(12))
     marked = replace(prep, env={**prep.env, BENCH_TOKEN_ENV: box.token})
     tid = threading.get_native_id()
+    deathsig.ensure_started()  # spawned from inside the cgroup it would die with the run
     home = _thread_cgroup_path(PIDS_ROOT)
     folder = _make_cgroup(box.token)
     if folder is not None and _write_tid(folder, tid):
