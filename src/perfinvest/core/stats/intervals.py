@@ -48,13 +48,18 @@ def welch_relative_ci(
     c, vc = _mean_var(cand)
     if b == 0:
         return None
+    # relative spreads (sd / mean) first: b * b underflows to zero next to zero (1e-300)
+    rb, rc = math.sqrt(vb) / abs(b), math.sqrt(vc) / abs(b)
     if b > 0 and c > 0:
         center = math.log(c / b)
-        tb, tc = vb / (len(base) * b * b), vc / (len(cand) * c * c)
+        rc = math.sqrt(vc) / c
+        tb, tc = rb * rb / len(base), rc * rc / len(cand)
     else:
         center = (c - b) / abs(b)
         ratio = c / b
-        tb, tc = vb * ratio * ratio / (len(base) * b * b), vc / (len(cand) * b * b)
+        tb, tc = (rb * ratio) * (rb * ratio) / len(base), rc * rc / len(cand)
+    if not (math.isfinite(center) and math.isfinite(tb) and math.isfinite(tc)):
+        return None  # no relative change can be expressed (said by the caller)
     se2 = tb + tc
     if se2 == 0:
         half = 0.0
@@ -64,7 +69,10 @@ def welch_relative_ci(
         half = _t_quantile(1 - alpha / 2, df) * math.sqrt(se2)
     lo, hi = center - half, center + half
     if b > 0 and c > 0:
-        return math.expm1(lo), math.expm1(hi)
+        try:
+            return math.expm1(lo), math.expm1(hi)
+        except OverflowError:
+            return None  # a ratio past e**709: no percentage (said by the caller)
     return lo, hi
 
 

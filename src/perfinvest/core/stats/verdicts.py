@@ -310,7 +310,9 @@ def compare(
     noise = max(cvs) if cvs else 0.0
     threshold = max(noise, min_threshold)
     ci = _interval(basis, b_vals, c_vals, n_boot, alpha, seed)
-    if ci is not None and not all(math.isfinite(bound) for bound in ci):
+    if ci is not None and not all(
+        math.isfinite(bound) and abs(bound) <= MAX_RELATIVE_CHANGE for bound in ci
+    ):
         ci = None  # next to zero: no percentage, said below (strict JSON, never NaN)
     counts = (len(b_runs), len(c_runs), len(b_samp), len(c_samp))
     verdict, reason = _decide(basis, rel, ci, p, threshold, direction, alpha, counts)
