@@ -64,7 +64,7 @@ def test_a_50_percent_slower_head_breaches_and_the_base_against_itself_does_not(
     assert _tree(slower) == before  # tree, index, HEAD, worktrees: as they were
     comment = (report / "comment.md").read_text()
     assert comment.startswith(MARKER + "\n### :x: Performance budget breached: wall_ms +")
-    assert "| **BREACH** | wall_ms | max_regression_pct |" in comment
+    assert "| **BREACH** | wall_ms | max_regression_pct (point) |" in comment
     assert "#### What to do next" in comment and "perfinvest ci compare --base" in comment
     assert summary.read_text() == comment
     wall = next(m for m in json.loads((report / "diff.json").read_text())["metrics"]
