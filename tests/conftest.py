@@ -52,12 +52,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _isolated_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """No test sees the developer's AI_STATE_DIR, git identity or host benchmark lock.
+    """No test sees the developer's AI_STATE_DIR, git identity, outputs registry or host
+    benchmark lock.
 
     The host-wide lock (rule 1) is real in every test, but lives in a folder of the
     test's own, so a benchmark running elsewhere on this shared machine cannot refuse it.
     """
     monkeypatch.setenv("PERFINVEST_LOCK_DIR", str(tmp_path_factory.mktemp("hostlock")))
+    # the per-user outputs registry (store/outputs.py), never the developer's own
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
     monkeypatch.delenv("AI_STATE_DIR", raising=False)
     monkeypatch.delenv("PERF_ALLOW_SHORT", raising=False)
     for key, value in GIT_ENV.items():

@@ -77,10 +77,16 @@ def test_stale_temp_folders_of_dead_processes_are_found(tmp_path: Path) -> None:
     assert Path(tempfile.gettempdir()).is_dir()
 
 
-def test_the_journal_and_the_outputs_registry_are_git_ignored(repo: Path, cli: Any) -> None:
+def test_the_journal_is_git_ignored_and_the_outputs_registry_is_outside_the_repo(
+    repo: Path, cli: Any
+) -> None:
     assert cli(*START_ARGS, "--json").code == 0
     ignore = (repo / ".claude" / "perf" / ".gitignore").read_text().splitlines()
-    assert "experiment-journal.json" in ignore and ".outputs.json" in ignore
+    assert "experiment-journal.json" in ignore
+    assert cli("ci", "init", "--json").code == 0  # an output: recorded in the registry
+    registry = Path(os.environ["XDG_STATE_HOME"]) / "perfinvest" / "outputs.json"
+    assert str(repo / ".github" / "workflows" / "perf-budgets.yml") in registry.read_text()
+    assert not list(repo.rglob("*outputs.json"))
 
 
 #: Prints one padding line, then ``PERF_METRICS aa=1 bb=2`` lines, so that the 16 MiB

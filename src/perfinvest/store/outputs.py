@@ -7,9 +7,12 @@ Two rules (issue 23):
 - never over an existing file perfinvest did not write, unless ``--force``; then the old
   file is first copied to ``<perf>/artifacts/backups/<time>-<name>`` (git-ignored).
 
-"perfinvest wrote it" is known from ``<perf>/.outputs.json``: the path and SHA-256 of every
-output written through :func:`write_output`. A file the user edited since no longer matches
-its recorded digest and counts as the user's again.
+"perfinvest wrote it" is known from a per-user registry,
+``${XDG_STATE_HOME:-~/.local/state}/perfinvest/outputs.json``: the absolute path and SHA-256
+of every output written through :func:`write_output`. A file the user edited since no longer
+matches its recorded digest and counts as the user's again. Per user, not in the perf
+folder: its paths are this machine's, and ``ci init`` in a repository with no investigation
+must not leave a ``.claude/`` folder behind.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,9 +28,11 @@ from pathlib import Path
 
 from perfinvest.core.errors import PerfError, usage_error
 from perfinvest.store.atomic import atomic_write_bytes, atomic_write_text
+from perfinvest.store.locks import exclusive_lock
 from perfinvest.store.paths import StatePaths
 
-OUTPUTS_NAME = ".outputs.json"
+OUTPUTS_NAME = "outputs.json"
+STATE_HOME_ENV = "XDG_STATE_HOME"
 KIND = "perfinvest.outputs"
 BACKUPS = "backups"
 #: The registry keeps the newest this many outputs (oldest forgotten first).
@@ -76,13 +82,15 @@ def _digest(path: Path) -> str | None:
         return None
 
 
-def _registry_file(paths: StatePaths) -> Path:
-    return paths.perf_dir / OUTPUTS_NAME
+def registry_file() -> Path:
+    """``$XDG_STATE_HOME/perfinvest/outputs.json`` (the XDG default: ``~/.local/state``)."""
+    home = os.environ.get(STATE_HOME_ENV) or str(Path("~/.local/state").expanduser())
+    return Path(home) / "perfinvest" / OUTPUTS_NAME
 
 
-def _read_registry(paths: StatePaths) -> dict[str, str]:
+def _read_registry() -> dict[str, str]:
     try:
-        doc = json.loads(_registry_file(paths).read_text(encoding="utf-8"))
+        doc = json.loads(registry_file().read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     files = doc.get("files") if isinstance(doc, dict) else None
@@ -93,20 +101,26 @@ def _read_registry(paths: StatePaths) -> dict[str, str]:
 
 def _record(paths: StatePaths, path: Path, digest: str) -> None:
     """Remember that perfinvest wrote ``path`` with this content; best effort (a registry
-    that cannot be written only means the next overwrite needs ``--force``)."""
-    files = _read_registry(paths)
-    key = str(_resolved(path))
-    files.pop(key, None)
-    files[key] = digest
-    kept = dict(list(files.items())[-MAX_RECORDED:])
-    text = json.dumps({"kind": KIND, "format_version": 1, "files": kept}, indent=1) + "\n"
-    with contextlib.suppress(PerfError, OSError):
-        atomic_write_text(_registry_file(paths), text)
+    that cannot be written only means the next overwrite needs ``--force``). Under a lock:
+    every perfinvest process of this user shares the file."""
+    registry = registry_file()
+    lock = registry.with_name(f".{OUTPUTS_NAME}.lock")
+    with (
+        contextlib.suppress(PerfError, OSError),
+        exclusive_lock(lock, timeout_s=5.0, what="outputs registry"),
+    ):
+        files = _read_registry()
+        key = str(_resolved(path))
+        files.pop(key, None)
+        files[key] = digest
+        kept = dict(list(files.items())[-MAX_RECORDED:])
+        text = json.dumps({"kind": KIND, "format_version": 1, "files": kept}, indent=1)
+        atomic_write_text(registry, text + "\n")
 
 
 def written_by_perfinvest(paths: StatePaths, path: Path) -> bool:
     """``path`` holds exactly what perfinvest last wrote there."""
-    recorded = _read_registry(paths).get(str(_resolved(path)))
+    recorded = _read_registry().get(str(_resolved(path)))
     return recorded is not None and recorded == _digest(path)
 
 

@@ -26,7 +26,7 @@ from perfinvest.store.paths import StatePaths
 GITIGNORE_HEADER = "# written by perfinvest"
 GITIGNORE = (
     f"{GITIGNORE_HEADER}: locks, temporary files, caches\n.*.lock\n.*.tmp\n.status-cache.json\n"
-    ".outputs.json\nexperiment-journal.json\n"
+    "experiment-journal.json\n"
 )
 #: A temp file this old was left by a killed writer, not by a write in flight.
 STALE_TEMP_S = 600.0
