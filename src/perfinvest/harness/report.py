@@ -37,6 +37,11 @@ DEFAULT_STAT = "median"
 #: in round medians, so the plugin's floor is 10 % (``--perfinvest-threshold`` lowers it).
 MIN_THRESHOLD = 0.10
 ALPHA = 0.05
+#: A fail rule gates only tests whose median round lasts this long. Shorter rounds (a
+#: sub-microsecond call pinned to a few loops) are mostly timer and scheduler noise, and
+#: the offset between sessions dwarfs their rounds' spread: an A/A pair of 7 us rounds
+#: "showed" +101 % (CI +52 % to +166 %) on CI. pyperf warns below the same 1 ms.
+MIN_GATED_ROUND_MS = 1.0
 
 Baseline = dict[str, dict[str, list[float]]]  # test -> statistic -> per-round values (ms)
 
@@ -254,6 +259,12 @@ def parse_fail(expr: str) -> FailRule:
     return FailRule(stat, value / 100 if relative else value, relative, expr.strip())
 
 
+def _median_round_ms(result: Result) -> float:
+    """How long a timed round of ``result`` took, in ms (samples are ms per call)."""
+    lengths = sorted(math.fsum(samples) * result.loops for samples in result.round_samples())
+    return lengths[len(lengths) // 2]
+
+
 def check_fail(
     results: Sequence[Result], baseline: Baseline, rules: Sequence[FailRule]
 ) -> tuple[list[str], list[str]]:
@@ -264,6 +275,14 @@ def check_fail(
     failures, warnings = [], []
     for result in results:
         saved = baseline.get(result.name, {})
+        round_ms = _median_round_ms(result)
+        if round_ms < MIN_GATED_ROUND_MS and any(saved.get(rule.stat) for rule in rules):
+            warnings.append(
+                f"{result.name}: not gated: its rounds last {round_ms:.3g} ms, under "
+                f"{MIN_GATED_ROUND_MS:g} ms, where timer and scheduler noise swamp a change; "
+                "give perf() more iterations or min_time"
+            )
+            continue
         for rule in rules:
             base = saved.get(rule.stat)
             if not base:
