@@ -151,16 +151,20 @@ def load_slo_trial(rng: np.random.Generator, effect: float) -> bool:
 
 
 def breaking_trial(
-    rng: np.random.Generator, effect: float, result: dict[str, float] | None = None
+    rng: np.random.Generator,
+    effect: float,
+    result: dict[str, float] | None = None,
+    at: float = 4990.0,
 ) -> bool:
     """`breaking-point --min 1000 --max 20000 --fail-when p95_ms>150`, 10 % noise per probe.
 
     ``effect`` 0: the target crosses 150 ms at 25000, past the maximum (a claimed breaking
     point is a false positive); otherwise it crosses at 4990, a value of the search's grid
     (1000 + 21 x 190: the answer is about grid values), where a probe passes and fails as
-    often (a breaking point found is power, and ``result`` receives the interval).
+    often (a breaking point found is power, and ``result`` receives the interval); ``at``
+    moves that crossing (4900: between grid values).
     """
-    crossing = 25000.0 if effect == 0 else 4990.0
+    crossing = 25000.0 if effect == 0 else at
     slope = 150.0 / crossing
     noise = 0.10
     baseline = [slope * 3000 * (1 + noise * float(z)) for z in rng.standard_normal(5)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import click
@@ -56,6 +57,39 @@ def request(quote: str | None, skip_reason: str | None) -> Any:
     from perfinvest.app.session import PhaseRequest
 
     return PhaseRequest(quote=quote, skip_reason=skip_reason)
+
+
+@dataclass(frozen=True)
+class PhaseInput:
+    """What the shared phase options gave: made into the context and the request only when
+    the command asks (so a command checks its own options first, as before)."""
+
+    quote: str | None
+    skip_reason: str | None
+    no_checkpoint: bool
+
+    def context(self) -> Any:
+        return context(self.no_checkpoint)
+
+    def request(self) -> Any:
+        return request(self.quote, self.skip_reason)
+
+
+def phase_command(name: str) -> Callable[[F], F]:
+    """A phase command: :func:`phase_options` and :func:`command_runner` in one; the body
+    takes ``phase: PhaseInput`` (and ``as_json``) instead of --quote, --skip-reason and
+    --no-checkpoint."""
+
+    def decorate(func: F) -> F:
+        @functools.wraps(func)
+        def body(
+            *args: Any, quote: str | None, skip_reason: str | None, no_checkpoint: bool, **kw: Any
+        ) -> Any:
+            return func(*args, phase=PhaseInput(quote, skip_reason, no_checkpoint), **kw)
+
+        return phase_options(command_runner(name)(body))  # type: ignore[return-value]
+
+    return decorate
 
 
 #: Commands that run even while a killed experiment waits for `perfinvest recover`.

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from perfinvest.core.breaking.ends import END_Z
 from perfinvest.core.breaking.noisy import majority_history, majority_interval, value_counts
 from perfinvest.core.breaking.search import (
     RECONFIRM_LIMIT,
@@ -210,12 +211,13 @@ def test_bisection_stops_when_neighbouring_probes_are_within_noise() -> None:
     noisy = Search(1000, 20000, 190, [threshold], {"p95_ms": 0.05})
     noisy_probes = run_metrics(noisy, lambda v, n: linear(v))
     assert noisy.stopped_by == "noise" and "same within noise" in noisy.stop_note
-    assert len(noisy_probes) < len(quiet_probes) <= quiet.bound
+    # the probes the noise stop saved go to securing the ends (core/breaking/ends.py)
+    assert len(noisy_probes) <= len(quiet_probes) <= quiet.bound
     low, high = noisy.outcome.last_passing, noisy.outcome.breaking_point
     assert low is not None and high is not None and low < 5000 < high
-    # the bracket really is within the band, and one step less would not have been
-    band = noise_band(0.05, 0.03 * low, 0.03 * high)
-    assert 0.03 * (high - low) <= band
+    # each end is clear of the limit by END_Z standard errors at 5 % noise (one probe)
+    assert 0.03 * low * (1 + END_Z * 0.05) <= 150 <= 0.03 * high * (1 - END_Z * 0.05)
+    assert "secure the interval's ends" in noisy.outcome.confidence
     assert (quiet.outcome.last_passing, quiet.outcome.breaking_point) == (4990, 5180)
 
 
@@ -256,11 +258,15 @@ def test_pass_above_a_failure_within_noise_widens_the_interval() -> None:
     probed = run_metrics(search, marginal)
     outcome = search.outcome
     assert outcome.monotonic and outcome.widened, outcome
-    # every value above 4990 passes when re-measured: by majority they pass, so the
-    # re-opened bisection moves up until the grown bound is spent, and says so
+    # every value above 4990 passes when re-measured, but at 149 ms, within the noise of
+    # the 150 ms limit: the majority passes are no secure end, so the interval reaches
+    # down to a pass clear of the noise and holds every contested value
     assert "disagreed" in outcome.note and "probe bound raised" in outcome.confidence
-    assert outcome.last_passing is not None and outcome.last_passing > 4990
-    assert len(probed) == search.bound
+    contested = [v for v, (p, f) in search.counts.items() if p and f]
+    assert contested and outcome.last_passing is not None and outcome.breaking_point is not None
+    assert outcome.last_passing < min(contested) and outcome.breaking_point > max(contested)
+    assert 0.03 * outcome.last_passing * (1 + END_Z * 0.04) <= 150
+    assert len(probed) <= search.bound
 
 
 def test_baseline_noise_and_band() -> None:

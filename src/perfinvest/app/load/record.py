@@ -28,6 +28,18 @@ class Outcome:
     health_passed: bool
 
 
+@dataclass
+class _Judged:
+    """The SLO verdicts of one load run, overall and by phase, and the matrix of them."""
+
+    values: dict[str, dict[str, float]]
+    verdicts: list[Any]
+    phase_rows: list[dict[str, Any]]
+    matrix: str
+    passed: bool
+    health_passed: bool
+
+
 def finish(
     ctx: AppContext,
     request: LoadRequest,
@@ -39,20 +51,37 @@ def finish(
     events: list[Event],
     inv_id: str | None,
 ) -> Outcome:
-    from datetime import UTC, datetime
+    from perfinvest.core.load.results import csv_rows, route_stats
 
-    from perfinvest.core.load.results import (
-        ALL,
-        csv_rows,
-        phase_values,
-        route_stats,
-        run_metrics,
-    )
+    stats = route_stats(engine.dump, the_plan)
+    judged = _judge(request, targets, the_plan, engine, stats, out_dir)
+    (out_dir / "slo_matrix.md").write_text(judged.matrix, encoding="utf-8")
+    (out_dir / "latency.csv").write_text("\n".join(csv_rows(engine.dump)) + "\n", encoding="utf-8")
+    run = _load_run(ctx, request, targets, the_plan, duration, engine, stats, out_dir)
+    document = _document(request, targets, the_plan, duration, engine, stats, judged)
+    document["output_dir"] = str(out_dir)
+    document.update(_measured(ctx, inv_id), run=run.model_dump(mode="json"))
+    atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
+    atomic_write_text(out_dir / "runs.json", json.dumps([run.model_dump(mode="json")], indent=2))
+    result = _command_result(request, duration, stats, judged, run, document, events, out_dir)
+    result.investigation = inv_id
+    if inv_id is not None and not request.bench:  # a bench run is logged by its phase
+        _log(ctx, inv_id, request, judged.matrix)
+    return Outcome(result, judged.passed, judged.health_passed)
+
+
+def _judge(
+    request: LoadRequest,
+    targets: Targets,
+    the_plan: Any,
+    engine: Any,
+    stats: dict[str, Any],
+    out_dir: Path,
+) -> _Judged:
+    """Every route's SLOs on the whole run (plus burst and soak checks), then by phase."""
+    from perfinvest.core.load.results import ALL, phase_values
     from perfinvest.core.load.slo import judge, render_matrix
-    from perfinvest.core.models import ArtifactRef
 
-    dump = engine.dump
-    stats = route_stats(dump, the_plan)
     values = {name: s.values() for name, s in stats.items()}
     verdicts = []
     for route in targets.routes:
@@ -64,43 +93,68 @@ def finish(
     health_passed = all(v.passed for v in verdicts if v.route in health) and all(
         values.get(name, {}).get("error_rate", 1.0) < HEALTH_MAX_ERROR_RATE for name in health
     )
-    passed = all(v.passed for v in verdicts)
     matrix = render_matrix(request.profile, verdicts, values)
-    phases = phase_values(dump, the_plan) if len(the_plan.segments) > 1 else {}
-    judged = [
+    phases = phase_values(engine.dump, the_plan) if len(the_plan.segments) > 1 else {}
+    by_phase = [
         (phase, v)
         for phase, routes in phases.items()
         for route in targets.routes
         for v in judge(route.name, targets.route_slos(route), routes.get(route.name, {}))
     ]
-    phase_rows = [
-        {
-            "phase": phase,
-            "route": v.route,
-            "slo": v.slo,
-            "metric": v.metric,
-            "measured": _num(v.value),
-            "verdict": "PASS" if v.passed else "FAIL",
-        }
-        for phase, v in judged
-    ]
-    if judged:
+    if by_phase:
         matrix += (
             "\n## By phase\n\n| phase | route | SLO | measured | verdict |\n|---|---|---|---|---|\n"
         )
         matrix += "".join(
             f"| {phase} | {v.route} | `{v.slo}` | {_show(v.value)} | "
             f"{'PASS' if v.passed else 'FAIL'} |\n"
-            for phase, v in judged
+            for phase, v in by_phase
         )
-    (out_dir / "slo_matrix.md").write_text(matrix, encoding="utf-8")
-    (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
-    metrics = run_metrics(stats)
+    phase_rows = [{"phase": phase, **_verdict_row(v)} for phase, v in by_phase]
+    passed = all(v.passed for v in verdicts)
+    return _Judged(values, verdicts, phase_rows, matrix, passed, health_passed)
+
+
+def _verdict_row(verdict: Any) -> dict[str, Any]:
+    return {
+        "route": verdict.route,
+        "slo": verdict.slo,
+        "metric": verdict.metric,
+        "measured": _num(verdict.value),
+        "verdict": "PASS" if verdict.passed else "FAIL",
+    }
+
+
+#: The files of a load run's folder, as the run's artifacts.
+_ARTIFACTS = (
+    ("latency.csv", "per second and route: users, requests, failures, percentiles"),
+    ("slo_matrix.md", "PASS/FAIL per route and SLO"),
+    ("result.json", "plan, per-route values, verdicts, statuses, errors"),
+    ("locust-dump.json", "Locust's histograms per route (exact, merged)"),
+)
+
+
+def _load_run(
+    ctx: AppContext,
+    request: LoadRequest,
+    targets: Targets,
+    the_plan: Any,
+    duration: DurationDecision,
+    engine: Any,
+    stats: dict[str, Any],
+    out_dir: Path,
+) -> Run:
+    """The load run as a ``Run`` of the state: its environment, window and metrics."""
+    from datetime import UTC, datetime
+
+    from perfinvest.adapters.fingerprint import capture, config_hash
+    from perfinvest.core.load.results import ALL, run_metrics
+    from perfinvest.core.models import ArtifactRef
+
+    dump = engine.dump
     failures = stats[ALL].failures
     started_at = datetime.fromtimestamp(float(dump.get("started_at") or 0), UTC)
     ended_at = datetime.fromtimestamp(float(dump.get("ended_at") or 0), UTC)
-    from perfinvest.adapters.fingerprint import capture, config_hash
-
     # what makes two load runs the same experiment: the targets and the plan, not the time
     setup = json.dumps(
         {
@@ -118,7 +172,7 @@ def finish(
         config_hash(["load", setup], "duration", False, ".", {}),
         ctx.paths.state_dir,
     )
-    run = Run(
+    return Run(
         run_id=f"load-{request.profile}-{started_at:%Y%m%dT%H%M%S%f}-1",
         environment=environment,
         started_at=started_at,
@@ -129,15 +183,9 @@ def finish(
         exit_code=engine.exit_code,
         compliant=duration.compliant,
         compliance_note=duration.note,
-        metrics=metrics,
+        metrics=run_metrics(stats),
         artifacts=[
-            ArtifactRef(path=str(out_dir / name), description=desc)
-            for name, desc in (
-                ("latency.csv", "per second and route: users, requests, failures, percentiles"),
-                ("slo_matrix.md", "PASS/FAIL per route and SLO"),
-                ("result.json", "plan, per-route values, verdicts, statuses, errors"),
-                ("locust-dump.json", "Locust's histograms per route (exact, merged)"),
-            )
+            ArtifactRef(path=str(out_dir / name), description=desc) for name, desc in _ARTIFACTS
         ],
         load_errors=(
             f"{failures} of {stats[ALL].requests} requests failed: kept as a measurement"
@@ -145,17 +193,19 @@ def finish(
             else None
         ),
     )
-    rows = [
-        {
-            "route": v.route,
-            "slo": v.slo,
-            "metric": v.metric,
-            "measured": _num(v.value),
-            "verdict": "PASS" if v.passed else "FAIL",
-        }
-        for v in verdicts
-    ]
-    document = {
+
+
+def _document(
+    request: LoadRequest,
+    targets: Targets,
+    the_plan: Any,
+    duration: DurationDecision,
+    engine: Any,
+    stats: dict[str, Any],
+    judged: _Judged,
+) -> dict[str, Any]:
+    """result.json's body (the caller adds the folder, what was measured and the run)."""
+    return {
         "kind": "perfinvest.load-result",
         "profile": request.profile,
         "shape": the_plan.shape,
@@ -168,36 +218,43 @@ def finish(
         "workers": len(engine.workers)
         or (request.distribution.expect_workers if request.distribution.master else 0),
         "worker_requests": [w.get("requests", 0) for w in engine.workers],
-        "passed": passed,
-        "health_passed": health_passed,
+        "passed": judged.passed,
+        "health_passed": judged.health_passed,
         "approved": request.approve,
         "routes": {
             name: {**{k: _num(x) for k, x in v.items()}, "statuses": stats[name].statuses}
-            for name, v in values.items()
+            for name, v in judged.values.items()
             if name in stats
         },
-        "verdicts": rows,
-        "phase_verdicts": phase_rows,
-        "errors": dump.get("errors", []),
+        "verdicts": [_verdict_row(v) for v in judged.verdicts],
+        "phase_verdicts": judged.phase_rows,
+        "errors": engine.dump.get("errors", []),
         "compliant": duration.compliant,
         "compliance_note": duration.note,
-        "output_dir": str(out_dir),
-        **_measured(ctx, inv_id),
-        "run": run.model_dump(mode="json"),
     }
-    atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
-    atomic_write_text(out_dir / "runs.json", json.dumps([run.model_dump(mode="json")], indent=2))
-    result = CommandResult(command="load run", investigation=inv_id)
-    agg = values[ALL]
+
+
+def _command_result(
+    request: LoadRequest,
+    duration: DurationDecision,
+    stats: dict[str, Any],
+    judged: _Judged,
+    run: Run,
+    document: dict[str, Any],
+    events: list[Event],
+    out_dir: Path,
+) -> CommandResult:
+    """The findings (one summary line, each failed SLO, events) and the data of the command."""
+    from perfinvest.core.load.results import ALL
+
+    result = CommandResult(command="load run")
+    agg = judged.values[ALL]
+    failed = [row for row in document["verdicts"] if row["verdict"] == "FAIL"]
     result.findings = [
         f"{request.profile}: {stats[ALL].requests} requests, {agg['rps']:.1f} rps sustained, "
         f"p95 {_show(agg['p95_ms'])} ms, p99 {_show(agg['p99_ms'])} ms, error rate "
-        f"{agg['error_rate']:.4f}: {'PASS' if passed else 'FAIL'}",
-        *(
-            f"FAIL {r['route']}: {r['slo']} (measured {r['measured']})"
-            for r in rows
-            if r["verdict"] == "FAIL"
-        ),
+        f"{agg['error_rate']:.4f}: {'PASS' if judged.passed else 'FAIL'}",
+        *(f"FAIL {r['route']}: {r['slo']} (measured {r['measured']})" for r in failed),
         *(e.message for e in events),
     ]
     if run.load_errors:
@@ -208,13 +265,11 @@ def finish(
         result.findings.append(f"non-compliant: {duration.note}")
     result.findings.append(f"results in {out_dir}")
     result.data = {k: v for k, v in document.items() if k != "run"}
-    result.data["matrix"] = matrix
+    result.data["matrix"] = judged.matrix
     result.data["runs"] = [run.model_dump(mode="json")]
-    if inv_id is not None and not request.bench:  # a bench run is logged by its phase
-        _log(ctx, inv_id, request, matrix)
     if request.bench:
         result.data["perf_metrics"] = _perf_metrics_block(run)
-    return Outcome(result, passed, health_passed)
+    return result
 
 
 #: A burst must sustain this share of its arrival rate (else requests were lost).

@@ -8,13 +8,11 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
-    command_runner,
-    context,
+    PhaseInput,
     measure_options,
     measure_settings,
     meter_option,
-    phase_options,
-    request,
+    phase_command,
 )
 
 
@@ -24,16 +22,13 @@ from perfinvest.cli.options import (
 )
 @measure_options
 @meter_option
-@phase_options
-@command_runner("baseline")
+@phase_command("baseline")
 def baseline(
     runs: int,
     duration: float | None,
     strict: bool,
     meter: str | None,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Phase 2: measure the current version's baseline (baselines/<version>.json).
@@ -47,8 +42,8 @@ def baseline(
     from perfinvest.app.phases.baseline import baseline as measure_baseline
 
     return measure_baseline(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         runs,
         measure_settings(duration, strict, meter),
     )

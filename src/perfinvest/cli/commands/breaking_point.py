@@ -8,12 +8,10 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
-    command_runner,
-    context,
+    PhaseInput,
     measure_options,
     measure_settings,
-    phase_options,
-    request,
+    phase_command,
 )
 
 
@@ -51,8 +49,7 @@ from perfinvest.cli.options import (
     help="Count a probe that printed no metrics as a failure (default: invalid, re-run).",
 )
 @measure_options
-@phase_options
-@command_runner("breaking-point")
+@phase_command("breaking-point")
 def breaking_point(
     minimum: float | None,
     maximum: float | None,
@@ -63,9 +60,7 @@ def breaking_point(
     allow_no_metrics: str | None,
     duration: float | None,
     strict: bool,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Phase 3: the parameter value where the scenario breaks (needs a baseline).
@@ -96,8 +91,8 @@ def breaking_point(
         click.echo(f"perfinvest: {line}", err=True)
 
     return phases.breaking_point(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         phases.BreakingPointOptions(
             minimum=minimum,
             maximum=maximum,

@@ -8,22 +8,17 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
-    command_runner,
-    context,
-    phase_options,
-    request,
+    PhaseInput,
+    phase_command,
 )
 
 
 @cli.command(name="code-paths")
 @click.option("--top", type=int, default=20, show_default=True, help="Entries to keep.")
-@phase_options
-@command_runner("code-paths")
+@phase_command("code-paths")
 def code_paths(
     top: int,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Phase 6: rank the files and functions (file:line) on the scenario's path.
@@ -37,7 +32,7 @@ def code_paths(
     """
     from perfinvest.app.phases import code_paths as phases
 
-    result = phases.code_paths(context(no_checkpoint), request(quote, skip_reason), top)
+    result = phases.code_paths(phase.context(), phase.request(), top)
     if not result.ok:
         return result
     rows = [_row(p) for p in result.data.get("code_paths", [])]

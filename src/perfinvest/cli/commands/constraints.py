@@ -8,12 +8,10 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
-    command_runner,
-    context,
+    PhaseInput,
     measure_options,
     measure_settings,
-    phase_options,
-    request,
+    phase_command,
 )
 
 
@@ -48,8 +46,7 @@ from perfinvest.cli.options import (
     help="Docker image to run the benchmark in (present locally; implies Docker with auto).",
 )
 @measure_options
-@phase_options
-@command_runner("constraints")
+@phase_command("constraints")
 def constraints(
     cpus: tuple[float, ...],
     memories: tuple[str, ...],
@@ -59,9 +56,7 @@ def constraints(
     image: str | None,
     duration: float | None,
     strict: bool,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Phase 4: the benchmark under real CPU / memory limits (needs a baseline).
@@ -81,8 +76,8 @@ def constraints(
     from perfinvest.app.phases import constraints as phases
 
     return phases.constraints(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         phases.ConstraintOptions(
             cpus=cpus,
             memories=memories,

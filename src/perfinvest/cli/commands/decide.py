@@ -8,10 +8,8 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
-    command_runner,
-    context,
-    phase_options,
-    request,
+    PhaseInput,
+    phase_command,
 )
 
 
@@ -22,14 +20,11 @@ from perfinvest.cli.options import (
     help="Your decision; without it perfinvest answers with its recommendation (exit 3).",
 )
 @click.option("--rationale", help="Why: a sentence or two, logged next to the recommendation.")
-@phase_options
-@command_runner("decide")
+@phase_command("decide")
 def decide(
     verdict: str | None,
     rationale: str | None,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Phase 9: continue, stop or abandon, next to perfinvest's computed recommendation.
@@ -42,8 +37,8 @@ def decide(
     from perfinvest.app.phases import decision as phases
 
     return phases.decide(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         verdict,  # type: ignore[arg-type]  # click.Choice checked it
         rationale,
     )

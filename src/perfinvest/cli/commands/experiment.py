@@ -8,11 +8,13 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
+    PhaseInput,
     command_runner,
     context,
     json_option,
     measure_options,
     measure_settings,
+    phase_command,
     phase_options,
     request,
 )
@@ -81,15 +83,12 @@ def _files_option(func: Any) -> Any:
 @click.option("--hypothesis", metavar="ID", help="The hypothesis this tests (e.g. H1).")
 @click.option("--change", metavar="TEXT", help="What the one change is, in a sentence.")
 @_files_option
-@phase_options
-@command_runner("experiment start")
+@phase_command("experiment start")
 def start(
     hypothesis: str | None,
     change: str | None,
     files: tuple[str, ...],
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Record the tree exactly (HEAD, index, every file) and open an experiment.
@@ -99,23 +98,18 @@ def start(
     """
     from perfinvest.app import experiments
 
-    return experiments.start(
-        context(no_checkpoint), request(quote, skip_reason), hypothesis, change, files
-    )
+    return experiments.start(phase.context(), phase.request(), hypothesis, change, files)
 
 
 @experiment.command("run")
 @click.option("--runs", type=int, default=3, show_default=True, help=_RUNS_HELP)
 @measure_options
-@phase_options
-@command_runner("experiment run")
+@phase_command("experiment run")
 def run(
     runs: int,
     duration: float | None,
     strict: bool,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Measure the change against the recorded tree, then restore and verify the tree.
@@ -131,21 +125,20 @@ def run(
     from perfinvest.app import experiments
 
     return experiments.run(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         runs,
         measure_settings(duration, strict),
     )
 
 
 @experiment.command("abort")
-@phase_options
-@command_runner("experiment abort")
-def abort(quote: str | None, skip_reason: str | None, no_checkpoint: bool, as_json: bool) -> Any:
+@phase_command("experiment abort")
+def abort(phase: PhaseInput, as_json: bool) -> Any:
     """Restore the recorded tree without measuring (the change is kept as a patch)."""
     from perfinvest.app import experiments
 
-    return experiments.abort(context(no_checkpoint), request(quote, skip_reason))
+    return experiments.abort(phase.context(), phase.request())
 
 
 @experiment.command("ab")
@@ -153,17 +146,14 @@ def abort(quote: str | None, skip_reason: str | None, no_checkpoint: bool, as_js
 @click.option("--change", metavar="TEXT", help="What PERF_EXPERIMENT=1 switches on.")
 @click.option("--runs", type=int, default=3, show_default=True, help=_RUNS_HELP)
 @measure_options
-@phase_options
-@command_runner("experiment ab")
+@phase_command("experiment ab")
 def ab(
     hypothesis: str | None,
     change: str | None,
     runs: int,
     duration: float | None,
     strict: bool,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Flag-style A/B: PERF_EXPERIMENT=0 against =1 on the working tree, interleaved.
@@ -174,8 +164,8 @@ def ab(
     from perfinvest.app import experiments
 
     return experiments.ab(
-        context(no_checkpoint),
-        request(quote, skip_reason),
+        phase.context(),
+        phase.request(),
         hypothesis,
         change,
         runs,

@@ -8,9 +8,11 @@ import click
 
 from perfinvest.cli.group import cli
 from perfinvest.cli.options import (
+    PhaseInput,
     command_runner,
     context,
     json_option,
+    phase_command,
     phase_options,
     request,
 )
@@ -69,14 +71,11 @@ def _skip_hypotheses(
     metavar="PATH",
     help="Only commits touching PATH (repeatable; must be inside the repository).",
 )
-@phase_options
-@command_runner("hypotheses gather")
+@phase_command("hypotheses gather")
 def hypotheses_gather(
     since: str | None,
     paths: tuple[str, ...],
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Read the git history of the window (rule 8: before any hypothesis).
@@ -94,9 +93,7 @@ def hypotheses_gather(
     """
     from perfinvest.app.phases import hypotheses as phases
 
-    result = phases.gather_history(
-        context(no_checkpoint), request(quote, skip_reason), since, paths
-    )
+    result = phases.gather_history(phase.context(), phase.request(), since, paths)
     return result, _gathered_text(result)
 
 
@@ -138,16 +135,13 @@ def _gathered_text(result: Any) -> str | None:
     metavar="FILE.json",
     help='Add several: a JSON list of {"statement", "evidence": [...], "confidence"}.',
 )
-@phase_options
-@command_runner("hypotheses add")
+@phase_command("hypotheses add")
 def hypotheses_add(
     statement: str | None,
     evidence: tuple[str, ...],
     confidence: str,
     from_file: str | None,
-    quote: str | None,
-    skip_reason: str | None,
-    no_checkpoint: bool,
+    phase: PhaseInput,
     as_json: bool,
 ) -> Any:
     """Add a hypothesis (refused until the history is gathered: rule 8).
@@ -169,7 +163,7 @@ def hypotheses_add(
         )
     elif evidence:
         raise usage_error('--evidence needs a statement: hypotheses add "statement" --evidence ...')
-    return phases.add_hypotheses(context(no_checkpoint), request(quote, skip_reason), items)
+    return phases.add_hypotheses(phase.context(), phase.request(), items)
 
 
 @hypotheses.command(name="list")

@@ -21,7 +21,10 @@ the target passes at low values and fails at high ones. It spends at most
    of its probes. A re-check that disagrees re-opens the bisection inside the widened
    interval (``core/breaking/noisy.py``): contested values are re-measured to a 2-of-3
    majority, until the bracket is one step wide with both ends decided or the probe
-   bound, grown by what the repeats need (and saying so), is spent.
+   bound, grown by what the repeats need (and saying so), is spent;
+5. securing the ends (``core/breaking/ends.py``): an end whose threshold metric is not
+   clear of the limit by the noise is replaced by the nearest value that is, found by
+   bisecting outward within a few more probes (the bound grows, and says so).
 
 Verdicts that disagree within noise (one value passing and failing, or neighbours whose
 metrics are the same within noise) widen the interval and say so. A majority pass above a
@@ -36,6 +39,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from perfinvest.core.breaking.ends import (
+    SECURE_EXTRA,
+    Side,
+    secure_interval,
+    secure_sides,
+    secure_target,
+)
 from perfinvest.core.breaking.grid import (
     DEFAULT_RESOLUTION_RULE,
     NOISE_Z,
@@ -49,10 +59,9 @@ from perfinvest.core.breaking.grid import (
     probe_bound,
     widens,
 )
-from perfinvest.core.breaking.lines import probe_line
+from perfinvest.core.breaking.lines import confidence, disagreements, probe_line, tally
 from perfinvest.core.breaking.noisy import (
     MAJORITY,
-    counts_line,
     crossing,
     majority_history,
     majority_interval,
@@ -97,6 +106,7 @@ Stage = Literal[
     "confirm_high",
     "reconfirm",
     "refine",
+    "secure",
     "done",
 ]
 Verdict = Literal["found", "passes_everywhere", "fails_everywhere", "non_monotonic", "uncertain"]
@@ -152,6 +162,7 @@ class Search:
     _extra: int = 0
     _reconfirm: float = 0.0
     _grown: int = 0  # probes added to the bound by the re-opened (noisy) bisection
+    _securing: bool = False  # the ends are being secured (the bound grew for it)
     bound_note: str = ""  # why the bound grew, in words
     _outcome: SearchOutcome | None = None
 
@@ -199,7 +210,7 @@ class Search:
             return self.value_at(self._lo)
         if stage == "confirm_high":
             return self.value_at(self._hi)
-        if stage in ("reconfirm", "refine"):
+        if stage in ("reconfirm", "refine", "secure"):
             return self._reconfirm
         return None
 
@@ -238,6 +249,8 @@ class Search:
                 self.stage = "confirm_high"
             else:
                 self._finish()
+        elif stage == "secure":
+            self._finish()
         else:  # confirm_high, refine
             self._next_refine()
 
@@ -309,12 +322,23 @@ class Search:
     def interval(self) -> tuple[float | None, float | None]:
         """(highest value that passed below every failure, lowest that failed above every pass).
 
-        Each value counts by the majority of its probes; a tie counts for neither end.
+        Each value counts by the majority of its probes; a tie counts for neither end. An
+        end clear of the noise (``core/breaking/ends.py``) further out replaces it.
         """
-        return majority_interval(self.counts)
+        low, high = majority_interval(self.counts)
+        safe_low, safe_high = secure_interval(self.sides())
+        if safe_low is not None and (low is None or safe_low < low):
+            low = safe_low
+        if safe_high is not None and (high is None or safe_high > high):
+            high = safe_high
+        return low, high
 
-    def _count(self, value: float) -> int:
-        return sum(1 for r in self.records if r.value == value)
+    def sides(self) -> dict[float, Side | None]:
+        """Each probed value's side of the thresholds, when clear of the noise."""
+        probes: dict[float, list[Mapping[str, float]]] = {}
+        for r in self.records:
+            probes.setdefault(r.value, []).append(r.metrics)
+        return secure_sides(probes, self.counts, self.thresholds, self.cv)
 
     def _next_refine(self) -> None:
         """After the confirmations: re-open the bisection where verdicts disagree, if any."""
@@ -322,7 +346,7 @@ class Search:
             self._finish()  # every value held: the confirmed interval stands
             return
         if not self._grown:
-            low, high = self.interval()
+            low, high = majority_interval(self.counts)
             lo_k = 0 if low is None else self.index_of(low)
             hi_k = self.steps if high is None else self.index_of(high)
             base = self.bound
@@ -349,8 +373,24 @@ class Search:
         self._reconfirm, self.stage = target, "refine"
 
     def _finish(self) -> None:
+        """Conclude, unless an end of a found boundary can still be secured (stage 5)."""
+        outcome = self._conclude()
+        target = None
+        if outcome.verdict in ("found", "uncertain"):
+            sides = self.sides()
+            target = secure_target(sides, self.counts, self.index_of, self.value_at, self.steps)
+        if target is not None and not self._securing:
+            self._securing, self._grown = True, self._grown + SECURE_EXTRA
+            said = f"{self.bound_note}; " if self.bound_note else ""
+            self.bound_note = (
+                f"{said}probe bound raised by {SECURE_EXTRA} to {self.bound} to secure the "
+                "interval's ends: each end's threshold metric clear of the limit by the noise"
+            )
+        if target is not None and len(self.records) < self.bound:
+            self._reconfirm, self.stage = target, "secure"
+            return
         self.stage = "done"
-        self._outcome = self._conclude()
+        self._outcome = outcome
 
     @property
     def done(self) -> bool:
@@ -361,21 +401,6 @@ class Search:
         if self._outcome is None:
             raise ValueError("the search is not done yet")
         return self._outcome
-
-    def _tally(self, value: float, failed: bool = False) -> str:
-        results = [r.passed != failed for r in self.records if r.value == value]
-        return f"{sum(results)} of {len(results)}"
-
-    def _disagreements(self, pairs: Sequence[tuple[float, float]]) -> str:
-        """The verdicts that disagree within noise, in words: why there is no single point."""
-        shown = format_value
-        same = sorted({p for p, f in pairs if p == f})
-        apart = [(p, f) for p, f in pairs if p != f]
-        said = [f"the re-check at {shown(v)} disagreed (passed {self._tally(v)})" for v in same]
-        said += [f"{shown(p)} passed above {shown(f)}'s failure, within noise" for p, f in apart]
-        if len(said) > 4:
-            said = [*said[:4], f"{len(said) - 4} more"]
-        return "; ".join(said) + ", so the boundary is an interval, not a point"
 
     def _conclude(self) -> SearchOutcome:
         history = self.history
@@ -388,7 +413,7 @@ class Search:
                 True,
                 f"passed at every probed value up to the maximum {shown(self.maximum)}: "
                 "no breaking point in the range (a wider range needs --approve-expansion)",
-                f"the maximum passed {self._tally(self.maximum)} probes",
+                f"the maximum passed {tally(self.counts, self.maximum)} probes",
             )
         if not any(ok for _, ok in history):
             return SearchOutcome(
@@ -398,9 +423,10 @@ class Search:
                 True,
                 f"failed already at the minimum {shown(self.minimum)}: no passing value "
                 "in the range, so no breaking point is claimed",
-                f"the minimum failed {self._tally(self.minimum, True)} probes",
+                f"the minimum failed {tally(self.counts, self.minimum, True)} probes",
             )
         low, high = self.interval()
+        counts = self.counts
         pairs = non_monotonic_pairs(history)
         unexplained = [  # majorities that contradict each other further apart than the noise
             (p, f)
@@ -422,7 +448,7 @@ class Search:
                 self._confidence(low, high),
                 bool(pairs),
             )
-        widened = f"; widened: {self._disagreements(pairs)}" if pairs else ""
+        widened = f"; widened: {disagreements(self.counts, pairs)}" if pairs else ""
         if low is None or high is None:
             end, other = (self.minimum, high) if low is None else (self.maximum, low)
             where = (
@@ -436,7 +462,7 @@ class Search:
                 low,
                 True,
                 f"no clean boundary: the {'minimum' if low is None else 'maximum'} "
-                f"{shown(end)} passed {self._tally(end)} probes, so the boundary is {where}"
+                f"{shown(end)} passed {tally(self.counts, end)} probes, so the boundary is {where}"
                 f"{widened}",
                 self._confidence(low, high),
                 bool(pairs),
@@ -447,7 +473,7 @@ class Search:
             low,
             True,
             f"breaking point in [{shown(low)}, {shown(high)}]: {shown(low)} passed "
-            f"{self._tally(low)} probes and {shown(high)} failed {self._tally(high, True)}"
+            f"{tally(counts, low)} probes and {shown(high)} failed {tally(counts, high, True)}"
             f"{widened}",
             self._confidence(low, high),
             bool(pairs),
@@ -461,20 +487,5 @@ class Search:
         return self.within_noise(good.metrics, bad.metrics)
 
     def _confidence(self, low: float | None, high: float | None) -> str:
-        parts: list[str] = []
-        for label, end in (("last pass", low), ("first fail", high)):
-            if end is None:
-                continue
-            count = self._count(end)
-            parts.append(
-                f"{label} {format_value(end)} "
-                + ("re-confirmed" if count >= 2 else "measured once (no probe left to re-check)")
-                + f" ({'failed' if end == high else 'passed'} "
-                + f"{self._tally(end, end == high)})"
-            )
-        if self.stop_note:
-            parts.append(self.stop_note)
-        if self.bound_note:
-            parts.append(self.bound_note)
-            parts.append(f"verdicts per value: {counts_line(self.counts, format_value)}")
-        return "; ".join(parts)
+        notes = [self.stop_note, self.bound_note]
+        return confidence(self.counts, self.sides(), low, high, notes)

@@ -43,7 +43,8 @@ class Probe(Model):
     value: float
     passed: bool | None = None  # None: invalid probe (too short, interrupted): not a failure
     reason: str = ""  # why it failed (thresholds crossed, exit code) or was invalid
-    stage: str = ""  # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min, refine
+    # upper, bisect, confirm_low, confirm_high, confirm_max, recheck_min, refine, secure
+    stage: str = ""
     run_id: str | None = None
     duration_s: float | None = None
     exit_code: int | None = None
