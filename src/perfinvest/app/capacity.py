@@ -137,6 +137,9 @@ def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
         if not isinstance(document, dict):
             found.findings.append(f"{where}: not a load result, left out")
             continue
+        if document.get("interrupted"):
+            found.findings.append(f"{where}: interrupted (a partial run), left out")
+            continue
         if document.get("shape") == "ramp" and (path.parent / "latency.csv").is_file():
             try:
                 text = (path.parent / "latency.csv").read_text(encoding="utf-8")

@@ -46,6 +46,10 @@ ROUTES = (
 )
 
 
+def _pass(answer: dict[str, Any]) -> str:
+    return "PASS" if answer["data"]["passed"] else "FAIL"
+
+
 def verdicts(answer: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(v["route"], v["metric"]): v["verdict"] for v in answer["data"]["verdicts"]}
 
@@ -389,6 +393,16 @@ def test_in_an_investigation_runs_land_in_its_artifacts_approvals_in_its_log(
     log = (repo / ".claude" / "perf" / "investigations" / f"{inv}.md").read_text()
     assert "Approved: loopback, checking the gate" in log and "# SLO matrix: smoke" in log
     other = Path(second.json["data"]["output_dir"])
+    # each run is a section of its own: its time, its command, its folder
+    assert log.count("\n## Load run: smoke ") == 2
+    assert "**Command:** `perfinvest load run --profile smoke --targets" in log
+    assert f"**Results:** `artifacts/{inv}/{out.name}`" in log
+    # status lists them, newest first, with their verdicts
+    rows = cli("status", "--json").json["data"]["load_runs"]
+    assert [(r["profile"], r["folder"], r["verdict"]) for r in rows] == [
+        ("smoke", f"artifacts/{inv}/{other.name}", _pass(second.json)),
+        ("smoke", f"artifacts/{inv}/{out.name}", _pass(first.json)),
+    ]
     pair = (str(out / "runs.json"), str(other / "runs.json"))
     refused_diff = cli("diff", *pair, "--json")  # 61 users vs 2: not the same experiment
     assert refused_diff.code == 4 and "config_hash" in refused_diff.json["error"]["message"]

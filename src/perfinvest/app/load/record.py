@@ -26,6 +26,7 @@ class Outcome:
     result: CommandResult
     passed: bool
     health_passed: bool
+    interrupted: bool = False  # a partial run, recorded, never judged
 
 
 def finish(
@@ -41,6 +42,7 @@ def finish(
 ) -> Outcome:
     from datetime import UTC, datetime
 
+    from perfinvest.core.load.profiles import cut_short
     from perfinvest.core.load.results import (
         ALL,
         csv_rows,
@@ -52,7 +54,16 @@ def finish(
     from perfinvest.core.models import ArtifactRef
 
     dump = engine.dump
-    stats = route_stats(dump, the_plan)
+    started_at = datetime.fromtimestamp(float(dump.get("started_at") or 0), UTC)
+    ended_at = datetime.fromtimestamp(float(dump.get("ended_at") or 0), UTC)
+    elapsed = max(0.0, (ended_at - started_at).total_seconds())
+    interrupted = (
+        f"stopped after {elapsed:.1f} s of {the_plan.duration_s:g} s, a partial run"
+        if engine.interrupted
+        else None
+    )
+    # an interrupted run's rates are of the seconds it ran
+    stats = route_stats(dump, cut_short(the_plan, elapsed) if interrupted else the_plan)
     values = {name: s.values() for name, s in stats.items()}
     verdicts = []
     for route in targets.routes:
@@ -65,8 +76,9 @@ def finish(
         values.get(name, {}).get("error_rate", 1.0) < HEALTH_MAX_ERROR_RATE for name in health
     )
     passed = all(v.passed for v in verdicts)
-    matrix = render_matrix(request.profile, verdicts, values)
-    phases = phase_values(dump, the_plan) if len(the_plan.segments) > 1 else {}
+    matrix = render_matrix(request.profile, verdicts, values, interrupted=interrupted)
+    judge_phases = len(the_plan.segments) > 1 and not interrupted
+    phases = phase_values(dump, the_plan) if judge_phases else {}
     judged = [
         (phase, v)
         for phase, routes in phases.items()
@@ -97,8 +109,6 @@ def finish(
     (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
     metrics = run_metrics(stats)
     failures = stats[ALL].failures
-    started_at = datetime.fromtimestamp(float(dump.get("started_at") or 0), UTC)
-    ended_at = datetime.fromtimestamp(float(dump.get("ended_at") or 0), UTC)
     from perfinvest.adapters.fingerprint import capture, config_hash
 
     # what makes two load runs the same experiment: the targets and the plan, not the time
@@ -127,6 +137,8 @@ def finish(
         requested_duration_s=the_plan.duration_s,
         duration_s=(ended_at - started_at).total_seconds(),
         exit_code=engine.exit_code,
+        valid=interrupted is None,
+        invalid_reason=f"interrupted: {interrupted}" if interrupted else None,
         compliant=duration.compliant,
         compliance_note=duration.note,
         metrics=metrics,
@@ -168,15 +180,17 @@ def finish(
         "workers": len(engine.workers)
         or (request.distribution.expect_workers if request.distribution.master else 0),
         "worker_requests": [w.get("requests", 0) for w in engine.workers],
-        "passed": passed,
-        "health_passed": health_passed,
+        "interrupted": interrupted is not None,
+        "interrupted_note": interrupted,
+        "passed": None if interrupted else passed,
+        "health_passed": None if interrupted else health_passed,
         "approved": request.approve,
         "routes": {
             name: {**{k: _num(x) for k, x in v.items()}, "statuses": stats[name].statuses}
             for name, v in values.items()
             if name in stats
         },
-        "verdicts": rows,
+        "verdicts": [] if interrupted else rows,
         "phase_verdicts": phase_rows,
         "errors": dump.get("errors", []),
         "compliant": duration.compliant,
@@ -189,14 +203,19 @@ def finish(
     atomic_write_text(out_dir / "runs.json", json.dumps([run.model_dump(mode="json")], indent=2))
     result = CommandResult(command="load run", investigation=inv_id)
     agg = values[ALL]
+    verdict = (
+        f"interrupted ({interrupted}, not judged)"
+        if interrupted
+        else ("PASS" if passed else "FAIL")
+    )
     result.findings = [
         f"{request.profile}: {stats[ALL].requests} requests, {agg['rps']:.1f} rps sustained, "
         f"p95 {_show(agg['p95_ms'])} ms, p99 {_show(agg['p99_ms'])} ms, error rate "
-        f"{agg['error_rate']:.4f}: {'PASS' if passed else 'FAIL'}",
+        f"{agg['error_rate']:.4f}: {verdict}",
         *(
             f"FAIL {r['route']}: {r['slo']} (measured {r['measured']})"
             for r in rows
-            if r["verdict"] == "FAIL"
+            if r["verdict"] == "FAIL" and not interrupted
         ),
         *(e.message for e in events),
     ]
@@ -211,10 +230,28 @@ def finish(
     result.data["matrix"] = matrix
     result.data["runs"] = [run.model_dump(mode="json")]
     if inv_id is not None and not request.bench:  # a bench run is logged by its phase
-        _log(ctx, inv_id, request, matrix)
+        _log(ctx, request, matrix, out_dir, interrupted)
     if request.bench:
         result.data["perf_metrics"] = _perf_metrics_block(run)
+    if interrupted:
+        _interrupted_answer(result, f"{interrupted}; recorded, not judged, in {out_dir}")
+        return Outcome(result, False, False, interrupted=True)
     return Outcome(result, passed, health_passed)
+
+
+def _interrupted_answer(result: CommandResult, what: str) -> None:
+    """Exit 130, ``error.kind`` interrupted, as any interrupted command; the data kept."""
+    from perfinvest.core.errors import ExitCode
+
+    result.ok = False
+    result.exit_code = int(ExitCode.INTERRUPTED)
+    result.error = {
+        "code": int(ExitCode.INTERRUPTED),
+        "kind": "interrupted",
+        "message": f"interrupted: the load run was stopped, locust stopped, the lock released "
+        f"({what})",
+        "needs": [],
+    }
 
 
 #: A burst must sustain this share of its arrival rate (else requests were lost).
@@ -268,11 +305,54 @@ def _measured(ctx: AppContext, inv_id: str | None) -> dict[str, Any]:
     return {"version": inv.setup.version, "experiment": opened[-1] if opened else None}
 
 
-def _log(ctx: AppContext, inv_id: str, request: LoadRequest, matrix: str) -> None:
-    """Append the matrix (and any approval, verbatim) to the investigation's log."""
-    approval = f"\nApproved: {request.approve}\n" if request.approve else ""
-    header = f"## load {request.profile} ({ctx.now():%Y-%m-%d %H:%M:%S} UTC)"
-    ctx.store.append_log(inv_id, header, approval + "\n" + matrix)
+def _log(
+    ctx: AppContext, request: LoadRequest, matrix: str, out_dir: Path, interrupted: str | None
+) -> None:
+    """Append the run to the investigation's log: its time, command, results folder, the
+    matrix, any approval and an interruption."""
+    from perfinvest.core.report.log import render_header, render_load_run
+
+    store = ctx.store
+    with store.locked():
+        if not store.has_active():
+            return
+        inv = store.load_active()
+        section = render_load_run(
+            request.profile,
+            ctx.now(),
+            command_line(request),
+            ctx.paths.relative(out_dir),
+            matrix,
+            approved=request.approve,
+            interrupted=interrupted,
+        )
+        store.append_log(inv.id, render_header(inv), section)
+
+
+def command_line(request: LoadRequest) -> str:
+    """The command as it was given (the options that change the run; not --approve, which
+    the log states in full)."""
+    import shlex
+
+    argv = ["perfinvest", *request.command.split()]
+    if request.command == "load run":
+        argv += ["--profile", request.profile]
+    argv += ["--targets", str(request.targets)]
+    for flag, value in (
+        ("--users", request.users),
+        ("--duration", request.duration_s),
+        ("--rate", request.rate_rps),
+        ("--allow-short", request.allow_short),
+    ):
+        if value is not None:
+            argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    dist = request.distribution
+    if dist.workers:
+        argv += ["--workers", str(dist.workers)]
+    if dist.master:
+        argv += ["--master", "--expect-workers", str(dist.expect_workers)]
+    text = shlex.join(argv)
+    return text if request.command == "load run" else f"{text} (profile {request.profile})"
 
 
 def _perf_metrics_block(run: Run) -> str:
