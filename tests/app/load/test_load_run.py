@@ -142,6 +142,10 @@ def test_route_returning_500s_is_a_fail_row_not_a_broken_run(
     assert data["routes"]["broken"]["statuses"] == {"500": behaviour.hits["/broken"]}
     (run,) = data["runs"]
     assert run["valid"] and "requests failed" in run["load_errors"]
+    # outside an investigation: in the state folder's load/, as the docs say, and said
+    out = Path(data["output_dir"])
+    assert out.parent == repo / ".claude" / "perf" / "load"
+    assert f"results in {out}" in result.json["findings"]
 
 
 @pytest.mark.slow
@@ -533,3 +537,29 @@ def test_enforce_exits_8_on_a_fail_and_perfmetrics_carry_route_and_users(
     passed = cli(*run, "--targets", str(fast), "--enforce", "--json")
     assert passed.code == 0, passed.out
     assert passed.json["data"]["passed"] is True
+
+
+def test_outside_an_investigation_the_docs_name_the_real_folder(
+    repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from perfinvest.app.context import AppContext
+    from perfinvest.app.load.request import LoadRequest
+    from perfinvest.app.load.run import _output_dir
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    text = (docs / "load-testing.md").read_text(encoding="utf-8")
+    said = re.search(r"or under `([^`]+)` outside an\s+investigation: `([^`]+)` unless", text)
+    assert said is not None, "docs/load-testing.md: where do load runs go outside one?"
+    generic, default = said.groups()
+    folder = _output_dir(AppContext.discover(), None, LoadRequest(profile="smoke"), "T").parent
+    assert folder == repo / default.rstrip("/")
+    refused = cli("capacity", "--source", "load", "--json")  # names the folder it read
+    assert refused.code == 4 and f"no load run in {folder}:" in refused.out
+    monkeypatch.setenv("AI_STATE_DIR", str(repo / "elsewhere"))
+    moved = _output_dir(AppContext.discover(), None, LoadRequest(profile="smoke"), "T").parent
+    assert moved == Path(generic.replace("<state_dir>", str(repo / "elsewhere")).rstrip("/"))
+    capacity = (docs / "capacity.md").read_text(encoding="utf-8")
+    assert "or `<state_dir>/perf/load/load-*/result.json` outside one" in capacity
+    assert not re.search(r"(?<![/\w])perf/load/", text + capacity)  # no bare perf/load/

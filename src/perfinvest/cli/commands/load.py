@@ -176,8 +176,11 @@ def load_check(targets: Path, as_json: bool) -> Any:
 def load_run(profile: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
     """Run one load profile on Locust and judge every route's SLOs (PASS/FAIL matrix).
 
-    Holds the host-wide benchmark lock; results go to state as a run and to
-    artifacts/<id>/load-<profile>-<time>/ (latency.csv, slo_matrix.md, result.json).
+    Holds the host-wide benchmark lock; results go to load-<profile>-<time>/ (latency.csv,
+    slo_matrix.md, result.json, runs.json) under <state_dir>/perf/artifacts/<id>/, or
+    <state_dir>/perf/load/ outside an investigation (.claude/perf/load/ unless
+    AI_STATE_DIR is set); the answer names it. Ctrl-C or SIGTERM: the partial run is
+    recorded, marked interrupted, not judged (exit 130).
     Failed requests are metrics (error_rate, failures), never a broken run. Warn-only:
     exit 0 whatever the matrix says, unless --enforce (exit 8 on any FAIL, for CI).
     """
