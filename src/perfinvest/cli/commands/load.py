@@ -85,19 +85,21 @@ def _run_options(func: F) -> F:
 
 
 def _progress_line() -> Callable[[dict[str, Any]], None]:
-    """The live line on stderr: users, rps, p95, errors (a line every 5 s off a terminal)."""
+    """The live line on stderr, updated every second (a line a second off a terminal):
+    users, rps (the requests completed in the last whole second; a master's, of a second
+    its workers have all reported, some seconds back), p95, requests, errors."""
     tty = sys.stderr.isatty()
-    state = {"last": -10.0}
 
     def show(p: dict[str, Any]) -> None:
+        lag = p.get("rps_lag_s") or 1
+        of = f" (of {lag} s ago)" if lag > 1 else ""
         text = (
-            f"load t={p.get('t', 0):>5}s users={p.get('users')} rps={p.get('rps')} "
+            f"load t={p.get('t', 0):>5}s users={p.get('users')} rps={p.get('rps')}{of} "
             f"p95={p.get('p95_ms')}ms requests={p.get('requests')} errors={p.get('errors')}"
         )
         if tty:
             sys.stderr.write("\r" + text + "   ")
-        elif float(p.get("t", 0)) - state["last"] >= 5:
-            state["last"] = float(p.get("t", 0))
+        else:
             sys.stderr.write("perfinvest: " + text + "\n")
         sys.stderr.flush()
 
