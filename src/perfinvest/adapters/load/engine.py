@@ -223,7 +223,7 @@ def run_locust(
             except KeyboardInterrupt:
                 interrupted = True
             finally:
-                _stop_group(proc)
+                interrupted = _stop_group(proc) or interrupted
     interrupted = interrupted or (stop is not None and stop.is_set())
     wall = time.monotonic() - started
     stderr = (out_dir / "locust-stderr.log").read_text(encoding="utf-8", errors="replace")
@@ -280,16 +280,22 @@ def _follow(
                     on_progress(json.loads(line[len(PROGRESS_MARK) :]))
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT first (Locust then writes its results), SIGKILL the group if it lingers."""
+def _stop_group(proc: subprocess.Popen[bytes]) -> bool:
+    """SIGINT first (Locust then writes its results), SIGKILL the group if it lingers or a
+    Ctrl-C comes while it stops (True: the stop was interrupted so)."""
+    interrupted = False
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
+        try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        except KeyboardInterrupt:  # a second Ctrl-C: no waiting for Locust's results
+            interrupted = True
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
     if proc.stdout is not None:
         proc.stdout.close()
+    return interrupted

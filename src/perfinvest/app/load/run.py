@@ -152,7 +152,20 @@ def _run_profile(
             "failures": sum(int(w.get("failures", 0)) for w in engine.workers),
         }
         return Outcome(result, True, True)
-    return finish(ctx, request, targets, the_plan, duration, engine, out_dir, events, inv_id)
+    from perfinvest.app.experiments.restoring import SignalHold
+
+    hold = SignalHold()  # a Ctrl-C now would only cut the record in half: it waits
+    hold.start()
+    try:
+        outcome = finish(ctx, request, targets, the_plan, duration, engine, out_dir, events, inv_id)
+    finally:
+        caught = hold.release()
+    if caught:
+        outcome.result.findings.append(
+            f"{' and '.join(dict.fromkeys(caught))} arrived while the run was being recorded: "
+            "it was recorded whole"
+        )
+    return outcome
 
 
 def _interrupted() -> PerfError:
