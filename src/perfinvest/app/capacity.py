@@ -137,6 +137,9 @@ def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
         if not isinstance(document, dict):
             found.findings.append(f"{where}: not a load result, left out")
             continue
+        if document.get("interrupted"):
+            found.findings.append(f"{where}: interrupted (a partial run), left out")
+            continue
         if document.get("shape") == "ramp" and (path.parent / "latency.csv").is_file():
             try:
                 text = (path.parent / "latency.csv").read_text(encoding="utf-8")
@@ -155,7 +158,7 @@ def _from_load(ctx: AppContext, inv_id: str | None) -> _Points:
         if document.get("profile") == "baseline":
             latest_baseline = (where, point.concurrency)
     if not files:
-        place = f"artifacts/{inv_id}" if inv_id else "perf/load"
+        place = ctx.paths.artifacts(inv_id) if inv_id else ctx.paths.perf_dir / "load"
         raise refused(
             f"no load run in {place}: run `perfinvest load run --profile baseline --users N` "
             "at several user counts, or give --from FILE",

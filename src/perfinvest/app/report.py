@@ -121,6 +121,12 @@ def _load_runs(ctx: AppContext, inv: Investigation, problems: list[str]) -> list
             continue
         if not isinstance(result, dict) or result.get("kind") != "perfinvest.load-result":
             continue
+        if result.get("interrupted"):
+            problems.append(
+                f"{ctx.paths.relative(path.parent)}: an interrupted load run (partial, not "
+                "judged); not shown"
+            )
+            continue
         seconds = []
         latency = path.parent / "latency.csv"
         if latency.is_file():

@@ -76,8 +76,9 @@ class LoadTools(ToolSet):
         """Load testing on Locust: targets file, profiles, SLO PASS/FAIL matrix per route.
 
         run and suite hold the host-wide benchmark lock and take minutes; the results go to
-        the state as runs and to artifacts/<id>/load-<profile>-<time>/. Failed requests are
-        metrics (error_rate, failures), never a broken run.
+        load-<profile>-<time>/ under <state_dir>/perf/artifacts/<id>/ (or
+        <state_dir>/perf/load/ outside an investigation; data.output_dir names it). Failed
+        requests are metrics (error_rate, failures), never a broken run.
         """
         args = Args("load", action).opt("--profile", profile)
         args.opt("--profiles", ",".join(profiles) if profiles else None)

@@ -46,6 +46,10 @@ ROUTES = (
 )
 
 
+def _pass(answer: dict[str, Any]) -> str:
+    return "PASS" if answer["data"]["passed"] else "FAIL"
+
+
 def verdicts(answer: dict[str, Any]) -> dict[tuple[str, str], str]:
     return {(v["route"], v["metric"]): v["verdict"] for v in answer["data"]["verdicts"]}
 
@@ -138,6 +142,10 @@ def test_route_returning_500s_is_a_fail_row_not_a_broken_run(
     assert data["routes"]["broken"]["statuses"] == {"500": behaviour.hits["/broken"]}
     (run,) = data["runs"]
     assert run["valid"] and "requests failed" in run["load_errors"]
+    # outside an investigation: in the state folder's load/, as the docs say, and said
+    out = Path(data["output_dir"])
+    assert out.parent == repo / ".claude" / "perf" / "load"
+    assert f"results in {out}" in result.json["findings"]
 
 
 @pytest.mark.slow
@@ -389,6 +397,16 @@ def test_in_an_investigation_runs_land_in_its_artifacts_approvals_in_its_log(
     log = (repo / ".claude" / "perf" / "investigations" / f"{inv}.md").read_text()
     assert "Approved: loopback, checking the gate" in log and "# SLO matrix: smoke" in log
     other = Path(second.json["data"]["output_dir"])
+    # each run is a section of its own: its time, its command, its folder
+    assert log.count("\n## Load run: smoke ") == 2
+    assert "**Command:** `perfinvest load run --profile smoke --targets" in log
+    assert f"**Results:** `artifacts/{inv}/{out.name}`" in log
+    # status lists them, newest first, with their verdicts
+    rows = cli("status", "--json").json["data"]["load_runs"]
+    assert [(r["profile"], r["folder"], r["verdict"]) for r in rows] == [
+        ("smoke", f"artifacts/{inv}/{other.name}", _pass(second.json)),
+        ("smoke", f"artifacts/{inv}/{out.name}", _pass(first.json)),
+    ]
     pair = (str(out / "runs.json"), str(other / "runs.json"))
     refused_diff = cli("diff", *pair, "--json")  # 61 users vs 2: not the same experiment
     assert refused_diff.code == 4 and "config_hash" in refused_diff.json["error"]["message"]
@@ -519,3 +537,29 @@ def test_enforce_exits_8_on_a_fail_and_perfmetrics_carry_route_and_users(
     passed = cli(*run, "--targets", str(fast), "--enforce", "--json")
     assert passed.code == 0, passed.out
     assert passed.json["data"]["passed"] is True
+
+
+def test_outside_an_investigation_the_docs_name_the_real_folder(
+    repo: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import re
+
+    from perfinvest.app.context import AppContext
+    from perfinvest.app.load.request import LoadRequest
+    from perfinvest.app.load.run import _output_dir
+
+    docs = Path(__file__).resolve().parents[3] / "docs"
+    text = (docs / "load-testing.md").read_text(encoding="utf-8")
+    said = re.search(r"or under `([^`]+)` outside an\s+investigation: `([^`]+)` unless", text)
+    assert said is not None, "docs/load-testing.md: where do load runs go outside one?"
+    generic, default = said.groups()
+    folder = _output_dir(AppContext.discover(), None, LoadRequest(profile="smoke"), "T").parent
+    assert folder == repo / default.rstrip("/")
+    refused = cli("capacity", "--source", "load", "--json")  # names the folder it read
+    assert refused.code == 4 and f"no load run in {folder}:" in refused.out
+    monkeypatch.setenv("AI_STATE_DIR", str(repo / "elsewhere"))
+    moved = _output_dir(AppContext.discover(), None, LoadRequest(profile="smoke"), "T").parent
+    assert moved == Path(generic.replace("<state_dir>", str(repo / "elsewhere")).rstrip("/"))
+    capacity = (docs / "capacity.md").read_text(encoding="utf-8")
+    assert "or `<state_dir>/perf/load/load-*/result.json` outside one" in capacity
+    assert not re.search(r"(?<![/\w])perf/load/", text + capacity)  # no bare perf/load/

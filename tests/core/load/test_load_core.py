@@ -137,3 +137,26 @@ def test_load_bench_takes_users_and_approval_from_the_phase_environment(
     passed_gate = cli("load", "bench", "--targets", "t.yaml", "--json")
     assert passed_gate.code == 5  # past the gate: now the (closed) port is what stops it
     assert "unreachable" in passed_gate.json["error"]["message"]
+
+
+def test_an_interrupted_plan_is_steady_over_the_seconds_it_ran() -> None:
+    from perfinvest.core.load.profiles import cut_short
+    from perfinvest.core.load.targets import Profile
+
+    smoke = plan("smoke", Profile())
+    assert (smoke.steady_start_s, smoke.steady_end_s) == (1.0, 60.0)
+    cut = cut_short(smoke, 12.5)
+    assert (cut.steady_start_s, cut.steady_end_s, cut.duration_s) == (1.0, 12.5, 60.0)
+    early = cut_short(smoke, 0.6)  # stopped before the steady window began: all it ran
+    assert (early.steady_start_s, early.steady_end_s) == (0.0, 0.6)
+    assert cut_short(smoke, 90.0) == smoke  # past its end: unchanged
+
+
+def test_an_interrupted_matrix_shows_values_and_judges_nothing() -> None:
+    from perfinvest.core.load.slo import render_matrix
+
+    rows = judge("r", ["p95_ms <= 10"], {"p95_ms": 20.0})
+    matrix = render_matrix("smoke", rows, {"r": {"p95_ms": 20.0}}, interrupted="stopped")
+    assert matrix.startswith("# SLO matrix: smoke (interrupted: stopped)")
+    assert "| 20 | not judged |" in matrix and "FAIL" not in matrix
+    assert "| FAIL |" in render_matrix("smoke", rows, {"r": {"p95_ms": 20.0}})

@@ -43,6 +43,9 @@ class EngineResult:
     stderr_tail: str = ""
     command: list[str] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)  # soak: (s, bytes) of the target
+    #: Stopped before its end (SIGINT/SIGTERM to perfinvest, or a stop asked): the dump
+    #: holds what ran until then, a partial run.
+    interrupted: bool = False
 
 
 def read_rows(route: Route, base: Path) -> list[dict[str, Any]]:
@@ -145,7 +148,11 @@ def run_locust(
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     stop: threading.Event | None = None,
 ) -> EngineResult:
-    """Run Locust headless on the plan; killed (its whole group) past duration + GRACE_S."""
+    """Run Locust headless on the plan; killed (its whole group) past duration + GRACE_S.
+
+    Interrupted (KeyboardInterrupt: Ctrl-C, or SIGTERM made one; or ``stop`` set), Locust
+    is stopped with SIGINT and writes its dump: the result is that partial run, marked
+    ``interrupted``; without a dump the KeyboardInterrupt goes on."""
     out_dir.mkdir(parents=True, exist_ok=True)
     locustfile = write_locustfile(out_dir)
     plan_path = out_dir / "plan.json"
@@ -209,11 +216,15 @@ def run_locust(
         from perfinvest.adapters.hostlock import note_benchmark
 
         note_benchmark(proc.pid)
+        interrupted = False
         with deathsig.guard(proc.pid):  # its workers (--processes) die with us too
             try:
                 _follow(proc, started + deadline_s, on_progress, stop)
+            except KeyboardInterrupt:
+                interrupted = True
             finally:
-                _stop_group(proc)
+                interrupted = _stop_group(proc) or interrupted
+    interrupted = interrupted or (stop is not None and stop.is_set())
     wall = time.monotonic() - started
     stderr = (out_dir / "locust-stderr.log").read_text(encoding="utf-8", errors="replace")
     tail = " | ".join(line for line in stderr.splitlines()[-5:] if line.strip())
@@ -224,7 +235,7 @@ def run_locust(
     if distribution.master_host is not None:
         return EngineResult({}, proc.returncode or 0, wall, workers, tail, command)
     if not dump_path.is_file():
-        if stop is not None and stop.is_set():
+        if interrupted:
             raise KeyboardInterrupt
         timed_out = wall >= deadline_s
         why = f"killed after {deadline_s:g} s" if timed_out else f"exit code {proc.returncode}"
@@ -233,7 +244,9 @@ def run_locust(
             f"{out_dir / 'locust-stderr.log'}"
         )
     dump = json.loads(dump_path.read_text(encoding="utf-8"))
-    return EngineResult(dump, proc.returncode or 0, wall, workers, tail, command)
+    return EngineResult(
+        dump, proc.returncode or 0, wall, workers, tail, command, interrupted=interrupted
+    )
 
 
 def _follow(
@@ -267,16 +280,22 @@ def _follow(
                     on_progress(json.loads(line[len(PROGRESS_MARK) :]))
 
 
-def _stop_group(proc: subprocess.Popen[bytes]) -> None:
-    """SIGINT first (Locust then writes its results), SIGKILL the group if it lingers."""
+def _stop_group(proc: subprocess.Popen[bytes]) -> bool:
+    """SIGINT first (Locust then writes its results), SIGKILL the group if it lingers or a
+    Ctrl-C comes while it stops (True: the stop was interrupted so)."""
+    interrupted = False
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGINT)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
+        try:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=10)
+        except KeyboardInterrupt:  # a second Ctrl-C: no waiting for Locust's results
+            interrupted = True
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=5)
     if proc.stdout is not None:
         proc.stdout.close()
+    return interrupted

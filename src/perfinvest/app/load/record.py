@@ -26,6 +26,7 @@ class Outcome:
     result: CommandResult
     passed: bool
     health_passed: bool
+    interrupted: bool = False  # a partial run, recorded, never judged
 
 
 @dataclass
@@ -51,22 +52,44 @@ def finish(
     events: list[Event],
     inv_id: str | None,
 ) -> Outcome:
+    from perfinvest.core.load.profiles import cut_short
     from perfinvest.core.load.results import csv_rows, route_stats
 
-    stats = route_stats(engine.dump, the_plan)
-    judged = _judge(request, targets, the_plan, engine, stats, out_dir)
+    dump = engine.dump
+    elapsed = max(0.0, float(dump.get("ended_at") or 0) - float(dump.get("started_at") or 0))
+    interrupted = (
+        f"stopped after {elapsed:.1f} s of {the_plan.duration_s:g} s, a partial run"
+        if engine.interrupted
+        else None
+    )
+    # an interrupted run's rates are of the seconds it ran
+    stats = route_stats(dump, cut_short(the_plan, elapsed) if interrupted else the_plan)
+    judged = _judge(request, targets, the_plan, engine, stats, out_dir, interrupted)
     (out_dir / "slo_matrix.md").write_text(judged.matrix, encoding="utf-8")
-    (out_dir / "latency.csv").write_text("\n".join(csv_rows(engine.dump)) + "\n", encoding="utf-8")
+    (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
     run = _load_run(ctx, request, targets, the_plan, duration, engine, stats, out_dir)
+    run = (
+        run.model_copy(update={"valid": False, "invalid_reason": f"interrupted: {interrupted}"})
+        if interrupted
+        else run
+    )
     document = _document(request, targets, the_plan, duration, engine, stats, judged)
+    document.update(interrupted=interrupted is not None, interrupted_note=interrupted)
+    if interrupted:  # never judged
+        document.update(passed=None, health_passed=None, verdicts=[])
     document["output_dir"] = str(out_dir)
     document.update(_measured(ctx, inv_id), run=run.model_dump(mode="json"))
     atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
     atomic_write_text(out_dir / "runs.json", json.dumps([run.model_dump(mode="json")], indent=2))
-    result = _command_result(request, duration, stats, judged, run, document, events, out_dir)
+    result = _command_result(
+        request, duration, stats, judged, run, document, events, out_dir, interrupted
+    )
     result.investigation = inv_id
     if inv_id is not None and not request.bench:  # a bench run is logged by its phase
-        _log(ctx, inv_id, request, judged.matrix)
+        _log(ctx, request, judged.matrix, out_dir, interrupted)
+    if interrupted:
+        _interrupted_answer(result, f"{interrupted}; recorded, not judged, in {out_dir}")
+        return Outcome(result, False, False, interrupted=True)
     return Outcome(result, judged.passed, judged.health_passed)
 
 
@@ -77,8 +100,10 @@ def _judge(
     engine: Any,
     stats: dict[str, Any],
     out_dir: Path,
+    interrupted: str | None = None,
 ) -> _Judged:
-    """Every route's SLOs on the whole run (plus burst and soak checks), then by phase."""
+    """Every route's SLOs on the whole run (plus burst and soak checks), then by phase (not
+    for an interrupted run: its matrix says "not judged")."""
     from perfinvest.core.load.results import ALL, phase_values
     from perfinvest.core.load.slo import judge, render_matrix
 
@@ -93,8 +118,9 @@ def _judge(
     health_passed = all(v.passed for v in verdicts if v.route in health) and all(
         values.get(name, {}).get("error_rate", 1.0) < HEALTH_MAX_ERROR_RATE for name in health
     )
-    matrix = render_matrix(request.profile, verdicts, values)
-    phases = phase_values(engine.dump, the_plan) if len(the_plan.segments) > 1 else {}
+    matrix = render_matrix(request.profile, verdicts, values, interrupted=interrupted)
+    judge_phases = len(the_plan.segments) > 1 and not interrupted
+    phases = phase_values(engine.dump, the_plan) if judge_phases else {}
     by_phase = [
         (phase, v)
         for phase, routes in phases.items()
@@ -243,6 +269,7 @@ def _command_result(
     document: dict[str, Any],
     events: list[Event],
     out_dir: Path,
+    interrupted: str | None = None,
 ) -> CommandResult:
     """The findings (one summary line, each failed SLO, events) and the data of the command."""
     from perfinvest.core.load.results import ALL
@@ -250,10 +277,15 @@ def _command_result(
     result = CommandResult(command="load run")
     agg = judged.values[ALL]
     failed = [row for row in document["verdicts"] if row["verdict"] == "FAIL"]
+    verdict = (
+        f"interrupted ({interrupted}, not judged)"
+        if interrupted
+        else ("PASS" if judged.passed else "FAIL")
+    )
     result.findings = [
         f"{request.profile}: {stats[ALL].requests} requests, {agg['rps']:.1f} rps sustained, "
         f"p95 {_show(agg['p95_ms'])} ms, p99 {_show(agg['p99_ms'])} ms, error rate "
-        f"{agg['error_rate']:.4f}: {'PASS' if judged.passed else 'FAIL'}",
+        f"{agg['error_rate']:.4f}: {verdict}",
         *(f"FAIL {r['route']}: {r['slo']} (measured {r['measured']})" for r in failed),
         *(e.message for e in events),
     ]
@@ -270,6 +302,21 @@ def _command_result(
     if request.bench:
         result.data["perf_metrics"] = _perf_metrics_block(run)
     return result
+
+
+def _interrupted_answer(result: CommandResult, what: str) -> None:
+    """Exit 130, ``error.kind`` interrupted, as any interrupted command; the data kept."""
+    from perfinvest.core.errors import ExitCode
+
+    result.ok = False
+    result.exit_code = int(ExitCode.INTERRUPTED)
+    result.error = {
+        "code": int(ExitCode.INTERRUPTED),
+        "kind": "interrupted",
+        "message": f"interrupted: the load run was stopped, locust stopped, the lock released "
+        f"({what})",
+        "needs": [],
+    }
 
 
 #: A burst must sustain this share of its arrival rate (else requests were lost).
@@ -323,11 +370,54 @@ def _measured(ctx: AppContext, inv_id: str | None) -> dict[str, Any]:
     return {"version": inv.setup.version, "experiment": opened[-1] if opened else None}
 
 
-def _log(ctx: AppContext, inv_id: str, request: LoadRequest, matrix: str) -> None:
-    """Append the matrix (and any approval, verbatim) to the investigation's log."""
-    approval = f"\nApproved: {request.approve}\n" if request.approve else ""
-    header = f"## load {request.profile} ({ctx.now():%Y-%m-%d %H:%M:%S} UTC)"
-    ctx.store.append_log(inv_id, header, approval + "\n" + matrix)
+def _log(
+    ctx: AppContext, request: LoadRequest, matrix: str, out_dir: Path, interrupted: str | None
+) -> None:
+    """Append the run to the investigation's log: its time, command, results folder, the
+    matrix, any approval and an interruption."""
+    from perfinvest.core.report.log import render_header, render_load_run
+
+    store = ctx.store
+    with store.locked():
+        if not store.has_active():
+            return
+        inv = store.load_active()
+        section = render_load_run(
+            request.profile,
+            ctx.now(),
+            command_line(request),
+            ctx.paths.relative(out_dir),
+            matrix,
+            approved=request.approve,
+            interrupted=interrupted,
+        )
+        store.append_log(inv.id, render_header(inv), section)
+
+
+def command_line(request: LoadRequest) -> str:
+    """The command as it was given (the options that change the run; not --approve, which
+    the log states in full)."""
+    import shlex
+
+    argv = ["perfinvest", *request.command.split()]
+    if request.command == "load run":
+        argv += ["--profile", request.profile]
+    argv += ["--targets", str(request.targets)]
+    for flag, value in (
+        ("--users", request.users),
+        ("--duration", request.duration_s),
+        ("--rate", request.rate_rps),
+        ("--allow-short", request.allow_short),
+    ):
+        if value is not None:
+            argv += [flag, f"{value:g}" if isinstance(value, float) else str(value)]
+    dist = request.distribution
+    if dist.workers:
+        argv += ["--workers", str(dist.workers)]
+    if dist.master:
+        argv += ["--master", "--expect-workers", str(dist.expect_workers)]
+    text = shlex.join(argv)
+    return text if request.command == "load run" else f"{text} (profile {request.profile})"
 
 
 def _perf_metrics_block(run: Run) -> str:

@@ -29,3 +29,4 @@ class LoadRequest:
     distribution: Distribution = field(default_factory=Distribution)
     bench: bool = False  # inside a measured run: no lock of its own, metrics on stdout
     param_value: float | None = None  # PERF_PARAM_VALUE: users, or a burst's rate
+    command: str = "load run"  # or "load suite": what the log names

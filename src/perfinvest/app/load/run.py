@@ -3,12 +3,14 @@
 One run holds the host-wide benchmark lock, obeys the duration policy (short runs need a
 short-run policy or ``--allow-short``), checks its approval gates first, and writes
 ``load-<profile>-<time>/`` (latency.csv, slo_matrix.md, result.json, runs.json) under the
-investigation's artifacts (or ``perf/load/`` outside one). Failed requests are metrics.
+investigation's artifacts (or ``<state_dir>/perf/load/`` outside one). Failed requests are
+metrics; an interrupted run is recorded from what Locust dumped, marked, never judged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -49,9 +51,11 @@ def load_run(
     enforce: bool = False,
 ) -> CommandResult:
     """One profile: gates, lock, Locust, then the matrix and the run written to state.
-    Warn-only: a FAIL row exits 0 unless ``enforce`` (exit 8, as ``budget check``)."""
-    outcome = _run_profile(ctx, request, options, on_progress)
-    if enforce and not outcome.passed:
+    Warn-only: a FAIL row exits 0 unless ``enforce`` (exit 8, as ``budget check``).
+    Interrupted: the partial run recorded, marked, not judged; exit 130."""
+    with _located(ctx):
+        outcome = _run_profile(ctx, request, options, on_progress)
+    if enforce and not outcome.passed and not outcome.interrupted:
         failed = [
             f"{v['route']} {v['slo']}"
             for v in outcome.result.data.get("verdicts", [])
@@ -59,6 +63,22 @@ def load_run(
         ]
         regression_failure(outcome.result, f"SLO failed: {', '.join(failed) or request.profile}")
     return outcome.result
+
+
+@contextmanager
+def _located(ctx: AppContext) -> Iterator[None]:
+    """A refusal or failure names the active investigation, as a success does."""
+    try:
+        yield
+    except PerfError as error:
+        if not error.context and ctx.store.has_active():
+            with suppress(PerfError):  # an unreadable state: the error said enough
+                inv = ctx.store.load_active()
+                error.context = {
+                    "investigation": inv.id,
+                    "baseline": inv.baseline.version if inv.baseline else None,
+                }
+        raise
 
 
 def _run_profile(
@@ -117,13 +137,11 @@ def _run_profile(
             label = f"load {request.profile}: {', '.join(targets.urls)}"
             with benchmark_lock(ctx, inv_id, label, events):
                 engine = _engine(document, the_plan, out_dir, request, options, on_progress)
-    except KeyboardInterrupt:
-        raise PerfError(
-            "interrupted: the load run was stopped, locust killed, the lock released",
-            ExitCode.INTERRUPTED,
-            kind="interrupted",
-        ) from None
+    except KeyboardInterrupt:  # before Locust wrote anything to record
+        raise _interrupted() from None
     if request.distribution.master_host is not None:
+        if engine.interrupted:  # a worker holds no results: its master records the run
+            raise _interrupted()
         result = CommandResult(command="load run", investigation=inv_id)
         sent = sum(int(w.get("requests", 0)) for w in engine.workers)
         result.findings = [f"worker finished (exit {engine.exit_code}): sent {sent} requests"]
@@ -134,7 +152,28 @@ def _run_profile(
             "failures": sum(int(w.get("failures", 0)) for w in engine.workers),
         }
         return Outcome(result, True, True)
-    return finish(ctx, request, targets, the_plan, duration, engine, out_dir, events, inv_id)
+    from perfinvest.app.experiments.restoring import SignalHold
+
+    hold = SignalHold()  # a Ctrl-C now would only cut the record in half: it waits
+    hold.start()
+    try:
+        outcome = finish(ctx, request, targets, the_plan, duration, engine, out_dir, events, inv_id)
+    finally:
+        caught = hold.release()
+    if caught:
+        outcome.result.findings.append(
+            f"{' and '.join(dict.fromkeys(caught))} arrived while the run was being recorded: "
+            "it was recorded whole"
+        )
+    return outcome
+
+
+def _interrupted() -> PerfError:
+    return PerfError(
+        "interrupted: the load run was stopped, locust killed, the lock released",
+        ExitCode.INTERRUPTED,
+        kind="interrupted",
+    )
 
 
 def _engine(
@@ -194,10 +233,14 @@ def load_suite(
     results: list[dict[str, Any]] = []
     findings: list[str] = []
     halted: str | None = None
+    interrupted: CommandResult | None = None
     for name in profiles:
         from dataclasses import replace
 
-        outcome = _run_profile(ctx, replace(request, profile=name), options, on_progress)
+        with _located(ctx):
+            outcome = _run_profile(
+                ctx, replace(request, profile=name, command="load suite"), options, on_progress
+            )
         results.append(
             {
                 "profile": name,
@@ -208,7 +251,9 @@ def load_suite(
             }
         )
         findings.append(outcome.result.findings[0])
-        if name in GATES and not outcome.passed:
+        if outcome.interrupted:
+            interrupted, halted = outcome.result, f"interrupted during {name}"
+        elif name in GATES and not outcome.passed:
             halted = f"halted after {name}: the smoke gate failed"
         elif not outcome.health_passed:
             halted = f"halted after {name}: the health gate failed"
@@ -225,7 +270,9 @@ def load_suite(
         "halted": halted,
         "passed": halted is None and all(r["passed"] for r in results),
     }
-    if enforce and not result.data["passed"]:
+    if interrupted is not None:
+        result.ok, result.exit_code, result.error = False, interrupted.exit_code, interrupted.error
+    elif enforce and not result.data["passed"]:
         failed = [r["profile"] for r in results if not r["passed"]]
         regression_failure(result, halted or f"SLO failed in {', '.join(failed)}")
     return result

@@ -146,7 +146,8 @@ def start(
 @json_option
 @command_runner("status")
 def status(as_json: bool) -> Any:
-    """Show the active investigation: phases done, next step, policy in force."""
+    """Show the active investigation: phases done, next step, policy in force, and its
+    latest load runs (profile, when, PASS/FAIL/interrupted, folder)."""
     from perfinvest.app.status_cache import cached_status
 
     ctx = context()
@@ -155,9 +156,12 @@ def status(as_json: bool) -> Any:
         from perfinvest.app.queries import status as status_of
 
         result = status_of(ctx)
-    from perfinvest.app.status_notes import live_notes
+    from perfinvest.app.status_notes import live_notes, load_run_line, load_runs
 
     result.findings.extend(live_notes(ctx))
+    runs = load_runs(ctx, result.investigation)
+    result.data["load_runs"] = runs
+    result.findings.extend(load_run_line(r) for r in runs)
     if as_json:
         return result
     from perfinvest.core.printable import one_line

@@ -85,19 +85,21 @@ def _run_options(func: F) -> F:
 
 
 def _progress_line() -> Callable[[dict[str, Any]], None]:
-    """The live line on stderr: users, rps, p95, errors (a line every 5 s off a terminal)."""
+    """The live line on stderr, updated every second (a line a second off a terminal):
+    users, rps (the requests completed in the last whole second; a master's, of a second
+    its workers have all reported, some seconds back), p95, requests, errors."""
     tty = sys.stderr.isatty()
-    state = {"last": -10.0}
 
     def show(p: dict[str, Any]) -> None:
+        lag = p.get("rps_lag_s") or 1
+        of = f" (of {lag} s ago)" if lag > 1 else ""
         text = (
-            f"load t={p.get('t', 0):>5}s users={p.get('users')} rps={p.get('rps')} "
+            f"load t={p.get('t', 0):>5}s users={p.get('users')} rps={p.get('rps')}{of} "
             f"p95={p.get('p95_ms')}ms requests={p.get('requests')} errors={p.get('errors')}"
         )
         if tty:
             sys.stderr.write("\r" + text + "   ")
-        elif float(p.get("t", 0)) - state["last"] >= 5:
-            state["last"] = float(p.get("t", 0))
+        else:
             sys.stderr.write("perfinvest: " + text + "\n")
         sys.stderr.flush()
 
@@ -176,8 +178,11 @@ def load_check(targets: Path, as_json: bool) -> Any:
 def load_run(profile: str, enforce: bool, as_json: bool, **kwargs: Any) -> Any:
     """Run one load profile on Locust and judge every route's SLOs (PASS/FAIL matrix).
 
-    Holds the host-wide benchmark lock; results go to state as a run and to
-    artifacts/<id>/load-<profile>-<time>/ (latency.csv, slo_matrix.md, result.json).
+    Holds the host-wide benchmark lock; results go to load-<profile>-<time>/ (latency.csv,
+    slo_matrix.md, result.json, runs.json) under <state_dir>/perf/artifacts/<id>/, or
+    <state_dir>/perf/load/ outside an investigation (.claude/perf/load/ unless
+    AI_STATE_DIR is set); the answer names it. Ctrl-C or SIGTERM: the partial run is
+    recorded, marked interrupted, not judged (exit 130).
     Failed requests are metrics (error_rate, failures), never a broken run. Warn-only:
     exit 0 whatever the matrix says, unless --enforce (exit 8 on any FAIL, for CI).
     """

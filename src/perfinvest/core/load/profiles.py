@@ -7,7 +7,7 @@ results use the steady window (where the load is at its plateau) for sustained t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from perfinvest.core.errors import usage_error
 from perfinvest.core.load.targets import BUILTIN_SHAPES, Profile, Targets
@@ -137,3 +137,12 @@ def plan(
         container=profile.container,
         leak_mb_per_min=profile.leak_mb_per_min,
     )
+
+
+def cut_short(plan: LoadPlan, elapsed_s: float) -> LoadPlan:
+    """The plan as far as an interrupted run got: its steady window ends at ``elapsed_s``
+    (a window not reached yet is the whole run so far), so rates are of what ran."""
+    elapsed = max(0.0, elapsed_s)
+    end = min(plan.steady_end_s, elapsed)
+    start = plan.steady_start_s if plan.steady_start_s < end else 0.0
+    return replace(plan, steady_start_s=start, steady_end_s=end if end > start else elapsed)

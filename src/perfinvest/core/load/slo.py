@@ -171,11 +171,19 @@ def judge(route: str, slos: Iterable[str], values: Mapping[str, float]) -> list[
 
 
 def render_matrix(
-    profile: str, rows: Iterable[Verdict], values: Mapping[str, Mapping[str, float]]
+    profile: str,
+    rows: Iterable[Verdict],
+    values: Mapping[str, Mapping[str, float]],
+    *,
+    interrupted: str | None = None,
 ) -> str:
-    """The PASS/FAIL matrix as markdown: one row per route and SLO, the measured value."""
+    """The PASS/FAIL matrix as markdown: one row per route and SLO, the measured value.
+    An ``interrupted`` run (the note says how far it got) shows its values, not judged."""
+    title = f"# SLO matrix: {profile}"
+    if interrupted:
+        title += f" (interrupted: {interrupted})"
     lines = [
-        f"# SLO matrix: {profile}",
+        title,
         "",
         "| route | requests | rps | p50 ms | p95 ms | p99 ms | error rate | SLO | measured "
         "| verdict |",
@@ -187,9 +195,15 @@ def render_matrix(
             f"| {v.route} | {m.get('requests', 0):.0f} | {m.get('rps', 0):.1f} | "
             f"{_fmt(m.get('p50_ms'))} | {_fmt(m.get('p95_ms'))} | {_fmt(m.get('p99_ms'))} | "
             f"{m.get('error_rate', 0):.4f} | `{v.slo}` | {_fmt(v.value)} | "
-            f"{'PASS' if v.passed else 'FAIL'} |"
+            f"{_verdict(v, interrupted)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _verdict(v: Verdict, interrupted: str | None) -> str:
+    if interrupted:
+        return "not judged"
+    return "PASS" if v.passed else "FAIL"
 
 
 def _fmt(value: float | None) -> str:

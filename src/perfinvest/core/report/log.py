@@ -1,13 +1,15 @@
 """The reviewer's log: markdown rendered from the structured state (pure).
 
 Every section is derived from a :class:`PhaseAttempt` and the investigation around it, so
-the log can never say something the state does not. User words are escaped so that no
-quote can break the document's structure.
+the log can never say something the state does not (a load run's section, from the run's
+own folder: :func:`render_load_run`). User words are escaped so that no quote can break
+the document's structure.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from perfinvest.core.models import Event, Investigation, PhaseAttempt
 from perfinvest.core.printable import visible
@@ -116,3 +118,31 @@ def render_attempt(inv: Investigation, attempt: PhaseAttempt) -> str:
 def render_event(event: Event) -> str:
     stamp = event.at.strftime("%Y-%m-%d %H:%M:%S UTC")
     return f"### Note: {escape_markdown(event.kind)} {stamp}\n\n{escape_markdown(event.message)}\n"
+
+
+_HEADING = re.compile(r"^(#+ )", re.MULTILINE)
+
+
+def render_load_run(
+    profile: str,
+    at: datetime,
+    command: str,
+    folder: str,
+    matrix: str,
+    *,
+    approved: str | None = None,
+    interrupted: str | None = None,
+) -> str:
+    """A load run's section: when, the command, where its results are, the matrix (its
+    headings under this section's), the approval and an interruption."""
+    heading = f"## Load run: {escape_markdown(profile)} {at:%Y-%m-%d %H:%M:%S} UTC"
+    if interrupted:
+        heading += " (interrupted)"
+    parts = [heading, f"**Command:** {inline_code(command)}"]
+    if approved:
+        parts.append(f"Approved: {escape_markdown(approved)}")
+    if interrupted:
+        parts.append(f"**Interrupted:** {escape_markdown(interrupted)}; excluded from verdicts")
+    parts.append(f"**Results:** {inline_code(folder)}")
+    parts.append(_HEADING.sub(r"##\1", matrix.rstrip("\n")))
+    return "\n\n".join(parts) + "\n"
