@@ -165,6 +165,7 @@ def test_metrics_export_validates_and_bad_file_is_listed(
     assert doc["latency"]["metric"] == "latency_ms"
     assert doc["latency"]["p50"] <= doc["latency"]["p95"] <= doc["latency"]["p99"]
     assert cli("metrics", "validate", str(out), "--json").code == 0
+    committed_doc = out.read_text()
     del doc["environment"]
     doc["metrics"][0]["value"] = "fast"
     out.write_text(json.dumps(doc))
@@ -174,6 +175,19 @@ def test_metrics_export_validates_and_bad_file_is_listed(
     assert len(problems) == 2
     assert any("environment" in p for p in problems)
     assert any(p.startswith("metrics/0/value:") for p in problems)
+    # what the schema refuses beyond types: a date-time format, and NaN (Python's json reads it)
+    doc = json.loads(committed_doc)
+    doc["timestamp"] = "yesterday"
+    out.write_text(
+        json.dumps(doc).replace(f'"value": {doc["metrics"][0]["value"]!r}', '"value": NaN', 1)
+    )
+    refused = cli("metrics", "validate", str(out), "--json")
+    assert refused.code == 2, refused.out
+    assert refused.json["data"]["problems"] == [
+        "metrics/0/value: NaN is not a finite number (JSON has no NaN or Infinity)",
+        "timestamp: 'yesterday' is not an RFC 3339 date-time (e.g. 2024-05-01T12:00:00Z)",
+    ]
+    assert "Traceback" not in refused.out
 
 
 def test_budget_missing_version_and_empty_history(cli: Any, repo: Path, tmp_path: Path) -> None:

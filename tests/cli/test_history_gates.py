@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 from tests.cli.test_history import export, start
 from tests.conftest import SHORT
@@ -148,6 +149,8 @@ def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> N
     means = [r["mean"] for r in cli("history", "--json").json["data"]["rows"]]
     assert [d["metrics"][0]["value"] for d in docs[:-1]] == pytest.approx(means)
     assert cli("metrics", "validate", str(listing), "--json").code == 0
+    published = Path(__file__).parents[2] / "schemas/perf/PerfMetricsList.v0.1.json"
+    jsonschema.validate(docs, json.loads(published.read_text()))  # the list form's own schema
     shown = cli("metrics", "export", "--history", "3")
     assert shown.code == 0 and shown.out.count("(archived)") == 2
     own = cli("metrics", "export", "--version", "v1", "--history", n, "--json").json["data"]

@@ -51,6 +51,26 @@ def test_start_with_missing_items_answers_needs_and_writes_nothing(repo: Path, c
     assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
 
 
+def test_start_refuses_a_unit_with_markup_and_writes_nothing(repo: Path, cli: Any) -> None:
+    for unit in ('<a href="https://x.invalid">ms</a>', "ms\x1b[2J"):
+        result = cli(*START_ARGS, "--unit", unit, "--json")
+        assert result.code == 2, result.out
+        message = result.json["error"]["message"]
+        assert message.startswith("invalid --unit ") and "\n" not in message
+        assert "plain unit such as ms" in message
+    # refused before the missing items are asked for: bad input is never stored
+    partial = cli("start", "--metric", "p95_ms", "--unit", "<b>ms</b>", "--json")
+    assert partial.code == 2 and "markup character(s) < >" in partial.json["error"]["message"]
+    text = cli(*START_ARGS, "--unit", "<i>ms</i>")
+    assert text.code == 2 and "Traceback" not in text.out + text.err
+    assert not (repo / ".claude").exists()
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+    ok = cli(*START_ARGS, "--unit", "µs", "--json")
+    assert ok.code == 0, ok.out
+    state = json.loads((perf_dir(repo) / "investigation.json").read_text())
+    assert state["setup"]["metric"]["unit"] == "µs"
+
+
 def test_start_creates_state_log_and_checkpoint(repo: Path, cli: Any) -> None:
     result = cli(*START_ARGS, "--quote", "make checkout fast again", "--json")
     assert result.code == 0, result.out

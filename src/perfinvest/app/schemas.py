@@ -7,12 +7,14 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from perfinvest.core.export import perfmetrics
 from perfinvest.core.models import SCHEMA_MODELS
 from perfinvest.store.atomic import atomic_write_text
 
 
 def render_schemas() -> dict[str, str]:
-    """File name → schema text, deterministic so a test can detect drift byte for byte."""
+    """File name (relative to ``schemas/``) → schema text, deterministic so a test can
+    detect drift byte for byte."""
     from perfinvest.core.load.targets import Targets  # the targets file of `perfinvest load`
     from perfinvest.core.simulation.scenario import (
         Scenario,  # the scenario file of `perfinvest simulate`
@@ -29,6 +31,12 @@ def render_schemas() -> dict[str, str]:
         schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
         schema["$id"] = f"https://perfinvest.dev/schemas/{name}.schema.json"
         rendered[f"{name}.schema.json"] = json.dumps(schema, indent=2, sort_keys=True) + "\n"
+    # PerfMetrics (docs/guardrails.md): one document, and the list `metrics export --history` writes
+    for path, perf_schema in (
+        ("perf/PerfMetrics.v0.1.json", perfmetrics.SCHEMA),
+        ("perf/PerfMetricsList.v0.1.json", perfmetrics.LIST_SCHEMA),
+    ):
+        rendered[path] = json.dumps(perf_schema, indent=2, sort_keys=True) + "\n"
     return rendered
 
 

@@ -41,3 +41,25 @@ def format_spread(
 def pct(value: float | None, digits: int = 1) -> str:
     """A relative change as a signed percentage (``0.123`` → ``+12.3%``), ``n/a`` when unknown."""
     return "n/a" if value is None else f"{value:+.{digits}%}"
+
+
+#: The longest unit a metric may carry (``requests/s``, ``MiB``, ``µs``: a few characters).
+MAX_UNIT_LENGTH = 32
+
+
+def unit_problem(unit: str) -> str | None:
+    """Why ``unit`` cannot be a metric's unit, or None. A unit is printed in tables, the
+    log, the HTML report and Plotly's axis titles (which read ``<a href>``, ``<b>`` as
+    markup): ``<``, ``>``, ``&``, control and invisible format characters are refused, and
+    units over :data:`MAX_UNIT_LENGTH` characters."""
+    import unicodedata
+
+    markup = sorted({c for c in unit if c in "<>&"})
+    if markup:
+        return f"it holds markup character(s) {' '.join(markup)}"
+    hidden = [c for c in unit if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp")]
+    if hidden:
+        return f"it holds control or invisible character(s) ({', '.join(map(repr, hidden))})"
+    if len(unit) > MAX_UNIT_LENGTH:
+        return f"it is {len(unit)} characters long, over {MAX_UNIT_LENGTH}"
+    return None

@@ -41,7 +41,9 @@ class LifecycleTools(ToolSet):
         version: Annotated[
             str | None, Field(description="The version being measured (names its baseline).")
         ] = None,
-        unit: Annotated[str | None, Field(description="The metric's unit (ms, rps...).")] = None,
+        unit: Annotated[
+            str | None, Field(description="The metric's unit (ms, rps...): plain text, no < > &.")
+        ] = None,
         mode: Annotated[
             Literal["duration", "repeat", "tool"] | None,
             Field(

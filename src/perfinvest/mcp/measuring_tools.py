@@ -93,8 +93,9 @@ class MeasuringTools(ToolSet):
         baseline_file: Annotated[
             str | None,
             Field(
-                description="The reference result file: a baselines/<version>.json or a "
-                "run export (relative to cwd). Leave it out with history."
+                description="The reference result file: a baselines/<version>.json, a "
+                "run export, a PerfMetrics file or a tool's export (hyperfine, "
+                "pytest-benchmark, pyperf JSON), relative to cwd. Leave it out with history."
             ),
         ] = None,
         current_file: Annotated[

@@ -244,3 +244,25 @@ def test_streams_are_keyed_by_source_not_by_order() -> None:
     draws_two = [two.stages["b"][0].sampler.ms() for _ in range(10)]
     assert draws_one == draws_two
     assert draws_two != [two.stages["a"][0].sampler.ms() for _ in range(10)]
+
+
+def test_an_unstable_queue_is_warned_about_in_text_and_json(cli: Any, tmp_path: Path) -> None:
+    over = tmp_path / "over.yaml"
+    over.write_text(
+        "name: over\narrival: {kind: open, rate_per_s: 150}\nduration_s: 20\nroutes:\n"
+        "  - name: api\n    stages:\n"
+        "      - {name: app, workers: 1, service: {kind: exponential, mean_ms: 10}}\n"
+    )
+    answer = cli("simulate", str(over), "--seed", "1", "--json")
+    assert answer.code == 0, answer.out
+    unfinished = answer.json["data"]["simulation"]["overall"]["unfinished"]
+    assert unfinished > 0
+    (warning,) = answer.json["data"]["warnings"]
+    assert "rho = 1.50 >= 1" in warning and "the queue is unstable" in warning
+    assert f"WARNING: {warning}" in answer.json["findings"]
+    text = cli("simulate", str(over), "--seed", "1")
+    assert f"WARNING: {warning}" in text.out
+    header, _api, overall = text.out.splitlines()[2:5]
+    assert header.split()[5] == "unfinished" and overall.split()[5] == str(unfinished)
+    stable = cli("simulate", str(over), "--seed", "1", "--set", "arrival.rate_per_s=50", "--json")
+    assert stable.json["data"]["warnings"] == []

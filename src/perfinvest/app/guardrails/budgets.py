@@ -186,17 +186,37 @@ def query_check(
     ctx: AppContext, stats_path: Path, budgets: Path | None, enforce: bool, junit: Path | None
 ) -> CommandResult:
     """Query budgets against a stats file; warn-only unless ``enforce`` (exit 8)."""
-    import json
-
-    from perfinvest.core.guardrails.query_budgets import check_queries, parse_stats
+    from perfinvest.core.guardrails.query_budgets import check_queries, loads_stats, parse_stats
 
     path = budgets or ctx.repo_root / "perf/query-budgets.yaml"
     try:
-        raw = json.loads(stats_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise usage_error(f"cannot read {stats_path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise usage_error(f"{stats_path} is not JSON (line {exc.lineno}: {exc.msg})") from None
-    stats = parse_stats(raw, str(stats_path))
-    verdicts = check_queries(read_yaml(path, "query budgets file"), stats, str(path))
+        text = stats_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise usage_error(f"cannot read {stats_path}: {reason or exc}") from None
+    stats = parse_stats(loads_stats(text, str(stats_path)), str(stats_path))
+    raw, lines = _yaml_with_lines(path, "query budgets file")
+    verdicts = check_queries(raw, stats, str(path), lines)
     return _finish("budget queries", verdicts, enforce, junit, None)
+
+
+def _yaml_with_lines(path: Path, what: str) -> tuple[Any, dict[tuple[int, str], int]]:
+    """The query budgets file and the line of each ``queries[i]`` item and field in it."""
+    import yaml
+
+    from perfinvest.store.safe_yaml import compose_yaml
+
+    raw = read_yaml(path, what)  # every read and parse error, as for the other files
+    _, root = compose_yaml(path.read_text(encoding="utf-8"), str(path))
+    lines: dict[tuple[int, str], int] = {}
+    if not isinstance(root, yaml.MappingNode):
+        return raw, lines
+    for key, value in root.value:
+        if key.value != "queries" or not isinstance(value, yaml.SequenceNode):
+            continue
+        for i, item in enumerate(value.value):
+            lines[(i, "")] = item.start_mark.line + 1
+            if isinstance(item, yaml.MappingNode):
+                for field, _ in item.value:
+                    lines[(i, str(field.value))] = field.start_mark.line + 1
+    return raw, lines

@@ -122,39 +122,106 @@ def compare_versions(
 
 
 def load_runs(path: Path) -> tuple[list[Run], str | None]:
-    """Runs from a baseline, run, PerfMetrics or JSON-array-of-runs file; a primary metric."""
+    """Runs from a baseline, run, PerfMetrics or JSON-array-of-runs file, or a known tool's
+    export (:func:`read_result`); a primary metric."""
+    runs, primary, _ = read_result(path)
+    return runs, primary
+
+
+def read_result(path: Path) -> tuple[list[Run], str | None, str | None]:
+    """:func:`load_runs` and the tool format the file was read as (``None``: perfinvest's
+    own). A tool's export (hyperfine ``--export-json``, pytest-benchmark ``--benchmark-json``,
+    pyperf ``-o``, k6, wrk, Go, Locust...: what ``run`` parses from output) is one run."""
     from perfinvest.core.export.perfmetrics_read import is_perfmetrics, run_from_perfmetrics
 
     try:
         text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise usage_error(f"cannot read {path}: {exc.strerror or exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise usage_error(f"cannot read {path}: {reason or exc}") from None
     try:
         raw: Any = json.loads(text)
     except json.JSONDecodeError as exc:
+        foreign = _tool_export(text, path)
+        if foreign is not None:
+            return [foreign[0]], None, foreign[1]
         raise usage_error(f"{path} is not JSON (line {exc.lineno}: {exc.msg})") from None
     try:
         if isinstance(raw, list):
-            return [
-                parse_document(json.dumps(item), Run, f"{path}[{i}]") for i, item in enumerate(raw)
-            ], None
+            return (
+                [
+                    parse_document(json.dumps(item), Run, f"{path}[{i}]")
+                    for i, item in enumerate(raw)
+                ],
+                None,
+                None,
+            )
         if is_perfmetrics(raw):
-            return [run_from_perfmetrics(raw, str(path))], None
+            return [run_from_perfmetrics(raw, str(path))], None, None
         if isinstance(raw, dict) and raw.get("kind") == "perfinvest.run":
-            return [parse_document(text, Run, path)], None
+            return [parse_document(text, Run, path)], None, None
+        if isinstance(raw, dict) and raw.get("kind") != "perfinvest.baseline":
+            foreign = _tool_export(text, path)
+            if foreign is not None:
+                return [foreign[0]], None, foreign[1]
+            raise usage_error(_unknown(path, raw))
         baseline = parse_document(text, Baseline, path)
     except PerfError as error:
         raise usage_error(error.message) from None
-    return list(baseline.runs), baseline.primary_metric.name
+    return list(baseline.runs), baseline.primary_metric.name, None
+
+
+def _unknown(path: Path, raw: dict[str, Any]) -> str:
+    from perfinvest.adapters.formats.registry import FORMATS
+
+    what = f"a {raw['kind']!r} document" if "kind" in raw else "a JSON object with no `kind`"
+    return (
+        f"{path} is {what}: not a perfinvest run, baseline or PerfMetrics file, nor a tool "
+        f"export perfinvest knows ({', '.join(FORMATS)}); give a `perfinvest run --export` "
+        "file, a baseline, or `perfinvest metrics export` output"
+    )
+
+
+def _tool_export(text: str, path: Path) -> tuple[Run, str] | None:
+    """A known tool's export as one run (no environment fingerprint), and its format."""
+    from datetime import UTC, datetime
+
+    from perfinvest.adapters.formats.base import FormatError
+    from perfinvest.adapters.formats.registry import detect, parse
+    from perfinvest.app.measuring.run_metrics import parsed_metrics
+
+    fmt = detect(text)
+    if fmt is None:
+        return None
+    try:
+        parsed = parse(text, fmt)
+    except FormatError as error:
+        raise usage_error(f"{path} looks like {fmt} output but {error.message}") from None
+    metrics = parsed_metrics(parsed)
+    if not metrics:
+        raise usage_error(f"{path}: {fmt} output with no metrics in it")
+    started = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    return Run(run_id=f"{fmt}-{path.name}", started_at=started, metrics=metrics), fmt
 
 
 def diff_files(
     ctx: AppContext, path_a: Path, path_b: Path, options: CompareOptions
 ) -> CommandResult:
-    runs_a, primary = load_runs(path_a)
-    runs_b, _ = load_runs(path_b)
+    runs_a, primary, format_a = read_result(path_a)
+    runs_b, _, format_b = read_result(path_b)
     label = f"{path_a.name} vs {path_b.name}"
-    forced = _check_fingerprints(ctx, runs_a, runs_b, label, options.force)
+    try:
+        forced = _check_fingerprints(ctx, runs_a, runs_b, label, options.force)
+    except PerfError as error:
+        tools = [
+            f"{p.name} is a {f} export" for p, f in ((path_a, format_a), (path_b, format_b)) if f
+        ]
+        if not tools:
+            raise
+        raise refused(
+            f"{error.message.split('; comparing')[0]}: {' and '.join(tools)}, with no "
+            "environment fingerprint; pass --force when both sides ran on this machine (logged)"
+        ) from None
     table = compare_runs(
         runs_a,
         runs_b,
@@ -165,6 +232,13 @@ def diff_files(
     )
     compliance = _compliance(path_a.name, runs_a) + _compliance(path_b.name, runs_b)
     result = _answer("diff", table, forced, options, primary, compliance)
+    result.findings += [
+        f"{path.name}: read as a {fmt} export (one run, its samples; no environment "
+        "fingerprint, so perfinvest cannot check both sides ran on one machine)"
+        for path, fmt in ((path_a, format_a), (path_b, format_b))
+        if fmt is not None
+    ]
+    result.data["formats"] = {path_a.name: format_a, path_b.name: format_b}
     if options.report_dir is not None:
         from perfinvest.core.guardrails.diffreport import report_json, report_markdown
         from perfinvest.store.outputs import write_outputs

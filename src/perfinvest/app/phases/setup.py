@@ -145,7 +145,9 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
         scenario=request.scenario.strip(),
         command=_parse_command(request.command, request.shell),
         shell=request.shell,
-        metric=MetricSpec(name=request.metric, direction=request.direction, unit=request.unit),
+        metric=MetricSpec(
+            name=request.metric, direction=request.direction, unit=request.unit.strip()
+        ),
         success_criteria=[s.strip() for s in request.success if s.strip()],
         version=check_version(request.version),
         mode="tool" if request.tool else request.mode,
@@ -156,6 +158,18 @@ def _validated_setup(request: SetupRequest, ctx: AppContext) -> Setup:
         metrics_file=request.metrics_file,
         tool=tool,
     )
+
+
+def _check_unit(unit: str) -> None:
+    from perfinvest.core.quantities import unit_problem
+
+    problem = unit_problem(unit)
+    if problem is not None:
+        shown = repr(unit) if len(unit) <= 60 else repr(unit[:40]) + "..."
+        raise usage_error(
+            f"invalid --unit {shown}: {problem}; give a plain unit such as ms, s, rps, bytes "
+            "or requests/s"
+        )
 
 
 def _checked_tool(request: SetupRequest) -> str | None:
@@ -226,6 +240,7 @@ def heal_interrupted_switch(
 
 def start(ctx: AppContext, request: SetupRequest) -> CommandResult:
     """Create and activate a new investigation; an active one is archived, and we say so."""
+    _check_unit(request.unit)  # bad input first: before asking for what is missing
     missing = missing_items(request)
     if missing:
         raise needs_input(

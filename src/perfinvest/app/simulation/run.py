@@ -126,6 +126,7 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
     from perfinvest.core.simulation.output import (
         perf_metrics_block,
         render_table,
+        stability_warnings,
         summary,
         to_run,
         to_runs,
@@ -150,6 +151,16 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         f"p95 {overall['p95_ms']} ms, {overall['throughput_rps']} rps, "
         f"error rate {overall['error_rate']}"
     ]
+    from perfinvest.core.simulation.scenario import offered_loads
+
+    warnings = stability_warnings(offered_loads(scenario), result)
+    answer.data["warnings"] = warnings
+    answer.findings += [f"WARNING: {w}" for w in warnings]
+    if overall["unfinished"]:
+        answer.findings.append(
+            f"{overall['unfinished']:,} requests were still in flight at the end (unfinished: "
+            "in no rate or percentile)"
+        )
     if options.output is not None:
         doc = to_perfmetrics([run], name=options.name or result.scenario, primary="latency_ms")
         doc["scenario"]["concurrency"] = result.users
@@ -167,7 +178,7 @@ def run_simulate(spec: str, options: SimulateOptions) -> SimulateAnswer:
         answer.findings.append(
             f"wrote {options.export} ({options.batches} runs: batch means of the window)"
         )
-    text = render_table(result)
+    text = render_table(result, warnings)
     if options.emit_perf_metrics:
         block = perf_metrics_block(result)
         answer.data["perf_metrics_block"] = block

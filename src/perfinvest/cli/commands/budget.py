@@ -104,7 +104,9 @@ def queries(
 ) -> Any:
     """Check a query stats file (docs/guardrails.md: from pg_stat_statements or a timed
     SQLite run) against query budgets: p95_ms_budget and max_rows per query_name.
-    Exit 0 (warn-only or no breach), 8 (breach with --enforce), 2 (bad file, unknown query)."""
+    A stats query with no budget is reported unbudgeted (never a breach). Exit 0 (warn-only
+    or no breach), 8 (breach with --enforce), 2 (bad file, unknown query, a negative time or
+    count, calls under 1, a budget <= 0: each with its line and field)."""
     from perfinvest.app.guardrails.budgets import query_check
 
     result = query_check(context(), stats, budgets, enforce, junit)

@@ -23,7 +23,12 @@ from perfinvest.cli.options import (
     type=click.Choice(["lower", "higher"]),
     help="Which way the primary metric improves.",
 )
-@click.option("--unit", default="", help="The primary metric's unit (e.g. ms, rps).")
+@click.option(
+    "--unit",
+    default="",
+    help="The primary metric's unit (e.g. ms, rps); plain text: no < > &, control "
+    "characters, at most 32 characters.",
+)
 @click.option("--success", multiple=True, help="A success criterion (repeatable).")
 @click.option("--version", "version_", metavar="V", help="The version being measured.")
 @click.option(

@@ -176,7 +176,8 @@ def diff(
     history_model: str,
     as_json: bool,
 ) -> Any:
-    """Compare two result files A B (baselines, or runs exported by `perfinvest run`), or
+    """Compare two result files A B (baselines, runs exported by `perfinvest run`, PerfMetrics,
+    or a tool's export: hyperfine --export-json, pytest-benchmark, pyperf...), or
     with --history N one file B against the last N results of the baselines history.
 
     --report-dir DIR writes diff.json + diff.md (change, CI, p-values, verdict per metric;

@@ -66,7 +66,8 @@ def export(
 @command_runner("metrics validate")
 def validate(file: Path, as_json: bool) -> Any:
     """Check FILE (one document, or a list from `export --history N`) against PerfMetrics
-    v0.1: one line per problem; exit 2 if any."""
+    v0.1 (the list: schemas/perf/PerfMetricsList.v0.1.json), formats (date-time) and
+    finite numbers included: one line per problem; exit 2 if any."""
     import json
 
     from perfinvest.app.result import CommandResult

@@ -10,7 +10,9 @@ of that kind is there.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from perfinvest.core.models import Run
@@ -170,19 +172,87 @@ def _lift(metrics: list[dict[str, Any]], names: tuple[str, ...]) -> float | None
     return float(found[0]) if found else None
 
 
+LIST_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "https://perfinvest.dev/schemas/perf/PerfMetricsList.v0.1.json",
+    "title": "PerfMetrics v0.1 list (metrics export --history N)",
+    "description": "The results of a baselines history window, oldest first; each item is a "
+    "PerfMetrics v0.1 document (PerfMetrics.v0.1.json, repeated under $defs).",
+    "type": "array",
+    "minItems": 1,
+    "items": {"$ref": "#/$defs/PerfMetrics"},
+    "$defs": {"PerfMetrics": {k: v for k, v in SCHEMA.items() if k not in ("$schema", "$id")}},
+}
+
+_DATE_TIME = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})"
+)
+
+
+def parse_date_time(text: str) -> datetime | None:
+    """An RFC 3339 date-time (JSON Schema's ``date-time``) as an aware datetime, else None.
+
+    A leap second (``:60``) is valid RFC 3339 and reads as ``:59``."""
+    match = _DATE_TIME.fullmatch(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+    fraction, zone = match.group(7) or "", match.group(8).upper()
+    try:
+        offset = (
+            timedelta(0) if zone == "Z" else timedelta(hours=int(zone[1:3]), minutes=int(zone[4:]))
+        )
+        if offset >= timedelta(hours=24):
+            return None
+        tz = timezone(-offset if zone.startswith("-") else offset)
+        micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
+        return datetime(year, month, day, hour, minute, min(second, 59), micro, tzinfo=tz)
+    except ValueError:
+        return None
+
+
+def _is_date_time(value: object) -> bool:
+    return not isinstance(value, str) or parse_date_time(value) is not None
+
+
+def _non_finite(value: Any, path: list[str]) -> list[str]:
+    """``path: NaN is not a finite number`` for every NaN or Infinity nested in ``value``."""
+    if isinstance(value, float) and not math.isfinite(value):
+        name = "NaN" if math.isnan(value) else ("-Infinity" if value < 0 else "Infinity")
+        where = "/".join(path) or "(top level)"
+        return [f"{where}: {name} is not a finite number (JSON has no NaN or Infinity)"]
+    if isinstance(value, dict):
+        return [line for k, v in value.items() for line in _non_finite(v, [*path, str(k)])]
+    if isinstance(value, list):
+        return [line for i, v in enumerate(value) for line in _non_finite(v, [*path, str(i)])]
+    return []
+
+
 def problems(doc: Any) -> list[str]:
-    """Every schema violation, one line each (``path: message``), in a stable order.
+    """Every violation of :data:`SCHEMA` (a list: of :data:`LIST_SCHEMA`), one line each
+    (``path: message``), in a stable order; formats are checked (``date-time``), and a NaN
+    or Infinity (which Python's json reads) is a problem too.
 
     A list is a history export: each item must be a v0.1 document (paths start ``i/``)."""
-    if isinstance(doc, list):
-        if not doc:
-            return ["(top level): an empty list (a history export holds at least one document)"]
-        return [f"{i}/{line}" for i, item in enumerate(doc) for line in problems(item)]
-    from jsonschema import Draft202012Validator
+    if isinstance(doc, list) and not doc:
+        return ["(top level): an empty list (a history export holds at least one document)"]
+    from jsonschema import Draft202012Validator, FormatChecker
 
-    errors = Draft202012Validator(SCHEMA).iter_errors(doc)
-    lines = []
-    for e in errors:
-        path = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-        lines.append(f"{path}: {e.message}")
+    # jsonschema checks date-time only with the optional rfc3339-validator installed: ours.
+    formats = FormatChecker()
+    formats.checks("date-time")(_is_date_time)
+    schema = LIST_SCHEMA if isinstance(doc, list) else SCHEMA
+    lines = _non_finite(doc, [])
+    for e in Draft202012Validator(schema, format_checker=formats).iter_errors(doc):
+        parts = [str(p) for p in e.absolute_path]
+        if isinstance(doc, list) and len(parts) == 1:
+            parts.append("(top level)")  # the item itself: "1/(top level): ..."
+        path = "/".join(parts) or "(top level)"
+        if e.validator == "format":
+            lines.append(
+                f"{path}: {e.instance!r} is not an RFC 3339 {e.validator_value} "
+                "(e.g. 2024-05-01T12:00:00Z)"
+            )
+        else:
+            lines.append(f"{path}: {e.message}")
     return sorted(lines)

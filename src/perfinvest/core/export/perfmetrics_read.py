@@ -8,11 +8,10 @@ where the file kept them; percentiles are recomputed from them, not read.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from perfinvest.core.errors import usage_error
-from perfinvest.core.export.perfmetrics import VERSION, problems
+from perfinvest.core.export.perfmetrics import VERSION, parse_date_time, problems
 from perfinvest.core.models import EnvironmentFingerprint, Metric, Run
 
 
@@ -31,7 +30,8 @@ def run_from_perfmetrics(doc: dict[str, Any], source: str) -> Run:
     found = problems(doc)
     if found:
         raise usage_error(f"{source}: not valid PerfMetrics {VERSION}: {found[0]}")
-    started = datetime.fromisoformat(str(doc["timestamp"]).replace("Z", "+00:00"))
+    started = parse_date_time(doc["timestamp"])
+    assert started is not None  # problems() checked the format
     env = doc["environment"]
     metrics = [
         Metric(

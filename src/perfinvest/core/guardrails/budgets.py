@@ -30,7 +30,11 @@ from perfinvest.core.models import Run
 from perfinvest.core.stats.baselines import run_values
 from perfinvest.core.stats.comparing import compare_runs
 
-BudgetStatus = Literal["ok", "breach", "skipped"]
+BudgetStatus = Literal["ok", "breach", "skipped", "unbudgeted"]
+# a budget's limits, the history gate's, a query budget's (its file's keys), and none
+BudgetLimit = Literal[
+    "max", "max_regression_pct", "history", "p95_ms_budget", "max_rows", "unbudgeted"
+]
 BudgetRule = Literal["point", "ci"]
 BUDGET_RULES: tuple[BudgetRule, ...] = ("point", "ci")
 _KEYS = {"metric", "scenario", "max", "max_regression_pct", "unit", "notes", "rule"}
@@ -55,7 +59,7 @@ class BudgetVerdict:
     """One limit of one budget against the current result."""
 
     metric: str
-    limit: Literal["max", "max_regression_pct", "history"]
+    limit: BudgetLimit
     budget: float | None
     current: float | None
     unit: str
@@ -257,8 +261,20 @@ def _regression(
     )
 
 
-def _fmt(value: float | None, spec: str = ".4g") -> str:
-    return "n/a" if value is None else format(value, spec)
+def number_text(value: float) -> str:
+    """A value for people: whole numbers in full (``14,900``, never ``1.49e+04``), others to
+    four significant digits (``3.142``, ``1,235``)."""
+    if math.isfinite(value) and value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}"
+    if math.isfinite(value) and abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return format(value, ".4g")
+
+
+def _fmt(value: float | None, spec: str | None = None) -> str:
+    if value is None:
+        return "n/a"
+    return number_text(value) if spec is None else format(value, spec)
 
 
 def render_markdown(verdicts: Sequence[BudgetVerdict], enforce: bool) -> str:
@@ -276,7 +292,7 @@ def render_markdown(verdicts: Sequence[BudgetVerdict], enforce: bool) -> str:
     ]
     order = sorted(verdicts, key=lambda v: (v.status != "breach", v.metric, v.limit))
     for v in order:
-        mark = {"breach": "**BREACH**", "ok": "ok", "skipped": "skipped"}[v.status]
+        mark = {"breach": "**BREACH**", "ok": "ok"}.get(v.status, v.status)
         budget = f"{_fmt(v.budget)} %" if v.limit == "max_regression_pct" else _fmt(v.budget)
         ci = (
             "n/a"
@@ -293,19 +309,26 @@ def render_markdown(verdicts: Sequence[BudgetVerdict], enforce: bool) -> str:
 
 
 def render_junit(verdicts: Sequence[BudgetVerdict], name: str = "perfinvest.budgets") -> str:
-    """JUnit XML: one testcase per limit, a breach is a failure, a skipped check skipped."""
+    """JUnit XML: one testcase per limit, named ``metric limit`` (a repeat gets `` #2``: a CI
+    dashboard keys results by name); a breach is a failure, a skipped or unbudgeted check
+    skipped."""
     failures = sum(v.status == "breach" for v in verdicts)
-    skipped = sum(v.status == "skipped" for v in verdicts)
+    skipped = sum(v.status in ("skipped", "unbudgeted") for v in verdicts)
+    seen: dict[str, int] = {}
     out = [
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<testsuite name={quoteattr(name)} tests="{len(verdicts)}" '
         f'failures="{failures}" errors="0" skipped="{skipped}">',
     ]
     for v in verdicts:
-        case = f"  <testcase classname={quoteattr(name)} name={quoteattr(f'{v.metric} {v.limit}')}"
+        title = f"{v.metric} {v.limit}"
+        seen[title] = seen.get(title, 0) + 1
+        if seen[title] > 1:
+            title += f" #{seen[title]}"
+        case = f"  <testcase classname={quoteattr(name)} name={quoteattr(title)}"
         if v.status == "ok":
             out.append(case + " />")
-        elif v.status == "skipped":
+        elif v.status in ("skipped", "unbudgeted"):
             out += [case + ">", f"    <skipped message={quoteattr(v.message)} />", "  </testcase>"]
         else:
             out += [

@@ -17,6 +17,7 @@ from typing import Any
 from perfinvest.core.export.perfmetrics import percentile
 from perfinvest.core.models import EnvironmentFingerprint, Metric, Run
 from perfinvest.core.simulation.engine import RouteStats, SimulationResult
+from perfinvest.core.simulation.scenario import OfferedLoad
 
 DECIMALS = 6
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -242,8 +243,37 @@ def _cell(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def render_table(result: SimulationResult) -> str:
-    """People's view: one line per route and ``all``, then one per stage."""
+def stability_warnings(loads: list[OfferedLoad], result: SimulationResult) -> list[str]:
+    """One line per stage (or pool) offered a utilisation rho >= 1: its queue is unstable."""
+    unfinished = result.overall.unfinished
+    out = []
+    for load in loads:
+        if load.rho < 1.0:
+            continue
+        plural = "s" if load.workers != 1 else ""
+        head = (
+            f"{load.where}: offered utilisation rho = {load.rho:.2f} >= 1 "
+            f"({load.rate_per_s:g} req/s x {load.mean_service_ms:.4g} ms mean service / "
+            f"{load.workers} worker{plural})"
+        )
+        if load.bounded:
+            out.append(
+                f"{head}: overloaded; only its queue_limit/timeouts keep the queue finite, by "
+                f"rejecting or timing out the excess ({unfinished:,} requests unfinished at "
+                "the end)"
+            )
+        else:
+            out.append(
+                f"{head}: the queue is unstable, it grows for as long as the run lasts, so its "
+                f"latencies measure duration_s, not the system; {unfinished:,} requests were "
+                "unfinished at the end. Add workers, lower the rate, or set queue_limit / "
+                "timeout_ms to model shedding"
+            )
+    return out
+
+
+def render_table(result: SimulationResult, warnings: list[str] | None = None) -> str:
+    """People's view: one line per route and ``all``, then one per stage, then warnings."""
     data = summary(result)
     who = f"closed, {result.users} users" if result.users is not None else "open"
     lines = [
@@ -257,6 +287,7 @@ def render_table(result: SimulationResult) -> str:
         "done",
         "rejected",
         "timeout",
+        "unfinished",
         "p50 ms",
         "p95 ms",
         "p99 ms",
@@ -272,6 +303,7 @@ def render_table(result: SimulationResult) -> str:
             row["completed"],
             row["rejected"],
             row["timed_out"],
+            row["unfinished"],
             _cell(row["p50_ms"]),
             _cell(row["p95_ms"]),
             _cell(row["p99_ms"]),
@@ -298,6 +330,8 @@ def render_table(result: SimulationResult) -> str:
         for s in data["stages"]
     ]
     lines += _grid(head2, rows2)
+    if warnings:
+        lines += ["", *(f"WARNING: {w}" for w in warnings)]
     return "\n".join(lines)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -351,3 +352,52 @@ def stuck_clock(scenario: Scenario) -> str | None:
             "queue_limit"
         )
     return None
+
+
+@dataclass(frozen=True)
+class OfferedLoad:
+    """The utilisation an open arrival stream offers one set of workers: a stage, or a pool
+    the stages of several routes share. ``rho = arrival rate x mean service / workers``,
+    counting every request that reaches the stage (requests lost upstream are not
+    subtracted, so it is the offered load, an upper bound of what the stage carries)."""
+
+    where: str  # "route/stage", or "pool NAME"
+    workers: int
+    rate_per_s: float
+    mean_service_ms: float  # weighted by the routes' shares
+    bounded: bool  # a queue_limit or a timeout keeps the queue from growing without end
+
+    @property
+    def rho(self) -> float:
+        return self.rate_per_s * self.mean_service_ms / 1000.0 / self.workers
+
+
+def offered_loads(scenario: Scenario) -> list[OfferedLoad]:
+    """Every stage's (or pool's) offered load under an open arrival, in file order; none for
+    a closed population, which cannot outgrow its users."""
+    if not isinstance(scenario.arrival, OpenArrival):
+        return []
+    total = math.fsum(route.weight for route in scenario.routes)
+    units: dict[str, list[tuple[float, Stage, Route]]] = {}
+    for route in scenario.routes:
+        rate = scenario.arrival.rate_per_s * route.weight / total
+        for stage in route.stages:
+            key = f"pool {stage.pool}" if stage.pool else f"{route.name}/{stage.name}"
+            units.setdefault(key, []).append((rate, stage, route))
+    loads = []
+    for key, members in units.items():
+        rate = math.fsum(r for r, _, _ in members)
+        work_ms = math.fsum(r * stage.service.average_ms() for r, stage, _ in members)
+        loads.append(
+            OfferedLoad(
+                where=key,
+                workers=members[0][1].workers,
+                rate_per_s=rate,
+                mean_service_ms=work_ms / rate if rate > 0 else 0.0,
+                bounded=all(
+                    s.queue_limit is not None or s.timeout_ms is not None or r.timeout_ms
+                    for _, s, r in members
+                ),
+            )
+        )
+    return loads
