@@ -111,7 +111,10 @@ def test_disagreeing_recheck_widens_the_interval_and_says_so(repo: Path, cli: An
     bp = result.json["data"]["breaking_point"]
     at_38 = [p["passed"] for p in bp["probes"] if p["value"] == 38]
     assert at_38 == [False, True, True]  # the re-check passed; a third probe decides
-    assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 38
+    # 38 passes 2 of 3, but its p95 (200, 100, 100) is within its own noise of the 150 ms
+    # limit: no secure end (core/breaking/ends.py); the last pass clear of it is 37
+    assert bp["widened"] and bp["verdict"] == "found" and bp["last_passing"] == 37
+    assert "first fail" in bp["confidence"] and "within the noise of the limit" in bp["confidence"]
     # the re-opened bisection: the next failing value, decided 2 of 2; 38's own spread
     # (p95 200 then 100) is the measured noise, so [38, 40] is not split further
     high = bp["breaking_point"]
@@ -415,7 +418,9 @@ def test_noisy_target_gets_a_bounded_interval_not_a_point(repo: Path, cli: Any) 
     for match, probe in zip(lines, bp["probes"], strict=True):
         number, bound, value, p95, verdict, stage = match.groups()
         assert int(number) == bp["probes"].index(probe) + 1
-        assert int(bound) in (12, bp["probe_bound"])
+        # the bound in force at that probe: 12, or as grown (bisection re-opened, ends secured)
+        grown = {int(n) for n in re.findall(r"raised from \d+ to (\d+)", bp["bound_note"])}
+        assert int(bound) in {12, bp["probe_bound"], *grown}
         assert (int(value), stage) == (probe["value"], probe["stage"])
         assert float(p95) == pytest.approx(probe["metrics"]["p95_ms"], abs=0.051)
         assert verdict.startswith("PASS") == (probe["metrics"]["p95_ms"] <= 150) == probe["passed"]

@@ -41,6 +41,7 @@ def _pull_request(tmp_path: Path) -> tuple[Path, str]:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("installed_venv")  # the worker that built the wheel venv
 def test_the_pr_workflow_runs_step_by_step_and_writes_the_comment(
     cli: Any, installed_venv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

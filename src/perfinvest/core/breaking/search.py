@@ -380,10 +380,11 @@ class Search:
             sides = self.sides()
             target = secure_target(sides, self.counts, self.index_of, self.value_at, self.steps)
         if target is not None and not self._securing:
+            before = self.bound
             self._securing, self._grown = True, self._grown + SECURE_EXTRA
             said = f"{self.bound_note}; " if self.bound_note else ""
             self.bound_note = (
-                f"{said}probe bound raised by {SECURE_EXTRA} to {self.bound} to secure the "
+                f"{said}probe bound raised from {before} to {self.bound} to secure the "
                 "interval's ends: each end's threshold metric clear of the limit by the noise"
             )
         if target is not None and len(self.records) < self.bound:
