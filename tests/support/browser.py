@@ -227,6 +227,11 @@ DOM_QUERY = """(() => {
       p => p.closest("section").getAttribute("data-section")),
     rendered: document.body.getAttribute("data-plots-rendered"),
     scripts: document.querySelectorAll("script[src], link[href]").length,
+    summaryLinks: [...document.querySelectorAll("#summary a[href]")].map(a => ({
+      href: a.getAttribute("href"),
+      target: !!document.getElementById(a.getAttribute("href").slice(1))})),
+    claims: Object.fromEntries([...document.querySelectorAll("#summary [data-claim]")].map(
+      d => [d.getAttribute("data-claim"), d.textContent])),
   };
 })()"""
 

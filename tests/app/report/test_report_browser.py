@@ -35,6 +35,9 @@ def assert_report_renders(page: Path, screenshot: Path) -> dict[str, Any]:
     assert int(dom["rendered"]) == len(dom["plots"])
     assert all(i["loaded"] for i in dom["images"]), dom["images"]
     assert dom["scripts"] == 0  # no external script or stylesheet
+    # the summary comes first, and every claim's link lands on a section of the page
+    assert dom["sections"][0] == "summary" and dom["summaryLinks"], dom["summaryLinks"]
+    assert all(link["target"] for link in dom["summaryLinks"]), dom["summaryLinks"]
     assert screenshot.stat().st_size > 10_000
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     return dom
@@ -50,7 +53,7 @@ def test_the_report_renders_every_section_and_plot(
     dom = assert_report_renders(Path(answer.json["data"]["report"]), tmp_path / "report.png")
     assert sorted(p["key"] for p in dom["plots"]) == sorted(answer.json["data"]["plots"])
     by_section = {p["section"] for p in dom["plots"]}
-    assert by_section == set(SECTIONS) - {"overview", "phases", "hypotheses", "decision"}
+    assert by_section == set(SECTIONS) - {"summary", "overview", "phases", "hypotheses", "decision"}
     assert [i["key"] for i in dom["images"]] == ["flamegraph-1"]
     assert dom["nonCompliant"] >= 5 and dom["superseded"] >= 2
     assert {p["section"] for p in dom["provenance"]} >= {

@@ -13,7 +13,7 @@ from perfinvest.core.report.blocks import Image, Plot, Provenance, Table
 from perfinvest.core.report.model import build_report
 
 SECTIONS = [
-    "overview", "phases", "baseline", "history", "breaking-point", "constraints", "load",
+    "summary", "overview", "phases", "baseline", "history", "breaking-point", "constraints", "load",
     "hypotheses", "profiling", "experiments", "decision",
 ]  # fmt: skip
 
@@ -96,7 +96,8 @@ def test_non_compliant_invalid_and_superseded_are_marked(tmp_path: Path) -> None
 def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: Path) -> None:
     report = _model(tmp_path)
     shown = {s.key for s in report.sections if any(isinstance(b, Provenance) for b in s.blocks)}
-    assert shown == set(SECTIONS) - {"history", "hypotheses"}  # history: per row, below
+    # the summary quotes the sections below, whose provenance it links to
+    assert shown == set(SECTIONS) - {"summary", "history", "hypotheses"}
     for section in report.sections:
         if not section.plots():
             continue
@@ -137,7 +138,7 @@ def test_an_investigation_without_runs_says_so_in_every_section(tmp_path: Path) 
     assert report.banner.startswith("No runs yet")
     assert [s.key for s in report.sections] == SECTIONS
     assert report.plots() == []
-    for section in report.sections[2:]:
+    for section in report.sections[3:]:
         assert any(getattr(b, "css", "") == "empty" for b in section.blocks), section.key
 
 

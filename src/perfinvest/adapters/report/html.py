@@ -19,6 +19,7 @@ from typing import Any
 from perfinvest.core.printable import visible
 from perfinvest.core.report.blocks import (
     Block,
+    Claims,
     Image,
     KeyValues,
     Paragraph,
@@ -81,6 +82,16 @@ tr.row-superseded td { color: var(--muted); }
 .plot { width: 100%; min-height: 220px; margin: 8px 0; }
 figure { margin: 8px 0; } figure img { max-width: 100%; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 12px; }
+#summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%), 1fr));
+  gap: 4px 24px; }
+#summary h2 { grid-column: 1 / -1; }
+.claims h3 { font-size: 15px; margin: 8px 0 4px; }
+.claims dl { grid-template-columns: max-content minmax(0, 1fr); }
+.claims dd { overflow-wrap: anywhere; }
+.mark { font-weight: 700; margin-right: 6px; }
+.mark-yes { color: #116329; } .mark-no { color: #cf222e; }
+a.evidence { font-size: 12px; color: var(--accent); white-space: nowrap; }
+a.evidence::before { content: "\\2192\\00a0"; }
 """
 
 #: Draws every figure; sets data-plots-rendered on <body> when all are drawn (tests wait
@@ -158,7 +169,35 @@ def _table(table: Table) -> str:
     )
 
 
-def _block(block: Block) -> str:
+#: The summary's marks: what a claim says at a glance.
+MARKS = {"yes": ("\u2714", "mark-yes"), "no": ("\u2718", "mark-no")}
+
+
+def _claims(block: Claims, titles: dict[str, str]) -> str:
+    """A group of summary claims; each links to the section holding its evidence."""
+    items = []
+    for claim in block.items:
+        mark = ""
+        if claim.mark in MARKS:
+            sign, css = MARKS[claim.mark]
+            mark = f'<span class="mark {css}" data-mark="{escape(claim.mark)}">{sign}</span>'
+        link = ""
+        if claim.anchor:
+            title = titles.get(claim.anchor, claim.anchor)
+            link = f' <a class="evidence" href="#{escape(claim.anchor)}">{escape(title)}</a>'
+        items.append(
+            f'<dt>{escape(claim.label)}</dt><dd data-claim="{escape(claim.key)}">'
+            f"{mark}{escape(claim.text)}{link}</dd>"
+        )
+    return (
+        f'<div class="claims" data-claims="{escape(block.key)}"><h3>{escape(block.title)}</h3>'
+        f"<dl>{''.join(items)}</dl></div>"
+    )
+
+
+def _block(block: Block, titles: dict[str, str]) -> str:
+    if isinstance(block, Claims):
+        return _claims(block, titles)
     if isinstance(block, Paragraph):
         css = f' class="{escape(block.css)}"' if block.css else ""
         return f"<p{css}>{escape(block.text)}</p>"
@@ -188,12 +227,12 @@ def _block(block: Block) -> str:
     )
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, titles: dict[str, str]) -> str:
     status = ""
     if section.status:
         slug = escape(section.status.replace(" ", "-"))
         status = f'<span class="status status-{slug}">{escape(section.status)}</span>'
-    body = "".join(_block(b) for b in section.blocks)
+    body = "".join(_block(b, titles) for b in section.blocks)
     return (
         f'<section id="{escape(section.key)}" data-section="{escape(section.key)}">'
         f"<h2>{escape(section.title)}{status}</h2>{body}</section>"
@@ -205,7 +244,8 @@ def render_html(report: Report, plotly_source: str | None = None) -> str:
     js = plotly_source if plotly_source is not None else plotly_js()
     nav = "".join(f'<a href="#{escape(s.key)}">{escape(s.title)}</a>' for s in report.sections)
     banner = f'<p class="banner" data-banner>{escape(report.banner)}</p>' if report.banner else ""
-    sections = "".join(_section(s) for s in report.sections)
+    titles = {s.key: s.title for s in report.sections}
+    sections = "".join(_section(s, titles) for s in report.sections)
     # "</script" cannot appear inside the bundle's own strings unescaped; guard anyway.
     safe_js = js.replace("</script", "<\\/script")
     return (

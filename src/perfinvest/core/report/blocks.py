@@ -72,7 +72,27 @@ class Provenance:
     config_hash: str
 
 
-Block = Paragraph | KeyValues | Table | Plot | Image | Provenance
+@dataclass(frozen=True)
+class Claim:
+    """One statement of the summary, with the section that holds its evidence."""
+
+    key: str  # data-claim
+    label: str
+    text: str
+    anchor: str = ""  # the section key its evidence is in ("" : none)
+    mark: str = ""  # "yes" (met, improved), "no" (not met, regressed), "" (no mark)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """A titled group of claims (the question, the answer, the cause, what is uncertain)."""
+
+    key: str  # data-claims
+    title: str
+    items: list[Claim]
+
+
+Block = Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims
 
 
 @dataclass

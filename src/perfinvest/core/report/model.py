@@ -44,6 +44,7 @@ from perfinvest.core.report.sections import (
     load_section,
     profiling_section,
 )
+from perfinvest.core.report.summary import summary_section
 
 
 def _overview(inputs: ReportInputs) -> Section:
@@ -411,9 +412,11 @@ def has_runs(inputs: ReportInputs) -> bool:
 
 
 def build_report(inputs: ReportInputs) -> Report:
-    """Every section in the methodology's order; ``banner`` says when nothing ran yet."""
+    """The summary, then every section in the methodology's order; ``banner`` says when
+    nothing ran yet."""
     inv = inputs.inv
     sections = [
+        summary_section(inputs),
         _overview(inputs),
         _phases(inputs),
         _baseline(inputs),
