@@ -14,6 +14,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,22 @@ def _stacks(
     return out
 
 
+def as_of(ctx: AppContext, inv: Investigation) -> str:
+    """The time a report states: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else
+    the state's last update. Never the clock: the same state gives the same bytes."""
+    raw = ctx.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return inv.updated_at.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        stamp = datetime.fromtimestamp(int(raw.strip()), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise usage_error(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970-01-01 "
+            "UTC: set it to one (e.g. $(git log -1 --format=%ct)) or unset it"
+        ) from None
+    return stamp.isoformat(timespec="seconds") + " (SOURCE_DATE_EPOCH)"
+
+
 def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     """Read everything the report shows; what cannot be read is named, not hidden."""
     baselines, unreadable = _baselines(ctx, inv)
@@ -200,7 +217,7 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     flamegraphs = _flamegraphs(ctx, inv, problems)
     return ReportInputs(
         inv=inv,
-        generated_at=ctx.now().isoformat(timespec="seconds"),
+        generated_at=as_of(ctx, inv),
         baselines=baselines,
         experiment_runs=_experiment_runs(ctx, inv, problems),
         load_runs=_load_runs(ctx, inv, problems),

@@ -256,7 +256,7 @@ def render_html(report: Report, plotly_source: str | None = None) -> str:
         f"<script>{safe_js}</script></head>"
         f'<body data-investigation="{escape(report.investigation)}">'
         f"<header><h1>{escape(report.title)}</h1><p>investigation "
-        f"{escape(report.investigation)} &middot; generated {escape(report.generated_at)}"
+        f"{escape(report.investigation)} &middot; as of {escape(report.generated_at)}"
         "</p></header>"
         f"<nav>{nav}</nav><main>{banner}{sections}</main>"
         f"<script>{SCRIPT}</script></body></html>\n"

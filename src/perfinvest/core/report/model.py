@@ -59,7 +59,7 @@ def _overview(inputs: ReportInputs) -> Section:
         ("status", inv.status.replace("_", " ")),
         ("started", inv.created_at.isoformat(timespec="seconds")),
         ("updated", inv.updated_at.isoformat(timespec="seconds")),
-        ("report generated", inputs.generated_at),
+        ("report as of", inputs.generated_at),
     ]
     if setup.short_run_policy is not None:
         items.append(("short-run policy", setup.short_run_policy.reason))
