@@ -75,3 +75,36 @@ def test_an_investigation_without_runs_renders_and_says_so(
     assert dom["sections"] == SECTIONS and dom["plots"] == [] and dom["rendered"] == "0"
     assert dom["banner"].startswith("No runs yet")
     assert set(dom["empty"]) >= {"baseline", "breaking-point", "experiments", "decision"}
+
+
+UNIT = '<a href="http://x.invalid">ms</a>'
+#: Links and bold text Plotly drew inside its SVGs, and the y-axis titles as shown.
+SVG_QUERY = """(() => ({
+  links: document.querySelectorAll(".main-svg a").length,
+  bold: document.querySelectorAll(".main-svg .ytitle [style*='bold']").length,
+  titles: [...document.querySelectorAll(".main-svg .ytitle")].map(t => t.textContent),
+  pageLinks: [...document.querySelectorAll("a[href]")].map(a => a.getAttribute("href"))
+    .filter(h => !h.startsWith("#")),
+}))()"""
+
+
+def test_a_unit_carrying_markup_is_drawn_as_text(
+    tmp_path: Path, cli: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25: a state whose --unit holds a link shows the words, never a live link."""
+    import json
+
+    monkeypatch.chdir(tmp_path)
+    perf = tmp_path / ".claude" / "perf"
+    write_state(perf)
+    state = json.loads((perf / "investigation.json").read_text())
+    state["setup"]["metric"]["unit"] = UNIT
+    (perf / "investigation.json").write_text(json.dumps(state))
+    answer = cli("report", "--json")
+    assert answer.code == 0, answer.out
+    result = open_page(Path(answer.json["data"]["report"]), SVG_QUERY, tmp_path / "u.png", READY)
+    assert result.errors == []
+    dom = result.value
+    assert dom["links"] == 0 and dom["bold"] == 0 and dom["pageLinks"] == [], dom
+    shown = [t for t in dom["titles"] if t.endswith(f"({UNIT})")]
+    assert len(shown) >= 5, dom["titles"]  # baseline x2, history, breaking point, constraints...

@@ -256,7 +256,9 @@ def _history(inputs: ReportInputs) -> Section:
             )
         )
         return section
-    section.blocks.append(Plot("history-trend", "trend", fig.history_trend(rows, metric)))
+    spec = inputs.inv.setup.metric
+    unit = spec.unit if metric == spec.name else ""
+    section.blocks.append(Plot("history-trend", "trend", fig.history_trend(rows, metric, unit)))
     section.blocks.append(
         Table(
             "history",
@@ -321,6 +323,7 @@ def _breaking_point(inputs: ReportInputs) -> Section:
                 last_passing=bp.last_passing,
                 breaking_point=bp.breaking_point,
                 compliant=bp.compliant,
+                unit=inv.setup.metric.unit if metric == inv.setup.metric.name else "",
             ),
         )
     )

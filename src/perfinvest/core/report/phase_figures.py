@@ -14,6 +14,7 @@ from perfinvest.core.report.figures import (
     NON_COMPLIANT_COLOR,
     OK_COLOR,
     PASS_COLOR,
+    axis_title,
     base_layout,
     finite,
     hline,
@@ -40,6 +41,7 @@ def breaking_curve(
     last_passing: float | None,
     breaking_point: float | None,
     compliant: bool,
+    unit: str = "",
 ) -> dict[str, Any]:
     """The probes as a curve over the parameter; the threshold and the boundary marked."""
     ordered = sorted(probes, key=lambda p: p.value)
@@ -52,7 +54,7 @@ def breaking_curve(
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": f"{metric} per probe",
+            "name": plain(f"{metric} per probe"),
             "x": [p.value for p in ordered],
             "y": [finite(p.metric) for p in ordered],
             "line": {"color": MUTED_COLOR, "dash": "solid" if compliant else "dot"},
@@ -62,8 +64,10 @@ def breaking_curve(
                 "symbol": "circle" if compliant else "diamond-open",
                 "line": {"width": 2, "color": colors},
             },
-            "customdata": [[v, p.stage, p.run_id] for v, p in zip(verdicts, ordered, strict=True)],
-            "hovertemplate": f"{parameter}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
+            "customdata": [
+                [v, plain(p.stage), plain(p.run_id)] for v, p in zip(verdicts, ordered, strict=True)
+            ],
+            "hovertemplate": f"{plain(parameter)}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
             "<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
         }
     ]
@@ -89,11 +93,18 @@ def breaking_curve(
         if x is not None:
             shapes.append(vline(x, color))
     title = f"breaking point: {metric} over {parameter} (shaded: the boundary){note}"
-    return {"data": data, "layout": base_layout(title, parameter, metric, shapes=shapes)}
+    return {
+        "data": data,
+        "layout": base_layout(title, parameter, axis_title(metric, unit), shapes=shapes),
+    }
 
 
 def side_by_side(
-    labels: Sequence[str], values: Sequence[float | None], notes: Sequence[str], metric: str
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    notes: Sequence[str],
+    metric: str,
+    unit: str = "",
 ) -> dict[str, Any]:
     """The baseline and each constrained configuration's mean, as bars side by side."""
     colors = [MUTED_COLOR] + [
@@ -104,7 +115,7 @@ def side_by_side(
             "type": "bar",
             "x": [plain(label) for label in labels],
             "y": [finite(v) for v in values],
-            "text": list(notes),
+            "text": [plain(note) for note in notes],
             "textposition": "auto",
             "marker": {"color": colors},
             "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>",
@@ -113,7 +124,7 @@ def side_by_side(
     return {
         "data": data,
         "layout": base_layout(
-            f"{metric}: unconstrained vs each limit", "", metric, showlegend=False
+            f"{metric}: unconstrained vs each limit", "", axis_title(metric, unit), showlegend=False
         ),
     }
 
@@ -182,7 +193,7 @@ def load_profile(
                         "yref": axis,
                         "x": 1,
                         "y": limit,
-                        "text": f"SLO {metric} {limit:g}",
+                        "text": plain(f"SLO {metric} {limit:g}"),
                         "showarrow": False,
                         "xanchor": "right",
                         "yanchor": "bottom",

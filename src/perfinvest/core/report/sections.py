@@ -59,7 +59,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
         Plot(
             "constraints-side-by-side",
             "side by side",
-            phase_fig.side_by_side(labels, values, notes, metric),
+            phase_fig.side_by_side(labels, values, notes, metric, inv.setup.metric.unit),
         )
     )
     rows = []
