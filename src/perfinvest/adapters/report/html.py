@@ -70,6 +70,9 @@ dt { color: var(--muted); } dd { margin: 0; }
 .badge-status-confirmed { background: #dafbe1; color: #116329; }
 .badge-status-refuted { background: #ffebe9; color: #cf222e; }
 .badge-status-untested, .badge-status-inconclusive { background: #eaeef2; color: #57606a; }
+.badge-improved { background: #dafbe1; color: #116329; border: 1px solid #2da44e; }
+.badge-regressed { background: #ffebe9; color: #cf222e; border: 1px solid #cf222e; }
+tr.row-improved td { color: #116329; } tr.row-regressed td { color: #cf222e; font-weight: 600; }
 tr.row-non-compliant td:first-child { border-left: 4px solid #e8710a; }
 tr.row-superseded td { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }

@@ -296,34 +296,54 @@ def vline(x: float, color: str) -> dict[str, Any]:
     }
 
 
+#: An experiment's two sides, told apart at a glance (neither is the non-compliant orange).
+SIDE_COLORS = {"baseline": "#5a6b7b", "candidate": "#1f6feb"}
+#: Sides whose means differ by more than this factor are drawn on a log axis.
+LOG_AXIS_RATIO = 10.0
+
+
 def two_sides(
     baseline: Sequence[RunPoint], candidate: Sequence[RunPoint], metric: str, unit: str
 ) -> dict[str, Any]:
-    """An experiment's runs: baseline side against candidate side, every run a point."""
+    """An experiment's runs: baseline side against candidate side, every run a point; each
+    side its own colour, non-compliant runs open diamonds; a log axis when the sides' means
+    differ by more than 10x (a linear one would squash the faster side flat)."""
     axis = axis_title(metric, unit)
     data: list[dict[str, Any]] = []
+    means = []
     for name, points in (("baseline", baseline), ("candidate", candidate)):
+        values = [finite(p.value) for p in points]
+        kept = [v for v in values if v is not None]
+        if kept:
+            means.append(statistics.fmean(kept))
+        compliant = all(p.compliant for p in points)
+        color = SIDE_COLORS[name]
         data.append(
             {
                 "type": "box",
-                "name": name,
-                "y": [finite(p.value) for p in points],
+                "name": name + ("" if compliant else " (non-compliant)"),
+                "y": values,
                 "boxpoints": "all",
                 "jitter": 0.3,
                 "pointpos": 0,
                 "boxmean": True,
                 "text": [_hover(p) for p in points],
                 "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+                "line": {"color": color},
+                "fillcolor": color + "33",  # the side's colour, 20 % opaque
                 "marker": {
-                    "color": OK_COLOR if all(p.compliant for p in points) else NON_COMPLIANT_COLOR,
-                    "symbol": "circle" if all(p.compliant for p in points) else "diamond-open",
+                    "color": color,
+                    "size": 9,
+                    "symbol": "circle" if compliant else "diamond-open",
+                    "line": {"width": 2, "color": color},
                 },
             }
         )
-    return {
-        "data": data,
-        "layout": base_layout(f"{metric}: baseline side vs candidate side", "", axis),
-    }
+    layout = base_layout(f"{metric}: baseline side vs candidate side", "", axis)
+    if len(means) == 2 and min(means) > 0 and max(means) / min(means) > LOG_AXIS_RATIO:
+        layout["yaxis"]["type"] = "log"
+        layout["yaxis"]["title"]["text"] += " (log scale)"
+    return {"data": data, "layout": layout}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from perfinvest.core.report.blocks import (
     Section,
     Table,
 )
+from perfinvest.core.report.compare_table import metrics_table
 from perfinvest.core.report.inputs import (
     ReportInputs,
     environment_text,
@@ -341,6 +342,8 @@ def experiments_section(inputs: ReportInputs) -> Section:
                 ]
             )
         )
+        if exp.effects:
+            section.blocks.append(metrics_table(exp, *(sides or ([], []))))
         if sides is None:
             section.blocks.append(Paragraph(f"Experiment {exp.number}: no runs file.", "empty"))
             continue
