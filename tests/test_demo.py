@@ -73,3 +73,6 @@ def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(tmp_path: Path)
             "baseline", "history", "breaking-point", "constraints", "profiling", "experiments"
         }  # fmt: skip
         assert dom["nonCompliant"] > 0  # the demo's short runs are marked
+        # issue 25: the py-spy profile is an interactive icicle, its SVG a download
+        assert "flamegraph-1" in {p["key"] for p in dom["plots"] if p["section"] == "profiling"}
+        assert dom["images"] == [] and len(dom["downloads"]) == 1

@@ -230,6 +230,10 @@ DOM_QUERY = """(() => {
     summaryLinks: [...document.querySelectorAll("#summary a[href]")].map(a => ({
       href: a.getAttribute("href"),
       target: !!document.getElementById(a.getAttribute("href").slice(1))})),
+    downloads: [...document.querySelectorAll("a[download]")].map(
+      a => [a.getAttribute("download"), a.getAttribute("href").slice(0, 26)]),
+    folded: [...document.querySelectorAll("details[data-details]:not([open])")].map(
+      d => d.getAttribute("data-details")),
     claims: Object.fromEntries([...document.querySelectorAll("#summary [data-claim]")].map(
       d => [d.getAttribute("data-claim"), d.textContent])),
   };

@@ -210,6 +210,23 @@ def write_state(
     )
     flame = artifacts / "profile-1" / "flamegraph.svg"
     atomic_write_text(flame, flamegraph_svg(stacks, "profile-1 <script>alert(1)</script>"))
+    # py-spy's own stacks of profile 1: absolute paths, its process root, an import
+    root = perf.parent.parent.resolve()
+    pyspy = artifacts / "profile-1" / "stacks.collapsed.txt"
+    process = 'process 4242:"/usr/bin/python3 bench.py"'
+    atomic_write_text(
+        pyspy,
+        f"{process};<module> ({root}/bench.py:3);main ({root}/app.py:1);"
+        f"handle ({root}/app.py:10);slow_scan ({root}/app.py:20) 70\n"
+        f"{process};<module> ({root}/bench.py:3);main ({root}/app.py:1);"
+        f"handle ({root}/app.py:10);dumps (/usr/lib/python3.11/json/__init__.py:231) 10\n"
+        f"{process};<module> ({root}/bench.py:1);"
+        "_find_and_load (<frozen importlib._bootstrap>:1176);"
+        "_find_and_load_unlocked (<frozen importlib._bootstrap>:1147);"
+        "<module> (/usr/lib/python3.11/json/__init__.py:1) 20\n",
+    )
+    old_flame = artifacts / "profile-3" / "flamegraph.svg"  # an older profile: its SVG only
+    atomic_write_text(old_flame, flamegraph_svg(stacks[:1], "profile-3"))
     _write_load_run(artifacts / "load-baseline-20261201T100500")
     inv = Investigation(
         id=INV_ID,
@@ -284,7 +301,10 @@ def write_state(
                 profiler="py-spy",
                 created_at=T0,
                 total_samples=100,
-                artifacts=[ArtifactRef(path=paths.relative(flame), description="flamegraph SVG")],
+                artifacts=[
+                    ArtifactRef(path=paths.relative(flame), description="flamegraph SVG"),
+                    ArtifactRef(path=paths.relative(pyspy), description="collapsed stacks"),
+                ],
                 hotspots=[
                     Hotspot(
                         function="slow_scan",
@@ -303,6 +323,17 @@ def write_state(
                         total_pct=20,
                         samples=20,
                     ),
+                    *(  # stdlib frames near 0 %: folded behind "show all"
+                        Hotspot(
+                            function=name,
+                            file=f"/usr/lib/python3.11/json/{name}.py",
+                            line=7,
+                            self_pct=0.2,
+                            total_pct=0.3,
+                            samples=1,
+                        )
+                        for name in ("decoder", "encoder", "scanner")
+                    ),
                 ],
             ),
             ProfilingResult(
@@ -311,6 +342,13 @@ def write_state(
                 created_at=T0,
                 total_samples=100,
                 artifacts=[ArtifactRef(path=paths.relative(collapsed), description="stacks")],
+            ),
+            ProfilingResult(
+                number=3,
+                profiler="py-spy",
+                created_at=T0,
+                total_samples=80,
+                artifacts=[ArtifactRef(path=paths.relative(old_flame), description="SVG")],
             ),
         ],
         experiments=[

@@ -173,16 +173,16 @@ def _superseded_breaking_points(
 
 
 def _stacks(
-    ctx: AppContext, inv: Investigation, drawn: set[int], problems: list[str]
+    ctx: AppContext, inv: Investigation, problems: list[str]
 ) -> dict[int, list[tuple[tuple[str, ...], int]]]:
-    """Collapsed stacks of the profiles that have no flamegraph SVG (drawn as an icicle)."""
+    """Each profile's collapsed stacks (drawn as an interactive icicle)."""
     from perfinvest.core.profiling.hotspots import ProfileFormatError, parse_collapsed
 
     out = {}
     for profile in inv.profiling:
         found = [a for a in profile.artifacts if a.path.endswith(".collapsed.txt")]
         found.sort(key=lambda a: not a.path.endswith("stacks.collapsed.txt"))  # ours first
-        if profile.number in drawn or not found:
+        if not found:
             continue
         try:
             text = (ctx.paths.perf_dir / found[0].path).read_text(encoding="utf-8")
@@ -222,11 +222,12 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
         experiment_runs=_experiment_runs(ctx, inv, problems),
         load_runs=_load_runs(ctx, inv, problems),
         flamegraphs=flamegraphs,
-        stacks=_stacks(ctx, inv, set(flamegraphs), problems),
+        stacks=_stacks(ctx, inv, problems),
         history_rows=_history_rows(ctx, inv.setup.metric.name),
         history_metric=inv.setup.metric.name,
         superseded_breaking_points=_superseded_breaking_points(ctx, inv, problems),
         problems=problems,
+        source_root=str(ctx.repo_root),
     )
 
 

@@ -54,13 +54,18 @@ def test_the_report_renders_every_section_and_plot(
     assert sorted(p["key"] for p in dom["plots"]) == sorted(answer.json["data"]["plots"])
     by_section = {p["section"] for p in dom["plots"]}
     assert by_section == set(SECTIONS) - {"summary", "overview", "phases", "hypotheses", "decision"}
-    assert [i["key"] for i in dom["images"]] == ["flamegraph-1"]
+    assert [i["key"] for i in dom["images"]] == ["flamegraph-3"]  # a profile with an SVG only
     assert dom["nonCompliant"] >= 5 and dom["superseded"] >= 2
     assert {p["section"] for p in dom["provenance"]} >= {
         "baseline", "breaking-point", "constraints", "load", "profiling", "experiments"
     }  # fmt: skip
     assert all("configuration hash cafe0123beef4567" in p["text"] for p in dom["provenance"])
     assert dom["banner"] is None
+    # the py-spy profile is an interactive icicle; its SVG only a download, never shown
+    icicles = [p for p in dom["plots"] if p["key"].startswith("flamegraph-")]
+    assert [p["key"] for p in icicles] == ["flamegraph-1", "flamegraph-2"]
+    assert dom["downloads"] == [["profile-1-flamegraph.svg", "data:image/svg+xml;base64,"]]
+    assert dom["folded"] == ["hotspots-all-1"]  # closed until the reader opens it
 
 
 def test_an_investigation_without_runs_renders_and_says_so(
@@ -83,7 +88,7 @@ SVG_QUERY = """(() => ({
   links: document.querySelectorAll(".main-svg a").length,
   bold: document.querySelectorAll(".main-svg .ytitle [style*='bold']").length,
   titles: [...document.querySelectorAll(".main-svg .ytitle")].map(t => t.textContent),
-  pageLinks: [...document.querySelectorAll("a[href]")].map(a => a.getAttribute("href"))
+  pageLinks: [...document.querySelectorAll("a[href]:not([download])")].map(a => a.getAttribute("href"))
     .filter(h => !h.startsWith("#")),
 }))()"""
 

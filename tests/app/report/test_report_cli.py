@@ -31,7 +31,7 @@ def test_the_report_is_written_under_reports_and_kept_out_of_git(state: Path, cl
     assert (state / "reports" / ".gitignore").read_text().splitlines()[-1] == "*"
     html = path.read_text(encoding="utf-8")
     assert html.count("<section ") == len(answer.json["data"]["sections"]) == 12
-    assert len(answer.json["data"]["plots"]) == 10
+    assert len(answer.json["data"]["plots"]) == 11
     # self-contained: no external script, stylesheet or image; Plotly.js inlined once
     assert html.count("<script>") == 2  # plotly.js, then the drawing script
     page = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # the markup without code

@@ -9,7 +9,7 @@ from tests.support.synthetic import INV_ID, write_empty_state, write_state
 
 from perfinvest.app.context import AppContext
 from perfinvest.app.report import gather, load_investigation
-from perfinvest.core.report.blocks import Image, Plot, Provenance, Table
+from perfinvest.core.report.blocks import Details, Download, Image, Plot, Provenance, Table
 from perfinvest.core.report.model import build_report
 
 SECTIONS = [
@@ -31,8 +31,8 @@ def test_every_section_in_order_with_its_plots(tmp_path: Path) -> None:
     plots = {p.key: p for p in report.plots()}
     assert set(plots) == {
         "baseline-distribution-v1", "baseline-timeseries-v1", "history-trend", "breaking-curve",
-        "constraints-side-by-side", "load-1", "hotspots-1", "flamegraph-2", "experiments-ci",
-        "experiment-1",
+        "constraints-side-by-side", "load-1", "flamegraph-1", "hotspots-1", "flamegraph-2",
+        "experiments-ci", "experiment-1",
     }  # fmt: skip
     # runs with samples: one violin per run (its samples), so CV and outliers show
     violins = plots["baseline-distribution-v1"].figure["data"]
@@ -114,20 +114,51 @@ def test_every_section_with_numbers_says_when_where_and_which_config(tmp_path: P
             assert p.config_hash == "cafe0123beef4567", (section.key, p)
 
 
-def test_the_flamegraph_is_embedded_as_an_image(tmp_path: Path) -> None:
+def test_profiles_are_interactive_icicles_and_an_svg_only_profile_an_image(
+    tmp_path: Path,
+) -> None:
     report = _model(tmp_path)
     profiling = next(s for s in report.sections if s.key == "profiling")
-    image = next(b for b in profiling.blocks if isinstance(b, Image))
-    assert image.mime == "image/svg+xml" and image.content.startswith("<svg")
-    # profile 2 kept only its collapsed stacks: drawn as an icicle by Plotly
-    (icicle,) = next(p for p in profiling.plots() if p.key == "flamegraph-2").figure["data"]
+    # profile 1 (py-spy): its stacks as an icicle, the import folded, paths shortened to the
+    # repository and the standard library, py-spy's process root and runpy left out
+    (icicle,) = next(p for p in profiling.plots() if p.key == "flamegraph-1").figure["data"]
     assert icicle["type"] == "icicle" and icicle["values"][0] == 100
+    nodes = dict(zip(icicle["ids"], icicle["values"], strict=True))
+    assert nodes["<module> (bench.py:1)/(imports and start-up)"] == 20
+    assert nodes["<module> (bench.py:3)/main (app.py:1)/handle (app.py:10)/slow_scan (app.py:20)"]
+    assert "json/__init__.py:231" in " ".join(icicle["labels"])
+    assert not [label for label in icicle["labels"] if "/usr/lib" in label or "process" in label]
+    assert not [label for label in icicle["labels"] if str(tmp_path.resolve()) in label]
+    # its SVG stays a download, never displayed
+    (download,) = [b for b in profiling.blocks if isinstance(b, Download)]
+    assert download.key == "flamegraph-svg-1" and download.content.startswith("<svg")
+    # profile 2 kept only its collapsed stacks: an icicle too
+    (other,) = next(p for p in profiling.plots() if p.key == "flamegraph-2").figure["data"]
     assert (
-        dict(zip(icicle["ids"], icicle["values"], strict=True))[
+        dict(zip(other["ids"], other["values"], strict=True))[
             "main (app.py:1)/handle (app.py:10)/slow_scan (app.py:20)"
         ]
         == 80
     )
+    # profile 3 kept only an SVG: shown as an image
+    (image,) = [b for b in profiling.blocks if isinstance(b, Image)]
+    assert image.key == "flamegraph-3" and image.content.startswith("<svg")
+
+
+def test_hotspots_under_half_a_percent_are_behind_show_all(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    profiling = next(s for s in report.sections if s.key == "profiling")
+    table = next(b for b in profiling.blocks if isinstance(b, Table) and b.key == "hotspots-1")
+    assert [r.cells[0] for r in table.rows] == ["slow_scan", "render"]
+    bars = next(p for p in profiling.plots() if p.key == "hotspots-1").figure["data"][0]["y"]
+    assert len(bars) == 2
+    (details,) = [b for b in profiling.blocks if isinstance(b, Details)]
+    assert details.summary == "show all 5 hotspots (3 under 0.5 % of the samples)"
+    (everything,) = details.blocks
+    assert isinstance(everything, Table)
+    assert [r.cells[1] for r in everything.rows][2:] == [
+        "json/decoder.py:7", "json/encoder.py:7", "json/scanner.py:7"
+    ]  # fmt: skip
 
 
 def test_an_investigation_without_runs_says_so_in_every_section(tmp_path: Path) -> None:

@@ -4,8 +4,9 @@ Nothing is fetched when the page is viewed (no CDN, no fonts): Plotly.js is inli
 from the installed ``plotly`` package, each figure's data sits in a
 ``<script type="application/json">`` block, and a small script draws them all. Every text
 from the state is escaped; JSON is embedded with ``<`` escaped so no string can close the
-script block. Flamegraph SVGs are shown as ``<img>`` data URIs so any script inside them
-never runs in the page.
+script block. A profiler's flamegraph SVG is a download link (a data URI), or, for a
+profile without stacks, an ``<img>`` data URI: either way no script inside it runs in the
+page.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from perfinvest.core.printable import visible
 from perfinvest.core.report.blocks import (
     Block,
     Claims,
+    Details,
+    Download,
     Image,
     KeyValues,
     Paragraph,
@@ -93,6 +96,8 @@ figcaption { color: var(--muted); font-size: 12px; }
 .claims dd { overflow-wrap: anywhere; }
 .mark { font-weight: 700; margin-right: 6px; }
 .mark-yes { color: #116329; } .mark-no { color: #cf222e; }
+details > summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
+.download a { color: var(--accent); }
 a.evidence { font-size: 12px; color: var(--accent); white-space: nowrap; }
 a.evidence::before { content: "\\2192\\00a0"; }
 """
@@ -201,6 +206,19 @@ def _claims(block: Claims, titles: dict[str, str]) -> str:
 def _block(block: Block, titles: dict[str, str]) -> str:
     if isinstance(block, Claims):
         return _claims(block, titles)
+    if isinstance(block, Details):
+        inner = "".join(_block(b, titles) for b in block.blocks)
+        return (
+            f'<details data-details="{escape(block.key)}"><summary>{escape(block.summary)}'
+            f"</summary>{inner}</details>"
+        )
+    if isinstance(block, Download):
+        data = base64.b64encode(block.content.encode("utf-8")).decode("ascii")
+        return (
+            f'<p class="download"><a data-download="{escape(block.key)}" '
+            f'download="{escape(block.filename)}" href="data:{escape(block.mime)};base64,{data}">'
+            f"{escape(block.label)}</a></p>"
+        )
     if isinstance(block, Paragraph):
         css = f' class="{escape(block.css)}"' if block.css else ""
         return f"<p{css}>{escape(block.text)}</p>"

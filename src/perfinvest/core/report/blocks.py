@@ -92,7 +92,27 @@ class Claims:
     items: list[Claim]
 
 
-Block = Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims
+@dataclass(frozen=True)
+class Download:
+    """A file offered for download from the page itself (a data URI), never displayed."""
+
+    key: str
+    label: str
+    filename: str
+    mime: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded away behind ``summary`` (a ``<details>`` the reader opens)."""
+
+    key: str
+    summary: str
+    blocks: list[Table | Paragraph]
+
+
+Block = Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims | Download | Details
 
 
 @dataclass

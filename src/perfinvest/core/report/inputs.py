@@ -66,6 +66,8 @@ class ReportInputs:
     superseded_breaking_points: list[tuple[str, BreakingPointResult]] = field(default_factory=list)
     #: files that could not be read (named), shown so nothing is silently missing
     problems: list[str] = field(default_factory=list)
+    #: the repository root, to shorten the paths of profiled frames ("": keep them)
+    source_root: str = ""
 
     def current_baseline(self) -> KeptBaseline | None:
         """The baseline in force: the state's reference, else the newest current one."""

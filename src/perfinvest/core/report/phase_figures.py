@@ -234,6 +234,8 @@ def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
 
 #: An icicle keeps the nodes holding at least this share of the samples (the page stays small).
 MIN_ICICLE_SHARE = 0.002
+#: Levels an icicle shows at once (a click on a frame zooms in and shows the next ones).
+ICICLE_DEPTH = 12
 
 
 def icicle(stacks: Sequence[tuple[tuple[str, ...], int]], title: str) -> dict[str, Any]:
@@ -255,11 +257,12 @@ def icicle(stacks: Sequence[tuple[tuple[str, ...], int]], title: str) -> dict[st
             "parents": parents,
             "values": [total] + [counts[path] for path in kept],
             "branchvalues": "total",
+            "maxdepth": ICICLE_DEPTH,  # deeper frames: click a frame to zoom into it
             "tiling": {"orientation": "v"},
             "hovertemplate": "%{label}<br>%{value} samples (%{percentRoot:.1%})<extra></extra>",
         }
     ]
     layout = base_layout(title, "", "")
-    layout["height"] = 420
+    layout["height"] = 480
     layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
     return {"data": data, "layout": layout}

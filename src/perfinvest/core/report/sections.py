@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from perfinvest.core.export.phase_data import superseded_constraints
+from perfinvest.core.models import Hotspot, ProfilingResult
 from perfinvest.core.phases import Phase
 from perfinvest.core.quantities import pct
 from perfinvest.core.report import figures as fig
@@ -10,6 +13,9 @@ from perfinvest.core.report import phase_figures as phase_fig
 from perfinvest.core.report.blocks import (
     NON_COMPLIANT,
     SUPERSEDED,
+    Block,
+    Details,
+    Download,
     Image,
     KeyValues,
     Paragraph,
@@ -20,6 +26,7 @@ from perfinvest.core.report.blocks import (
     Table,
 )
 from perfinvest.core.report.compare_table import metrics_table
+from perfinvest.core.report.flame import flame_stacks, short_path
 from perfinvest.core.report.inputs import (
     ReportInputs,
     environment_text,
@@ -32,6 +39,8 @@ from perfinvest.core.report.inputs import (
 
 #: The hottest functions drawn per profile.
 TOP_HOTSPOTS = 12
+#: Hotspots under this share of the samples (self and total) are folded behind "show all".
+MIN_HOTSPOT_PCT = 0.5
 
 
 def constraints_section(inputs: ReportInputs) -> Section:
@@ -234,8 +243,60 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
     return section
 
 
+def _hotspot_table(key: str, hotspots: Sequence[Hotspot], root: str) -> Table:
+    return Table(
+        key,
+        ["function", "hot line", "self %", "total %", "samples"],
+        [
+            Row(
+                [
+                    h.function,
+                    h.hot_line or (f"{short_path(h.file, root)}:{h.line}" if h.file else ""),
+                    f"{h.self_pct:.1f}",
+                    f"{h.total_pct:.1f}",
+                    str(h.samples),
+                ]
+            )
+            for h in hotspots
+        ],
+    )
+
+
+def _flamegraph(inputs: ReportInputs, profile: ProfilingResult, title: str) -> list[Block]:
+    """The stacks as an interactive icicle (the profiler's SVG offered as a download);
+    a profile that kept only an SVG shows it as an image."""
+    n = profile.number
+    flame = inputs.flamegraphs.get(n)
+    if n in inputs.stacks:
+        stacks = flame_stacks(inputs.stacks[n], inputs.source_root)
+        blocks: list[Block] = [
+            Plot(
+                f"flamegraph-{n}",
+                f"flamegraph of {title}",
+                phase_fig.icicle(
+                    stacks, f"{title}: click a frame to zoom in, the root to zoom out"
+                ),
+            )
+        ]
+        if flame is not None:
+            blocks.append(
+                Download(
+                    f"flamegraph-svg-{n}",
+                    f"download the {profile.profiler} flamegraph SVG ({flame.relative})",
+                    f"profile-{n}-flamegraph.svg",
+                    "image/svg+xml",
+                    flame.svg,
+                )
+            )
+        return blocks
+    if flame is not None:
+        return [Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)]
+    return [Paragraph(f"{title}: no flamegraph or stacks kept.", "empty")]
+
+
 def profiling_section(inputs: ReportInputs) -> Section:
     inv = inputs.inv
+    root = inputs.source_root
     section = Section("profiling", "Profiles", phase_status(inv, Phase.PROFILING))
     if not inv.profiling:
         section.blocks.append(Paragraph("No profiles yet.", "empty"))
@@ -243,48 +304,29 @@ def profiling_section(inputs: ReportInputs) -> Section:
     for profile in inv.profiling:
         n = profile.number
         title = f"profile-{n} ({profile.profiler}, {profile.total_samples} samples)"
-        flame = inputs.flamegraphs.get(n)
-        if flame is not None:
-            section.blocks.append(
-                Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)
-            )
-        elif n in inputs.stacks:
-            section.blocks.append(
-                Plot(
-                    f"flamegraph-{n}",
-                    f"flamegraph of {title}",
-                    phase_fig.icicle(inputs.stacks[n], f"flamegraph of {title} (from its stacks)"),
-                )
-            )
-        else:
-            section.blocks.append(Paragraph(f"{title}: no flamegraph or stacks kept.", "empty"))
-        top = profile.hotspots[:TOP_HOTSPOTS]
-        if top:
+        section.blocks.extend(_flamegraph(inputs, profile, title))
+        shown = [h for h in profile.hotspots if max(h.self_pct, h.total_pct) >= MIN_HOTSPOT_PCT]
+        if shown:
             bars = [
                 phase_fig.HotBar(
-                    f"{h.function} ({h.hot_line or h.file or '?'})", h.self_pct, h.total_pct
+                    f"{h.function} ({h.hot_line or (short_path(h.file, root) if h.file else '?')})",
+                    h.self_pct,
+                    h.total_pct,
                 )
-                for h in top
+                for h in shown[:TOP_HOTSPOTS]
             ]
             section.blocks.append(
                 Plot(f"hotspots-{n}", f"hotspots of {title}", phase_fig.hotspots(bars, title))
             )
+            section.blocks.append(_hotspot_table(f"hotspots-{n}", shown, root))
+        hidden = len(profile.hotspots) - len(shown)
+        if hidden:
             section.blocks.append(
-                Table(
-                    f"hotspots-{n}",
-                    ["function", "hot line", "self %", "total %", "samples"],
-                    [
-                        Row(
-                            [
-                                h.function,
-                                h.hot_line or (f"{h.file}:{h.line}" if h.file else ""),
-                                f"{h.self_pct:.1f}",
-                                f"{h.total_pct:.1f}",
-                                str(h.samples),
-                            ]
-                        )
-                        for h in top
-                    ],
+                Details(
+                    f"hotspots-all-{n}",
+                    f"show all {len(profile.hotspots)} hotspots ({hidden} under "
+                    f"{MIN_HOTSPOT_PCT} % of the samples)",
+                    [_hotspot_table(f"hotspots-all-{n}", profile.hotspots, root)],
                 )
             )
         badges = "" if profile.run_valid is not False else " (the profiled run was invalid)"
