@@ -394,8 +394,11 @@ def _write_load_run(folder: Path) -> None:
     rows = ["second,route,users,requests,failures,p50_ms,p95_ms,p99_ms,max_ms"]
     for s in range(30):
         users = min(s + 1, 20)
-        rows.append(f"{s},/checkout,{users},{users * 5},{s // 10},10,{40 + s},{60 + s},{90 + s}")
-        rows.append(f"{s},all,{users},{users * 5},{s // 10},10,{40 + s},{60 + s},{90 + s}")
+        for route in ("/checkout", "all"):
+            p50 = 10 + s // 3
+            rows.append(
+                f"{s},{route},{users},{users * 5},{s // 10},{p50},{40 + s},{60 + s},{90 + s}"
+            )
     atomic_write_text(folder / "latency.csv", "\n".join(rows) + "\n")
     result = {
         "kind": "perfinvest.load-result",
@@ -407,6 +410,24 @@ def _write_load_run(folder: Path) -> None:
              "verdict": "FAIL"},
             {"route": "all", "slo": "error_rate < 1%", "metric": "error_rate", "measured": 0.02,
              "verdict": "FAIL"},
+        ],
+        "routes": {
+            "/checkout": {"requests": 5400, "rps": 60.0, "p50_ms": 10.0, "p95_ms": 62.0,
+                          "p99_ms": 80.0, "max_ms": 95.0, "error_rate": 0.02,
+                          "statuses": {"200": 5292, "500": 108}},
+            "all": {"requests": 5400, "rps": 60.0, "p50_ms": 10.0, "p95_ms": 62.0,
+                    "p99_ms": 80.0, "max_ms": 95.0, "error_rate": 0.02,
+                    "statuses": {"200": 5292, "500": 108}},
+        },
+        "errors": [
+            {"route": "/checkout", "error": "HTTPError('500 Server Error')", "count": 100},
+            {"route": "/checkout", "error": "ConnectionResetError(104)", "count": 8},
+        ],
+        "phase_verdicts": [
+            {"phase": "ramp", "route": "/checkout", "slo": "p95_ms <= 60", "metric": "p95_ms",
+             "measured": 45.0, "verdict": "PASS"},
+            {"phase": "hold", "route": "/checkout", "slo": "p95_ms <= 60", "metric": "p95_ms",
+             "measured": 66.0, "verdict": "FAIL"},
         ],
         "run": _run(
             "load-baseline-1", datetime(2026, 12, 1, 10, 5, tzinfo=UTC), [62.0] * 5,

@@ -136,6 +136,8 @@ def _load_runs(ctx: AppContext, inv: Investigation, problems: list[str]) -> list
                             requests=_num(row.get("requests", "")) or 0.0,
                             failures=_num(row.get("failures", "")) or 0.0,
                             p95_ms=_num(row.get("p95_ms", "")),
+                            p50_ms=_num(row.get("p50_ms", "")),
+                            p99_ms=_num(row.get("p99_ms", "")),
                         )
                     )
         runs.append(LoadRun(ctx.paths.relative(path.parent), result, seconds))

@@ -59,6 +59,7 @@ h2 { font-size: 18px; margin: 12px 0 8px; }
 .status-done { background: #dafbe1; color: #116329; }
 .status-skipped { background: #fff8c5; color: #7d4e00; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; width: 100%; }
+.scroll { overflow-x: auto; max-width: 100%; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--bg); }
@@ -73,6 +74,7 @@ dt { color: var(--muted); } dd { margin: 0; }
 .badge-status-confirmed { background: #dafbe1; color: #116329; }
 .badge-status-refuted { background: #ffebe9; color: #cf222e; }
 .badge-status-untested, .badge-status-inconclusive { background: #eaeef2; color: #57606a; }
+.badge-fail { background: #ffebe9; color: #cf222e; border: 1px solid #cf222e; }
 .badge-improved { background: #dafbe1; color: #116329; border: 1px solid #2da44e; }
 .badge-regressed { background: #ffebe9; color: #cf222e; border: 1px solid #cf222e; }
 tr.row-improved td { color: #116329; } tr.row-regressed td { color: #cf222e; font-weight: 600; }
@@ -171,9 +173,9 @@ def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
     caption = f"<caption>{escape(table.caption)}</caption>" if table.caption else ""
     body = "".join(_row(r) for r in table.rows)
-    return (
-        f'<table data-table="{escape(table.key)}">{caption}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+    return (  # a wide table scrolls inside its section on a narrow screen
+        f'<div class="scroll"><table data-table="{escape(table.key)}">{caption}<thead><tr>'
+        f"{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 

@@ -36,12 +36,12 @@ from perfinvest.core.report.inputs import (
     run_badges,
     run_points,
 )
+from perfinvest.core.report.load_section import load_section
 from perfinvest.core.report.sections import (
     constraints_section,
     decision_section,
     experiments_section,
     hypotheses_section,
-    load_section,
     profiling_section,
 )
 from perfinvest.core.report.summary import summary_section

@@ -136,73 +136,95 @@ class LoadSecond:
     requests: float
     failures: float
     p95_ms: float | None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
 
 
-#: The load plot's panels: (key, title, SLO metric drawn on it).
-LOAD_PANELS = (
-    ("users", "users", None),
-    ("rps", "requests/s", "rps"),
-    ("p95", "p95 (ms)", "p95_ms"),
-    ("errors", "error rate", "error_rate"),
+#: The load plot's panels: (key, axis title, its series (name, field), SLO metrics drawn).
+LOAD_PANELS: tuple[tuple[str, str, tuple[tuple[str, str], ...], tuple[str, ...]], ...] = (
+    ("users", "users", (("users", "users"),), ()),
+    ("rps", "requests/s", (("requests/s", "rps"),), ("rps",)),
+    (
+        "latency",
+        "latency (ms)",
+        (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms")),
+        ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"),
+    ),
+    ("errors", "error rate", (("error rate", "errors"),), ("error_rate",)),
 )
+_LATENCY_DASH = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
+
+
+def _load_series(rows: Sequence[LoadSecond]) -> dict[str, list[float | None]]:
+    return {
+        "users": [finite(r.users) for r in rows],
+        "rps": [r.requests for r in rows],
+        "p50_ms": [finite(r.p50_ms) for r in rows],
+        "p95_ms": [finite(r.p95_ms) for r in rows],
+        "p99_ms": [finite(r.p99_ms) for r in rows],
+        "errors": [r.failures / r.requests if r.requests else None for r in rows],
+    }
+
+
+def _slo_note(metric: str, limit: float, axis: str) -> dict[str, Any]:
+    return {
+        "xref": "paper",
+        "yref": axis,
+        "x": 1,
+        "y": limit,
+        "text": plain(f"SLO {metric} {limit:g}"),
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "font": {"color": FAIL_COLOR, "size": 11},
+    }
 
 
 def load_profile(
     rows: Sequence[LoadSecond], slos: Sequence[tuple[str, float]], title: str
 ) -> dict[str, Any]:
-    """Users, rps, p95 and error rate per second, stacked, with the SLO limits as lines."""
+    """Users, requests/s, p50/p95/p99 and the error rate per second, stacked, with the SLO
+    limits as labelled dashed lines on the panel of their metric."""
     seconds = [r.second for r in rows]
-    series = {
-        "users": [finite(r.users) for r in rows],
-        "rps": [r.requests for r in rows],
-        "p95": [finite(r.p95_ms) for r in rows],
-        "errors": [r.failures / r.requests if r.requests else None for r in rows],
-    }
+    series = _load_series(rows)
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    layout = base_layout(title, "second", "", showlegend=False)
-    layout["height"] = 620
+    layout = base_layout(title, "second of the run", "", showlegend=True)
+    layout["height"] = 680
     gap = 0.04
     height = (1 - gap * (len(LOAD_PANELS) - 1)) / len(LOAD_PANELS)
-    for i, (key, label, slo_metric) in enumerate(LOAD_PANELS):
+    for i, (_, label, lines, slo_metrics) in enumerate(LOAD_PANELS):
         axis = "y" if i == 0 else f"y{i + 1}"
         top = 1 - i * (height + gap)
         layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
             "title": {"text": label},
             "domain": [max(top - height, 0), top],
             "automargin": True,
+            "rangemode": "tozero",
         }
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": label,
-                "x": seconds,
-                "y": series[key],
-                "yaxis": axis,
-                "hovertemplate": f"second %{{x}}: %{{y}} {label}<extra></extra>",
-            }
-        )
+        for name, field in lines:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": seconds,
+                    "y": series[field],
+                    "yaxis": axis,
+                    "line": {"dash": _LATENCY_DASH.get(field, "solid")},
+                    "showlegend": len(lines) > 1,
+                    "hovertemplate": f"second %{{x}}: %{{y}} {name}<extra></extra>",
+                }
+            )
         for metric, limit in slos:
-            if metric == slo_metric:
+            if metric in slo_metrics:
                 shapes.append(hline(limit, FAIL_COLOR, "dash", yref=axis))
-                notes.append(
-                    {
-                        "xref": "paper",
-                        "yref": axis,
-                        "x": 1,
-                        "y": limit,
-                        "text": plain(f"SLO {metric} {limit:g}"),
-                        "showarrow": False,
-                        "xanchor": "right",
-                        "yanchor": "bottom",
-                        "font": {"color": FAIL_COLOR, "size": 11},
-                    }
-                )
+                notes.append(_slo_note(metric, limit, axis))
     layout["shapes"] = shapes
     layout["annotations"] = notes
     layout["xaxis"]["anchor"] = f"y{len(LOAD_PANELS)}"
+    layout["legend"] = {"orientation": "h", "y": 1.06, "x": 0}
     return {"data": data, "layout": layout}
 
 
