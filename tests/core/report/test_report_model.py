@@ -214,3 +214,21 @@ def test_text_reaches_plotly_escaped_so_it_shows_as_written() -> None:
     bars = hotspots([HotBar("a<br>b", 1.0, 2.0)], "profile <i>x</i>")
     assert bars["data"][0]["y"] == ["a&lt;br&gt;b"]
     assert bars["layout"]["title"]["text"] == "profile &lt;i&gt;x&lt;/i&gt;"
+
+
+def test_tukey_outliers_are_named_by_run_not_shown_as_indices(tmp_path: Path) -> None:
+    from perfinvest.core.report.blocks import KeyValues
+
+    write_state(tmp_path / ".claude" / "perf")
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    inputs = gather(ctx, inv)
+    kept = inputs.current_baseline()
+    assert kept is not None
+    kept.baseline.summaries["p95_ms"]["runs"]["outliers_tukey"] = [1]
+    valid = [r for r in kept.baseline.runs if r.valid]  # the summary's indices count these
+    baseline = next(s for s in build_report(inputs).sections if s.key == "baseline")
+    values = dict(next(b for b in baseline.blocks if isinstance(b, KeyValues)).items)
+    value = valid[1].metrics[0].value
+    assert values["outliers (Tukey)"] == f"{valid[1].run_id} ({value:.4g})"
+    assert valid[1].run_id != kept.baseline.runs[1].run_id  # run 2 is invalid: skipped

@@ -379,7 +379,16 @@ def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
             "orientation": "h",
             "x": pct,
             "y": [plain(c.label) + ("" if c.compliant else " (non-compliant)") for c in changes],
-            "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
+            # one colour: Plotly takes the error bars' from the marker's, and an array of
+            # colours there is an "Invalid color specifier" (a console warning per bar)
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": plus,
+                "arrayminus": minus,
+                "color": MUTED_COLOR,
+                "thickness": 2,
+            },
             "marker": {
                 "size": 12,
                 "color": [color.get(c.verdict, MUTED_COLOR) for c in changes],

@@ -174,7 +174,7 @@ def _baseline(inputs: ReportInputs) -> Section:
                         "min / median / max",
                         " / ".join(num(summary.get(k)) for k in ("min", "median", "max")),
                     ),
-                    ("outliers (Tukey)", ", ".join(num(o) for o in outliers) or "none"),
+                    ("outliers (Tukey)", _outlier_runs(baseline.runs, metric.name, outliers)),
                 ]
             )
         )
@@ -215,6 +215,21 @@ def _baseline(inputs: ReportInputs) -> Section:
         )
     )
     return section
+
+
+def _outlier_runs(runs: list[Run], metric: str, indices: list[int]) -> str:
+    """The runs the summary's Tukey outlier indices point at (indices into the valid runs
+    reporting ``metric``, in order, as ``core/stats/baselines`` summarised them), named."""
+    measured = [r for r in runs if r.valid and any(m.key == metric for m in r.metrics)]
+    named = []
+    for index in indices:
+        if isinstance(index, int) and 0 <= index < len(measured):
+            run = measured[index]
+            found = run.metric(metric)
+            named.append(f"{run.run_id} ({num(found.value) if found else 'n/a'})")
+        else:
+            named.append(f"run #{index} (not among the valid runs)")
+    return ", ".join(named) or "none"
 
 
 def _runs_table(key: str, runs: list[Run], metric: str) -> Table:
