@@ -200,6 +200,13 @@ def write_state(
             }
         ),
     )
+    patch = artifacts / "experiment-1" / "change.patch"
+    atomic_write_text(
+        patch,
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -20,3 +20,3 @@\n"
+        " def slow_scan(items):\n-    seen = []\n+    seen = set()  # <b>not</b> markup\n"
+        "     return [i for i in items if i not in seen]\n",
+    )
     stacks = [
         Stack(("main (app.py:1)", "handle (app.py:10)", "slow_scan (app.py:20)"), 80),
         Stack(("main (app.py:1)", "handle (app.py:10)", "render <b>&amp; (app.py:30)"), 20),
@@ -367,6 +374,9 @@ def write_state(
                 runs_per_side=experiment_runs,
                 compliant=False,
                 runs=ArtifactRef(path=paths.relative(runs_file)),
+                patch=ArtifactRef(path=paths.relative(patch)),
+                changed_files=["M app.py"],
+                diffstat=" app.py | 2 +-",
                 restore_verified=True,
                 effects=effects,
             )

@@ -27,6 +27,8 @@ from perfinvest.core.report.phase_figures import LoadSecond
 
 #: Flamegraphs larger than this are linked by name, not embedded.
 MAX_EMBEDDED_SVG = 5 * 2**20
+#: Change patches larger than this are named, not shown (the bundle holds them whole).
+MAX_SHOWN_PATCH = 512 * 2**10
 REPORTS_GITIGNORE = "# written by perfinvest: reports are rendered from the state\n*\n"
 #: A bundle's members get this fixed time, so the same files give the same archive.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -144,6 +146,23 @@ def _load_runs(ctx: AppContext, inv: Investigation, problems: list[str]) -> list
     return runs
 
 
+def _patches(ctx: AppContext, inv: Investigation, problems: list[str]) -> dict[int, str]:
+    """Each experiment's change (its ``change.patch``), to show it in the report."""
+    out = {}
+    for exp in inv.experiments:
+        if exp.patch is None:
+            continue
+        path = ctx.paths.perf_dir / exp.patch.path
+        try:
+            if path.stat().st_size > MAX_SHOWN_PATCH:
+                problems.append(f"{exp.patch.path}: larger than 512 KiB, not shown")
+                continue
+            out[exp.number] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"{exp.patch.path}: unreadable; not shown")
+    return out
+
+
 def _flamegraphs(ctx: AppContext, inv: Investigation, problems: list[str]) -> dict[int, Flamegraph]:
     out = {}
     for profile in inv.profiling:
@@ -228,6 +247,7 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
         history_rows=_history_rows(ctx, inv.setup.metric.name),
         history_metric=inv.setup.metric.name,
         superseded_breaking_points=_superseded_breaking_points(ctx, inv, problems),
+        patches=_patches(ctx, inv, problems),
         problems=problems,
         source_root=str(ctx.repo_root),
     )

@@ -65,7 +65,7 @@ def test_the_report_renders_every_section_and_plot(
     icicles = [p for p in dom["plots"] if p["key"].startswith("flamegraph-")]
     assert [p["key"] for p in icicles] == ["flamegraph-1", "flamegraph-2"]
     assert dom["downloads"] == [["profile-1-flamegraph.svg", "data:image/svg+xml;base64,"]]
-    assert dom["folded"] == ["hotspots-all-1"]  # closed until the reader opens it
+    assert dom["folded"] == ["hotspots-all-1", "patch-1"]  # closed until the reader opens it
 
 
 def test_an_investigation_without_runs_renders_and_says_so(

@@ -81,3 +81,27 @@ def test_the_two_sides_have_their_own_colours_and_a_log_axis_past_10x() -> None:
     far = two_sides(_points([8.0, 8.1]), _points([0.05, 0.051]), "p95_ms", "ms")
     assert far["layout"]["yaxis"]["type"] == "log"
     assert far["layout"]["yaxis"]["title"]["text"] == "p95_ms (ms) (log scale)"
+
+
+def test_the_change_patch_is_shown_folded_and_highlighted(tmp_path: Path) -> None:
+    from perfinvest.adapters.report.html import render_html
+    from perfinvest.core.report.blocks import Code, Details
+
+    write_state(tmp_path / ".claude" / "perf")
+    ctx = AppContext.discover(tmp_path, environ={})
+    inv, _ = load_investigation(ctx, None)
+    inputs = gather(ctx, inv)
+    report = build_report(inputs)
+    section = next(s for s in report.sections if s.key == "experiments")
+    (details,) = [b for b in section.blocks if isinstance(b, Details) and b.key == "patch-1"]
+    assert details.summary == "the change of experiment 1 ( app.py | 2 +-): show the diff"
+    (code,) = details.blocks
+    assert isinstance(code, Code) and code.language == "diff"
+    assert code.text == (tmp_path / ".claude" / "perf" / inv.experiments[0].patch.path).read_text()  # type: ignore[union-attr]
+    page = render_html(report, plotly_source="")
+    shown = page[page.index('<details data-details="patch-1">') :]
+    shown = shown[: shown.index("</details>")]
+    assert '<span class="del">-    seen = []</span>' in shown
+    assert '<span class="add">+    seen = set()  # &lt;b&gt;not&lt;/b&gt; markup</span>' in shown
+    assert '<span class="hunk">@@ -20,3 +20,3 @@</span>' in shown
+    assert '<span class="meta">+++ b/app.py</span>' in shown  # a header, not an addition

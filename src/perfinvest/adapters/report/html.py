@@ -21,6 +21,7 @@ from perfinvest.core.printable import visible
 from perfinvest.core.report.blocks import (
     Block,
     Claims,
+    Code,
     Details,
     Download,
     Image,
@@ -98,6 +99,12 @@ figcaption { color: var(--muted); font-size: 12px; }
 .claims dd { overflow-wrap: anywhere; }
 .mark { font-weight: 700; margin-right: 6px; }
 .mark-yes { color: #116329; } .mark-no { color: #cf222e; }
+pre.code { background: var(--bg); border: 1px solid var(--line); padding: 8px 10px;
+  overflow-x: auto; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; }
+pre.code-diff .add { color: #116329; background: #e6ffec; display: inline-block; width: 100%; }
+pre.code-diff .del { color: #82071e; background: #ffebe9; display: inline-block; width: 100%; }
+pre.code-diff .hunk { color: #8250df; }
+pre.code-diff .meta { color: var(--muted); font-weight: 600; }
 details > summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
 .download a { color: var(--accent); }
 a.evidence { font-size: 12px; color: var(--accent); white-space: nowrap; }
@@ -205,9 +212,35 @@ def _claims(block: Claims, titles: dict[str, str]) -> str:
     )
 
 
+def _diff_line(line: str) -> str:
+    """One line of a unified diff, classed by what it is (escaped)."""
+    css = ""
+    if line.startswith(("diff --git", "index ", "--- ", "+++ ", "new file", "deleted file")):
+        css = "meta"
+    elif line.startswith("@@"):
+        css = "hunk"
+    elif line.startswith("+"):
+        css = "add"
+    elif line.startswith("-"):
+        css = "del"
+    text = escape(line)
+    return f'<span class="{css}">{text}</span>' if css else text
+
+
+def _code(block: Code) -> str:
+    lines = block.text.splitlines()
+    body = (
+        "\n".join(_diff_line(x) for x in lines) if block.language == "diff" else escape(block.text)
+    )
+    lang = f" code-{escape(block.language)}" if block.language else ""
+    return f'<pre class="code{lang}" data-code="{escape(block.key)}">{body}</pre>'
+
+
 def _block(block: Block, titles: dict[str, str]) -> str:
     if isinstance(block, Claims):
         return _claims(block, titles)
+    if isinstance(block, Code):
+        return _code(block)
     if isinstance(block, Details):
         inner = "".join(_block(b, titles) for b in block.blocks)
         return (

@@ -104,15 +104,26 @@ class Download:
 
 
 @dataclass(frozen=True)
+class Code:
+    """Text shown as written, monospaced; ``language`` "diff" marks added/removed lines."""
+
+    key: str
+    text: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
 class Details:
     """Blocks folded away behind ``summary`` (a ``<details>`` the reader opens)."""
 
     key: str
     summary: str
-    blocks: list[Table | Paragraph]
+    blocks: list[Table | Paragraph | Code]
 
 
-Block = Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims | Download | Details
+Block = (
+    Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims | Download | Details | Code
+)
 
 
 @dataclass

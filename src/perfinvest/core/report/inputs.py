@@ -66,6 +66,8 @@ class ReportInputs:
     superseded_breaking_points: list[tuple[str, BreakingPointResult]] = field(default_factory=list)
     #: files that could not be read (named), shown so nothing is silently missing
     problems: list[str] = field(default_factory=list)
+    #: experiment number -> its change as a unified diff (``change.patch``)
+    patches: dict[int, str] = field(default_factory=dict)
     #: the repository root, to shorten the paths of profiled frames ("": keep them)
     source_root: str = ""
 

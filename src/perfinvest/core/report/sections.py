@@ -14,6 +14,7 @@ from perfinvest.core.report.blocks import (
     NON_COMPLIANT,
     SUPERSEDED,
     Block,
+    Code,
     Details,
     Download,
     Image,
@@ -316,6 +317,18 @@ def experiments_section(inputs: ReportInputs) -> Section:
         )
         if exp.effects:
             section.blocks.append(metrics_table(exp, *(sides or ([], []))))
+        patch = inputs.patches.get(exp.number)
+        if patch is not None:
+            files = (
+                exp.diffstat or ", ".join(exp.changed_files) or f"{len(patch.splitlines())} lines"
+            )
+            section.blocks.append(
+                Details(
+                    f"patch-{exp.number}",
+                    f"the change of experiment {exp.number} ({files}): show the diff",
+                    [Code(f"patch-{exp.number}", patch, "diff")],
+                )
+            )
         if sides is None:
             section.blocks.append(Paragraph(f"Experiment {exp.number}: no runs file.", "empty"))
             continue
