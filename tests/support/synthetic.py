@@ -29,6 +29,7 @@ from perfinvest.core.models import (
     Hotspot,
     Hypothesis,
     Investigation,
+    LimitEffect,
     Metric,
     MetricEffect,
     MetricSpec,
@@ -292,6 +293,16 @@ def write_state(
                 valid_runs=2,
                 metrics={"p95_ms": 24.0},
                 deltas={"p95_ms": 24.0 / 12.0 - 1},
+                effects={
+                    "p95_ms": LimitEffect(
+                        baseline=12.0,
+                        constrained=24.0,
+                        relative_change=1.0,
+                        ci_low=0.8,
+                        ci_high=1.25,
+                        effect="slower under limit",
+                    )
+                },
             ),
         ],
         hypotheses=[

@@ -232,3 +232,33 @@ def test_tukey_outliers_are_named_by_run_not_shown_as_indices(tmp_path: Path) ->
     value = valid[1].metrics[0].value
     assert values["outliers (Tukey)"] == f"{valid[1].run_id} ({value:.4g})"
     assert valid[1].run_id != kept.baseline.runs[1].run_id  # run 2 is invalid: skipped
+
+
+def test_numbers_are_written_for_people() -> None:
+    from perfinvest.core.report.inputs import num
+
+    assert [num(v) for v in (16000.0, 14_470_123.4, 500.0, 8.0341, 0.050951, -2500.0)] == [
+        "16,000", "14,470,123", "500", "8.034", "0.05095", "-2,500"
+    ]  # fmt: skip
+    assert num(None) == "n/a" and num(float("nan")) == "nan" and num(3e20) == "3e+20"
+
+
+def test_the_breaking_point_range_reads_as_a_range(tmp_path: Path) -> None:
+    from perfinvest.core.report.blocks import KeyValues
+
+    report = _model(tmp_path)
+    section = next(s for s in report.sections if s.key == "breaking-point")
+    values = dict(next(b for b in section.blocks if isinstance(b, KeyValues)).items)
+    assert values["range"] == "1 to 64 at resolution 1"
+
+
+def test_a_constrained_configurations_ci_is_drawn_and_written(tmp_path: Path) -> None:
+    report = _model(tmp_path)
+    section = next(s for s in report.sections if s.key == "constraints")
+    (bars,) = next(b for b in section.blocks if isinstance(b, Plot)).figure["data"]
+    # the change's CI (+80 % .. +125 % of the 12 ms baseline) around the 24 ms bar
+    assert bars["error_y"]["array"][2] == 12.0 * 2.25 - 24.0
+    assert bars["error_y"]["arrayminus"][2] == 24.0 - 12.0 * 1.8
+    assert bars["error_y"]["array"][:2] == [None, None]  # the baseline, the older record
+    table = next(b for b in section.blocks if isinstance(b, Table))
+    assert table.rows[1].cells[4] == "+100.0% (95 % CI +80.0% .. +125.0%)"

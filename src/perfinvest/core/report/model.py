@@ -350,7 +350,7 @@ def _breaking_point(inputs: ReportInputs) -> Section:
                 ("breaking point", num(bp.breaking_point)),
                 (
                     "range",
-                    f"[{num(bp.minimum)}, {num(bp.maximum)}] at resolution {num(bp.resolution)}",
+                    f"{num(bp.minimum)} to {num(bp.maximum)} at resolution {num(bp.resolution)}",
                 ),
                 ("fails when", ", ".join(bp.thresholds)),
                 ("confidence", bp.confidence),

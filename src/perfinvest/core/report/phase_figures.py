@@ -105,8 +105,10 @@ def side_by_side(
     notes: Sequence[str],
     metric: str,
     unit: str = "",
+    intervals: Sequence[tuple[float | None, float | None]] = (),
 ) -> dict[str, Any]:
-    """The baseline and each constrained configuration's mean, as bars side by side."""
+    """The baseline and each constrained configuration's mean, as bars side by side; a
+    bar's 95 % interval (absolute bounds, when the phase computed one) as an error bar."""
     colors = [MUTED_COLOR] + [
         NON_COMPLIANT_COLOR if "(non-compliant)" in label else OK_COLOR for label in labels[1:]
     ]
@@ -121,6 +123,22 @@ def side_by_side(
             "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>",
         }
     ]
+    bounds = list(intervals) + [(None, None)] * (len(values) - len(intervals))
+    if any(low is not None for low, _ in bounds):
+        data[0]["error_y"] = {
+            "type": "data",
+            "symmetric": False,
+            "array": [
+                finite(high - v) if high is not None and v is not None else None
+                for v, (_, high) in zip(values, bounds, strict=True)
+            ],
+            "arrayminus": [
+                finite(v - low) if low is not None and v is not None else None
+                for v, (low, _) in zip(values, bounds, strict=True)
+            ],
+            "color": MUTED_COLOR,
+            "thickness": 2,
+        }
     return {
         "data": data,
         "layout": base_layout(

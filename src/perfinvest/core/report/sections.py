@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from perfinvest.core.export.phase_data import superseded_constraints
-from perfinvest.core.models import Hotspot, ProfilingResult
+from perfinvest.core.models import Hotspot, LimitEffect, ProfilingResult
 from perfinvest.core.phases import Phase
 from perfinvest.core.quantities import pct
 from perfinvest.core.report import figures as fig
@@ -66,11 +66,12 @@ def constraints_section(inputs: ReportInputs) -> Section:
     ]
     values = [base] + [c.metrics.get(metric) for c in inv.constraints]
     notes = [""] + [pct(c.deltas.get(metric)) for c in inv.constraints]
+    intervals = [(None, None)] + [_interval(c.effects.get(metric)) for c in inv.constraints]
     section.blocks.append(
         Plot(
             "constraints-side-by-side",
             "side by side",
-            phase_fig.side_by_side(labels, values, notes, metric, inv.setup.metric.unit),
+            phase_fig.side_by_side(labels, values, notes, metric, inv.setup.metric.unit, intervals),
         )
     )
     rows = []
@@ -83,7 +84,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
                     c.backend + (" (approximate)" if c.approximate else ""),
                     f"{c.valid_runs}/{len(c.runs)}",
                     num(c.metrics.get(metric)),
-                    pct(c.deltas.get(metric)),
+                    _change(effect, c.deltas.get(metric)),
                     effect.effect if effect else "",
                     "n/a" if c.throttled_periods is None else str(c.throttled_periods),
                     "n/a"
@@ -113,6 +114,19 @@ def constraints_section(inputs: ReportInputs) -> Section:
     )
     section.blocks.append(phase_provenance(inputs, Phase.CONSTRAINTS, "constrained runs"))
     return section
+
+
+def _interval(effect: LimitEffect | None) -> tuple[float | None, float | None]:
+    """The constrained mean's 95 % interval: the change's CI applied to the baseline mean."""
+    if effect is None or effect.ci_low is None or effect.ci_high is None:
+        return None, None
+    return effect.baseline * (1 + effect.ci_low), effect.baseline * (1 + effect.ci_high)
+
+
+def _change(effect: LimitEffect | None, delta: float | None) -> str:
+    if effect is None or effect.ci_low is None or effect.ci_high is None:
+        return pct(delta)
+    return f"{pct(delta)} (95 % CI {pct(effect.ci_low)} .. {pct(effect.ci_high)})"
 
 
 def _constraint_non_compliant(inputs: ReportInputs) -> bool:
