@@ -119,3 +119,19 @@ def test_the_page_has_the_summary_before_every_phase_section(tmp_path: Path) -> 
     assert 'data-mark="yes"' in summary and 'data-mark="no"' in summary
     assert "checkout p95 &lt;under&gt; load &amp; &quot;quotes&quot;" in summary  # escaped
     assert "-50.0% (95 % CI -55.0% .. -45.0%)" in summary
+
+
+def test_the_hypotheses_table_names_each_hypothesis_commit(tmp_path: Path) -> None:
+    from perfinvest.core.report.blocks import Table
+
+    inputs = _inputs(tmp_path)
+    sha = "4b1e0c9d2a7f6e5d4c3b2a1908f7e6d5c4b3a291"
+    inputs.inv.history = HistoryEvidence(
+        gathered_at=datetime(2026, 12, 1, tzinfo=UTC),
+        commits=[CommitEvidence(sha=sha, subject="Use a list", files=["a.py", "b.py"])],
+    )
+    inputs.inv.hypotheses[1].statement = f"commit {sha[:8]} allocates"
+    section = next(s for s in build_report(inputs).sections if s.key == "hypotheses")
+    table = next(b for b in section.blocks if isinstance(b, Table) and b.key == "hypotheses")
+    assert table.columns[5] == "commit"
+    assert [r.cells[5] for r in table.rows] == ["", "4b1e0c9d2a Use a list (2 file(s), +0 -0)"]

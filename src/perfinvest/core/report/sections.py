@@ -37,6 +37,7 @@ from perfinvest.core.report.inputs import (
     run_badges,
     run_points,
 )
+from perfinvest.core.report.summary import named_commit
 
 #: The hottest functions drawn per profile.
 TOP_HOTSPOTS = 12
@@ -149,7 +150,7 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
     section.blocks.append(
         Table(
             "hypotheses",
-            ["id", "statement", "confidence", "status", "evidence", "note"],
+            ["id", "statement", "confidence", "status", "evidence", "commit", "note"],
             [
                 Row(
                     [
@@ -158,6 +159,7 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
                         h.confidence,
                         h.status,
                         "; ".join(h.evidence),
+                        named_commit(inv, h),
                         h.status_note,
                     ],
                     [f"status-{h.status}"],

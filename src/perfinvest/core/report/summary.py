@@ -136,7 +136,7 @@ def _hypothesis(inv: Investigation, exp: Experiment | None) -> Hypothesis | None
     return confirmed[0] if confirmed else None
 
 
-def _commit(inv: Investigation, hypothesis: Hypothesis) -> str:
+def named_commit(inv: Investigation, hypothesis: Hypothesis) -> str:
     """The commit the hypothesis names (a sha prefix in its words), from the git history."""
     words = " ".join([hypothesis.statement, *hypothesis.evidence])
     commits = inv.history.commits if inv.history is not None else []
@@ -164,7 +164,7 @@ def _cause(inputs: ReportInputs) -> Claims:
                 {"confirmed": "yes", "refuted": "no"}.get(hypothesis.status, ""),
             )
         )
-        commit = _commit(inv, hypothesis)
+        commit = named_commit(inv, hypothesis)
         items.append(
             Claim(
                 "commit",
