@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -67,9 +68,19 @@ def test_demo_runs_all_ten_phases_and_finds_the_planted_slowdown(
     # issue 14: the demo's report, opened in real Chromium, every section and plot drawn
     report = Path(answer["data"]["report"])
     assert report == repo / ".claude" / "perf" / "reports" / f"{answer['investigation']}.html"
+    # issue 25: the summary first, quoting the experiment's change and its 95 % CI
+    page = report.read_text(encoding="utf-8")
+    ids = re.findall(r'<section id="([^"]+)"', page)
+    assert ids[0] == "summary" and len(ids) > 10, ids
+    summary = page[page.index('<section id="summary"') : page.index(f'<section id="{ids[1]}"')]
+    change = f"{experiment['relative_change']:+.1%} (95 % CI {experiment['ci_low']:+.1%} .. "
+    assert change + f"{experiment['ci_high']:+.1%})" in summary, summary
     if chromium_missing() is None:
         dom = assert_report_renders(report, tmp_path / "demo-report.png")
         assert {p["section"] for p in dom["plots"]} >= {
             "baseline", "history", "breaking-point", "constraints", "profiling", "experiments"
         }  # fmt: skip
         assert dom["nonCompliant"] > 0  # the demo's short runs are marked
+        # issue 25: the py-spy profile is an interactive icicle, its SVG a download
+        assert "flamegraph-1" in {p["key"] for p in dom["plots"] if p["section"] == "profiling"}
+        assert dom["images"] == [] and len(dom["downloads"]) == 1

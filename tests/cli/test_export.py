@@ -315,20 +315,22 @@ def test_dashboard_type_checks_against_the_types_grafana_publishes(tmp_path: Pat
     (tmp_path / "node_modules").symlink_to(GRAFANA_TYPES)
     board = dashboard()
     (tmp_path / "good.ts").write_text(_typescript("good", board))
+    # with a default metric (its variable's `current`) and that metric's unit
+    (tmp_path / "metric.ts").write_text(_typescript("metric", dashboard("t", "p95_ms", "ms")))
     broken = json.loads(json.dumps(board))
     broken["panels"][1]["targets"] = broken["panels"][1]["targets"][0]  # an object, not a list
     broken["templating"]["list"][0]["multiselect"] = True  # no such field
     (tmp_path / "broken.ts").write_text(_typescript("broken", broken))
     done = subprocess.run(
         [str(tsc), "--noEmit", "--strict", "--moduleResolution", "node", "--target", "es2020"]
-        + ["good.ts", "broken.ts"],
+        + ["good.ts", "metric.ts", "broken.ts"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
         check=False,
     )
     errors = [line for line in done.stdout.splitlines() if "error TS" in line]
-    assert not [e for e in errors if e.startswith("good.ts")], done.stdout
+    assert not [e for e in errors if e.startswith(("good.ts", "metric.ts"))], done.stdout
     assert any("multiselect" in e for e in errors), done.stdout  # the check can fail
     assert any("Record<string, unknown>[]" in e for e in errors), done.stdout  # targets
 

@@ -285,3 +285,43 @@ def test_a_load_run_during_an_open_experiment_records_it_and_is_exported_so(
     load = [s for s in families["perfinvest_run_value"].samples if s.labels["phase"] == "load"]
     assert load and {(s.labels["version"], s.labels["experiment"]) for s in load} == {("v1", "1")}
     assert {s.labels["side"] for s in load} == {""}  # not one of the experiment's own sides
+
+
+def test_the_answer_names_the_investigations_real_phase_and_status(
+    state: Path, cli: Any, tmp_path: Path
+) -> None:
+    """Issue 25: a complete investigation's export said in_progress with phase null."""
+    inv = json.loads((state / "investigation.json").read_text())
+    assert inv["status"] == "complete"
+    last = inv["attempts"][-1]["phase"]
+    for args in (
+        ("export", "openmetrics", "--json"),
+        ("export", "csv", "-o", str(tmp_path / "csv"), "--json"),
+        ("export", "openmetrics", INV_ID, "--version", "v1", "--json"),
+    ):
+        answer = cli(*args).json
+        assert answer["ok"], answer
+        assert (answer["investigation"], answer["phase"], answer["status"]) == (
+            INV_ID,
+            last,
+            "complete",
+        ), args
+        assert answer["baseline"] == inv["baseline"]["version"]
+    across = cli("export", "openmetrics", "--version", "v1", "--json").json  # no one investigation
+    assert across["ok"] and across["phase"] is None
+
+
+def test_the_dashboard_defaults_to_the_active_investigations_metric(
+    state: Path, cli: Any, tmp_path: Path
+) -> None:
+    answer = cli("export", "grafana", "--json")
+    assert answer.code == 0, answer.out
+    assert (answer.json["data"]["metric"], answer.json["data"]["unit"]) == ("p95_ms", "ms")
+    board = answer.json["data"]["dashboard"]
+    (metric,) = [v for v in board["templating"]["list"] if v["name"] == "metric"]
+    assert metric["current"]["value"] == "p95_ms"
+    chosen = cli("export", "grafana", "--metric", "rss_mb", "--json").json["data"]
+    assert (chosen["metric"], chosen["unit"]) == ("rss_mb", None)  # its unit is not known
+    bad = cli("export", "grafana", "--metric", 'p95"} or vector(1) #', "--json")
+    assert bad.code == 2 and "is not a metric name" in bad.json["error"]["message"]
+    assert not (tmp_path / "dash.json").exists()

@@ -1,9 +1,10 @@
 """Open a page in real headless Chromium and drive it over the DevTools protocol.
 
-The protocol runs over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out, NUL-separated
-JSON), so no websocket library and no port are needed. Collected: uncaught exceptions,
-console errors, error log entries and every request the page made; then the DOM is
-queried (after the page's own scripts ran) and a full-page screenshot is taken.
+The protocol runs over ``--remote-debugging-pipe`` (fd 3 in, fd 4 out, NUL-separated JSON),
+so no websocket library and no port are needed. Collected: uncaught exceptions, console
+errors and warnings (Plotly's included), error log entries and every request the page made;
+then the DOM is queried (after the page's own scripts ran) and a full-page screenshot is
+taken.
 """
 
 from __future__ import annotations
@@ -98,6 +99,12 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
             found.append(f"exception: {details.get('exception', {}).get('description') or details}")
         elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
             found.append(f"console.{params['type']}: {[a.get('value') for a in params['args']]}")
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("warning", "trace"):
+            # Plotly's own warnings (Lib.warn: console.trace("WARN:", ...)), e.g. "Invalid
+            # color specifier": a figure it had to repair
+            args = [a.get("value") for a in params.get("args", [])]
+            if params["type"] == "warning" or (args and str(args[0]).startswith("WARN")):
+                found.append(f"console.{params['type']}: {args}")
         elif method == "Log.entryAdded" and params.get("entry", {}).get("level") == "error":
             found.append(f"log: {params['entry'].get('text')}")
     return found
@@ -227,6 +234,15 @@ DOM_QUERY = """(() => {
       p => p.closest("section").getAttribute("data-section")),
     rendered: document.body.getAttribute("data-plots-rendered"),
     scripts: document.querySelectorAll("script[src], link[href]").length,
+    summaryLinks: [...document.querySelectorAll("#summary a[href]")].map(a => ({
+      href: a.getAttribute("href"),
+      target: !!document.getElementById(a.getAttribute("href").slice(1))})),
+    downloads: [...document.querySelectorAll("a[download]")].map(
+      a => [a.getAttribute("download"), a.getAttribute("href").slice(0, 26)]),
+    folded: [...document.querySelectorAll("details[data-details]:not([open])")].map(
+      d => d.getAttribute("data-details")),
+    claims: Object.fromEntries([...document.querySelectorAll("#summary [data-claim]")].map(
+      d => [d.getAttribute("data-claim"), d.textContent])),
   };
 })()"""
 

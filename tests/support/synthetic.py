@@ -29,7 +29,9 @@ from perfinvest.core.models import (
     Hotspot,
     Hypothesis,
     Investigation,
+    LimitEffect,
     Metric,
+    MetricEffect,
     MetricSpec,
     PhaseAttempt,
     Probe,
@@ -40,6 +42,7 @@ from perfinvest.core.models import (
 )
 from perfinvest.core.phases import PHASE_ORDER
 from perfinvest.core.profiling.hotspots import Stack
+from perfinvest.core.stats.comparing import compare_runs
 from perfinvest.store.atomic import atomic_write_text
 from perfinvest.store.documents import write_document
 from perfinvest.store.paths import StatePaths
@@ -162,6 +165,32 @@ def write_state(
     write_document(paths.baseline("v1"), current)
     side_a = _runs(rng, "exp1-baseline", experiment_runs, 12.0, samples)
     side_b = _runs(rng, "exp1-candidate", experiment_runs, 6.0, samples)
+    for side, rss in ((side_a, 40.0), (side_b, 52.0)):  # the candidate uses more memory
+        for run in side:
+            value = float(rng.normal(rss, rss * 0.01))
+            run.metrics.append(Metric(name="rss_mb", value=value, unit="MB", direction="lower"))
+    side_b[0].metrics.append(Metric(name="cache_hits", value=7.0))  # one side reports it
+    effects = [  # phase 8's own comparison of the two sides, every metric both report
+        MetricEffect(
+            metric=row.key,
+            unit=row.unit,
+            baseline_mean=row.comparison.baseline_mean,
+            candidate_mean=row.comparison.candidate_mean,
+            relative_change=row.comparison.relative_change,
+            ci_low=row.comparison.ci_low,
+            ci_high=row.comparison.ci_high,
+            p_welch=row.comparison.p_welch,
+            p_mannwhitney=row.comparison.p_mannwhitney,
+            verdict=row.comparison.verdict,
+        )
+        for row in compare_runs(
+            [r for r in side_a if r.valid],
+            [r for r in side_b if r.valid],
+            baseline_label="baseline side",
+            candidate_label="candidate",
+            primary="p95_ms",
+        ).rows
+    ]
     runs_file = artifacts / "experiment-1" / "runs.json"
     atomic_write_text(
         runs_file,
@@ -171,6 +200,13 @@ def write_state(
                 "candidate": [r.model_dump(mode="json") for r in side_b],
             }
         ),
+    )
+    patch = artifacts / "experiment-1" / "change.patch"
+    atomic_write_text(
+        patch,
+        "diff --git a/app.py b/app.py\n--- a/app.py\n+++ b/app.py\n@@ -20,3 +20,3 @@\n"
+        " def slow_scan(items):\n-    seen = []\n+    seen = set()  # <b>not</b> markup\n"
+        "     return [i for i in items if i not in seen]\n",
     )
     stacks = [
         Stack(("main (app.py:1)", "handle (app.py:10)", "slow_scan (app.py:20)"), 80),
@@ -182,6 +218,23 @@ def write_state(
     )
     flame = artifacts / "profile-1" / "flamegraph.svg"
     atomic_write_text(flame, flamegraph_svg(stacks, "profile-1 <script>alert(1)</script>"))
+    # py-spy's own stacks of profile 1: absolute paths, its process root, an import
+    root = perf.parent.parent.resolve()
+    pyspy = artifacts / "profile-1" / "stacks.collapsed.txt"
+    process = 'process 4242:"/usr/bin/python3 bench.py"'
+    atomic_write_text(
+        pyspy,
+        f"{process};<module> ({root}/bench.py:3);main ({root}/app.py:1);"
+        f"handle ({root}/app.py:10);slow_scan ({root}/app.py:20) 70\n"
+        f"{process};<module> ({root}/bench.py:3);main ({root}/app.py:1);"
+        f"handle ({root}/app.py:10);dumps (/usr/lib/python3.11/json/__init__.py:231) 10\n"
+        f"{process};<module> ({root}/bench.py:1);"
+        "_find_and_load (<frozen importlib._bootstrap>:1176);"
+        "_find_and_load_unlocked (<frozen importlib._bootstrap>:1147);"
+        "<module> (/usr/lib/python3.11/json/__init__.py:1) 20\n",
+    )
+    old_flame = artifacts / "profile-3" / "flamegraph.svg"  # an older profile: its SVG only
+    atomic_write_text(old_flame, flamegraph_svg(stacks[:1], "profile-3"))
     _write_load_run(artifacts / "load-baseline-20261201T100500")
     inv = Investigation(
         id=INV_ID,
@@ -240,6 +293,16 @@ def write_state(
                 valid_runs=2,
                 metrics={"p95_ms": 24.0},
                 deltas={"p95_ms": 24.0 / 12.0 - 1},
+                effects={
+                    "p95_ms": LimitEffect(
+                        baseline=12.0,
+                        constrained=24.0,
+                        relative_change=1.0,
+                        ci_low=0.8,
+                        ci_high=1.25,
+                        effect="slower under limit",
+                    )
+                },
             ),
         ],
         hypotheses=[
@@ -256,7 +319,10 @@ def write_state(
                 profiler="py-spy",
                 created_at=T0,
                 total_samples=100,
-                artifacts=[ArtifactRef(path=paths.relative(flame), description="flamegraph SVG")],
+                artifacts=[
+                    ArtifactRef(path=paths.relative(flame), description="flamegraph SVG"),
+                    ArtifactRef(path=paths.relative(pyspy), description="collapsed stacks"),
+                ],
                 hotspots=[
                     Hotspot(
                         function="slow_scan",
@@ -275,6 +341,17 @@ def write_state(
                         total_pct=20,
                         samples=20,
                     ),
+                    *(  # stdlib frames near 0 %: folded behind "show all"
+                        Hotspot(
+                            function=name,
+                            file=f"/usr/lib/python3.11/json/{name}.py",
+                            line=7,
+                            self_pct=0.2,
+                            total_pct=0.3,
+                            samples=1,
+                        )
+                        for name in ("decoder", "encoder", "scanner")
+                    ),
                 ],
             ),
             ProfilingResult(
@@ -283,6 +360,13 @@ def write_state(
                 created_at=T0,
                 total_samples=100,
                 artifacts=[ArtifactRef(path=paths.relative(collapsed), description="stacks")],
+            ),
+            ProfilingResult(
+                number=3,
+                profiler="py-spy",
+                created_at=T0,
+                total_samples=80,
+                artifacts=[ArtifactRef(path=paths.relative(old_flame), description="SVG")],
             ),
         ],
         experiments=[
@@ -301,7 +385,11 @@ def write_state(
                 runs_per_side=experiment_runs,
                 compliant=False,
                 runs=ArtifactRef(path=paths.relative(runs_file)),
+                patch=ArtifactRef(path=paths.relative(patch)),
+                changed_files=["M app.py"],
+                diffstat=" app.py | 2 +-",
                 restore_verified=True,
+                effects=effects,
             )
         ],
         decision=DecisionRecord(
@@ -327,8 +415,11 @@ def _write_load_run(folder: Path) -> None:
     rows = ["second,route,users,requests,failures,p50_ms,p95_ms,p99_ms,max_ms"]
     for s in range(30):
         users = min(s + 1, 20)
-        rows.append(f"{s},/checkout,{users},{users * 5},{s // 10},10,{40 + s},{60 + s},{90 + s}")
-        rows.append(f"{s},all,{users},{users * 5},{s // 10},10,{40 + s},{60 + s},{90 + s}")
+        for route in ("/checkout", "all"):
+            p50 = 10 + s // 3
+            rows.append(
+                f"{s},{route},{users},{users * 5},{s // 10},{p50},{40 + s},{60 + s},{90 + s}"
+            )
     atomic_write_text(folder / "latency.csv", "\n".join(rows) + "\n")
     result = {
         "kind": "perfinvest.load-result",
@@ -340,6 +431,24 @@ def _write_load_run(folder: Path) -> None:
              "verdict": "FAIL"},
             {"route": "all", "slo": "error_rate < 1%", "metric": "error_rate", "measured": 0.02,
              "verdict": "FAIL"},
+        ],
+        "routes": {
+            "/checkout": {"requests": 5400, "rps": 60.0, "p50_ms": 10.0, "p95_ms": 62.0,
+                          "p99_ms": 80.0, "max_ms": 95.0, "error_rate": 0.02,
+                          "statuses": {"200": 5292, "500": 108}},
+            "all": {"requests": 5400, "rps": 60.0, "p50_ms": 10.0, "p95_ms": 62.0,
+                    "p99_ms": 80.0, "max_ms": 95.0, "error_rate": 0.02,
+                    "statuses": {"200": 5292, "500": 108}},
+        },
+        "errors": [
+            {"route": "/checkout", "error": "HTTPError('500 Server Error')", "count": 100},
+            {"route": "/checkout", "error": "ConnectionResetError(104)", "count": 8},
+        ],
+        "phase_verdicts": [
+            {"phase": "ramp", "route": "/checkout", "slo": "p95_ms <= 60", "metric": "p95_ms",
+             "measured": 45.0, "verdict": "PASS"},
+            {"phase": "hold", "route": "/checkout", "slo": "p95_ms <= 60", "metric": "p95_ms",
+             "measured": 66.0, "verdict": "FAIL"},
         ],
         "run": _run(
             "load-baseline-1", datetime(2026, 12, 1, 10, 5, tzinfo=UTC), [62.0] * 5,

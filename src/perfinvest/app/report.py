@@ -14,6 +14,7 @@ import json
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from perfinvest.core.report.phase_figures import LoadSecond
 
 #: Flamegraphs larger than this are linked by name, not embedded.
 MAX_EMBEDDED_SVG = 5 * 2**20
+#: Change patches larger than this are named, not shown (the bundle holds them whole).
+MAX_SHOWN_PATCH = 512 * 2**10
 REPORTS_GITIGNORE = "# written by perfinvest: reports are rendered from the state\n*\n"
 #: A bundle's members get this fixed time, so the same files give the same archive.
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -141,10 +144,29 @@ def _load_runs(ctx: AppContext, inv: Investigation, problems: list[str]) -> list
                             requests=_num(row.get("requests", "")) or 0.0,
                             failures=_num(row.get("failures", "")) or 0.0,
                             p95_ms=_num(row.get("p95_ms", "")),
+                            p50_ms=_num(row.get("p50_ms", "")),
+                            p99_ms=_num(row.get("p99_ms", "")),
                         )
                     )
         runs.append(LoadRun(ctx.paths.relative(path.parent), result, seconds))
     return runs
+
+
+def _patches(ctx: AppContext, inv: Investigation, problems: list[str]) -> dict[int, str]:
+    """Each experiment's change (its ``change.patch``), to show it in the report."""
+    out = {}
+    for exp in inv.experiments:
+        if exp.patch is None:
+            continue
+        path = ctx.paths.perf_dir / exp.patch.path
+        try:
+            if path.stat().st_size > MAX_SHOWN_PATCH:
+                problems.append(f"{exp.patch.path}: larger than 512 KiB, not shown")
+                continue
+            out[exp.number] = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            problems.append(f"{exp.patch.path}: unreadable; not shown")
+    return out
 
 
 def _flamegraphs(ctx: AppContext, inv: Investigation, problems: list[str]) -> dict[int, Flamegraph]:
@@ -178,16 +200,16 @@ def _superseded_breaking_points(
 
 
 def _stacks(
-    ctx: AppContext, inv: Investigation, drawn: set[int], problems: list[str]
+    ctx: AppContext, inv: Investigation, problems: list[str]
 ) -> dict[int, list[tuple[tuple[str, ...], int]]]:
-    """Collapsed stacks of the profiles that have no flamegraph SVG (drawn as an icicle)."""
+    """Each profile's collapsed stacks (drawn as an interactive icicle)."""
     from perfinvest.core.profiling.hotspots import ProfileFormatError, parse_collapsed
 
     out = {}
     for profile in inv.profiling:
         found = [a for a in profile.artifacts if a.path.endswith(".collapsed.txt")]
         found.sort(key=lambda a: not a.path.endswith("stacks.collapsed.txt"))  # ours first
-        if profile.number in drawn or not found:
+        if not found:
             continue
         try:
             text = (ctx.paths.perf_dir / found[0].path).read_text(encoding="utf-8")
@@ -199,6 +221,22 @@ def _stacks(
     return out
 
 
+def as_of(ctx: AppContext, inv: Investigation) -> str:
+    """The time a report states: ``SOURCE_DATE_EPOCH`` when set (reproducible builds), else
+    the state's last update. Never the clock: the same state gives the same bytes."""
+    raw = ctx.environ.get("SOURCE_DATE_EPOCH")
+    if raw is None or raw == "":
+        return inv.updated_at.astimezone(UTC).isoformat(timespec="seconds")
+    try:
+        stamp = datetime.fromtimestamp(int(raw.strip()), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise usage_error(
+            f"SOURCE_DATE_EPOCH={raw!r} is not a whole number of seconds since 1970-01-01 "
+            "UTC: set it to one (e.g. $(git log -1 --format=%ct)) or unset it"
+        ) from None
+    return stamp.isoformat(timespec="seconds") + " (SOURCE_DATE_EPOCH)"
+
+
 def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     """Read everything the report shows; what cannot be read is named, not hidden."""
     baselines, unreadable = _baselines(ctx, inv)
@@ -206,16 +244,18 @@ def gather(ctx: AppContext, inv: Investigation) -> ReportInputs:
     flamegraphs = _flamegraphs(ctx, inv, problems)
     return ReportInputs(
         inv=inv,
-        generated_at=ctx.now().isoformat(timespec="seconds"),
+        generated_at=as_of(ctx, inv),
         baselines=baselines,
         experiment_runs=_experiment_runs(ctx, inv, problems),
         load_runs=_load_runs(ctx, inv, problems),
         flamegraphs=flamegraphs,
-        stacks=_stacks(ctx, inv, set(flamegraphs), problems),
+        stacks=_stacks(ctx, inv, problems),
         history_rows=_history_rows(ctx, inv.setup.metric.name),
         history_metric=inv.setup.metric.name,
         superseded_breaking_points=_superseded_breaking_points(ctx, inv, problems),
+        patches=_patches(ctx, inv, problems),
         problems=problems,
+        source_root=str(ctx.repo_root),
     )
 
 

@@ -30,8 +30,8 @@ def test_the_report_is_written_under_reports_and_kept_out_of_git(state: Path, cl
     assert answer.json["data"]["report"] == str(path)
     assert (state / "reports" / ".gitignore").read_text().splitlines()[-1] == "*"
     html = path.read_text(encoding="utf-8")
-    assert html.count("<section ") == len(answer.json["data"]["sections"]) == 11
-    assert len(answer.json["data"]["plots"]) == 10
+    assert html.count("<section ") == len(answer.json["data"]["sections"]) == 12
+    assert len(answer.json["data"]["plots"]) == 11
     # self-contained: no external script, stylesheet or image; Plotly.js inlined once
     assert html.count("<script>") == 2  # plotly.js, then the drawing script
     page = re.sub(r"<script>.*?</script>", "", html, flags=re.S)  # the markup without code
@@ -187,3 +187,41 @@ def test_an_unreadable_state_is_exit_6_and_left_alone(state: Path, cli: Any) -> 
     assert answer.code == 6 and "investigation.json" in answer.json["error"]["message"]
     assert (state / "investigation.json").read_text() == "{not json"
     assert not (state / "reports").exists()
+
+
+def test_two_bundles_of_one_state_are_byte_identical(state: Path, tmp_path: Path) -> None:
+    """Issue 25 item 7: the report states the state's last update, not the clock."""
+    from datetime import UTC, datetime
+
+    from perfinvest.app.context import AppContext
+    from perfinvest.app.report import ReportRequest, report
+
+    made = []
+    for hour, name in ((11, "a.zip"), (23, "b.zip")):  # two runs hours apart
+        ctx = AppContext.discover(tmp_path, environ={})
+        ctx.clock = lambda hour=hour: datetime(2026, 12, 7, hour, 0, 7, tzinfo=UTC)  # type: ignore[misc]
+        report(ctx, ReportRequest(output=tmp_path / name, bundle=True))
+        made.append((tmp_path / name).read_bytes())
+    assert made[0] == made[1]
+    with zipfile.ZipFile(tmp_path / "a.zip") as archive:
+        assert {i.date_time for i in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+        page = archive.read("report.html").decode()
+    assert "as of 2026-12-01T10:10:00+00:00" in page  # the synthetic state's updated_at
+
+
+def test_source_date_epoch_sets_the_time_a_report_states(
+    state: Path, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    answer = cli("report", "-o", str(tmp_path / "r.html"), "--json")
+    assert answer.code == 0, answer.out
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "as of 2026-01-01T00:00:00+00:00 (SOURCE_DATE_EPOCH)" in page
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    bad = cli("report", "--bundle", "-o", str(tmp_path / "bad.zip"), "--json")
+    assert bad.code == 2, bad.out
+    message = bad.json["error"]["message"]
+    assert message.startswith("SOURCE_DATE_EPOCH='yesterday' is not a whole number") and (
+        "\n" not in message
+    )
+    assert not (tmp_path / "bad.zip").exists()

@@ -18,6 +18,7 @@ def test_a_real_load_run_is_drawn_over_time_with_its_slo_lines(
 ) -> None:
     from perfinvest.app.context import AppContext
     from perfinvest.app.report import gather, load_investigation
+    from perfinvest.core.report.blocks import Table
     from perfinvest.core.report.model import build_report
 
     assert cli(*START_ARGS, "--json").code == 0
@@ -34,7 +35,19 @@ def test_a_real_load_run_is_drawn_over_time_with_its_slo_lines(
     inputs = gather(ctx, inv)
     (load,) = inputs.load_runs
     assert load.seconds and sum(s.requests for s in load.seconds) > 0  # from latency.csv
-    plot = next(p for p in build_report(inputs).plots() if p.key == "load-1")
+    report = build_report(inputs)
+    plot = next(p for p in report.plots() if p.key == "load-1")
+    # rps and p50/p95/p99 over time, from the real latency.csv
+    lines = {t["name"]: t for t in plot.figure["data"]}
+    assert set(lines) >= {"requests/s", "p50", "p95", "p99"}
+    assert sum(lines["requests/s"]["y"]) == sum(s.requests for s in load.seconds)
+    assert any(v for v in lines["p99"]["y"] if v) and any(v for v in lines["p50"]["y"] if v)
+    section = next(s for s in report.sections if s.key == "load")
+    tables = {b.key: b for b in section.blocks if isinstance(b, Table)}
+    matrix = tables["load-matrix-1"]
+    assert matrix.rows[-1].cells[0] == "all" and len(matrix.rows) >= 2
+    routes = tables["load-routes-1"]
+    assert routes.rows[-1].cells[0] == "all" and "200:" in routes.rows[-1].cells[-1]
     shapes = plot.figure["layout"]["shapes"]
     assert {(s["yref"], s["y0"]) for s in shapes} >= {("y3", 80.0), ("y4", 0.01)}
     answer = cli("report", "--json")
@@ -43,4 +56,4 @@ def test_a_real_load_run_is_drawn_over_time_with_its_slo_lines(
         page = open_page(Path(answer.json["data"]["report"]), DOM_QUERY, tmp_path / "l.png", READY)
         assert page.errors == []
         (drawn,) = [p for p in page.value["plots"] if p["key"] == "load-1"]
-        assert drawn["rendered"] and drawn["traces"] == 4
+        assert drawn["rendered"] and drawn["traces"] == 6

@@ -4,8 +4,9 @@ Nothing is fetched when the page is viewed (no CDN, no fonts): Plotly.js is inli
 from the installed ``plotly`` package, each figure's data sits in a
 ``<script type="application/json">`` block, and a small script draws them all. Every text
 from the state is escaped; JSON is embedded with ``<`` escaped so no string can close the
-script block. Flamegraph SVGs are shown as ``<img>`` data URIs so any script inside them
-never runs in the page.
+script block. A profiler's flamegraph SVG is a download link (a data URI), or, for a
+profile without stacks, an ``<img>`` data URI: either way no script inside it runs in the
+page.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ from typing import Any
 from perfinvest.core.printable import visible
 from perfinvest.core.report.blocks import (
     Block,
+    Claims,
+    Code,
+    Details,
+    Download,
     Image,
     KeyValues,
     Paragraph,
@@ -55,6 +60,7 @@ h2 { font-size: 18px; margin: 12px 0 8px; }
 .status-done { background: #dafbe1; color: #116329; }
 .status-skipped { background: #fff8c5; color: #7d4e00; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 13px; width: 100%; }
+.scroll { overflow-x: auto; max-width: 100%; }
 caption { text-align: left; color: var(--muted); padding: 4px 0; }
 th, td { border: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: var(--bg); }
@@ -69,6 +75,10 @@ dt { color: var(--muted); } dd { margin: 0; }
 .badge-status-confirmed { background: #dafbe1; color: #116329; }
 .badge-status-refuted { background: #ffebe9; color: #cf222e; }
 .badge-status-untested, .badge-status-inconclusive { background: #eaeef2; color: #57606a; }
+.badge-fail { background: #ffebe9; color: #cf222e; border: 1px solid #cf222e; }
+.badge-improved { background: #dafbe1; color: #116329; border: 1px solid #2da44e; }
+.badge-regressed { background: #ffebe9; color: #cf222e; border: 1px solid #cf222e; }
+tr.row-improved td { color: #116329; } tr.row-regressed td { color: #cf222e; font-weight: 600; }
 tr.row-non-compliant td:first-child { border-left: 4px solid #e8710a; }
 tr.row-superseded td { color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
@@ -81,6 +91,24 @@ tr.row-superseded td { color: var(--muted); }
 .plot { width: 100%; min-height: 220px; margin: 8px 0; }
 figure { margin: 8px 0; } figure img { max-width: 100%; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 12px; }
+#summary { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(440px, 100%), 1fr));
+  gap: 4px 24px; }
+#summary h2 { grid-column: 1 / -1; }
+.claims h3 { font-size: 15px; margin: 8px 0 4px; }
+.claims dl { grid-template-columns: max-content minmax(0, 1fr); }
+.claims dd { overflow-wrap: anywhere; }
+.mark { font-weight: 700; margin-right: 6px; }
+.mark-yes { color: #116329; } .mark-no { color: #cf222e; }
+pre.code { background: var(--bg); border: 1px solid var(--line); padding: 8px 10px;
+  overflow-x: auto; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, monospace; }
+pre.code-diff .add { color: #116329; background: #e6ffec; display: inline-block; width: 100%; }
+pre.code-diff .del { color: #82071e; background: #ffebe9; display: inline-block; width: 100%; }
+pre.code-diff .hunk { color: #8250df; }
+pre.code-diff .meta { color: var(--muted); font-weight: 600; }
+details > summary { cursor: pointer; color: var(--accent); margin: 4px 0; }
+.download a { color: var(--accent); }
+a.evidence { font-size: 12px; color: var(--accent); white-space: nowrap; }
+a.evidence::before { content: "\\2192\\00a0"; }
 """
 
 #: Draws every figure; sets data-plots-rendered on <body> when all are drawn (tests wait
@@ -152,13 +180,80 @@ def _table(table: Table) -> str:
     head = "".join(f"<th>{escape(c)}</th>" for c in table.columns)
     caption = f"<caption>{escape(table.caption)}</caption>" if table.caption else ""
     body = "".join(_row(r) for r in table.rows)
-    return (
-        f'<table data-table="{escape(table.key)}">{caption}<thead><tr>{head}</tr></thead>'
-        f"<tbody>{body}</tbody></table>"
+    return (  # a wide table scrolls inside its section on a narrow screen
+        f'<div class="scroll"><table data-table="{escape(table.key)}">{caption}<thead><tr>'
+        f"{head}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
-def _block(block: Block) -> str:
+#: The summary's marks: what a claim says at a glance.
+MARKS = {"yes": ("\u2714", "mark-yes"), "no": ("\u2718", "mark-no")}
+
+
+def _claims(block: Claims, titles: dict[str, str]) -> str:
+    """A group of summary claims; each links to the section holding its evidence."""
+    items = []
+    for claim in block.items:
+        mark = ""
+        if claim.mark in MARKS:
+            sign, css = MARKS[claim.mark]
+            mark = f'<span class="mark {css}" data-mark="{escape(claim.mark)}">{sign}</span>'
+        link = ""
+        if claim.anchor:
+            title = titles.get(claim.anchor, claim.anchor)
+            link = f' <a class="evidence" href="#{escape(claim.anchor)}">{escape(title)}</a>'
+        items.append(
+            f'<dt>{escape(claim.label)}</dt><dd data-claim="{escape(claim.key)}">'
+            f"{mark}{escape(claim.text)}{link}</dd>"
+        )
+    return (
+        f'<div class="claims" data-claims="{escape(block.key)}"><h3>{escape(block.title)}</h3>'
+        f"<dl>{''.join(items)}</dl></div>"
+    )
+
+
+def _diff_line(line: str) -> str:
+    """One line of a unified diff, classed by what it is (escaped)."""
+    css = ""
+    if line.startswith(("diff --git", "index ", "--- ", "+++ ", "new file", "deleted file")):
+        css = "meta"
+    elif line.startswith("@@"):
+        css = "hunk"
+    elif line.startswith("+"):
+        css = "add"
+    elif line.startswith("-"):
+        css = "del"
+    text = escape(line)
+    return f'<span class="{css}">{text}</span>' if css else text
+
+
+def _code(block: Code) -> str:
+    lines = block.text.splitlines()
+    body = (
+        "\n".join(_diff_line(x) for x in lines) if block.language == "diff" else escape(block.text)
+    )
+    lang = f" code-{escape(block.language)}" if block.language else ""
+    return f'<pre class="code{lang}" data-code="{escape(block.key)}">{body}</pre>'
+
+
+def _block(block: Block, titles: dict[str, str]) -> str:
+    if isinstance(block, Claims):
+        return _claims(block, titles)
+    if isinstance(block, Code):
+        return _code(block)
+    if isinstance(block, Details):
+        inner = "".join(_block(b, titles) for b in block.blocks)
+        return (
+            f'<details data-details="{escape(block.key)}"><summary>{escape(block.summary)}'
+            f"</summary>{inner}</details>"
+        )
+    if isinstance(block, Download):
+        data = base64.b64encode(block.content.encode("utf-8")).decode("ascii")
+        return (
+            f'<p class="download"><a data-download="{escape(block.key)}" '
+            f'download="{escape(block.filename)}" href="data:{escape(block.mime)};base64,{data}">'
+            f"{escape(block.label)}</a></p>"
+        )
     if isinstance(block, Paragraph):
         css = f' class="{escape(block.css)}"' if block.css else ""
         return f"<p{css}>{escape(block.text)}</p>"
@@ -188,12 +283,12 @@ def _block(block: Block) -> str:
     )
 
 
-def _section(section: Section) -> str:
+def _section(section: Section, titles: dict[str, str]) -> str:
     status = ""
     if section.status:
         slug = escape(section.status.replace(" ", "-"))
         status = f'<span class="status status-{slug}">{escape(section.status)}</span>'
-    body = "".join(_block(b) for b in section.blocks)
+    body = "".join(_block(b, titles) for b in section.blocks)
     return (
         f'<section id="{escape(section.key)}" data-section="{escape(section.key)}">'
         f"<h2>{escape(section.title)}{status}</h2>{body}</section>"
@@ -205,7 +300,8 @@ def render_html(report: Report, plotly_source: str | None = None) -> str:
     js = plotly_source if plotly_source is not None else plotly_js()
     nav = "".join(f'<a href="#{escape(s.key)}">{escape(s.title)}</a>' for s in report.sections)
     banner = f'<p class="banner" data-banner>{escape(report.banner)}</p>' if report.banner else ""
-    sections = "".join(_section(s) for s in report.sections)
+    titles = {s.key: s.title for s in report.sections}
+    sections = "".join(_section(s, titles) for s in report.sections)
     # "</script" cannot appear inside the bundle's own strings unescaped; guard anyway.
     safe_js = js.replace("</script", "<\\/script")
     return (
@@ -216,7 +312,7 @@ def render_html(report: Report, plotly_source: str | None = None) -> str:
         f"<script>{safe_js}</script></head>"
         f'<body data-investigation="{escape(report.investigation)}">'
         f"<header><h1>{escape(report.title)}</h1><p>investigation "
-        f"{escape(report.investigation)} &middot; generated {escape(report.generated_at)}"
+        f"{escape(report.investigation)} &middot; as of {escape(report.generated_at)}"
         "</p></header>"
         f"<nav>{nav}</nav><main>{banner}{sections}</main>"
         f"<script>{SCRIPT}</script></body></html>\n"

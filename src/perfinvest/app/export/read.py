@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 from perfinvest.app.context import AppContext
@@ -201,7 +202,16 @@ def collect(ctx: AppContext, inv: Investigation | None, version: str | None = No
     label = inv.id if inv is not None else f"version {version}"
     if not runs:
         raise refused(_nothing(label, inv, version), needs=["perfinvest baseline"])
-    return ExportData(label, baselines, runs, latencies, notes, searches, limited)
+    data = ExportData(label, baselines, runs, latencies, notes, searches, limited)
+    if inv is None:
+        return data
+    last = inv.last_phase()
+    return replace(
+        data,
+        phase=last.value if last is not None else None,
+        status=inv.status,
+        baseline=inv.baseline.version if inv.baseline is not None else None,
+    )
 
 
 def _nothing(label: str, inv: Investigation | None, version: str | None) -> str:

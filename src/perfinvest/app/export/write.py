@@ -8,6 +8,7 @@ text body, so ``perfinvest export openmetrics > perf.om`` is the file and nothin
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,8 @@ from perfinvest.core.errors import usage_error
 from perfinvest.core.export.data import ExportData
 
 FORMATS = ("openmetrics", "prometheus")
+#: A metric name the dashboard's ``metric="$metric"`` selectors can hold as is.
+METRIC_NAME = re.compile(r"^[A-Za-z_][\w.:/\[\]-]*$")
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ def export_openmetrics(ctx: AppContext, request: OpenMetricsRequest) -> tuple[Co
     data = gather(ctx, request.investigation, request.version)
     families = build_families(data)
     text = render(families, "prometheus" if request.fmt == "prometheus" else "openmetrics")
-    result = CommandResult("export openmetrics", investigation=_single(data.investigations))
+    result = _answer("export openmetrics", data)
     count = sample_count(families)
     superseded = sum(1 for r in data.runs if r.superseded)
     result.findings = [
@@ -93,18 +96,44 @@ def _note_backup(result: CommandResult, backup: Path | None) -> None:
         result.findings.append(f"the file it replaced is kept at {backup}")
 
 
+def _default_metric(ctx: AppContext | None, metric: str | None) -> tuple[str, str]:
+    """The metric variable's default and its unit: ``metric``, else the active
+    investigation's primary metric (its unit when it is that metric); none without either."""
+    from perfinvest.core.errors import PerfError
+
+    inv = None
+    if ctx is not None:
+        try:
+            inv = ctx.store.load_active() if ctx.store.has_active() else None
+        except PerfError:  # an unreadable state: the dashboard does not depend on it
+            inv = None
+    if metric is not None and not METRIC_NAME.match(metric):
+        raise usage_error(
+            f"--metric {metric!r} is not a metric name (letters, digits and _ . : / - [ ], "
+            "not starting with a digit): give the name the benchmark reports"
+        )
+    spec = inv.setup.metric if inv is not None else None
+    name = metric if metric is not None else (spec.name if spec is not None else "")
+    if not METRIC_NAME.match(name):  # a name a PromQL string would not hold as is
+        return "", ""
+    unit = spec.unit if spec is not None and spec.name == name else ""
+    return name, unit
+
+
 def export_grafana(
     output: Path | None,
     title: str = "perfinvest",
     *,
     ctx: AppContext | None = None,
     force: bool = False,
+    metric: str | None = None,
 ) -> tuple[CommandResult, str]:
     """The dashboard JSON (Grafana's export-for-sharing form, importable as is)."""
     from perfinvest.adapters.output import write_output
     from perfinvest.core.export.grafana import dashboard, promql_expressions
 
-    board = dashboard(title)
+    default, unit = _default_metric(ctx, metric)
+    board = dashboard(title, default, unit)
     text = json.dumps(board, indent=2) + "\n"
     result = CommandResult(command="export grafana")
     panels = [p for p in board["panels"] if p["type"] != "row"]
@@ -114,6 +143,8 @@ def export_grafana(
         "panels": len(panels),
         "variables": [v["name"] for v in board["templating"]["list"]],
         "queries": len(promql_expressions(board)),
+        "metric": default or None,
+        "unit": unit or None,
     }
     result.findings = [
         f"dashboard {board['uid']!r}: {len(panels)} panels, schemaVersion "
@@ -152,7 +183,7 @@ def export_csv(
     directory = out_dir if out_dir is not None else ctx.paths.perf_dir / "exports" / label
     guard = ctx.paths if out_dir is not None else None
     written = write_csvs(data, directory, guard=guard, force=force)
-    result = CommandResult("export csv", investigation=_single(data.investigations))
+    result = _answer("export csv", data)
     result.findings = [
         f"wrote {len(written)} CSV file(s) to {directory}: "
         + ", ".join(p.name for p in written)
@@ -196,6 +227,16 @@ def _phases_line(data: ExportData) -> str:
             f"({counts['superseded_constraints']} superseded, kept)"
         )
     return "; " + ", ".join(parts) if parts else ""
+
+
+def _answer(command: str, data: ExportData) -> CommandResult:
+    """The answer's head: the investigation exported, its last phase, status and baseline
+    (a version's export across investigations has no phase of its own)."""
+    result = CommandResult(command, investigation=_single(data.investigations))
+    if data.status is not None:  # one investigation: data.label is its id
+        result.investigation = data.label
+        result.phase, result.status, result.baseline = data.phase, data.status, data.baseline
+    return result
 
 
 def _single(ids: list[str]) -> str | None:

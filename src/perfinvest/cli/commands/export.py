@@ -67,14 +67,20 @@ def openmetrics(
 @export.command(name="grafana")
 @click.option("-o", "--output", type=_FILE, help="Write here (default: print it).")
 @click.option("--title", default="perfinvest", show_default=True, help="The dashboard's title.")
+@click.option(
+    "--metric",
+    metavar="NAME",
+    help="The metric variable's default (default: the active investigation's primary "
+    "metric, whose unit the metric panels then show).",
+)
 @force_option
 @json_option
 @command_runner("export grafana")
-def grafana(output: Path | None, title: str, force: bool, as_json: bool) -> Any:
+def grafana(output: Path | None, title: str, metric: str | None, force: bool, as_json: bool) -> Any:
     """A Grafana dashboard (JSON, importable as is) for `export openmetrics`' metrics."""
     from perfinvest.app.export.write import export_grafana
 
-    return _body(*export_grafana(output, title, ctx=context(), force=force))
+    return _body(*export_grafana(output, title, ctx=context(), force=force, metric=metric))
 
 
 @export.command(name="csv")

@@ -24,7 +24,7 @@ from perfinvest.cli.options import command_runner, context, force_option, json_o
     "--bundle",
     is_flag=True,
     help="Write a zip instead: the report, the log, the state, the baselines and the "
-    "investigation's artifacts.",
+    "investigation's artifacts (the same state gives the same bytes).",
 )
 @force_option
 @json_option
@@ -32,9 +32,10 @@ from perfinvest.cli.options import command_runner, context, force_option, json_o
 def report(
     investigation_id: str | None, output: Path | None, bundle: bool, force: bool, as_json: bool
 ) -> Any:
-    """The HTML report of investigation ID (default: the active one): every phase, plots of
-    the runs, the breaking point, constraints, load, profiles, experiments and the decision,
-    in one file that opens offline (docs/report.md).
+    """The HTML report of investigation ID (default: the active one): a summary first, then
+    every phase, plots of the runs, the breaking point, constraints, load, profiles,
+    experiments and the decision, in one file that opens offline (docs/report.md). It is
+    dated by the state's last update, or SOURCE_DATE_EPOCH when set: never the clock.
 
     \b
       perfinvest report                      # <perf>/reports/<id>.html
@@ -44,8 +45,8 @@ def report(
     -o never writes inside the state folder, nor over a file perfinvest did not write
     unless --force (the old file is then kept under <perf>/artifacts/backups/).
 
-    Exit 0 written, 2 bad id or output path, 4 unknown investigation or none active,
-    6 unreadable state, 7 state folder not writable.
+    Exit 0 written, 2 bad id, output path or SOURCE_DATE_EPOCH, 4 unknown investigation or
+    none active, 6 unreadable state, 7 state folder not writable.
     """
     from perfinvest.app.report import ReportRequest
     from perfinvest.app.report import report as make_report

@@ -131,6 +131,11 @@ class ExportData:
     notes: list[str] = field(default_factory=list)  # files skipped, with why
     breaking_points: list[ExportBreakingPoint] = field(default_factory=list)  # phase 3
     constraints: list[ExportConstraint] = field(default_factory=list)  # phase 4
+    #: the one investigation exported (none for a version across investigations): its last
+    #: phase, its status and its baseline, for the answer's output contract
+    phase: str | None = None
+    status: str | None = None
+    baseline: str | None = None
 
     @property
     def investigations(self) -> list[str]:

@@ -21,9 +21,29 @@ DATASOURCE = {"type": "prometheus", "uid": "${DS_PROMETHEUS}"}
 RUNS = 'investigation=~"$investigation",version=~"$version",scenario=~"$scenario"'
 LOAD = RUNS + ',route=~"$route"'
 CURRENT = 'superseded="false"'
+#: perfinvest units (as ``--unit`` names them) → Grafana's unit ids; others: a suffix.
+GRAFANA_UNITS = {
+    "ns": "ns", "us": "µs", "µs": "µs", "ms": "ms", "s": "s",
+    "b": "bytes", "bytes": "bytes", "kb": "deckbytes", "mb": "decmbytes", "gb": "decgbytes",
+    "kib": "kbytes", "mib": "mbytes", "gib": "gbytes",
+    "%": "percent", "percent": "percent", "ratio": "percentunit",
+    "rps": "reqps", "req/s": "reqps", "requests/s": "reqps", "ops/s": "ops",
+}  # fmt: skip
 
 
-def _variable(name: str, label: str, query: str, *, multi: bool = True) -> dict[str, Any]:
+def grafana_unit(unit: str) -> str:
+    """Grafana's id for ``unit`` (``ms``, ``bytes``...), else ``suffix: <unit>``; ``""``
+    for none."""
+    text = unit.strip()
+    if not text:
+        return ""
+    return GRAFANA_UNITS.get(text.lower(), f"suffix: {text}")
+
+
+def _variable(
+    name: str, label: str, query: str, *, multi: bool = True, default: str = ""
+) -> dict[str, Any]:
+    current = {"current": {"selected": True, "text": default, "value": default}} if default else {}
     return {
         "name": name,
         "label": label,
@@ -35,6 +55,7 @@ def _variable(name: str, label: str, query: str, *, multi: bool = True) -> dict[
         "multi": multi,
         "includeAll": multi,
         **({"allValue": ".*"} if multi else {}),  # ".*" also matches an empty label
+        **current,
         "options": [],
         "hide": 0,
     }
@@ -87,7 +108,8 @@ _SERIES = {"legend": {"displayMode": "table", "placement": "bottom", "showLegend
 _BARS = {"displayMode": "gradient", "orientation": "horizontal", "showUnfilled": True}
 
 
-def _panels() -> list[dict[str, Any]]:
+def _panels(unit: str = "") -> list[dict[str, Any]]:
+    """``unit``: Grafana's unit of the default metric (its panels show it)."""
     by_version = "max by (version) (last_over_time({}[$__range]))"
     baseline_mean = f'{PREFIX}_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="mean"}}'
     baseline_cv = f'{PREFIX}_baseline_value{{{RUNS},{CURRENT},metric="$metric",stat="cv"}}'
@@ -97,20 +119,24 @@ def _panels() -> list[dict[str, Any]]:
         _panel(
             "timeseries",
             "$metric per run",
-            "Every run's value (superseded baselines' runs included), at the time it ran.",
+            "Every current run's value at the time it ran: baselines, experiment sides and "
+            "load runs (a superseded baseline's copies of its runs are in the export, marked "
+            "superseded, not drawn here).",
             [
                 _target(
-                    f'{PREFIX}_run_value{{{RUNS},metric="$metric"}}',
-                    "{{version}} {{run_id}} {{scenario}} {{route}}",
+                    f'{PREFIX}_run_value{{{RUNS},{CURRENT},metric="$metric"}}',
+                    "{{version}} {{phase}} {{side}} {{run_id}} {{scenario}} {{route}}",
                 )
             ],
             (0, 1, 12, 8),
+            unit=unit,
             options=_SERIES,
         ),
         _panel(
             "timeseries",
-            "Latency quantiles of $metric (current baselines)",
-            "Quantiles of the raw samples (basis=samples) or of the run values (basis=runs).",
+            "Quantiles of $metric (current baselines)",
+            "Quantiles of $metric's raw samples (basis=samples) or of the run values "
+            "(basis=runs), whatever the metric measures.",
             [
                 _target(
                     f'{PREFIX}_baseline_samples{{{RUNS},{CURRENT},metric="$metric"}}',
@@ -118,6 +144,7 @@ def _panels() -> list[dict[str, Any]]:
                 )
             ],
             (12, 1, 12, 8),
+            unit=unit,
             options=_SERIES,
         ),
         _panel(
@@ -126,6 +153,7 @@ def _panels() -> list[dict[str, Any]]:
             "Each version's current baseline mean over the time range.",
             [_target(by_version.format(baseline_mean), "{{version}}", instant=True)],
             (0, 9, 12, 8),
+            unit=unit,
             options=_BARS,
         ),
         _panel(
@@ -193,7 +221,7 @@ def _panels() -> list[dict[str, Any]]:
             options=_BARS,
         ),
     ]
-    panels += _phase_panels(by_version)
+    panels += _phase_panels(by_version, unit)
     for number, panel in enumerate(panels, start=1):
         panel["id"] = number
     return panels
@@ -213,7 +241,7 @@ _BY_LEVEL = [
 ]
 
 
-def _phase_panels(by_version: str) -> list[dict[str, Any]]:
+def _phase_panels(by_version: str, unit: str) -> list[dict[str, Any]]:
     """Breaking-point searches (phase 3) and constrained runs (phase 4)."""
     searches = 'investigation=~"$investigation",version=~"$version"'
     probe = f'{PREFIX}_breaking_point_probe{{{RUNS},{CURRENT},metric="$metric"}}'
@@ -241,6 +269,7 @@ def _phase_panels(by_version: str) -> list[dict[str, Any]]:
             }
         ],
         (0, 35, 12, 8),
+        unit=unit,
         options={"xField": "level", "orientation": "vertical", "showValue": "auto", **_SERIES},
     )
     curve["transformations"] = _BY_LEVEL
@@ -280,6 +309,7 @@ def _phase_panels(by_version: str) -> list[dict[str, Any]]:
             "Mean $metric over the valid runs under each configuration of limits.",
             [_target(by_limits.format(value), "{{version}} {{limits}}", instant=True)],
             (0, 43, 8, 8),
+            unit=unit,
             options=_BARS,
         ),
         _panel(
@@ -303,8 +333,10 @@ def _phase_panels(by_version: str) -> list[dict[str, Any]]:
     ]
 
 
-def dashboard(title: str = "perfinvest") -> dict[str, Any]:
-    """The dashboard as a JSON-ready dict (importable as is)."""
+def dashboard(title: str = "perfinvest", metric: str = "", unit: str = "") -> dict[str, Any]:
+    """The dashboard as a JSON-ready dict (importable as is). ``metric``: the metric
+    variable's default (none: Grafana picks the first it finds); ``unit``: that metric's
+    unit, shown by the panels of $metric (Grafana cannot take a unit from a variable)."""
     runs = f"{PREFIX}_run_value"
     return {
         "__inputs": [
@@ -347,7 +379,7 @@ def dashboard(title: str = "perfinvest") -> dict[str, Any]:
         "graphTooltip": 1,
         "id": None,
         "links": [],
-        "panels": _panels(),
+        "panels": _panels(grafana_unit(unit)),
         "refresh": "",
         "schemaVersion": SCHEMA_VERSION,
         "tags": ["perfinvest", "performance"],
@@ -369,6 +401,7 @@ def dashboard(title: str = "perfinvest") -> dict[str, Any]:
                     "Metric",
                     f'label_values({runs}{{investigation=~"$investigation"}}, metric)',
                     multi=False,
+                    default=metric,
                 ),
                 _variable(
                     "route",

@@ -72,7 +72,58 @@ class Provenance:
     config_hash: str
 
 
-Block = Paragraph | KeyValues | Table | Plot | Image | Provenance
+@dataclass(frozen=True)
+class Claim:
+    """One statement of the summary, with the section that holds its evidence."""
+
+    key: str  # data-claim
+    label: str
+    text: str
+    anchor: str = ""  # the section key its evidence is in ("" : none)
+    mark: str = ""  # "yes" (met, improved), "no" (not met, regressed), "" (no mark)
+
+
+@dataclass(frozen=True)
+class Claims:
+    """A titled group of claims (the question, the answer, the cause, what is uncertain)."""
+
+    key: str  # data-claims
+    title: str
+    items: list[Claim]
+
+
+@dataclass(frozen=True)
+class Download:
+    """A file offered for download from the page itself (a data URI), never displayed."""
+
+    key: str
+    label: str
+    filename: str
+    mime: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Code:
+    """Text shown as written, monospaced; ``language`` "diff" marks added/removed lines."""
+
+    key: str
+    text: str
+    language: str = ""
+
+
+@dataclass(frozen=True)
+class Details:
+    """Blocks folded away behind ``summary`` (a ``<details>`` the reader opens)."""
+
+    key: str
+    summary: str
+    blocks: list[Table | Paragraph | Code]
+
+
+Block = (
+    Paragraph | KeyValues | Table | Plot | Image | Provenance | Claims | Download | Details | Code
+)
 
 
 @dataclass

@@ -42,9 +42,17 @@ class RunPoint:
 
 
 def plain(text: str) -> str:
-    """Text Plotly shows as written: it reads ``<b>``, ``<br>`` and entities in labels, so a
-    frame such as ``std::vector<int>::push`` must arrive escaped."""
-    return html.escape(text, quote=False)
+    """Text Plotly shows as written: it reads ``<b>``, ``<br>``, ``<a href>`` and entities in
+    every text it draws (titles, axis titles, tick and legend labels, hover, annotations), so
+    a frame such as ``std::vector<int>::push`` or a unit such as ``<a href=...>ms</a>`` must
+    arrive escaped; ``%`` becomes ``&#37;`` so no text can be read as a hover template's
+    ``%{variable}``."""
+    return html.escape(text, quote=False).replace("%", "&#37;")
+
+
+def axis_title(metric: str, unit: str = "") -> str:
+    """``metric (unit)``, as raw text: :func:`base_layout` escapes it."""
+    return f"{metric} ({unit})" if unit else metric
 
 
 def finite(value: float | None) -> float | None:
@@ -55,8 +63,8 @@ def finite(value: float | None) -> float | None:
 def base_layout(title: str, x_title: str, y_title: str, **extra: Any) -> dict[str, Any]:
     layout: dict[str, Any] = {
         "title": {"text": plain(title), "font": {"size": 15}},
-        "xaxis": {"title": {"text": x_title}, "automargin": True},
-        "yaxis": {"title": {"text": y_title}, "automargin": True},
+        "xaxis": {"title": {"text": plain(x_title)}, "automargin": True},
+        "yaxis": {"title": {"text": plain(y_title)}, "automargin": True},
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
         "height": 360,
         "legend": {"orientation": "h", "y": -0.2},
@@ -71,8 +79,8 @@ def _hover(point: RunPoint) -> str:
     flags += [] if point.valid else ["INVALID"]
     prefix = f"<b>{' '.join(flags)}</b><br>" if flags else ""
     return (
-        f"{prefix}{plain(point.label)}<br>{point.at}<br>host {plain(point.host or '?')}"
-        f"<br>config {point.config_hash or '?'}"
+        f"{prefix}{plain(point.label)}<br>{plain(point.at)}<br>host {plain(point.host or '?')}"
+        f"<br>config {plain(point.config_hash or '?')}"
     )
 
 
@@ -121,7 +129,7 @@ def _violin_name(point: RunPoint) -> str:
 
 def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
     """Per run: a violin of its samples; without samples, the runs' values as one box."""
-    axis = f"{metric} ({unit})" if unit else metric
+    axis = axis_title(metric, unit)
     with_samples = [p for p in points if len(p.samples) >= 2]
     data: list[dict[str, Any]]
     if with_samples:
@@ -146,8 +154,8 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
     data = [
         {
             "type": "box",
-            "name": metric,
-            "x": [metric] * len(points),
+            "name": plain(metric),
+            "x": [plain(metric)] * len(points),
             "y": values,
             "boxpoints": False,
             "boxmean": "sd",
@@ -158,7 +166,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
             "type": "scatter",
             "mode": "markers",
             "name": "runs",
-            "x": [metric] * len(points),
+            "x": [plain(metric)] * len(points),
             "y": values,
             "marker": _marker(points),
             "text": [_hover(p) for p in points],
@@ -171,7 +179,7 @@ def distribution(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str
 
 def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, Any]:
     """The samples within each run in order; without samples, each run's value over time."""
-    axis = f"{metric} ({unit})" if unit else metric
+    axis = axis_title(metric, unit)
     with_samples = [p for p in points if len(p.samples) >= 2]
     data: list[dict[str, Any]]
     if with_samples:
@@ -197,7 +205,7 @@ def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, 
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": metric,
+            "name": plain(metric),
             "x": [p.at for p in points],
             "y": [finite(p.value) for p in points],
             "marker": _marker(points),
@@ -209,7 +217,7 @@ def timeseries(points: Sequence[RunPoint], metric: str, unit: str) -> dict[str, 
     return {"data": data, "layout": base_layout(title, "started at (UTC)", axis, showlegend=False)}
 
 
-def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]:
+def history_trend(rows: Sequence[dict[str, Any]], metric: str, unit: str = "") -> dict[str, Any]:
     """The baselines history: mean (± one CV) per kept result; superseded ones open."""
     means = [finite(float(r["mean"])) for r in rows]
     errors = [
@@ -220,7 +228,7 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
         {
             "type": "scatter",
             "mode": "lines+markers+text",
-            "name": metric,
+            "name": plain(metric),
             "x": [r["at"] for r in rows],
             "y": means,
             "error_y": {"type": "data", "array": errors, "visible": True},
@@ -240,10 +248,10 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
             },
             "customdata": [
                 [
-                    r.get("source", ""),
+                    plain(str(r.get("source", ""))),
                     "superseded" if r.get("archived") else "current",
-                    r.get("host", ""),
-                    r.get("config_hash", ""),
+                    plain(str(r.get("host", ""))),
+                    plain(str(r.get("config_hash", ""))),
                 ]
                 for r in rows
             ],
@@ -256,7 +264,9 @@ def history_trend(rows: Sequence[dict[str, Any]], metric: str) -> dict[str, Any]
     )
     return {
         "data": data,
-        "layout": base_layout(title, "measured at (UTC)", f"{metric} mean ± CV", showlegend=False),
+        "layout": base_layout(
+            title, "measured at (UTC)", axis_title(f"{metric} mean ± CV", unit), showlegend=False
+        ),
     }
 
 
@@ -286,34 +296,54 @@ def vline(x: float, color: str) -> dict[str, Any]:
     }
 
 
+#: An experiment's two sides, told apart at a glance (neither is the non-compliant orange).
+SIDE_COLORS = {"baseline": "#5a6b7b", "candidate": "#1f6feb"}
+#: Sides whose means differ by more than this factor are drawn on a log axis.
+LOG_AXIS_RATIO = 10.0
+
+
 def two_sides(
     baseline: Sequence[RunPoint], candidate: Sequence[RunPoint], metric: str, unit: str
 ) -> dict[str, Any]:
-    """An experiment's runs: baseline side against candidate side, every run a point."""
-    axis = f"{metric} ({unit})" if unit else metric
+    """An experiment's runs: baseline side against candidate side, every run a point; each
+    side its own colour, non-compliant runs open diamonds; a log axis when the sides' means
+    differ by more than 10x (a linear one would squash the faster side flat)."""
+    axis = axis_title(metric, unit)
     data: list[dict[str, Any]] = []
+    means = []
     for name, points in (("baseline", baseline), ("candidate", candidate)):
+        values = [finite(p.value) for p in points]
+        kept = [v for v in values if v is not None]
+        if kept:
+            means.append(statistics.fmean(kept))
+        compliant = all(p.compliant for p in points)
+        color = SIDE_COLORS[name]
         data.append(
             {
                 "type": "box",
-                "name": name,
-                "y": [finite(p.value) for p in points],
+                "name": name + ("" if compliant else " (non-compliant)"),
+                "y": values,
                 "boxpoints": "all",
                 "jitter": 0.3,
                 "pointpos": 0,
                 "boxmean": True,
                 "text": [_hover(p) for p in points],
                 "hovertemplate": "%{y}<br>%{text}<extra></extra>",
+                "line": {"color": color},
+                "fillcolor": color + "33",  # the side's colour, 20 % opaque
                 "marker": {
-                    "color": OK_COLOR if all(p.compliant for p in points) else NON_COMPLIANT_COLOR,
-                    "symbol": "circle" if all(p.compliant for p in points) else "diamond-open",
+                    "color": color,
+                    "size": 9,
+                    "symbol": "circle" if compliant else "diamond-open",
+                    "line": {"width": 2, "color": color},
                 },
             }
         )
-    return {
-        "data": data,
-        "layout": base_layout(f"{metric}: baseline side vs candidate side", "", axis),
-    }
+    layout = base_layout(f"{metric}: baseline side vs candidate side", "", axis)
+    if len(means) == 2 and min(means) > 0 and max(means) / min(means) > LOG_AXIS_RATIO:
+        layout["yaxis"]["type"] = "log"
+        layout["yaxis"]["title"]["text"] += " (log scale)"
+    return {"data": data, "layout": layout}
 
 
 @dataclass(frozen=True)
@@ -349,7 +379,16 @@ def changes_with_ci(changes: Sequence[Change], metric: str) -> dict[str, Any]:
             "orientation": "h",
             "x": pct,
             "y": [plain(c.label) + ("" if c.compliant else " (non-compliant)") for c in changes],
-            "error_x": {"type": "data", "symmetric": False, "array": plus, "arrayminus": minus},
+            # one colour: Plotly takes the error bars' from the marker's, and an array of
+            # colours there is an "Invalid color specifier" (a console warning per bar)
+            "error_x": {
+                "type": "data",
+                "symmetric": False,
+                "array": plus,
+                "arrayminus": minus,
+                "color": MUTED_COLOR,
+                "thickness": 2,
+            },
             "marker": {
                 "size": 12,
                 "color": [color.get(c.verdict, MUTED_COLOR) for c in changes],

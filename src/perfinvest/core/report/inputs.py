@@ -6,6 +6,7 @@ history trend); the report model only arranges them, so it stays pure and testab
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +67,10 @@ class ReportInputs:
     superseded_breaking_points: list[tuple[str, BreakingPointResult]] = field(default_factory=list)
     #: files that could not be read (named), shown so nothing is silently missing
     problems: list[str] = field(default_factory=list)
+    #: experiment number -> its change as a unified diff (``change.patch``)
+    patches: dict[int, str] = field(default_factory=dict)
+    #: the repository root, to shorten the paths of profiled frames ("": keep them)
+    source_root: str = ""
 
     def current_baseline(self) -> KeptBaseline | None:
         """The baseline in force: the state's reference, else the newest current one."""
@@ -112,8 +117,20 @@ def run_points(runs: Sequence[Run], metric: str) -> list[RunPoint]:
     return points
 
 
+#: From this magnitude on a number is written whole, with thousands separators.
+WHOLE_FROM = 1_000
+#: ... up to this one; beyond, scientific notation is the readable form.
+WHOLE_UNTIL = 1e15
+
+
 def num(value: float | None, digits: int = 4) -> str:
-    return "n/a" if value is None else f"{value:.{digits}g}"
+    """A number for people: ``16,000`` and ``14,470,123`` rather than ``1.6e+04``; under
+    1,000, ``digits`` significant digits (``8.034``, ``0.05095``); ``n/a`` when unknown."""
+    if value is None:
+        return "n/a"
+    if math.isfinite(value) and WHOLE_FROM <= abs(value) < WHOLE_UNTIL:
+        return f"{value:,.0f}"
+    return f"{value:.{digits}g}"
 
 
 def phase_status(inv: Investigation, phase: Phase) -> str:

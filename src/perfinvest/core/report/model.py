@@ -36,14 +36,15 @@ from perfinvest.core.report.inputs import (
     run_badges,
     run_points,
 )
+from perfinvest.core.report.load_section import load_section
 from perfinvest.core.report.sections import (
     constraints_section,
     decision_section,
     experiments_section,
     hypotheses_section,
-    load_section,
     profiling_section,
 )
+from perfinvest.core.report.summary import summary_section
 
 
 def _overview(inputs: ReportInputs) -> Section:
@@ -58,7 +59,7 @@ def _overview(inputs: ReportInputs) -> Section:
         ("status", inv.status.replace("_", " ")),
         ("started", inv.created_at.isoformat(timespec="seconds")),
         ("updated", inv.updated_at.isoformat(timespec="seconds")),
-        ("report generated", inputs.generated_at),
+        ("report as of", inputs.generated_at),
     ]
     if setup.short_run_policy is not None:
         items.append(("short-run policy", setup.short_run_policy.reason))
@@ -173,7 +174,7 @@ def _baseline(inputs: ReportInputs) -> Section:
                         "min / median / max",
                         " / ".join(num(summary.get(k)) for k in ("min", "median", "max")),
                     ),
-                    ("outliers (Tukey)", ", ".join(num(o) for o in outliers) or "none"),
+                    ("outliers (Tukey)", _outlier_runs(baseline.runs, metric.name, outliers)),
                 ]
             )
         )
@@ -216,6 +217,21 @@ def _baseline(inputs: ReportInputs) -> Section:
     return section
 
 
+def _outlier_runs(runs: list[Run], metric: str, indices: list[int]) -> str:
+    """The runs the summary's Tukey outlier indices point at (indices into the valid runs
+    reporting ``metric``, in order, as ``core/stats/baselines`` summarised them), named."""
+    measured = [r for r in runs if r.valid and any(m.key == metric for m in r.metrics)]
+    named = []
+    for index in indices:
+        if isinstance(index, int) and 0 <= index < len(measured):
+            run = measured[index]
+            found = run.metric(metric)
+            named.append(f"{run.run_id} ({num(found.value) if found else 'n/a'})")
+        else:
+            named.append(f"run #{index} (not among the valid runs)")
+    return ", ".join(named) or "none"
+
+
 def _runs_table(key: str, runs: list[Run], metric: str) -> Table:
     rows = []
     for run in runs:
@@ -255,7 +271,9 @@ def _history(inputs: ReportInputs) -> Section:
             )
         )
         return section
-    section.blocks.append(Plot("history-trend", "trend", fig.history_trend(rows, metric)))
+    spec = inputs.inv.setup.metric
+    unit = spec.unit if metric == spec.name else ""
+    section.blocks.append(Plot("history-trend", "trend", fig.history_trend(rows, metric, unit)))
     section.blocks.append(
         Table(
             "history",
@@ -320,6 +338,7 @@ def _breaking_point(inputs: ReportInputs) -> Section:
                 last_passing=bp.last_passing,
                 breaking_point=bp.breaking_point,
                 compliant=bp.compliant,
+                unit=inv.setup.metric.unit if metric == inv.setup.metric.name else "",
             ),
         )
     )
@@ -331,7 +350,7 @@ def _breaking_point(inputs: ReportInputs) -> Section:
                 ("breaking point", num(bp.breaking_point)),
                 (
                     "range",
-                    f"[{num(bp.minimum)}, {num(bp.maximum)}] at resolution {num(bp.resolution)}",
+                    f"{num(bp.minimum)} to {num(bp.maximum)} at resolution {num(bp.resolution)}",
                 ),
                 ("fails when", ", ".join(bp.thresholds)),
                 ("confidence", bp.confidence),
@@ -411,9 +430,11 @@ def has_runs(inputs: ReportInputs) -> bool:
 
 
 def build_report(inputs: ReportInputs) -> Report:
-    """Every section in the methodology's order; ``banner`` says when nothing ran yet."""
+    """The summary, then every section in the methodology's order; ``banner`` says when
+    nothing ran yet."""
     inv = inputs.inv
     sections = [
+        summary_section(inputs),
         _overview(inputs),
         _phases(inputs),
         _baseline(inputs),

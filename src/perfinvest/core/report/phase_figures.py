@@ -14,6 +14,7 @@ from perfinvest.core.report.figures import (
     NON_COMPLIANT_COLOR,
     OK_COLOR,
     PASS_COLOR,
+    axis_title,
     base_layout,
     finite,
     hline,
@@ -40,6 +41,7 @@ def breaking_curve(
     last_passing: float | None,
     breaking_point: float | None,
     compliant: bool,
+    unit: str = "",
 ) -> dict[str, Any]:
     """The probes as a curve over the parameter; the threshold and the boundary marked."""
     ordered = sorted(probes, key=lambda p: p.value)
@@ -52,7 +54,7 @@ def breaking_curve(
         {
             "type": "scatter",
             "mode": "lines+markers",
-            "name": f"{metric} per probe",
+            "name": plain(f"{metric} per probe"),
             "x": [p.value for p in ordered],
             "y": [finite(p.metric) for p in ordered],
             "line": {"color": MUTED_COLOR, "dash": "solid" if compliant else "dot"},
@@ -62,8 +64,10 @@ def breaking_curve(
                 "symbol": "circle" if compliant else "diamond-open",
                 "line": {"width": 2, "color": colors},
             },
-            "customdata": [[v, p.stage, p.run_id] for v, p in zip(verdicts, ordered, strict=True)],
-            "hovertemplate": f"{parameter}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
+            "customdata": [
+                [v, plain(p.stage), plain(p.run_id)] for v, p in zip(verdicts, ordered, strict=True)
+            ],
+            "hovertemplate": f"{plain(parameter)}=%{{x}}: %{{y}} (%{{customdata[0]}}){note}"
             "<br>%{customdata[1]} %{customdata[2]}<extra></extra>",
         }
     ]
@@ -89,13 +93,22 @@ def breaking_curve(
         if x is not None:
             shapes.append(vline(x, color))
     title = f"breaking point: {metric} over {parameter} (shaded: the boundary){note}"
-    return {"data": data, "layout": base_layout(title, parameter, metric, shapes=shapes)}
+    return {
+        "data": data,
+        "layout": base_layout(title, parameter, axis_title(metric, unit), shapes=shapes),
+    }
 
 
 def side_by_side(
-    labels: Sequence[str], values: Sequence[float | None], notes: Sequence[str], metric: str
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    notes: Sequence[str],
+    metric: str,
+    unit: str = "",
+    intervals: Sequence[tuple[float | None, float | None]] = (),
 ) -> dict[str, Any]:
-    """The baseline and each constrained configuration's mean, as bars side by side."""
+    """The baseline and each constrained configuration's mean, as bars side by side; a
+    bar's 95 % interval (absolute bounds, when the phase computed one) as an error bar."""
     colors = [MUTED_COLOR] + [
         NON_COMPLIANT_COLOR if "(non-compliant)" in label else OK_COLOR for label in labels[1:]
     ]
@@ -104,16 +117,32 @@ def side_by_side(
             "type": "bar",
             "x": [plain(label) for label in labels],
             "y": [finite(v) for v in values],
-            "text": list(notes),
+            "text": [plain(note) for note in notes],
             "textposition": "auto",
             "marker": {"color": colors},
             "hovertemplate": "%{x}: %{y}<br>%{text}<extra></extra>",
         }
     ]
+    bounds = list(intervals) + [(None, None)] * (len(values) - len(intervals))
+    if any(low is not None for low, _ in bounds):
+        data[0]["error_y"] = {
+            "type": "data",
+            "symmetric": False,
+            "array": [
+                finite(high - v) if high is not None and v is not None else None
+                for v, (_, high) in zip(values, bounds, strict=True)
+            ],
+            "arrayminus": [
+                finite(v - low) if low is not None and v is not None else None
+                for v, (low, _) in zip(values, bounds, strict=True)
+            ],
+            "color": MUTED_COLOR,
+            "thickness": 2,
+        }
     return {
         "data": data,
         "layout": base_layout(
-            f"{metric}: unconstrained vs each limit", "", metric, showlegend=False
+            f"{metric}: unconstrained vs each limit", "", axis_title(metric, unit), showlegend=False
         ),
     }
 
@@ -125,73 +154,95 @@ class LoadSecond:
     requests: float
     failures: float
     p95_ms: float | None
+    p50_ms: float | None = None
+    p99_ms: float | None = None
 
 
-#: The load plot's panels: (key, title, SLO metric drawn on it).
-LOAD_PANELS = (
-    ("users", "users", None),
-    ("rps", "requests/s", "rps"),
-    ("p95", "p95 (ms)", "p95_ms"),
-    ("errors", "error rate", "error_rate"),
+#: The load plot's panels: (key, axis title, its series (name, field), SLO metrics drawn).
+LOAD_PANELS: tuple[tuple[str, str, tuple[tuple[str, str], ...], tuple[str, ...]], ...] = (
+    ("users", "users", (("users", "users"),), ()),
+    ("rps", "requests/s", (("requests/s", "rps"),), ("rps",)),
+    (
+        "latency",
+        "latency (ms)",
+        (("p50", "p50_ms"), ("p95", "p95_ms"), ("p99", "p99_ms")),
+        ("p50_ms", "p90_ms", "p95_ms", "p99_ms", "p999_ms", "max_ms", "mean_ms"),
+    ),
+    ("errors", "error rate", (("error rate", "errors"),), ("error_rate",)),
 )
+_LATENCY_DASH = {"p50_ms": "dot", "p95_ms": "solid", "p99_ms": "dash"}
+
+
+def _load_series(rows: Sequence[LoadSecond]) -> dict[str, list[float | None]]:
+    return {
+        "users": [finite(r.users) for r in rows],
+        "rps": [r.requests for r in rows],
+        "p50_ms": [finite(r.p50_ms) for r in rows],
+        "p95_ms": [finite(r.p95_ms) for r in rows],
+        "p99_ms": [finite(r.p99_ms) for r in rows],
+        "errors": [r.failures / r.requests if r.requests else None for r in rows],
+    }
+
+
+def _slo_note(metric: str, limit: float, axis: str) -> dict[str, Any]:
+    return {
+        "xref": "paper",
+        "yref": axis,
+        "x": 1,
+        "y": limit,
+        "text": plain(f"SLO {metric} {limit:g}"),
+        "showarrow": False,
+        "xanchor": "right",
+        "yanchor": "bottom",
+        "font": {"color": FAIL_COLOR, "size": 11},
+    }
 
 
 def load_profile(
     rows: Sequence[LoadSecond], slos: Sequence[tuple[str, float]], title: str
 ) -> dict[str, Any]:
-    """Users, rps, p95 and error rate per second, stacked, with the SLO limits as lines."""
+    """Users, requests/s, p50/p95/p99 and the error rate per second, stacked, with the SLO
+    limits as labelled dashed lines on the panel of their metric."""
     seconds = [r.second for r in rows]
-    series = {
-        "users": [finite(r.users) for r in rows],
-        "rps": [r.requests for r in rows],
-        "p95": [finite(r.p95_ms) for r in rows],
-        "errors": [r.failures / r.requests if r.requests else None for r in rows],
-    }
+    series = _load_series(rows)
     data: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     notes: list[dict[str, Any]] = []
-    layout = base_layout(title, "second", "", showlegend=False)
-    layout["height"] = 620
+    layout = base_layout(title, "second of the run", "", showlegend=True)
+    layout["height"] = 680
     gap = 0.04
     height = (1 - gap * (len(LOAD_PANELS) - 1)) / len(LOAD_PANELS)
-    for i, (key, label, slo_metric) in enumerate(LOAD_PANELS):
+    for i, (_, label, lines, slo_metrics) in enumerate(LOAD_PANELS):
         axis = "y" if i == 0 else f"y{i + 1}"
         top = 1 - i * (height + gap)
         layout["yaxis" if i == 0 else f"yaxis{i + 1}"] = {
             "title": {"text": label},
             "domain": [max(top - height, 0), top],
             "automargin": True,
+            "rangemode": "tozero",
         }
-        data.append(
-            {
-                "type": "scatter",
-                "mode": "lines",
-                "name": label,
-                "x": seconds,
-                "y": series[key],
-                "yaxis": axis,
-                "hovertemplate": f"second %{{x}}: %{{y}} {label}<extra></extra>",
-            }
-        )
+        for name, field in lines:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": name,
+                    "x": seconds,
+                    "y": series[field],
+                    "yaxis": axis,
+                    "line": {"dash": _LATENCY_DASH.get(field, "solid")},
+                    "showlegend": len(lines) > 1,
+                    "hovertemplate": f"second %{{x}}: %{{y}} {name}<extra></extra>",
+                }
+            )
         for metric, limit in slos:
-            if metric == slo_metric:
+            if metric in slo_metrics:
                 shapes.append(hline(limit, FAIL_COLOR, "dash", yref=axis))
-                notes.append(
-                    {
-                        "xref": "paper",
-                        "yref": axis,
-                        "x": 1,
-                        "y": limit,
-                        "text": f"SLO {metric} {limit:g}",
-                        "showarrow": False,
-                        "xanchor": "right",
-                        "yanchor": "bottom",
-                        "font": {"color": FAIL_COLOR, "size": 11},
-                    }
-                )
+                notes.append(_slo_note(metric, limit, axis))
     layout["shapes"] = shapes
     layout["annotations"] = notes
     layout["xaxis"]["anchor"] = f"y{len(LOAD_PANELS)}"
+    layout["legend"] = {"orientation": "h", "y": 1.06, "x": 0}
     return {"data": data, "layout": layout}
 
 
@@ -223,6 +274,8 @@ def hotspots(bars: Sequence[HotBar], title: str) -> dict[str, Any]:
 
 #: An icicle keeps the nodes holding at least this share of the samples (the page stays small).
 MIN_ICICLE_SHARE = 0.002
+#: Levels an icicle shows at once (a click on a frame zooms in and shows the next ones).
+ICICLE_DEPTH = 12
 
 
 def icicle(stacks: Sequence[tuple[tuple[str, ...], int]], title: str) -> dict[str, Any]:
@@ -244,11 +297,12 @@ def icicle(stacks: Sequence[tuple[tuple[str, ...], int]], title: str) -> dict[st
             "parents": parents,
             "values": [total] + [counts[path] for path in kept],
             "branchvalues": "total",
+            "maxdepth": ICICLE_DEPTH,  # deeper frames: click a frame to zoom into it
             "tiling": {"orientation": "v"},
             "hovertemplate": "%{label}<br>%{value} samples (%{percentRoot:.1%})<extra></extra>",
         }
     ]
     layout = base_layout(title, "", "")
-    layout["height"] = 420
+    layout["height"] = 480
     layout["margin"] = {"l": 10, "r": 10, "t": 50, "b": 10}
     return {"data": data, "layout": layout}

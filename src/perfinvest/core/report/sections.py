@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from perfinvest.core.export.phase_data import superseded_constraints
+from perfinvest.core.models import Hotspot, LimitEffect, ProfilingResult
 from perfinvest.core.phases import Phase
 from perfinvest.core.quantities import pct
 from perfinvest.core.report import figures as fig
@@ -10,6 +13,10 @@ from perfinvest.core.report import phase_figures as phase_fig
 from perfinvest.core.report.blocks import (
     NON_COMPLIANT,
     SUPERSEDED,
+    Block,
+    Code,
+    Details,
+    Download,
     Image,
     KeyValues,
     Paragraph,
@@ -19,6 +26,8 @@ from perfinvest.core.report.blocks import (
     Section,
     Table,
 )
+from perfinvest.core.report.compare_table import metrics_table
+from perfinvest.core.report.flame import flame_stacks, short_path
 from perfinvest.core.report.inputs import (
     ReportInputs,
     environment_text,
@@ -28,9 +37,12 @@ from perfinvest.core.report.inputs import (
     run_badges,
     run_points,
 )
+from perfinvest.core.report.summary import named_commit
 
 #: The hottest functions drawn per profile.
 TOP_HOTSPOTS = 12
+#: Hotspots under this share of the samples (self and total) are folded behind "show all".
+MIN_HOTSPOT_PCT = 0.5
 
 
 def constraints_section(inputs: ReportInputs) -> Section:
@@ -55,11 +67,12 @@ def constraints_section(inputs: ReportInputs) -> Section:
     ]
     values = [base] + [c.metrics.get(metric) for c in inv.constraints]
     notes = [""] + [pct(c.deltas.get(metric)) for c in inv.constraints]
+    intervals = [(None, None)] + [_interval(c.effects.get(metric)) for c in inv.constraints]
     section.blocks.append(
         Plot(
             "constraints-side-by-side",
             "side by side",
-            phase_fig.side_by_side(labels, values, notes, metric),
+            phase_fig.side_by_side(labels, values, notes, metric, inv.setup.metric.unit, intervals),
         )
     )
     rows = []
@@ -72,7 +85,7 @@ def constraints_section(inputs: ReportInputs) -> Section:
                     c.backend + (" (approximate)" if c.approximate else ""),
                     f"{c.valid_runs}/{len(c.runs)}",
                     num(c.metrics.get(metric)),
-                    pct(c.deltas.get(metric)),
+                    _change(effect, c.deltas.get(metric)),
                     effect.effect if effect else "",
                     "n/a" if c.throttled_periods is None else str(c.throttled_periods),
                     "n/a"
@@ -104,78 +117,21 @@ def constraints_section(inputs: ReportInputs) -> Section:
     return section
 
 
+def _interval(effect: LimitEffect | None) -> tuple[float | None, float | None]:
+    """The constrained mean's 95 % interval: the change's CI applied to the baseline mean."""
+    if effect is None or effect.ci_low is None or effect.ci_high is None:
+        return None, None
+    return effect.baseline * (1 + effect.ci_low), effect.baseline * (1 + effect.ci_high)
+
+
+def _change(effect: LimitEffect | None, delta: float | None) -> str:
+    if effect is None or effect.ci_low is None or effect.ci_high is None:
+        return pct(delta)
+    return f"{pct(delta)} (95 % CI {pct(effect.ci_low)} .. {pct(effect.ci_high)})"
+
+
 def _constraint_non_compliant(inputs: ReportInputs) -> bool:
     return any(a.non_compliant for a in inputs.inv.attempts_of(Phase.CONSTRAINTS))
-
-
-def load_section(inputs: ReportInputs) -> Section:
-    section = Section("load", "Load profiles")
-    if not inputs.load_runs:
-        section.blocks.append(Paragraph("No load runs in this investigation.", "empty"))
-        return section
-    for index, load in enumerate(inputs.load_runs, 1):
-        result = load.result
-        slos = []
-        for verdict in result.get("verdicts", []):
-            limit = _slo_limit(str(verdict.get("slo", "")))
-            if limit is not None and verdict.get("route") in ("all", None):
-                slos.append(limit)
-        for verdict in result.get("verdicts", []):  # route SLOs too, when no aggregate one
-            limit = _slo_limit(str(verdict.get("slo", "")))
-            if limit is not None and limit not in slos:
-                slos.append(limit)
-        compliant = bool(result.get("compliant", True))
-        title = f"{result.get('profile', '?')} ({load.folder})" + (
-            "" if compliant else " NON-COMPLIANT"
-        )
-        if load.seconds:
-            section.blocks.append(
-                Plot(f"load-{index}", title, phase_fig.load_profile(load.seconds, slos, title))
-            )
-        else:
-            section.blocks.append(Paragraph(f"{load.folder}: no per-second rows.", "empty"))
-        section.blocks.append(
-            Table(
-                f"load-verdicts-{index}",
-                ["route", "SLO", "measured", "verdict"],
-                [
-                    Row(
-                        [
-                            str(v.get("route", "")),
-                            str(v.get("slo", "")),
-                            num(v.get("measured")),
-                            str(v.get("verdict", "")),
-                        ],
-                        [] if compliant else [NON_COMPLIANT],
-                    )
-                    for v in result.get("verdicts", [])
-                ],
-                f"{title}: {'PASS' if result.get('passed') else 'FAIL'}",
-            )
-        )
-        run = result.get("run") or {}
-        env = run.get("environment") or {}
-        section.blocks.append(
-            Provenance(
-                f"load run {load.folder}",
-                str(run.get("started_at", "n/a")),
-                ", ".join(str(env.get(k)) for k in ("host", "cpu_model", "kernel") if env.get(k))
-                or "n/a",
-                str(env.get("config_hash") or "n/a"),
-            )
-        )
-    return section
-
-
-def _slo_limit(text: str) -> tuple[str, float] | None:
-    parts = text.split()
-    if len(parts) < 3:
-        return None
-    try:
-        limit = float(parts[2].rstrip("%"))
-    except ValueError:
-        return None
-    return parts[0], limit / 100 if parts[2].endswith("%") else limit
 
 
 def hypotheses_section(inputs: ReportInputs) -> Section:
@@ -194,7 +150,7 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
     section.blocks.append(
         Table(
             "hypotheses",
-            ["id", "statement", "confidence", "status", "evidence", "note"],
+            ["id", "statement", "confidence", "status", "evidence", "commit", "note"],
             [
                 Row(
                     [
@@ -203,6 +159,7 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
                         h.confidence,
                         h.status,
                         "; ".join(h.evidence),
+                        named_commit(inv, h),
                         h.status_note,
                     ],
                     [f"status-{h.status}"],
@@ -233,8 +190,60 @@ def hypotheses_section(inputs: ReportInputs) -> Section:
     return section
 
 
+def _hotspot_table(key: str, hotspots: Sequence[Hotspot], root: str) -> Table:
+    return Table(
+        key,
+        ["function", "hot line", "self %", "total %", "samples"],
+        [
+            Row(
+                [
+                    h.function,
+                    h.hot_line or (f"{short_path(h.file, root)}:{h.line}" if h.file else ""),
+                    f"{h.self_pct:.1f}",
+                    f"{h.total_pct:.1f}",
+                    str(h.samples),
+                ]
+            )
+            for h in hotspots
+        ],
+    )
+
+
+def _flamegraph(inputs: ReportInputs, profile: ProfilingResult, title: str) -> list[Block]:
+    """The stacks as an interactive icicle (the profiler's SVG offered as a download);
+    a profile that kept only an SVG shows it as an image."""
+    n = profile.number
+    flame = inputs.flamegraphs.get(n)
+    if n in inputs.stacks:
+        stacks = flame_stacks(inputs.stacks[n], inputs.source_root)
+        blocks: list[Block] = [
+            Plot(
+                f"flamegraph-{n}",
+                f"flamegraph of {title}",
+                phase_fig.icicle(
+                    stacks, f"{title}: click a frame to zoom in, the root to zoom out"
+                ),
+            )
+        ]
+        if flame is not None:
+            blocks.append(
+                Download(
+                    f"flamegraph-svg-{n}",
+                    f"download the {profile.profiler} flamegraph SVG ({flame.relative})",
+                    f"profile-{n}-flamegraph.svg",
+                    "image/svg+xml",
+                    flame.svg,
+                )
+            )
+        return blocks
+    if flame is not None:
+        return [Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)]
+    return [Paragraph(f"{title}: no flamegraph or stacks kept.", "empty")]
+
+
 def profiling_section(inputs: ReportInputs) -> Section:
     inv = inputs.inv
+    root = inputs.source_root
     section = Section("profiling", "Profiles", phase_status(inv, Phase.PROFILING))
     if not inv.profiling:
         section.blocks.append(Paragraph("No profiles yet.", "empty"))
@@ -242,48 +251,29 @@ def profiling_section(inputs: ReportInputs) -> Section:
     for profile in inv.profiling:
         n = profile.number
         title = f"profile-{n} ({profile.profiler}, {profile.total_samples} samples)"
-        flame = inputs.flamegraphs.get(n)
-        if flame is not None:
-            section.blocks.append(
-                Image(f"flamegraph-{n}", f"flamegraph of {title}", "image/svg+xml", flame.svg)
-            )
-        elif n in inputs.stacks:
-            section.blocks.append(
-                Plot(
-                    f"flamegraph-{n}",
-                    f"flamegraph of {title}",
-                    phase_fig.icicle(inputs.stacks[n], f"flamegraph of {title} (from its stacks)"),
-                )
-            )
-        else:
-            section.blocks.append(Paragraph(f"{title}: no flamegraph or stacks kept.", "empty"))
-        top = profile.hotspots[:TOP_HOTSPOTS]
-        if top:
+        section.blocks.extend(_flamegraph(inputs, profile, title))
+        shown = [h for h in profile.hotspots if max(h.self_pct, h.total_pct) >= MIN_HOTSPOT_PCT]
+        if shown:
             bars = [
                 phase_fig.HotBar(
-                    f"{h.function} ({h.hot_line or h.file or '?'})", h.self_pct, h.total_pct
+                    f"{h.function} ({h.hot_line or (short_path(h.file, root) if h.file else '?')})",
+                    h.self_pct,
+                    h.total_pct,
                 )
-                for h in top
+                for h in shown[:TOP_HOTSPOTS]
             ]
             section.blocks.append(
                 Plot(f"hotspots-{n}", f"hotspots of {title}", phase_fig.hotspots(bars, title))
             )
+            section.blocks.append(_hotspot_table(f"hotspots-{n}", shown, root))
+        hidden = len(profile.hotspots) - len(shown)
+        if hidden:
             section.blocks.append(
-                Table(
-                    f"hotspots-{n}",
-                    ["function", "hot line", "self %", "total %", "samples"],
-                    [
-                        Row(
-                            [
-                                h.function,
-                                h.hot_line or (f"{h.file}:{h.line}" if h.file else ""),
-                                f"{h.self_pct:.1f}",
-                                f"{h.total_pct:.1f}",
-                                str(h.samples),
-                            ]
-                        )
-                        for h in top
-                    ],
+                Details(
+                    f"hotspots-all-{n}",
+                    f"show all {len(profile.hotspots)} hotspots ({hidden} under "
+                    f"{MIN_HOTSPOT_PCT} % of the samples)",
+                    [_hotspot_table(f"hotspots-all-{n}", profile.hotspots, root)],
                 )
             )
         badges = "" if profile.run_valid is not False else " (the profiled run was invalid)"
@@ -341,6 +331,20 @@ def experiments_section(inputs: ReportInputs) -> Section:
                 ]
             )
         )
+        if exp.effects:
+            section.blocks.append(metrics_table(exp, *(sides or ([], []))))
+        patch = inputs.patches.get(exp.number)
+        if patch is not None:
+            files = (
+                exp.diffstat or ", ".join(exp.changed_files) or f"{len(patch.splitlines())} lines"
+            )
+            section.blocks.append(
+                Details(
+                    f"patch-{exp.number}",
+                    f"the change of experiment {exp.number} ({files}): show the diff",
+                    [Code(f"patch-{exp.number}", patch, "diff")],
+                )
+            )
         if sides is None:
             section.blocks.append(Paragraph(f"Experiment {exp.number}: no runs file.", "empty"))
             continue
