@@ -88,6 +88,7 @@ def test_escaped_words_parse_back_to_exactly_the_words_as_plain_text(text: str) 
 
 
 @given(st.lists(PROSE, max_size=5).map("\n".join))
+@example("1  \n1")  # two trailing spaces: a hard break, once
 def test_no_quoted_line_becomes_structure(text: str) -> None:
     tokens = markdown_tokens(blockquote(text))
     allowed = {"blockquote_open", "blockquote_close", "paragraph_open", "paragraph_close"}

@@ -54,8 +54,10 @@ _QUOTE_LINES = re.compile("\n|\u2028|\u2029")
 
 
 def blockquote(text: str) -> str:
-    """Quote the user's words verbatim, line by line, escaped."""
+    """Quote the user's words verbatim, line by line, escaped. Trailing blanks go: two
+    spaces at a line's end are a Markdown hard break (structure the user never wrote)."""
     lines = _QUOTE_LINES.split(visible(text).rstrip("\n\u2028\u2029"))
+    lines = [line.rstrip(" \t") for line in lines]
     return "\n".join(f"> {escape_markdown(line)}" if line else ">" for line in lines)
 
 
