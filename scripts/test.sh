@@ -47,9 +47,17 @@ start_docker() {
   echo "test: dockerd did not answer within 30 s (see /tmp/perfinvest-dockerd.log)" >&2
 }
 start_docker
-# Two tiers (docs/architecture.md): the pure unit tier in parallel (pytest-xdist), then the
-# real-part tier serially, since its runs are timed and share one host lock.
+# Three tiers (docs/architecture.md): the pure unit tier, then the real-part tier, both in
+# parallel (pytest-xdist; each test has its own host lock folder, state and ports; tests that
+# share the session's wheel venv are grouped on one worker), then the tests marked serial
+# (real timing judged against thresholds) alone, where no other test takes their CPU.
 skip_slow=""
 if [ "${FAST:-0}" = "1" ]; then skip_slow=" and not slow"; fi
-.venv/bin/pytest -m "unit${skip_slow}" -n 2 "$@" || [ $? -eq 5 ]  # 5: the arguments chose no unit test
-exec .venv/bin/pytest -m "not unit${skip_slow}" "$@"
+status=0
+tier() {  # exit 5 is "the arguments chose no test of this tier": not a failure
+  .venv/bin/pytest "$@" || { code=$?; [ "$code" -eq 5 ] || status=$code; }
+}
+tier -m "unit${skip_slow}" -n 2 "$@"
+tier -m "not unit and not serial${skip_slow}" -n 2 --dist loadgroup "$@"
+tier -m "serial${skip_slow}" "$@"
+exit "$status"

@@ -62,6 +62,9 @@ def _isolated_environment(
     # the per-user outputs registry (store/outputs.py), never the developer's own
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state-home")))
     monkeypatch.delenv("AI_STATE_DIR", raising=False)
+    # a pytest the test starts (pytest-benchmark, the plugin's sessions) is no xdist worker
+    for key in ("PYTEST_XDIST_WORKER", "PYTEST_XDIST_WORKER_COUNT", "PYTEST_XDIST_TESTRUNUID"):
+        monkeypatch.delenv(key, raising=False)
     monkeypatch.delenv("PERF_ALLOW_SHORT", raising=False)
     for key, value in GIT_ENV.items():
         monkeypatch.setenv(key, value)

@@ -20,6 +20,9 @@ from tests.conftest import git
 
 from perfinvest.core.guardrails.ci_comment import MARKER
 
+#: real timing judged against thresholds: alone, after the parallel tiers (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 SHORT = ("--runs", "3", "--duration", "0.3", "--allow-short", "test")
 
 

@@ -23,6 +23,9 @@ from tests.conftest import git
 
 from perfinvest.app.guardrails.ci_workflows import NIGHTLY_WORKFLOW
 
+#: real timing judged against thresholds: alone, after the parallel tiers (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 VARIABLES = {
     "PERF_RUNS": "2",
     "PERF_DURATION": "0.3",

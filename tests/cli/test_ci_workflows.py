@@ -19,6 +19,9 @@ from tests.packaging import ROOT
 from perfinvest.app.guardrails.ci_workflows import PR_WORKFLOW
 from perfinvest.core.guardrails.ci_comment import MARKER
 
+#: real timing judged against thresholds: alone, after the parallel tiers (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 
 def _pull_request(tmp_path: Path) -> tuple[Path, str]:
     """An upstream with main (the base) and a branch 50 % slower; a clone at its head."""

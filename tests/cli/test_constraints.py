@@ -11,6 +11,9 @@ from typing import Any
 import pytest
 from tests.conftest import START_ARGS
 
+#: real timing judged against thresholds: alone, after the parallel tiers (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 DURATION = ("--duration", "0.4")
 
 #: a fixed amount of CPU work per chunk; reports the mean chunk time

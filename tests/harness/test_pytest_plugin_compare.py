@@ -17,6 +17,9 @@ from pathlib import Path
 import pytest
 from tests.harness.test_pytest_plugin import PLUGIN
 
+#: real timing judged against thresholds: alone, after the parallel tiers (scripts/test.sh)
+pytestmark = pytest.mark.serial
+
 BENCH = """\
 import os
 
