@@ -161,8 +161,23 @@ def run_record(run_id: str, value: float, *, compliant: bool = False) -> dict[st
 @pytest.fixture(scope="session")
 def installed_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh virtualenv with the wheel of this checkout installed (not editable): its
-    bin folder. Built once per session (about 30 s: the wheel, then pip with its deps)."""
-    from tests.packaging import build_dists, fresh_venv
+    bin folder. Built once per content of the sources (about 25 s: the wheel, then pip with
+    its deps) into the temp folder, under a lock: the xdist workers and the serial tier of
+    one test command share it instead of building it three times."""
+    import shutil
+    import tempfile
 
-    dist = build_dists(tmp_path_factory.mktemp("dist"), wheel_only=True)
-    return fresh_venv(tmp_path_factory.mktemp("venv"), next(dist.glob("*.whl")))
+    from tests.packaging import build_dists, fresh_venv, source_digest
+
+    from perfinvest.store.locks import exclusive_lock
+
+    cache = Path(tempfile.gettempdir()) / f"perfinvest-test-venv-{source_digest()[:16]}"
+    with exclusive_lock(cache.with_name(cache.name + ".lock"), timeout_s=900, what="test venv"):
+        ready = cache / "ready"
+        if not ready.exists():
+            shutil.rmtree(cache, ignore_errors=True)
+            cache.mkdir()
+            dist = build_dists(tmp_path_factory.mktemp("dist"), wheel_only=True)
+            fresh_venv(cache, next(dist.glob("*.whl")))
+            ready.write_text("built from this digest of the sources\n")
+    return cache / "venv" / "bin"

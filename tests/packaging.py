@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 from pathlib import Path
@@ -29,3 +30,21 @@ def fresh_venv(where: Path, wheel: Path) -> Path:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     return venv / "bin"
+
+
+#: What the wheel is built from: a change to any of these is a new wheel.
+PACKAGED = ("src", "schemas", "pyproject.toml", "setup.py", "MANIFEST.in", "README.md", "LICENSE")
+
+
+def source_digest() -> str:
+    """SHA-256 of every file the wheel is built from (paths and bytes), caches left out."""
+    sha = hashlib.sha256()
+    for name in PACKAGED:
+        top = ROOT / name
+        files = sorted(top.rglob("*")) if top.is_dir() else [top]
+        for path in files:
+            if not path.is_file() or "__pycache__" in path.parts or path.suffix == ".pyc":
+                continue
+            sha.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+            sha.update(path.read_bytes() + b"\0")
+    return sha.hexdigest()

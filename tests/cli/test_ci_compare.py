@@ -99,7 +99,10 @@ def test_budgets_decide_a_regression_within_budget_passes_enforced(
                  "--budgets", str(budgets), "--report-dir", str(tmp_path / "r"), "--json")  # fmt: skip
     assert answer.code == 0, answer.out
     comment = (tmp_path / "r" / "comment.md").read_text()
-    assert ":warning: Significant regression within budget: wall_ms" in comment
+    # the headline lists every metric that regressed within budget (user_ms may join wall_ms)
+    headline = comment.splitlines()[1]
+    assert headline.startswith("### :warning: Significant regression within budget: "), headline
+    assert "wall_ms" in headline.split(": ", 1)[1].split(", "), headline
     assert f"Budgets: {budgets}." in comment
 
 
