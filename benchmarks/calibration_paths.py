@@ -119,7 +119,7 @@ def pytest_plugin_trial(rng: np.random.Generator, effect: float) -> bool:
     """`--perfinvest-compare`: 20 round medians a side, each session shifted by run noise.
 
     Two sessions are two runs: the session offset (RUN_CV) is shared by all of one side's
-    rounds, which is why the plugin's floor is 10 % (harness/report.py MIN_THRESHOLD).
+    rounds, which is why the plugin's floor is 20 % (harness/report.py MIN_THRESHOLD).
     """
     base_run = MEAN * (1 + RUN_CV * float(rng.standard_normal()))
     cand_run = MEAN * (1 + effect) * (1 + RUN_CV * float(rng.standard_normal()))
@@ -213,7 +213,7 @@ PATHS = [
         "pytest_plugin",
         pytest_plugin_trial,
         0.30,
-        "20 round medians a side (compare's rule, 10 % floor); planted +30 %",
+        "20 round medians a side (compare's rule, 20 % floor); planted +30 %",
     ),
     PathSpec(
         "load_slo",

@@ -47,18 +47,17 @@ start_docker() {
   echo "test: dockerd did not answer within 30 s (see /tmp/perfinvest-dockerd.log)" >&2
 }
 start_docker
-# Three tiers (docs/architecture.md): the pure unit tier on both cores; the real-part tier on
-# four workers (pytest-xdist: its tests mostly wait on sleeps, subprocesses and servers, so
-# two workers kept one core of two busy; each test has its own host lock folder, state and
-# ports); then the tests marked serial (real timing judged against thresholds) alone, where
-# no other test takes their CPU.
+# Two runs (docs/architecture.md): the unit and real-part tests together on four workers
+# (pytest-xdist: the real parts mostly wait on sleeps, subprocesses and servers, so two
+# workers kept one core of two busy, and the pure tests fill the waits; each test has its
+# own host lock folder, state and ports), then the tests marked serial (real timing judged
+# against thresholds) alone, where no other test takes their CPU.
 skip_slow=""
 if [ "${FAST:-0}" = "1" ]; then skip_slow=" and not slow"; fi
 status=0
 tier() {  # exit 5 is "the arguments chose no test of this tier": not a failure
   .venv/bin/pytest "$@" || { code=$?; [ "$code" -eq 5 ] || status=$code; }
 }
-tier -m "unit${skip_slow}" -n 2 "$@"
-tier -m "not unit and not serial${skip_slow}" -n 4 --dist loadgroup "$@"
+tier -m "not serial${skip_slow}" -n 4 --dist loadgroup "$@"
 tier -m "serial${skip_slow}" "$@"
 exit "$status"

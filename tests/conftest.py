@@ -40,12 +40,18 @@ TESTS = Path(__file__).resolve().parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tiers (docs/architecture.md): tests/core/ is ``unit`` (pure), the rest ``integration``."""
+    """Tiers (docs/architecture.md): tests/core/ is ``unit`` (pure), the rest ``integration``.
+
+    The ``slow`` tests go first (in their order): xdist hands tests out in this order, and a
+    70 s demo collected last (tests/test_demo.py sorts after tests/store/) kept one worker
+    busy a minute after the others were done.
+    """
     for item in items:
         if item.get_closest_marker("unit") or item.get_closest_marker("integration"):
             continue
         in_core = (TESTS / "core") in Path(str(item.path)).parents
         item.add_marker(pytest.mark.unit if in_core else pytest.mark.integration)
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(autouse=True)

@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -198,7 +199,13 @@ def test_a_signal_during_run_restores_the_tree_before_exit(
     assert exp["state"] == "interrupted" and exp["restore_verified"] is True
 
 
-def test_recover_with_nothing_to_do_says_so(repo: Path, cli: Any) -> None:
+def test_recover_with_nothing_to_do_says_so(
+    repo: Path, cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a temp folder of its own: tests running beside it leave (and kill) perfinvests
+    own_tmp = tmp_path / "tmp"
+    own_tmp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(own_tmp))
     answer = cli("recover", "--json")
     assert answer.code == 0 and "nothing to recover" in answer.json["findings"][0]
 

@@ -75,6 +75,7 @@ def test_without_options_the_plugin_prints_nothing(tmp_path: Path) -> None:
     assert "PERF_METRICS" not in done.stdout and "perfinvest" not in done.stdout
 
 
+@pytest.mark.serial  # a planted slowdown in 3 rounds: judged alone
 def test_perfinvest_prints_blocks_saves_and_compares(tmp_path: Path) -> None:
     saved = tmp_path / "base.json"
     done = _pytest(tmp_path, 1_000, "--perfinvest", f"--perfinvest-save={saved}")

@@ -77,6 +77,7 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
+@pytest.mark.serial  # within a second of the interpreter's own start: timed alone
 def test_load_check_refuses_a_bomb_within_a_second_and_200_mb(tmp_path: Path) -> None:
     (tmp_path / "targets.yaml").write_text(TARGETS_BOMB)
     peak = tmp_path / "peak-kib"
