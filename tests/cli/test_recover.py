@@ -92,6 +92,7 @@ def _kill_once(repo: Path, where: float | str) -> tuple[bool, str | None]:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # kills at time offsets into a run: alone (under four workers one landed as the run ended)
 def test_kill_point_sweep_recover_restores_the_tree_and_keeps_later_edits(
     repo: Path, cli: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
