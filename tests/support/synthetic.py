@@ -31,7 +31,6 @@ from perfinvest.core.models import (
     Investigation,
     LimitEffect,
     Metric,
-    MetricEffect,
     MetricSpec,
     PhaseAttempt,
     Probe,
@@ -42,7 +41,7 @@ from perfinvest.core.models import (
 )
 from perfinvest.core.phases import PHASE_ORDER
 from perfinvest.core.profiling.hotspots import Stack
-from perfinvest.core.stats.comparing import compare_runs
+from perfinvest.core.stats.comparing import compare_runs, metric_effects
 from perfinvest.store.atomic import atomic_write_text
 from perfinvest.store.documents import write_document
 from perfinvest.store.paths import StatePaths
@@ -170,27 +169,15 @@ def write_state(
             value = float(rng.normal(rss, rss * 0.01))
             run.metrics.append(Metric(name="rss_mb", value=value, unit="MB", direction="lower"))
     side_b[0].metrics.append(Metric(name="cache_hits", value=7.0))  # one side reports it
-    effects = [  # phase 8's own comparison of the two sides, every metric both report
-        MetricEffect(
-            metric=row.key,
-            unit=row.unit,
-            baseline_mean=row.comparison.baseline_mean,
-            candidate_mean=row.comparison.candidate_mean,
-            relative_change=row.comparison.relative_change,
-            ci_low=row.comparison.ci_low,
-            ci_high=row.comparison.ci_high,
-            p_welch=row.comparison.p_welch,
-            p_mannwhitney=row.comparison.p_mannwhitney,
-            verdict=row.comparison.verdict,
-        )
-        for row in compare_runs(
+    effects = metric_effects(  # phase 8's own comparison of the two sides, every metric both report
+        compare_runs(
             [r for r in side_a if r.valid],
             [r for r in side_b if r.valid],
             baseline_label="baseline side",
             candidate_label="candidate",
             primary="p95_ms",
-        ).rows
-    ]
+        )
+    )
     runs_file = artifacts / "experiment-1" / "runs.json"
     atomic_write_text(
         runs_file,

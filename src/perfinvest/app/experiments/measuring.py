@@ -33,7 +33,6 @@ from perfinvest.core.models import (
     Experiment,
     HypothesisStatus,
     Investigation,
-    MetricEffect,
     RestoreCheck,
     Run,
 )
@@ -135,7 +134,7 @@ def _record_measurement(
     ctx: AppContext, inv: Investigation, exp: Experiment, outcome: _Outcome, where: tuple[str, str]
 ) -> tuple[PhaseWork | None, list[str]]:
     """Compare the sides into ``exp``; a PhaseWork when the measurement failed."""
-    from perfinvest.core.stats.comparing import compare_runs
+    from perfinvest.core.stats.comparing import compare_runs, metric_effects
 
     metric = inv.setup.metric.name
     store = experiment_dir(ctx, inv.id, exp.number)
@@ -186,21 +185,7 @@ def _record_measurement(
             ),
             evidence,
         )
-    exp.effects = [
-        MetricEffect(
-            metric=row.key,
-            unit=row.unit,
-            baseline_mean=row.comparison.baseline_mean,
-            candidate_mean=row.comparison.candidate_mean,
-            relative_change=row.comparison.relative_change,
-            ci_low=row.comparison.ci_low,
-            ci_high=row.comparison.ci_high,
-            p_welch=row.comparison.p_welch,
-            p_mannwhitney=row.comparison.p_mannwhitney,
-            verdict=row.comparison.verdict,
-        )
-        for row in table.rows
-    ]
+    exp.effects = metric_effects(table)
     key = resolve_key([*base, *cand], metric) or metric  # checkout:p95_ms for a scenario's
     primary = next((e for e in exp.effects if e.metric == key), None)
     if primary is None:

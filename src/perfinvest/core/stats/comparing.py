@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from perfinvest.core.errors import usage_error
-from perfinvest.core.models import Direction, Run
+from perfinvest.core.models import Direction, MetricEffect, Run
 from perfinvest.core.quantities import pct
 from perfinvest.core.stats.baselines import metric_key, run_samples, run_values
 from perfinvest.core.stats.verdicts import Comparison
@@ -101,6 +101,25 @@ def compare_runs(
         tuple(sorted(k for k in wanted if k in base_values and k not in cand_values)),
         tuple(sorted(k for k in wanted if k in cand_values and k not in base_values)),
     )
+
+
+def metric_effects(table: ComparisonTable) -> list[MetricEffect]:
+    """Every compared metric as the state records it on an experiment (``effects``)."""
+    return [
+        MetricEffect(
+            metric=row.key,
+            unit=row.unit,
+            baseline_mean=row.comparison.baseline_mean,
+            candidate_mean=row.comparison.candidate_mean,
+            relative_change=row.comparison.relative_change,
+            ci_low=row.comparison.ci_low,
+            ci_high=row.comparison.ci_high,
+            p_welch=row.comparison.p_welch,
+            p_mannwhitney=row.comparison.p_mannwhitney,
+            verdict=row.comparison.verdict,
+        )
+        for row in table.rows
+    ]
 
 
 def _num(value: float | None, fmt: str = ".4g") -> str:
