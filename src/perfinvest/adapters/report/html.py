@@ -236,6 +236,12 @@ def _code(block: Code) -> str:
     return f'<pre class="code{lang}" data-code="{escape(block.key)}">{body}</pre>'
 
 
+def _data_uri(content: str, mime: str) -> str:
+    """The text as a ``data:`` URI (base64), for an image or a download inside the page."""
+    data = base64.b64encode(content.encode("utf-8")).decode("ascii")
+    return f"data:{escape(mime)};base64,{data}"
+
+
 def _block(block: Block, titles: dict[str, str]) -> str:
     if isinstance(block, Claims):
         return _claims(block, titles)
@@ -248,10 +254,9 @@ def _block(block: Block, titles: dict[str, str]) -> str:
             f"</summary>{inner}</details>"
         )
     if isinstance(block, Download):
-        data = base64.b64encode(block.content.encode("utf-8")).decode("ascii")
         return (
             f'<p class="download"><a data-download="{escape(block.key)}" '
-            f'download="{escape(block.filename)}" href="data:{escape(block.mime)};base64,{data}">'
+            f'download="{escape(block.filename)}" href="{_data_uri(block.content, block.mime)}">'
             f"{escape(block.label)}</a></p>"
         )
     if isinstance(block, Paragraph):
@@ -270,10 +275,9 @@ def _block(block: Block, titles: dict[str, str]) -> str:
             f"{embedded_json(block.figure)}</script>"
         )
     if isinstance(block, Image):
-        data = base64.b64encode(block.content.encode("utf-8")).decode("ascii")
         return (
             f'<figure data-image="{escape(block.key)}"><img alt="{escape(block.title)}" '
-            f'src="data:{escape(block.mime)};base64,{data}">'
+            f'src="{_data_uri(block.content, block.mime)}">'
             f"<figcaption>{escape(block.title)}</figcaption></figure>"
         )
     return (
