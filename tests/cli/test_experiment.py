@@ -355,6 +355,7 @@ def test_abort_restores_and_keeps_the_change(repo: Path, cli: Any) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # planted effects in real runs: judged alone
 def test_a_real_slowdown_regresses_and_a_real_speedup_improves(repo: Path, cli: Any) -> None:
     (repo / "bench.py").write_text(WORK_BENCH)
     (repo / "work.py").write_text(WORK)

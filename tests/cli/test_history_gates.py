@@ -79,6 +79,7 @@ def _all_fail(cli: Any, cases: list[tuple[str, ...]], code: int, text: str) -> N
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a planted slowdown against a real history: judged alone
 def test_gates_against_a_real_history(cli: Any, repo: Path, tmp_path: Path) -> None:
     _start(cli, repo)
     for factor in PLANTED:

@@ -112,6 +112,7 @@ def test_broken_benchmarks_fail_with_one_line(
     assert not (perf(repo) / "baselines").exists()
 
 
+@pytest.mark.serial  # a planted slowdown in real runs: judged alone
 def test_compare_versions_detects_a_real_regression(repo: Path, cli: Any) -> None:
     start_with(cli, "python3 bench.py")
     assert cli("baseline", "--runs", "3", *SHORT, "--json").code == 0

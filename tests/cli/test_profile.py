@@ -139,6 +139,7 @@ def test_missing_profiler_exits_7_and_loses_nothing(
     assert (repo / ".claude" / "perf" / "investigation.json").read_bytes() == before
 
 
+@pytest.mark.serial  # a start-up shorter than the first sample: under four workers py-spy caught 3: judged alone
 def test_target_exiting_at_once_is_a_failed_attempt_with_a_clear_error(
     repo: Path, cli: Any
 ) -> None:

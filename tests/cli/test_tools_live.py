@@ -292,6 +292,7 @@ def test_compute(benchmark):
 """
 
 
+@pytest.mark.serial  # a planted slowdown under pytest-benchmark: judged alone
 def test_pytest_benchmark_experiment_sees_the_regression(repo: Path, cli: Any) -> None:
     (repo / "work.py").write_text(WORK)
     (repo / "test_speed.py").write_text(PYTEST_WORK)

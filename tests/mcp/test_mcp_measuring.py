@@ -49,6 +49,7 @@ def test_hints_mark_the_tools_that_change_the_tree(repo: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a planted slowdown in real runs: judged alone
 def test_run_exports_and_diff_finds_a_real_regression(repo: Path) -> None:
     """One command, measured before and after a change that makes it 50 ms slower."""
     short = {"allow_short": "tests use short runs", "duration": 0.5, "runs": 2}
