@@ -291,6 +291,7 @@ def http_target(tmp_path: Path) -> Any:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # p99 of a real server under wrk against a threshold: alone
 def test_real_http_target_under_wrk(repo: Path, cli: Any, http_target: str) -> None:
     import shutil
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.slow
+#: real runs with planted slowdowns judged against budgets: alone (scripts/test.sh)
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 BENCH = """\
 import json, os, sys, time
@@ -62,7 +63,6 @@ def _export(cli: Any, tmp: Path, name: str, factor: float) -> Path:
     return out
 
 
-@pytest.mark.serial  # a planted 1.3x in real runs: judged alone
 def test_budget_check_real_runs(cli: Any, repo: Path, tmp_path: Path) -> None:
     budgets = tmp_path / "budgets.yaml"
     budgets.write_text(BUDGETS)
