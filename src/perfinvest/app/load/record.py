@@ -67,16 +67,8 @@ def finish(
     judged = _judge(request, targets, the_plan, engine, stats, out_dir, interrupted)
     (out_dir / "slo_matrix.md").write_text(judged.matrix, encoding="utf-8")
     (out_dir / "latency.csv").write_text("\n".join(csv_rows(dump)) + "\n", encoding="utf-8")
-    run = _load_run(ctx, request, targets, the_plan, duration, engine, stats, out_dir)
-    run = (
-        run.model_copy(update={"valid": False, "invalid_reason": f"interrupted: {interrupted}"})
-        if interrupted
-        else run
-    )
-    document = _document(request, targets, the_plan, duration, engine, stats, judged)
-    document.update(interrupted=interrupted is not None, interrupted_note=interrupted)
-    if interrupted:  # never judged
-        document.update(passed=None, health_passed=None, verdicts=[])
+    run = _load_run(ctx, request, targets, the_plan, duration, engine, stats, out_dir, interrupted)
+    document = _document(request, targets, the_plan, duration, engine, stats, judged, interrupted)
     document["output_dir"] = str(out_dir)
     document.update(_measured(ctx, inv_id), run=run.model_dump(mode="json"))
     atomic_write_text(out_dir / "result.json", json.dumps(document, indent=2) + "\n")
@@ -169,6 +161,7 @@ def _load_run(
     engine: Any,
     stats: dict[str, Any],
     out_dir: Path,
+    interrupted: str | None,
 ) -> Run:
     """The load run as a ``Run`` of the state: its environment, window and metrics."""
     from datetime import UTC, datetime
@@ -207,6 +200,8 @@ def _load_run(
         requested_duration_s=the_plan.duration_s,
         duration_s=(ended_at - started_at).total_seconds(),
         exit_code=engine.exit_code,
+        valid=interrupted is None,
+        invalid_reason=f"interrupted: {interrupted}" if interrupted else None,
         compliant=duration.compliant,
         compliance_note=duration.note,
         metrics=run_metrics(stats),
@@ -229,6 +224,7 @@ def _document(
     engine: Any,
     stats: dict[str, Any],
     judged: _Judged,
+    interrupted: str | None,
 ) -> dict[str, Any]:
     """result.json's body (the caller adds the folder, what was measured and the run)."""
     return {
@@ -244,15 +240,17 @@ def _document(
         "workers": len(engine.workers)
         or (request.distribution.expect_workers if request.distribution.master else 0),
         "worker_requests": [w.get("requests", 0) for w in engine.workers],
-        "passed": judged.passed,
-        "health_passed": judged.health_passed,
+        "interrupted": interrupted is not None,
+        "interrupted_note": interrupted,
+        "passed": None if interrupted else judged.passed,  # an interrupted run is never judged
+        "health_passed": None if interrupted else judged.health_passed,
         "approved": request.approve,
         "routes": {
             name: {**{k: _num(x) for k, x in v.items()}, "statuses": stats[name].statuses}
             for name, v in judged.values.items()
             if name in stats
         },
-        "verdicts": [_verdict_row(v) for v in judged.verdicts],
+        "verdicts": [] if interrupted else [_verdict_row(v) for v in judged.verdicts],
         "phase_verdicts": judged.phase_rows,
         "errors": engine.dump.get("errors", []),
         "compliant": duration.compliant,
