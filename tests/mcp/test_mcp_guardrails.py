@@ -102,6 +102,7 @@ def test_start_takes_the_tool_mode_and_load_check_validates(repo: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.serial  # a 2 ms route's p95 against 80 ms on a loaded host: alone
 def test_a_load_run_through_the_server_judges_slos_and_reports_progress(repo: Path) -> None:
     behaviour = Behaviour(routes={"/fast": (0.002, 200), "/slow": (0.15, 200)})
     progress: list[float] = []
